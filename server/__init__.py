@@ -1,0 +1,96 @@
+"""gridpatrol: offline-first sync server with an SMS fallback for air-pollution grid patrols.
+
+`create_app` is the only way an app is built: by the dev server, gunicorn (`server:create_app()`),
+the CLI, RQ workers and tests.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from server.config import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(config))
+    Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    from server.extensions import api, db
+    from server.errors import register_error_handlers
+
+    import server.models  # noqa: F401  (registers every table on the metadata)
+
+    db.init_app(app)
+    api.init_app(app)
+    register_error_handlers(app)  # after Api so our shape wins over flask-smorest's
+    _register_blueprints(app, api)
+
+    from workers.runner import init_runner
+    init_runner(app)
+    _init_features(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _sqlite_pragmas(db.engine)
+    return app
+
+
+def _register_blueprints(app: Flask, api) -> None:
+    """One blueprint per feature. Each module exposes `blp` (flask-smorest, documented in OpenAPI)
+    or `bp` (plain Flask, e.g. Twilio's form-encoded webhooks)."""
+    from importlib import import_module
+
+    for module_name in FEATURE_BLUEPRINTS:
+        module = import_module(module_name)
+        if hasattr(module, "blp"):
+            api.register_blueprint(module.blp)
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+
+
+def _init_features(app: Flask) -> None:
+    """Each feature package may define `init_app(app)` (session hooks, backends, timers)."""
+    from importlib import import_module
+
+    for package in FEATURE_PACKAGES:
+        module = import_module(package)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+
+
+FEATURE_PACKAGES = ["sync", "sms", "workers"]
+
+FEATURE_BLUEPRINTS = [
+    "server.api.health",
+    "server.api.auth",
+    "server.api.areas",
+    "server.api.members",
+    "server.api.devices",
+    "server.api.schedules",
+    "server.api.categories",
+    "server.api.sites",
+    "server.api.patrols",
+    "server.api.incidents",
+    "server.api.roster",
+    "server.api.audit",
+    "sync.api",
+    "sms.api",
+    "workers.api",
+]
+
+
+def _sqlite_pragmas(engine) -> None:
+    """WAL lets readers (pulls, the dashboard) run while a writer commits; foreign keys on."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

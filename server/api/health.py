@@ -1,0 +1,42 @@
+"""GET /healthz: is the database (and Redis, when configured) reachable?"""
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import text
+
+from server.extensions import db
+
+blp = Blueprint("health", __name__, description="Service health")
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    database = fields.Dict()
+    redis = fields.Dict()
+    jobs = fields.String()
+
+
+@blp.route("/healthz")
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema)
+def healthz():
+    report = {"status": "ok", "jobs": current_app.extensions["gridpatrol.runner"].name}
+    try:
+        db.session.execute(text("SELECT 1"))
+        report["database"] = {"ok": True, "dialect": db.engine.dialect.name}
+    except Exception as exc:  # report, don't raise: this endpoint exists to say what is down
+        report["database"] = {"ok": False, "error": type(exc).__name__}
+        report["status"] = "degraded"
+    if current_app.config.get("REDIS_URL"):
+        try:
+            from redis import Redis
+            Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()
+            report["redis"] = {"ok": True}
+        except Exception as exc:
+            report["redis"] = {"ok": False, "error": type(exc).__name__}
+            report["status"] = "degraded"
+    else:
+        report["redis"] = {"ok": None, "configured": False}
+    return report, (200 if report["status"] == "ok" else 503)

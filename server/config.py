@@ -1,0 +1,104 @@
+"""Configuration from the environment, with embedded defaults that run on one box.
+
+Every setting has a safe default for the embedded mode (SQLite, console SMS, in-process jobs) so that
+`gridpatrol serve --demo` works on a fresh machine. Production mode (GRIDPATROL_ENV=production) refuses to
+start while a secret is missing, and the error names the variable to set.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+def _env(name: str, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def normalize_database_url(url: str) -> str:
+    """SQLAlchemy 2 needs a driver name; operators paste plain postgresql:// URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def default_instance_path() -> Path:
+    return Path(_env("GRIDPATROL_INSTANCE", str(Path.cwd() / "instance")))
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config dict: environment first, then explicit overrides (tests, CLI)."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.get("INSTANCE_PATH") or default_instance_path())
+    env = overrides.get("GRIDPATROL_ENV") or _env("GRIDPATROL_ENV", "development")
+    database_url = overrides.pop("DATABASE_URL", None) or _env("DATABASE_URL") or f"sqlite:///{instance / 'gridpatrol.db'}"
+    cfg = {
+        "GRIDPATROL_ENV": env,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": _env("REDIS_URL"),
+        "SECRET_KEY": _env("GRIDPATROL_SECRET_KEY"),
+        "GRIDPATROL_TIMEZONE": _env("GRIDPATROL_TIMEZONE", "Asia/Shanghai"),
+        "GRIDPATROL_PHONE_REGION": _env("GRIDPATROL_PHONE_REGION", "CN"),
+        "GRIDPATROL_LOCALE": _env("GRIDPATROL_LOCALE", "zh"),
+        # Request bodies: 2 MB is the sync limit (decompressed); the raw limit is the same.
+        "MAX_CONTENT_LENGTH": _int_env("GRIDPATROL_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        "PUBLIC_BASE_URL": _env("GRIDPATROL_PUBLIC_BASE_URL"),
+        "SMS_BACKEND": _env("GRIDPATROL_SMS_BACKEND", "console"),
+        "TWILIO_ACCOUNT_SID": _env("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": _env("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM_NUMBER": _env("TWILIO_FROM_NUMBER"),
+        "TWILIO_MESSAGING_SERVICE_SID": _env("TWILIO_MESSAGING_SERVICE_SID"),
+        "TWILIO_API_BASE_URL": _env("TWILIO_API_BASE_URL"),
+        "DEADLINE_POLICY": json.loads(_env("GRIDPATROL_DEADLINE_POLICY", "{}")),
+        "DEFAULT_PAGE_SIZE": 50,
+        "MAX_PAGE_SIZE": 500,
+        "API_TITLE": "gridpatrol",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_AS_ASCII": False,
+    }
+    cfg.update(overrides)
+    cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    _check_secrets(cfg)
+    return cfg
+
+
+def _check_secrets(cfg: dict) -> None:
+    if cfg["GRIDPATROL_ENV"] != "production":
+        if not cfg.get("SECRET_KEY"):
+            cfg["SECRET_KEY"] = "embedded-development-only"
+        return
+    required = ["GRIDPATROL_SECRET_KEY:SECRET_KEY", "DATABASE_URL:SQLALCHEMY_DATABASE_URI"]
+    if cfg["SMS_BACKEND"] == "twilio":
+        required += ["TWILIO_ACCOUNT_SID:TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN:TWILIO_AUTH_TOKEN",
+                     "GRIDPATROL_PUBLIC_BASE_URL:PUBLIC_BASE_URL"]
+    for pair in required:
+        variable, key = pair.split(":")
+        if not cfg.get(key) or (key == "SQLALCHEMY_DATABASE_URI" and not _env("DATABASE_URL")
+                                and "DATABASE_URL" not in os.environ and cfg[key].startswith("sqlite")):
+            raise ConfigError(f"production mode needs {variable} to be set")
+    if cfg["SMS_BACKEND"] == "twilio" and not (cfg.get("TWILIO_FROM_NUMBER") or cfg.get("TWILIO_MESSAGING_SERVICE_SID")):
+        raise ConfigError("production mode with Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")

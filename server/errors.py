@@ -1,0 +1,136 @@
+"""One JSON error shape for the whole product, mapped in one place.
+
+Every error leaves as {"error": code, "message": text, "details": {...}}. Domain functions raise the
+`DomainError` subclasses below without knowing about HTTP; `register_error_handlers` turns them, and
+Werkzeug's, marshmallow's and SQLAlchemy's errors, into that shape. A 500 still answers in the shape,
+but any 500 is a bug: tests assert it never happens for bad input.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None,
+                 status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.details = details or {}
+        if status is not None:
+            self.status = status
+
+
+class BadRequest(DomainError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class Invalid(DomainError):
+    """Field-by-field validation failure; `details` maps field name to a list of messages."""
+
+    status, code = 422, "validation_failed"
+
+
+class PayloadTooLarge(DomainError):
+    status, code = 413, "payload_too_large"
+
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_failed", 429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None):
+    response = jsonify({"error": code, "message": message, "details": details or {}})
+    response.status_code = status
+    return response
+
+
+def _from_http_exception(exc: HTTPException):
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    code = HTTP_CODES.get(status, "http_error")
+    message = exc.description or exc.name
+    details: dict = {}
+    if messages:
+        # webargs nests messages by location: {"json": {"field": ["..."]}}
+        if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in (
+                "json", "query", "form", "files", "headers", "view_args"):
+            location, inner = next(iter(messages.items()))
+            details = inner if isinstance(inner, dict) else {"_schema": inner}
+            if location == "json" and inner in (["Invalid JSON body."], {"_schema": ["Invalid JSON body."]}):
+                return error_response(400, "invalid_json", "The request body is not valid JSON.", {})
+        else:
+            details = messages if isinstance(messages, dict) else {"_schema": messages}
+        if status == 422:
+            message = "Some fields are not valid; see details."
+    if status == 413:
+        message = "The request body is larger than this server accepts."
+    return error_response(status, code, message, details)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        from server.extensions import db
+        db.session.rollback()
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(ValidationError)
+    def _marshmallow(exc: ValidationError):
+        from server.extensions import db
+        db.session.rollback()
+        details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return error_response(422, "validation_failed", "Some fields are not valid; see details.", details)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        from server.extensions import db
+        db.session.rollback()
+        log.info("integrity error: %s", exc.orig)
+        return error_response(409, "conflict", "This would duplicate or break a reference to an existing record.",
+                              {"reason": type(exc.orig).__name__})
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return _from_http_exception(exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        from server.extensions import db
+        db.session.rollback()
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")

@@ -1,0 +1,17 @@
+"""Every table of the product. Feature packages (sync, sms, workers) keep their own tables in their
+own `models` module; importing them here lets Alembic and `create_all` see one metadata."""
+from server.models.base import utcnow, new_uuid  # noqa: F401
+from server.models.areas import Area, AREA_KINDS  # noqa: F401
+from server.models.members import (  # noqa: F401
+    Assignment, Device, Member, StaffToken, ROLES, LEADER_ROLES, LEADER_ROLE_FOR_KIND, STAFF_ROLES)
+from server.models.schedules import PatrolSchedule, DEFAULT_WINDOWS  # noqa: F401
+from server.models.patrols import Patrol, PATROL_OUTCOMES, PATROL_SOURCES  # noqa: F401
+from server.models.incidents import (  # noqa: F401
+    Category, Counter, Incident, IncidentEvent, HANDLING_CLASSES, STATUSES, OPEN_STATUSES, SOURCES,
+    EVENT_KINDS, CHANNELS)
+from server.models.sites import Site, SiteInspection, SITE_KINDS, SITE_STATUSES  # noqa: F401
+from server.models.audit import AuditLog  # noqa: F401
+
+import sync.models  # noqa: F401,E402
+import sms.models  # noqa: F401,E402
+import workers.models  # noqa: F401,E402

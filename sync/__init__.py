@@ -1,0 +1,1 @@
+"""Offline-first sync: one conflict-resolving endpoint and the reference device client."""

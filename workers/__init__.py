@@ -1,0 +1,1 @@
+"""Background workers: missed-patrol alerts, overdue escalations, the Thursday weekly report."""

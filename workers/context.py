@@ -1,0 +1,39 @@
+"""Sessions for job functions: every job opens its own, inside an app context.
+
+Under an RQ worker there is no Flask app yet, so one is built per process from the environment.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import Session
+
+_process_app: Flask | None = None
+
+
+def job_app() -> Flask:
+    global _process_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _process_app is None:
+        from server import create_app
+        _process_app = create_app()
+    return _process_app
+
+
+@contextmanager
+def job_session():
+    """Yield a fresh Session (not the request-scoped one), committing on success."""
+    app = job_app()
+    with app.app_context():
+        from server.extensions import db
+        session = Session(db.engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
