@@ -80,6 +80,7 @@ FEATURE_BLUEPRINTS = [
     "sync.api",
     "sms.api",
     "workers.api",
+    "workers.reports_api",
 ]
 
 

@@ -1,0 +1,180 @@
+"""Alert bookkeeping: one row per deterministic key, held in quiet hours, handed to the SMS outbox once.
+
+The key (rule, subject, window or deadline, recipient) is both the UNIQUE key of `worker_alerts` and the
+outbox's idempotency key, and both rows are written in the scan's transaction. So a retried job, a
+duplicate cron firing, a second worker or a worker killed mid-scan can at most redo the work of an
+uncommitted transaction: the second INSERT of a key does nothing (ON CONFLICT DO NOTHING waits for the
+first transaction on PostgreSQL, then skips), and nothing reaches the outbox twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.domain.phones import mask_phone
+from server.models import Member
+from workers import settings
+from workers.models import PatrolWindow, WorkerAlert
+from workers.windows import in_quiet_hours
+
+log = logging.getLogger(__name__)
+
+
+def alert_key(rule: str, subject: str, when: datetime | str, member_id: int) -> str:
+    stamp = when if isinstance(when, str) else when.strftime("%Y%m%dT%H%MZ")
+    return f"gp:{rule}:{subject}:{stamp}:m{member_id}"
+
+
+def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id: int | None):
+    """The one place alerts enter the SMS outbox (idempotent by key, opt-outs honoured, sent after commit)."""
+    try:
+        from sms.outbox import queue_message
+    except ImportError:  # the SMS outbox is not merged in this build: log instead of sending
+        log.info("alert (no outbox yet) to %s key=%s: %s", mask_phone(to), key, body)
+        return None
+    return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id)
+
+
+def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING: the keys that are new in this transaction."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    created: dict[str, int] = {}
+    for i in range(0, len(rows), 1000):
+        statement = insert(WorkerAlert).values(rows[i:i + 1000]).on_conflict_do_nothing(index_elements=["key"]) \
+            .returning(WorkerAlert.id, WorkerAlert.key)
+        created.update({key: alert_id for alert_id, key in session.execute(statement)})
+    return created
+
+
+def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:
+    """Record each alert once and send it now, or hold it until quiet hours end.
+
+    A spec: rule, subject_type, subject_id, member, body, key, tz, area_id, urgent. Keys already recorded
+    (by an earlier run, a retry, another worker) are skipped silently and nothing is sent for them.
+    """
+    if not specs:
+        return {"new": 0, "sent": 0, "held": 0, "duplicate": 0}
+    quiet = (settings.get("WORKERS_QUIET_START"), settings.get("WORKERS_QUIET_END"))
+    rows, by_key = [], {}
+    for spec in specs:
+        if spec["key"] in by_key:
+            continue
+        hold_until = None if spec.get("urgent") else in_quiet_hours(now, spec["tz"], *quiet)
+        member = spec["member"]
+        by_key[spec["key"]] = (spec, hold_until)
+        rows.append({"key": spec["key"], "rule": spec["rule"], "subject_type": spec["subject_type"],
+                     "subject_id": str(spec["subject_id"]), "area_id": spec.get("area_id"), "member_id": member.id,
+                     "phone": member.phone, "body": spec["body"], "urgent": bool(spec.get("urgent")),
+                     "status": "held" if hold_until else "queued", "hold_until": hold_until, "created_at": now,
+                     "queued_at": None if hold_until else now})
+    created = _insert_ignore(session, rows)
+    sent = held = 0
+    for key, alert_id in created.items():
+        spec, hold_until = by_key[key]
+        if hold_until is not None:
+            held += 1
+            continue
+        message = queue_outbound(session, to=spec["member"].phone, body=spec["body"], key=key,
+                                 member_id=spec["member"].id)
+        if message is not None and getattr(message, "id", None) is not None:
+            session.execute(update(WorkerAlert).where(WorkerAlert.id == alert_id).values(outbox_id=str(message.id)))
+        sent += 1
+    return {"new": len(created), "sent": sent, "held": held, "duplicate": len(rows) - len(created)}
+
+
+def raise_alert(session: Session, *, member: Member, now: datetime, **spec) -> bool:
+    """One alert (see raise_alerts); True if it was new."""
+    return raise_alerts(session, [{**spec, "member": member}], now)["new"] == 1
+
+
+def still_relevant(session: Session, alert: WorkerAlert, now: datetime) -> bool:
+    """A held reminder is dropped if, by morning, the window was patrolled late or acknowledged, or the
+    incident was resolved or acknowledged."""
+    if alert.subject_type == "window":
+        window = session.get(PatrolWindow, int(alert.subject_id))
+        if window is None or window.acknowledged_at is not None or window.state not in ("missed", "escalated"):
+            return False
+        from workers.scans import window_has_patrol
+        if window_has_patrol(session, window, now):
+            if window.state == "missed":
+                window.state, window.next_check_at = "late", None
+            return False
+        return True
+    if alert.subject_type == "incident":
+        from server.models import Incident
+        incident = session.get(Incident, alert.subject_id)
+        if incident is None or incident.status not in ("open", "in_progress"):
+            return False
+        return alert.rule == "digest" or incident.acknowledged_at is None
+    return True
+
+
+def release_held(session: Session, now: datetime, limit: int = 5000) -> dict:
+    """Send the alerts whose quiet hours are over (indexed on status + hold_until)."""
+    rows = session.scalars(select(WorkerAlert).where(WorkerAlert.status == "held", WorkerAlert.hold_until <= now)
+                           .order_by(WorkerAlert.hold_until, WorkerAlert.id).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+    sent = cancelled = 0
+    for alert in rows:
+        if not still_relevant(session, alert, now):
+            alert.status = "cancelled"
+            cancelled += 1
+            continue
+        alert.status, alert.queued_at = "queued", now
+        message = queue_outbound(session, to=alert.phone, body=alert.body, key=alert.key, member_id=alert.member_id)
+        if message is not None and getattr(message, "id", None) is not None:
+            alert.outbox_id = str(message.id)
+        sent += 1
+    return {"released": sent, "cancelled": cancelled}
+
+
+def cancel_held(session: Session, subject_type: str, subject_id: str) -> int:
+    result = session.execute(update(WorkerAlert).where(
+        WorkerAlert.subject_type == subject_type, WorkerAlert.subject_id == str(subject_id),
+        WorkerAlert.status == "held").values(status="cancelled"))
+    return result.rowcount or 0
+
+
+def acknowledge_alert(session: Session, member: Member, *, alert_id: int | None = None, key: str | None = None,
+                      now: datetime | None = None, channel: str = "sms") -> list[WorkerAlert]:
+    """A leader's 收到. With no alert named, acknowledges the member's unacknowledged alerts of the last
+    WORKERS_ACK_LOOKBACK_HOURS (what a bare SMS reply means). Stops further reminders: the window is marked
+    acknowledged (no community escalation), held reminders are cancelled, and an incident alert also
+    acknowledges the incident (incidents.acknowledge), which stops its escalation."""
+    from server.models import utcnow
+    now = now or utcnow()
+    query = select(WorkerAlert).where(WorkerAlert.member_id == member.id, WorkerAlert.acknowledged_at.is_(None),
+                                      WorkerAlert.status != "cancelled")
+    if alert_id is not None:
+        query = query.where(WorkerAlert.id == alert_id)
+    elif key is not None:
+        query = query.where(WorkerAlert.key == key)
+    else:
+        since = now - timedelta(hours=settings.get("WORKERS_ACK_LOOKBACK_HOURS"))
+        query = query.where(WorkerAlert.created_at >= since, WorkerAlert.subject_type.in_(("window", "incident")))
+    alerts = session.scalars(query.order_by(WorkerAlert.id)).all()
+    for alert in alerts:
+        alert.acknowledged_at = now
+        if alert.subject_type == "window":
+            window = session.get(PatrolWindow, int(alert.subject_id))
+            if window is not None and window.acknowledged_at is None:
+                window.acknowledged_at, window.acknowledged_by_id = now, member.id
+                if window.state == "missed":
+                    window.state, window.next_check_at = "acknowledged", None
+            cancel_held(session, "window", alert.subject_id)
+        elif alert.subject_type == "incident":
+            from server.domain.incidents import acknowledge
+            from server.models import Incident
+            incident = session.get(Incident, alert.subject_id)
+            if incident is not None and incident.status in ("open", "in_progress") and incident.acknowledged_at is None:
+                acknowledge(session, incident, channel=channel, actor=member, note="收到", now=now)
+            cancel_held(session, "incident", alert.subject_id)
+    session.flush()
+    return alerts

@@ -1,0 +1,59 @@
+"""What the health view reports: the runner, Redis, each queue's depth and failed jobs, the cron
+schedulers alive, each periodic job's last run and the alerts waiting out quiet hours."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from server.extensions import db
+from workers.models import PeriodicRun, WorkerAlert
+from workers.periodic import PERIODIC, QUEUES, interval_of
+
+
+def _queues(app) -> tuple[dict, dict, list]:
+    if not app.config.get("REDIS_URL"):
+        return {"configured": False}, {}, []
+    from redis import Redis
+    from rq import Queue
+    try:
+        connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=2)
+        connection.ping()
+    except Exception as exc:  # report, don't raise: this view exists to say what is down
+        return {"configured": True, "ok": False, "error": type(exc).__name__}, {}, []
+    queues = {}
+    for name in QUEUES:
+        queue = Queue(name, connection=connection)
+        queues[name] = {"queued": queue.count, "started": queue.started_job_registry.count,
+                        "scheduled": queue.scheduled_job_registry.count, "failed": queue.failed_job_registry.count,
+                        "finished": queue.finished_job_registry.count}
+    schedulers = []
+    try:
+        from rq.cron import CronScheduler
+        for scheduler in CronScheduler.all(connection):
+            heartbeat = scheduler.last_heartbeat
+            schedulers.append({"name": scheduler.name, "hostname": scheduler.hostname, "pid": scheduler.pid,
+                               "last_heartbeat": heartbeat.isoformat() if heartbeat else None})
+    except Exception:  # older rq without cron: not fatal for the view
+        pass
+    return {"configured": True, "ok": True}, queues, schedulers
+
+
+def worker_health(app) -> dict:
+    redis, queues, schedulers = _queues(app)
+    runs = {r.name: r for r in db.session.scalars(select(PeriodicRun))}
+    periodic = []
+    for name, (func, queue, _) in PERIODIC.items():
+        run = runs.get(name)
+        periodic.append({
+            "name": name, "function": func, "queue": queue, "interval_seconds": interval_of(name),
+            "last_started_at": run.last_started_at.isoformat() if run and run.last_started_at else None,
+            "last_finished_at": run.last_finished_at.isoformat() if run and run.last_finished_at else None,
+            "last_now": run.last_now.isoformat() if run and run.last_now else None,
+            "last_status": run.last_status if run else None, "runs": run.runs if run else 0,
+            "last_summary": run.last_summary if run else {},
+            "last_error": (run.last_error or "")[-500:] if run else ""})
+    counts = dict(db.session.execute(select(WorkerAlert.status, func.count()).group_by(WorkerAlert.status)).all())
+    runner = app.extensions["gridpatrol.runner"]
+    if runner.name == "inprocess":
+        queues = {"inprocess": {"failed": len(getattr(runner, "failures", []))}}
+    return {"runner": runner.name, "redis": redis, "queues": queues, "periodic": periodic,
+            "cron_schedulers": schedulers, "alerts": {s: counts.get(s, 0) for s in ("held", "queued", "cancelled")}}
