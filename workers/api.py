@@ -57,7 +57,7 @@ class AcknowledgedSchema(Schema):
     acknowledged = fields.List(fields.Nested(AlertSchema))
 
 
-class HealthSchema(Schema):
+class WorkerHealthSchema(Schema):
     runner = fields.String()
     redis = fields.Dict()
     queues = fields.Dict()
@@ -67,7 +67,7 @@ class HealthSchema(Schema):
 
 
 @blp.route("/health")
-@blp.response(200, HealthSchema)
+@blp.response(200, WorkerHealthSchema)
 def health():
     """Queue depths, failed jobs, and each periodic job's last run (admin or supervisor)."""
     principal = staff_principal()

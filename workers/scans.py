@@ -12,7 +12,7 @@ import logging
 import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from server.models import Patrol
@@ -30,7 +30,7 @@ def _covering_patrol_sql(dialect: str):
     conditions = [Patrol.area_id == w.area_id, Patrol.deleted_at.is_(None), Patrol.started_at < w.ends_at,
                   func.coalesce(Patrol.ended_at, Patrol.started_at) >= w.starts_at]
     if dialect == "postgresql":  # bounds the (area_id, started_at) index range; SQLite lacks interval math
-        conditions.append(Patrol.started_at >= w.starts_at - timedelta(hours=PATROL_MAX_HOURS))
+        conditions.append(Patrol.started_at >= w.starts_at - literal_column(f"interval '{PATROL_MAX_HOURS} hours'"))
     return (select(Patrol.id).where(*conditions)
             .order_by(Patrol.started_at).limit(1).correlate(w).scalar_subquery())
 
