@@ -76,3 +76,11 @@ def load_world(session, world):
         elif key not in ("device", "device2"):
             setattr(loaded, key, session.get(Member, value))
     return loaded
+
+
+def call(client, method: str, url: str, token: str, **kwargs):
+    """A request as the token's holder. Tests holding an app context share `g` across requests, so the
+    principal cached there by the previous request is dropped first."""
+    from flask import g
+    g.pop("principal", None)
+    return getattr(client, method)(url, headers={"Authorization": f"Bearer {token}"}, **kwargs)

@@ -8,8 +8,8 @@ overdue, escalations and resident reports.
 Score (documented in docs/workers.md, as the offices' assessment tables rank communities):
     score = max(0, 60 × coverage + 40 × on_time_rate − 2 × overdue), one decimal
 coverage = patrolled / scheduled (1.0 when nothing was scheduled); on_time_rate = resolved within deadline /
-incidents whose deadline fell in the week or which were resolved (1.0 when none); overdue = incidents of
-the week past their deadline unresolved or resolved late. Ranking: score descending, then code.
+incidents resolved, overdue or past their deadline (1.0 when none); overdue = incidents of
+the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue). Ranking: score descending, then code.
 """
 from __future__ import annotations
 
@@ -97,10 +97,10 @@ def _metrics(session: Session, communities: dict[int, Area], start: date, end: d
         deadline = incident.deadline
         on_time = resolved and (deadline is None or incident.resolved_at <= deadline)
         m["resolved_on_time"] += on_time
-        late = deadline is not None and deadline <= cutoff and not on_time and incident.status not in (
-            "rejected", "duplicate")
+        late = incident.flagged or (deadline is not None and deadline <= cutoff and not on_time
+                                    and incident.status not in ("rejected", "duplicate"))
         m["overdue"] += late
-        m["due"] += bool(resolved or (deadline is not None and deadline <= cutoff))
+        m["due"] += bool(resolved or late or (deadline is not None and deadline <= cutoff))
     for path, in session.execute(
             select(Area.path).select_from(IncidentEvent).join(Incident, Incident.id == IncidentEvent.incident_id)
             .join(Area, Area.id == Incident.area_id)
