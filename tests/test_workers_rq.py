@@ -1,0 +1,145 @@
+"""End to end on the real Redis with real RQ workers (PostgreSQL: several processes share it).
+
+Duplicate cron firings, two cron schedulers, two worker processes and a worker SIGKILLed in the middle of a
+scan all end with exactly one alert per key. Under CI=true an unreachable Redis or PostgreSQL fails.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import time_machine
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select
+
+from tests.conftest import make_app, reset_database
+from tests.factories import build_world
+from tests.workers_helpers import add_schedule, load_world, local
+from workers.models import PatrolWindow, PeriodicRun, WorkerAlert
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def rq_app(postgres_url, redis_url, tmp_path):
+    from server.extensions import db
+    Redis.from_url(redis_url).flushdb()
+    app = make_app(postgres_url, tmp_path, REDIS_URL=redis_url)
+    with app.app_context():
+        reset_database(db)
+        world = build_world(db.session)
+        db.session.commit()
+        app.world = world
+        yield app
+        db.session.remove()
+    Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture
+def planned(rq_app):
+    """HD03 on the default windows; nobody patrolled on 2026-11-23, so at 12:15 three grids missed."""
+    from server.extensions import db
+    from workers.planning import plan_windows
+    w = load_world(db.session, rq_app.world)
+    add_schedule(db.session, w.subdistrict)
+    plan_windows(db.session, local(2026, 11, 23, 7, 0))
+    db.session.commit()
+    return w
+
+
+def _env(app, **extra) -> dict:
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
+           "GRIDPATROL_INSTANCE": app.config["INSTANCE_PATH"], "PYTHONPATH": str(ROOT)}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _worker(app, *queues, **env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", *queues, "--burst", "--url",
+                             app.config["REDIS_URL"], "--logging_level", "WARNING"],
+                            env=_env(app, **env), cwd=ROOT, start_new_session=True)
+
+
+def _alert_keys(session) -> list[str]:
+    session.commit()
+    return list(session.scalars(select(WorkerAlert.key).order_by(WorkerAlert.key)))
+
+
+def _expected_missed_keys(w) -> int:
+    # g11: first leader + patroller; g12: nobody assigned; g21: its patroller → 3 texts for the morning
+    return 3
+
+
+def test_two_cron_schedulers_enqueue_each_periodic_job_once(rq_app, redis_url):
+    from rq.cron import CronScheduler
+    from server.extensions import db
+    connection = Redis.from_url(redis_url)
+    start = local(2026, 11, 23, 12, 14)
+    with time_machine.travel(start, tick=False):
+        schedulers = []
+        for _ in range(2):
+            scheduler = CronScheduler(connection=connection)
+            scheduler.load_config_from_file("workers.cron_config")
+            schedulers.append(scheduler)
+    with time_machine.travel(local(2026, 11, 23, 12, 15, ) .replace(second=5), tick=False):
+        fired = [len(s.enqueue_jobs()) for s in schedulers]
+        assert fired == [1, 1]  # each scheduler fired its tick: two ticks in the alerts queue
+        assert Queue("alerts", connection=connection).count == 2
+        SimpleWorker([Queue(n, connection=connection) for n in ("alerts", "reports")],
+                     connection=connection).work(burst=True)
+    runs = {r.name: r.runs for r in db.session.scalars(select(PeriodicRun))}
+    assert runs == {"plan_windows": 1, "missed_patrols": 1, "overdue": 1, "release_held": 1, "daily_digest": 1,
+                    "weekly_report": 1}
+    last = db.session.get(PeriodicRun, "missed_patrols")
+    assert last.last_now == local(2026, 11, 23, 12, 15)  # the period start is the job's `now`
+
+
+def test_duplicate_firings_and_two_worker_processes_send_one_alert_per_key(rq_app, planned):
+    from server.extensions import db
+    queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
+    now = local(2026, 11, 23, 12, 15).isoformat()
+    for _ in range(4):  # retries and duplicate cron firings of the same scan
+        queue.enqueue("workers.jobs.missed_patrols_job", now=now)
+    workers = [_worker(rq_app, "alerts"), _worker(rq_app, "alerts")]
+    assert [p.wait(timeout=60) for p in workers] == [0, 0]
+    keys = _alert_keys(db.session)
+    assert len(keys) == _expected_missed_keys(planned) == len(set(keys))
+    assert queue.failed_job_registry.count == 0 and queue.finished_job_registry.count == 4
+    states = db.session.execute(select(PatrolWindow.state, func.count()).group_by(PatrolWindow.state)).all()
+    assert dict(states)["missed"] == 3  # g11, g12, g21 mornings
+
+
+def test_worker_killed_mid_scan_then_rerun_sends_each_alert_once(rq_app, planned, tmp_path):
+    from server.extensions import db
+    connection = Redis.from_url(rq_app.config["REDIS_URL"])
+    queue = Queue("alerts", connection=connection)
+    marker = tmp_path / "hanging"
+    now = local(2026, 11, 23, 12, 15).isoformat()
+    job = queue.enqueue("tests.workers_rq_jobs.missed_scan_that_hangs", now=now, marker=str(marker),
+                        hang_on_call=3)  # the first window (two texts) is committed
+    worker = _worker(rq_app, "alerts", GRIDPATROL_WORKERS_SCAN_BATCH=1)  # commit window by window
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline and worker.poll() is None, "the worker never reached the send"
+        time.sleep(0.1)
+    horse = int(marker.read_text())  # RQ's work horse runs the job in its own session (setsid)
+    os.kill(horse, signal.SIGKILL)  # mid-transaction: the batch being written is lost
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    committed = _alert_keys(db.session)
+    assert 0 < len(committed) < _expected_missed_keys(planned)  # the first window's batch got through
+    assert job.get_status(refresh=True) != "finished"
+    # The next firing of the periodic scan (and a duplicate of it) finishes the work.
+    queue.enqueue("workers.jobs.missed_patrols_job", now=now)
+    queue.enqueue("workers.jobs.missed_patrols_job", now=now)
+    rerun = _worker(rq_app, "alerts")
+    assert rerun.wait(timeout=60) == 0
+    keys = _alert_keys(db.session)
+    assert len(keys) == len(set(keys)) == _expected_missed_keys(planned)
+    assert set(committed) <= set(keys)
