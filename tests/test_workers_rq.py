@@ -87,7 +87,7 @@ def test_two_cron_schedulers_enqueue_each_periodic_job_once(rq_app, redis_url):
             scheduler = CronScheduler(connection=connection)
             scheduler.load_config_from_file("workers.cron_config")
             schedulers.append(scheduler)
-    with time_machine.travel(local(2026, 11, 23, 12, 15, ) .replace(second=5), tick=False):
+    with time_machine.travel(local(2026, 11, 23, 12, 15).replace(second=5), tick=False):
         fired = [len(s.enqueue_jobs()) for s in schedulers]
         assert fired == [1, 1]  # each scheduler fired its tick: two ticks in the alerts queue
         assert Queue("alerts", connection=connection).count == 2
@@ -111,6 +111,10 @@ def test_duplicate_firings_and_two_worker_processes_send_one_alert_per_key(rq_ap
     keys = _alert_keys(db.session)
     assert len(keys) == _expected_missed_keys(planned) == len(set(keys))
     assert queue.failed_job_registry.count == 0 and queue.finished_job_registry.count == 4
+    from workers.health import worker_health
+    health = worker_health(rq_app)
+    assert health["runner"] == "rq" and health["redis"]["ok"] is True
+    assert health["queues"]["alerts"]["finished"] == 4 and health["queues"]["alerts"]["failed"] == 0
     states = db.session.execute(select(PatrolWindow.state, func.count()).group_by(PatrolWindow.state)).all()
     assert dict(states)["missed"] == 3  # g11, g12, g21 mornings
 

@@ -41,10 +41,10 @@ def worker_health(app) -> dict:
     redis, queues, schedulers = _queues(app)
     runs = {r.name: r for r in db.session.scalars(select(PeriodicRun))}
     periodic = []
-    for name, (func, queue, _) in PERIODIC.items():
+    for name, (function, queue, _) in PERIODIC.items():
         run = runs.get(name)
         periodic.append({
-            "name": name, "function": func, "queue": queue, "interval_seconds": interval_of(name),
+            "name": name, "function": function, "queue": queue, "interval_seconds": interval_of(name),
             "last_started_at": run.last_started_at.isoformat() if run and run.last_started_at else None,
             "last_finished_at": run.last_finished_at.isoformat() if run and run.last_finished_at else None,
             "last_now": run.last_now.isoformat() if run and run.last_now else None,
