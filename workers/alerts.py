@@ -38,19 +38,36 @@ def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id:
     return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id)
 
 
+ALERT_COLUMNS = ("key", "rule", "subject_type", "subject_id", "area_id", "member_id", "phone", "body", "urgent",
+                 "status", "hold_until", "created_at", "queued_at")
+
+
 def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
     """INSERT … ON CONFLICT (key) DO NOTHING RETURNING: the keys that are new in this transaction."""
+    if not rows:
+        return {}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    created: dict[str, int] = {}
-    for i in range(0, len(rows), 1000):
-        statement = insert(WorkerAlert).values(rows[i:i + 1000]).on_conflict_do_nothing(index_elements=["key"]) \
-            .returning(WorkerAlert.id, WorkerAlert.key)
-        created.update({key: alert_id for alert_id, key in session.execute(statement)})
-    return created
+        # psycopg's pipelined executemany with RETURNING: one prepared statement, no giant VALUES text to
+        # build (thousands of alerts at 12:15 would otherwise cost more than the scan itself).
+        sql = (f"INSERT INTO worker_alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))})"
+               " ON CONFLICT (key) DO NOTHING RETURNING id, key")
+        cursor = session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(sql, [tuple(r[c] for c in ALERT_COLUMNS) for r in rows], returning=True)
+            created = {}
+            while True:
+                for alert_id, key in cursor.fetchall():
+                    created[key] = alert_id
+                if not cursor.nextset():
+                    break
+            return created
+        finally:
+            cursor.close()
+    from sqlalchemy.dialects.sqlite import insert
+    table = WorkerAlert.__table__
+    statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id, table.c.key)
+    return {key: alert_id for alert_id, key in session.execute(statement, rows)}
 
 
 def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:

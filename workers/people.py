@@ -7,15 +7,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import Area, Assignment, LEADER_ROLES, Member
+from workers.sqlhelp import id_in
 
 
 def _by_area(session: Session, area_ids, roles) -> dict[int, list[Member]]:
     result: dict[int, list[Member]] = {}
     ids = sorted(set(area_ids))
-    for i in range(0, len(ids), 1000):
+    dialect = session.get_bind().dialect.name
+    for i in range(0, len(ids), 5000):
         rows = session.execute(
             select(Assignment.area_id, Member).join(Member, Member.id == Assignment.member_id)
-            .where(Assignment.area_id.in_(ids[i:i + 1000]), Assignment.role.in_(roles), Member.active.is_(True))
+            .where(id_in(Assignment.area_id, ids[i:i + 5000], dialect), Assignment.role.in_(roles),
+                   Member.active.is_(True))
             .order_by(Assignment.area_id, Assignment.rank, Assignment.id)).all()
         for area_id, member in rows:
             people = result.setdefault(area_id, [])
@@ -45,9 +48,10 @@ class AreaIndex:
 
     def _load(self, session: Session, ids: set[int]) -> None:
         ids_list = sorted(ids)
-        for i in range(0, len(ids_list), 1000):
+        dialect = session.get_bind().dialect.name
+        for i in range(0, len(ids_list), 5000):
             for row in session.execute(select(Area.id, Area.code, Area.name, Area.kind, Area.path, Area.timezone,
-                                              Area.parent_id).where(Area.id.in_(ids_list[i:i + 1000]))):
+                                              Area.parent_id).where(id_in(Area.id, ids_list[i:i + 5000], dialect))):
                 self.areas[row.id] = row
 
     def chain(self, area_id: int) -> list[int]:

@@ -12,7 +12,7 @@ import logging
 import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, literal_column, select
+from sqlalchemy import exists, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from server.models import Patrol
@@ -20,17 +20,19 @@ from workers import settings, texts
 from workers.alerts import alert_key, raise_alerts
 from workers.models import PatrolWindow
 from workers.people import AreaIndex, first_leaders, patrollers
+from workers.sqlhelp import id_in
 
 log = logging.getLogger(__name__)
 PATROL_MAX_HOURS = 12  # a patrol that started this long before a window cannot cover it (index bound)
 
 
-def _covering_patrol_sql(dialect: str):
-    w = PatrolWindow
-    conditions = [Patrol.area_id == w.area_id, Patrol.deleted_at.is_(None), Patrol.started_at < w.ends_at,
-                  func.coalesce(Patrol.ended_at, Patrol.started_at) >= w.starts_at]
+def _covering_patrol_sql(dialect: str, w=PatrolWindow):
+    """Correlated subquery: the first patrol of the window's grid overlapping it (sync or SMS alike)."""
+    c = getattr(w, "c", w)  # the ORM entity in SELECTs, the Table in UPDATEs
+    conditions = [Patrol.area_id == c.area_id, Patrol.deleted_at.is_(None), Patrol.started_at < c.ends_at,
+                  func.coalesce(Patrol.ended_at, Patrol.started_at) >= c.starts_at]
     if dialect == "postgresql":  # bounds the (area_id, started_at) index range; SQLite lacks interval math
-        conditions.append(Patrol.started_at >= w.starts_at - literal_column(f"interval '{PATROL_MAX_HOURS} hours'"))
+        conditions.append(Patrol.started_at >= c.starts_at - literal_column(f"interval '{PATROL_MAX_HOURS} hours'"))
     return (select(Patrol.id).where(*conditions)
             .order_by(Patrol.started_at).limit(1).correlate(w).scalar_subquery())
 
@@ -60,14 +62,27 @@ def scan_missed_patrols(session: Session, now: datetime, *, commit: bool = True)
     batch = settings.get("WORKERS_SCAN_BATCH")
     dialect = session.get_bind().dialect.name
     totals = {"checked": 0, "patrolled": 0, "missed": 0, "late": 0, "escalated": 0, "alerts": 0, "held": 0}
-    while True:  # stage 1: windows whose grace has run out
+    # Stage 1a: due windows that were patrolled, settled in ONE set-based UPDATE (at 12:15 every grid's
+    # morning window is due at once; most were patrolled and need no Python work). A concurrent scan's
+    # UPDATE waits on the row locks, then re-checks `state = 'open'` and skips them.
+    table = PatrolWindow.__table__
+    due = [table.c.state == "open", table.c.next_check_at <= now]
+    result = session.execute(update(table).where(*due, _covering_patrol_sql(dialect, table).isnot(None)).values(
+        state="patrolled", next_check_at=None, patrol_id=_covering_patrol_sql(dialect, table)))
+    totals["checked"] += result.rowcount or 0
+    totals["patrolled"] += result.rowcount or 0
+    if commit:
+        session.commit()
+    while True:  # stage 1b: the rest of the due windows were missed
         rows = session.execute(_claim(
-            select(PatrolWindow, _covering_patrol_sql(dialect).label("patrol_id"), _previous_state_sql().label("prev"))
+            select(PatrolWindow.id, PatrolWindow.area_id, PatrolWindow.starts_at, PatrolWindow.label,
+                   PatrolWindow.heightened, PatrolWindow.site,
+                   _covering_patrol_sql(dialect).label("patrol_id"), _previous_state_sql().label("prev"))
             .where(PatrolWindow.state == "open", PatrolWindow.next_check_at <= now)
             .order_by(PatrolWindow.next_check_at, PatrolWindow.id).limit(batch))).all()
         if not rows:
             break
-        _settle_windows(session, rows, now, totals)
+        _settle_windows(session, rows, now, totals, dialect)
         if commit:
             session.commit()
         if len(rows) < batch:
@@ -87,19 +102,26 @@ def scan_missed_patrols(session: Session, now: datetime, *, commit: bool = True)
     return totals
 
 
-def _settle_windows(session: Session, rows, now: datetime, totals: dict) -> None:
+def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect: str) -> None:
+    """Two set-based UPDATEs per batch (patrolled / missed); only missed windows cost Python work."""
     escalate_after = timedelta(minutes=settings.get("WORKERS_MISSED_ESCALATE_MINUTES"))
     heightened_urgent = settings.get("WORKERS_HEIGHTENED_URGENT")
-    missed = []
-    for window, patrol_id, prev_state in rows:
-        totals["checked"] += 1
-        if patrol_id is not None:
-            window.state, window.patrol_id, window.next_check_at = "patrolled", patrol_id, None
-            totals["patrolled"] += 1
-        else:
-            window.state, window.missed_at, window.next_check_at = "missed", now, now + escalate_after
-            missed.append((window, prev_state in ("missed", "acknowledged", "escalated")))
-            totals["missed"] += 1
+    patrolled = [r.id for r in rows if r.patrol_id is not None]
+    missed = [(r, r.prev in ("missed", "acknowledged", "escalated")) for r in rows if r.patrol_id is None]
+    totals["checked"] += len(rows)
+    totals["patrolled"] += len(patrolled)
+    totals["missed"] += len(missed)
+    table = PatrolWindow.__table__
+    if patrolled:  # patrolled between stage 1a and now (rare): same settlement
+        session.execute(update(table).where(id_in(table.c.id, patrolled, dialect)).values(
+            state="patrolled", next_check_at=None, patrol_id=_covering_patrol_sql(dialect, table)))
+    streak_ids = [r.id for r, streak in missed if streak]
+    plain_ids = [r.id for r, streak in missed if not streak]
+    for ids, values in ((plain_ids, {"state": "missed", "missed_at": now, "next_check_at": now + escalate_after}),
+                        (streak_ids, {"state": "escalated", "missed_at": now, "escalated_at": now,
+                                      "next_check_at": None})):
+        if ids:
+            session.execute(update(table).where(id_in(table.c.id, ids, dialect)).values(**values))
     if not missed:
         return
     index = AreaIndex(session, [w.area_id for w, _ in missed], settings.default_timezone())
@@ -123,7 +145,6 @@ def _settle_windows(session: Session, rows, now: datetime, totals: dict) -> None
             leader = community_leaders.get(communities.get(window.id))
             if leader is not None:
                 specs.append(_missed_up_spec(window, leader, code, tz, "streak", urgent))
-            window.state, window.escalated_at, window.next_check_at = "escalated", now, None
             totals["escalated"] += 1
     result = raise_alerts(session, specs, now)
     totals["alerts"] += result["sent"]
