@@ -30,12 +30,24 @@ def alert_key(rule: str, subject: str, when: datetime | str, member_id: int) -> 
 
 def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id: int | None):
     """The one place alerts enter the SMS outbox (idempotent by key, opt-outs honoured, sent after commit)."""
-    try:
-        from sms.outbox import queue_message
-    except ImportError:  # the SMS outbox is not merged in this build: log instead of sending
+    queue_message = _outbox()
+    if queue_message is None:  # the SMS outbox is not merged in this build: log instead of sending
         log.info("alert (no outbox yet) to %s key=%s: %s", mask_phone(to), key, body)
         return None
     return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id)
+
+
+_OUTBOX: list = []
+
+
+def _outbox():
+    if not _OUTBOX:
+        try:
+            from sms.outbox import queue_message
+        except ImportError:
+            queue_message = None
+        _OUTBOX.append(queue_message)
+    return _OUTBOX[0]
 
 
 ALERT_COLUMNS = ("key", "rule", "subject_type", "subject_id", "area_id", "member_id", "phone", "body", "urgent",

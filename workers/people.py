@@ -41,6 +41,7 @@ class AreaIndex:
     def __init__(self, session: Session, area_ids, default_tz: str):
         self.default_tz = default_tz
         self.areas: dict[int, object] = {}
+        self._zones: dict[int, str] = {}
         needed = set(area_ids)
         self._load(session, needed)
         ancestors = {int(p) for a in list(self.areas.values()) for p in a.path.strip("/").split("/") if p}
@@ -58,10 +59,10 @@ class AreaIndex:
         return [int(p) for p in self.areas[area_id].path.strip("/").split("/") if p]
 
     def timezone(self, area_id: int) -> str:
-        for i in reversed(self.chain(area_id)):
-            if i in self.areas and self.areas[i].timezone:
-                return self.areas[i].timezone
-        return self.default_tz
+        if area_id not in self._zones:
+            self._zones[area_id] = next((self.areas[i].timezone for i in reversed(self.chain(area_id))
+                                         if i in self.areas and self.areas[i].timezone), self.default_tz)
+        return self._zones[area_id]
 
     def ancestor_of_kind(self, area_id: int, kind: str) -> int | None:
         for i in reversed(self.chain(area_id)):

@@ -67,8 +67,11 @@ def scan_missed_patrols(session: Session, now: datetime, *, commit: bool = True)
     # UPDATE waits on the row locks, then re-checks `state = 'open'` and skips them.
     table = PatrolWindow.__table__
     due = [table.c.state == "open", table.c.next_check_at <= now]
-    result = session.execute(update(table).where(*due, _covering_patrol_sql(dialect, table).isnot(None)).values(
-        state="patrolled", next_check_at=None, patrol_id=_covering_patrol_sql(dialect, table)))
+    inner = table.alias("due")
+    judged = (select(inner.c.id, _covering_patrol_sql(dialect, inner).label("pid"))
+              .where(inner.c.state == "open", inner.c.next_check_at <= now).subquery("judged"))
+    result = session.execute(update(table).where(table.c.id == judged.c.id, judged.c.pid.isnot(None), *due)
+                             .values(state="patrolled", next_check_at=None, patrol_id=judged.c.pid))
     totals["checked"] += result.rowcount or 0
     totals["patrolled"] += result.rowcount or 0
     if commit:
