@@ -164,9 +164,25 @@ def load(conn, grids: int, seed: int = 7) -> dict:
     counts["tracks"] = _copy(cur, "worker_overdue_tracks", ["incident_id", "deadline", "area_id", "level", "stage",
                                                             "next_check_at", "created_at"], track_rows)
     conn.commit()
-    cur.execute("ANALYZE")
-    conn.commit()
+    conn.autocommit = True
+    cur.execute("VACUUM ANALYZE")
+    cur.execute("CHECKPOINT")  # the load's WAL flush must not land in the timed scans
     return counts
+
+
+REPEATS = 3
+
+
+def _reset_morning(plain_url: str) -> None:
+    """Put today's morning windows back to open and forget the alerts, so the scan can be timed again."""
+    import psycopg
+    with psycopg.connect(plain_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM worker_alerts")
+        conn.execute("UPDATE worker_patrol_windows SET state = 'open', patrol_id = NULL, missed_at = NULL, "
+                     "escalated_at = NULL, next_check_at = ends_at + interval '15 minutes' "
+                     "WHERE local_date = %s AND label = '08:00-12:00'", (TODAY,))
+        conn.execute("VACUUM ANALYZE worker_patrol_windows")
+        conn.execute("VACUUM ANALYZE worker_alerts")
 
 
 def run(url: str, sizes: list[int]) -> list[dict]:
@@ -199,10 +215,16 @@ def run(url: str, sizes: list[int]) -> list[dict]:
                 counts = load(conn, grids)
             load_s = time.perf_counter() - t0
             timings = {}
-            with job_session() as session:
-                t = time.perf_counter()
-                missed = scan_missed_patrols(session, NOW)
-                timings["missed_scan_s"] = time.perf_counter() - t
+            runs = []
+            for attempt in range(REPEATS):  # the same 12:15 scan, state reset in between; median reported
+                if attempt:
+                    _reset_morning(plain)
+                with job_session() as session:
+                    t = time.perf_counter()
+                    missed = scan_missed_patrols(session, NOW)
+                    runs.append(time.perf_counter() - t)
+            timings["missed_scan_s"] = sorted(runs)[len(runs) // 2]
+            timings["missed_scan_min_s"] = min(runs)
             with job_session() as session:
                 t = time.perf_counter()
                 overdue = scan_overdue(session, NOW)
@@ -218,7 +240,7 @@ def run(url: str, sizes: list[int]) -> list[dict]:
                 t = time.perf_counter()
                 planned = plan_windows(session, NOW)
                 timings["plan_s"] = time.perf_counter() - t
-        row = {"grids": grids, **counts, "load_s": round(load_s, 1),
+        row = {"grids": grids, **counts, "load_s": round(load_s, 1), "missed_scan_runs": [round(r, 3) for r in runs],
                **{k: round(v, 3) for k, v in timings.items()},
                "due_windows": missed["checked"], "missed": missed["missed"], "missed_alerts": missed["alerts"],
                "overdue_new": overdue["overdue"], "overdue_escalated": overdue["escalated"],
@@ -232,17 +254,20 @@ def run(url: str, sizes: list[int]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2000,5000,10000,20000")
+    parser.add_argument("--repeats", type=int, default=3, help="missed-patrol scan timings per size (median)")
     parser.add_argument("--url", default=os.environ.get("GRIDPATROL_BENCH_POSTGRES_URL",
                                                         "postgresql://postgres@127.0.0.1:5432/gp_workers_bench"))
     args = parser.parse_args()
     from server.config import normalize_database_url
+    global REPEATS
+    REPEATS = max(1, args.repeats)
     results = run(normalize_database_url(args.url), [int(s) for s in args.sizes.split(",")])
     print()
-    print(f"{'grids':>7} {'due win':>8} {'missed':>7} {'alerts':>7} {'missed scan s':>14} {'overdue due':>12} "
+    print(f"{'grids':>7} {'due win':>8} {'missed':>7} {'alerts':>7} {'missed scan s':>14} {'(min)':>6} {'overdue due':>12} "
           f"{'overdue scan s':>15} {'next missed s':>14} {'next overdue s':>15} {'plan s':>7}")
     for r in results:
         print(f"{r['grids']:>7} {r['due_windows']:>8} {r['missed']:>7} {r['missed_alerts']:>7} "
-              f"{r['missed_scan_s']:>14.3f} {r['overdue_new'] + r['overdue_escalated'] + r['overdue_digest']:>12} "
+              f"{r['missed_scan_s']:>14.3f} {r['missed_scan_min_s']:>6.3f} {r['overdue_new'] + r['overdue_escalated'] + r['overdue_digest']:>12} "
               f"{r['overdue_scan_s']:>15.3f} {r['next_missed_s']:>14.3f} {r['next_overdue_s']:>15.3f} "
               f"{r['plan_s']:>7.2f}")
     print("\nShared 2-core machine (other helpers' tests and servers running): figures are noisy upper bounds.")

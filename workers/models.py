@@ -27,7 +27,6 @@ class PatrolWindow(db.Model):
     __table_args__ = (
         UniqueConstraint("area_id", "starts_at", "site", name="uq_worker_patrol_windows_slot"),
         Index("ix_worker_patrol_windows_due", "state", "next_check_at"),
-        Index("ix_worker_patrol_windows_area_ends", "area_id", "ends_at"),
         Index("ix_worker_patrol_windows_local_date", "local_date"),
     )
 
