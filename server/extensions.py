@@ -17,5 +17,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class GridpatrolApi(Api):
+    @property
+    def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's name; documents errors in our one shape
+        from server.api.common import ErrorSchema
+        return ErrorSchema
+
+
 db = SQLAlchemy(model_class=Base)
-api = Api()
+api = GridpatrolApi()

@@ -82,10 +82,9 @@ def _issue(member, name: str, days: int | None):
     return record, token
 
 
-def _dump_new(record, token: str) -> dict:
-    out = TokenSchema().dump(record)
-    out["token"] = token
-    return out
+def _dump_new(record, token: str):
+    record.token = token  # a plain attribute for this response only; never stored
+    return record
 
 
 @blp.route("/login", methods=["POST"])

@@ -67,9 +67,8 @@ def register(body):
     device, token = register_device(db.session, member, name=body["name"])
     audit("device.register", "device", device.id, {"member_id": member.id, "name": device.name})
     db.session.commit()
-    out = NewDeviceSchema().dump(device)
-    out["token"] = token
-    return out
+    device.token = token  # a plain attribute for this response only; never stored
+    return device
 
 
 @blp.route("", methods=["GET"])
