@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from server.api.common import QUERY, StrictSchema, audit, documents_errors, page_args_schema, page_schema, paginate
+from server.api.common import MAX_INT, QUERY, StrictSchema, audit, documents_errors, page_args_schema, page_schema, paginate
 from server.api.scoping import require_admin_over_member as _require_admin_over_member
 from server.auth import staff_principal
 from server.domain.members import check_password, get_member, member_by_phone
@@ -142,7 +142,7 @@ def list_tokens(args):
 def revoke_token(token_id):
     """Revoke a staff token: your own, or (admin) anyone's. Revoking twice is harmless."""
     principal = staff_principal()
-    record = db.session.get(StaffToken, token_id)
+    record = db.session.get(StaffToken, token_id) if token_id <= MAX_INT else None
     if record is None:
         raise NotFound(f"no token with id {token_id}", details={"id": [f"Unknown token id {token_id}."]})
     if record.member_id != principal.member.id:

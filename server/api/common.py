@@ -2,18 +2,44 @@
 from __future__ import annotations
 
 from flask import current_app
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 from sqlalchemy import func, select
 
 from server.extensions import db
 
 
+MAX_INT = 2 ** 31 - 1  # ids and counts are 32-bit integers in PostgreSQL
+
+
+def _bad_value(value) -> str | None:
+    if isinstance(value, str) and "\x00" in value:
+        return "Must not contain a NUL character."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return f"Number out of range (at most {MAX_INT})."
+    if isinstance(value, (list, tuple)):
+        return next((m for m in map(_bad_value, value) if m), None)
+    if isinstance(value, dict):
+        return next((m for m in map(_bad_value, value.values()) if m), None)
+    return None
+
+
 class StrictSchema(Schema):
-    """Unknown fields are an error, not silently dropped: a typo must not lose a value."""
+    """Unknown fields are an error, not silently dropped: a typo must not lose a value.
+
+    Values no database column can hold (NUL characters, integers beyond 32 bits) are refused here, field
+    by field, so SQLite and PostgreSQL answer the same 422 instead of one storing and the other failing.
+    """
 
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @post_load
+    def _storable(self, data, **_):
+        errors = {key: [message] for key, value in data.items() if (message := _bad_value(value))}
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class ErrorSchema(Schema):
@@ -80,7 +106,8 @@ def live(model):
 
 def get_or_404(model, record_id, what: str | None = None):
     from server.errors import NotFound
-    record = db.session.get(model, record_id)
+    too_big = isinstance(record_id, int) and not 0 < record_id <= MAX_INT
+    record = None if too_big else db.session.get(model, record_id)
     if record is None or getattr(record, "deleted_at", None) is not None:
         label = what or model.__tablename__.rstrip("s")
         raise NotFound(f"no {label} with id {record_id}", details={"id": [f"Unknown {label} id {record_id}."]})
@@ -94,7 +121,7 @@ def area_from_ref(ref, field: str = "area"):
     if ref is None:
         return None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        area = db.session.get(Area, int(ref))
+        area = db.session.get(Area, int(ref)) if 0 < int(ref) <= MAX_INT else None
     else:
         area = db.session.scalar(select(Area).where(Area.code == str(ref).strip().upper()))
     if area is None or area.deleted_at is not None:

@@ -10,7 +10,7 @@ from server.models import Category, Incident, utcnow
 
 
 def get_category(session: Session, category_id: int) -> Category:
-    category = session.get(Category, category_id)
+    category = session.get(Category, category_id) if 0 < category_id < 2 ** 31 else None
     if category is None or category.deleted_at is not None:
         raise NotFound(f"no category with id {category_id}", details={"id": [f"Unknown category id {category_id}."]})
     return category

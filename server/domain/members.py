@@ -17,7 +17,7 @@ MIN_PASSWORD_LENGTH = 8
 
 
 def get_member(session: Session, member_id: int) -> Member:
-    member = session.get(Member, member_id)
+    member = session.get(Member, member_id) if 0 < member_id < 2 ** 31 else None
     if member is None or member.deleted_at is not None:
         raise NotFound(f"no member with id {member_id}", details={"id": [f"Unknown member id {member_id}."]})
     return member

@@ -36,7 +36,7 @@ def window_minutes(window: dict) -> int:
 
 
 def get_schedule(session: Session, schedule_id: int) -> PatrolSchedule:
-    schedule = session.get(PatrolSchedule, schedule_id)
+    schedule = session.get(PatrolSchedule, schedule_id) if 0 < schedule_id < 2 ** 31 else None
     if schedule is None or schedule.deleted_at is not None:
         raise NotFound(f"no schedule with id {schedule_id}", details={"id": [f"Unknown schedule id {schedule_id}."]})
     return schedule
