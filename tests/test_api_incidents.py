@@ -164,3 +164,26 @@ def test_device_token_refused_and_missing_token(client, world):
     assert_error(As(client, "gps_forged").get("/incidents"), 401, "bad_token")
     response = client.get("/api/v1/incidents", headers={"Authorization": "Basic abc"})
     assert_error(response, 401, "bad_token")
+
+
+def test_correcting_a_report_keeps_the_old_values_in_history(app, client, world):
+    incident = _report(as_(client, world, "patroller"))
+    ref = incident["ticket"]
+    leader = as_(client, world, "c1_leader")
+    fixed = leader.patch(f"/incidents/{ref}", {"category": "cured_meat", "location_text": "映月路14号",
+                                               "handling_class": "committed", "promised_date": "2026-12-31"})
+    assert fixed.status_code == 200, fixed.get_json()
+    body = fixed.get_json()
+    assert body["category_code"] == "cured_meat" and body["deadline"].startswith("2026-12-31T15:59:59")
+    correction = body["events"][-1]
+    assert correction["kind"] == "note" and correction["data"]["changes"]["category"] == {"from": "coal",
+                                                                                           "to": "cured_meat"}
+    assert correction["data"]["changes"]["location_text"]["from"] == "映月路12号"
+    same = leader.patch(f"/incidents/{ref}", {"location_text": "映月路14号"}).get_json()
+    assert len(same["events"]) == len(body["events"])  # no change, no event
+    assert_error(leader.patch(f"/incidents/{ref}", {"promised_date": None}), 422)
+    assert_error(leader.patch(f"/incidents/{ref}", {"status": "closed"}), 422)
+    assert_error(as_(client, world, "c2_leader").patch(f"/incidents/{ref}", {"description": "x"}), 403, "out_of_scope")
+    leader.post(f"/incidents/{ref}/handle", {})
+    assert_error(leader.patch(f"/incidents/{ref}", {"handling_class": "immediate"}), 409, "illegal_transition")
+    assert audit_actions(app).count("incident.update") == 1

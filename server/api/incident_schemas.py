@@ -33,6 +33,16 @@ class IncidentCreateSchema(StrictSchema):
                                    metadata={"description": "a resident's phone, when reported by phone call"})
 
 
+class IncidentUpdateSchema(StrictSchema):
+    category = CategoryRef(metadata={"description": "number or code"})
+    handling_class = fields.String(validate=validate.OneOf(HANDLING_CLASSES))
+    promised_date = fields.Date(allow_none=True)
+    description = fields.String(validate=validate.Length(max=5000))
+    location_text = fields.String(validate=validate.Length(max=300))
+    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+
+
 class NoteOnlySchema(StrictSchema):
     note = fields.String(load_default="", validate=validate.Length(max=5000))
 

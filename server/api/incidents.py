@@ -13,12 +13,13 @@ from sqlalchemy.orm import aliased
 
 from server.api.common import QUERY, area_from_ref, audit, documents_errors, page_schema, paginate
 from server.api.incident_schemas import (EscalateSchema, IncidentCreateSchema, IncidentDetailSchema, IncidentFilter,
-                                         IncidentSchema, NoteOnlySchema, NoteRequiredSchema, ReassignSchema,
-                                         RejectSchema)
+                                         IncidentSchema, IncidentUpdateSchema, NoteOnlySchema, NoteRequiredSchema,
+                                         ReassignSchema, RejectSchema)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain import incidents as rules
 from server.domain.access import ACT_ON_INCIDENT, can_act_on_incident
+from server.domain.incident_edits import update_incident
 from server.domain.phones import normalize_phone
 from server.errors import Invalid, NotFound
 from server.extensions import db
@@ -125,6 +126,23 @@ def detail(ref):
     if not (principal.in_scope(incident.area) or principal.in_scope(incident.responsible_area)):
         require_in_scope(principal, incident.responsible_area)
     return incident
+
+
+@blp.route("/<string:ref>", methods=["PATCH"])
+@blp.arguments(IncidentUpdateSchema)
+@blp.response(200, IncidentDetailSchema)
+@documents_errors(blp, 400, 401, 403, 404, 409, 413)
+def update(body, ref):
+    """Correct the facts of a report (category, place, description, handling); the history keeps old values."""
+    principal, incident = _act(ref, "update")
+    if "category" in body:
+        body["category"] = category_from_ref(body["category"])
+        if not body["category"].active and body["category"].id != incident.category_id:
+            raise Invalid("that category is no longer in use", details={"category": ["Category is inactive."]})
+    event = update_incident(db.session, incident, body, channel=CHANNEL, actor=principal.member, **_policy_kwargs())
+    if event is None:
+        return incident
+    return _finish(incident, "update", event, {"fields": sorted(event.data["changes"])})
 
 
 def _act(ref: str, action: str):
