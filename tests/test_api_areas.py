@@ -18,7 +18,8 @@ def test_filters_parent_kind_code_within(client, world):
     assert [a["code"] for a in admin.get("/areas", {"kind": "grid", "within": "HD03-1"}).get_json()["items"]] == [
         "HD03-1-1", "HD03-1-2"]
     one = admin.get("/areas", {"code": "hd03-2-1"}).get_json()["items"]
-    assert len(one) == 1 and one[0]["parent_code"] == "HD03-2" and one[0]["effective_timezone"] == "Asia/Shanghai"
+    assert len(one) == 1 and one[0]["parent_code"] == "HD03-2"
+    assert admin.get(f"/areas/{one[0]['id']}").get_json()["effective_timezone"] == "Asia/Shanghai"
     assert_error(admin.get("/areas", {"within": "NOPE"}), 422, "validation_failed")
 
 
@@ -79,3 +80,10 @@ def test_leaders_in_alert_order(client, world):
     leaders = as_(client, world, "c1_leader").get(f"/areas/{world.ids['g11']}/leaders").get_json()
     assert [(l["name"], l["rank"]) for l in leaders] == [("李网格", 1), ("周副组长", 2)]
     assert all(l["role"] == "grid_leader" for l in leaders)
+
+
+def test_kind_change_refused_while_leaders_do_not_fit(client, world):
+    admin = as_(client, world, "admin")
+    body = assert_error(admin.patch(f"/areas/{world.ids['c1']}", {"kind": "grid"}), 409, "area_in_use")
+    assert "kind" in body["details"]
+    assert admin.patch(f"/areas/{world.ids['g12']}", {"kind": "other"}).get_json()["kind"] == "other"

@@ -1,6 +1,7 @@
 """/api/v1/areas — the area tree: list/filter, create, edit, move, delete; leaders and effective schedule."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_
@@ -32,9 +33,14 @@ class AreaSchema(Schema):
     path = fields.String(metadata={"description": "materialised path of ids, e.g. /1/2/5/"})
     depth = fields.Integer()
     timezone = fields.String(allow_none=True, metadata={"description": "own zone; null = inherited"})
-    effective_timezone = fields.Function(lambda a: effective_timezone(db.session, a))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class AreaDetailSchema(AreaSchema):
+    effective_timezone = fields.Function(
+        lambda a: effective_timezone(db.session, a, current_app.config["GRIDPATROL_TIMEZONE"]),
+        metadata={"description": "own zone, else the nearest ancestor's, else the installation's"})
 
 
 class AreaCreateSchema(StrictSchema):
@@ -95,7 +101,7 @@ def list_areas(args):
 
 @blp.route("", methods=["POST"])
 @blp.arguments(AreaCreateSchema)
-@blp.response(201, AreaSchema)
+@blp.response(201, AreaDetailSchema)
 @documents_errors(blp, 400, 401, 403, 409, 413)
 def create(body):
     """Create an area under a parent (admin of the parent's subtree; a root needs a global admin)."""
@@ -110,7 +116,7 @@ def create(body):
 
 
 @blp.route("/<int:area_id>", methods=["GET"])
-@blp.response(200, AreaSchema)
+@blp.response(200, AreaDetailSchema)
 @documents_errors(blp, 401, 403, 404)
 def detail(area_id):
     principal = staff_principal()
@@ -121,7 +127,7 @@ def detail(area_id):
 
 @blp.route("/<int:area_id>", methods=["PATCH"])
 @blp.arguments(AreaUpdateSchema)
-@blp.response(200, AreaSchema)
+@blp.response(200, AreaDetailSchema)
 @documents_errors(blp, 400, 401, 403, 404, 409, 413)
 def update(body, area_id):
     """Edit an area; giving `parent` moves it with its whole subtree."""

@@ -32,7 +32,6 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
-        ordered = True
 
     @post_load
     def _storable(self, data, **_):

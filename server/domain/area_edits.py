@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from server.domain.areas import area_by_code, validate_timezone
 from server.errors import Conflict, Invalid
-from server.models import AREA_KINDS, Area, Assignment, Incident, Member, PatrolSchedule, Site, utcnow
+from server.models import (AREA_KINDS, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Area, Assignment, Incident, Member,
+                           PatrolSchedule, Site, utcnow)
 
 
 def update_area(session: Session, area: Area, changes: dict) -> Area:
@@ -20,9 +21,15 @@ def update_area(session: Session, area: Area, changes: dict) -> Area:
         if holder is not None and holder is not area:
             raise Conflict(f"area code {code} is taken", code="duplicate_code", details={"code": [f"{code} is taken."]})
         area.code = code
-    if "kind" in changes:
+    if "kind" in changes and changes["kind"] != area.kind:
         if changes["kind"] not in AREA_KINDS:
             raise Invalid("unknown area kind", details={"kind": [f"Must be one of {', '.join(AREA_KINDS)}."]})
+        leader_roles = set(session.scalars(select(Assignment.role).where(Assignment.area_id == area.id,
+                                                                       Assignment.role.in_(LEADER_ROLES))))
+        if leader_roles - {LEADER_ROLE_FOR_KIND.get(changes["kind"])}:
+            raise Conflict(f"{area.code} has leaders ({', '.join(sorted(leader_roles))}) that a "
+                           f"{changes['kind']} cannot have; reassign them first", code="area_in_use",
+                           details={"kind": [f"Leaders with role {', '.join(sorted(leader_roles))} are assigned here."]})
         area.kind = changes["kind"]
     if "timezone" in changes:
         area.timezone = validate_timezone(changes["timezone"])
