@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from server.api.common import QUERY, StrictSchema, audit, documents_errors, page_args_schema, page_schema, paginate
 from server.api.scoping import member_filter, require_admin_over_member, require_member_visible
@@ -79,7 +80,7 @@ def list_devices(args):
     """Devices of members in your subtrees."""
     principal = staff_principal()
     statement = (select(Device).join(Member, Member.id == Device.member_id).where(member_filter(principal))
-                 .order_by(Device.created_at, Device.id))
+                 .order_by(Device.created_at, Device.id).options(contains_eager(Device.member)))
     if "member_id" in args:
         statement = statement.where(Device.member_id == args["member_id"])
     if args.get("active") is True:

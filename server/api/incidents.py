@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from server.api.common import QUERY, area_from_ref, audit, documents_errors, page_schema, paginate
 from server.api.incident_schemas import (EscalateSchema, IncidentCreateSchema, IncidentDetailSchema, IncidentFilter,
@@ -66,7 +66,9 @@ def list_incidents(args):
                  .join(responsible, responsible.id == Incident.responsible_area_id)
                  .where(Incident.deleted_at.is_(None),
                         or_(principal.area_filter(found.path), principal.area_filter(responsible.path)))
-                 .order_by(Incident.reported_at.desc(), Incident.ticket.desc()))
+                 .order_by(Incident.reported_at.desc(), Incident.ticket.desc())
+                 .options(joinedload(Incident.category), joinedload(Incident.area),
+                          joinedload(Incident.responsible_area)))
     if "within" in args:
         root = area_from_ref(args["within"], "within")
         statement = statement.where(or_(found.path.startswith(root.path), responsible.path.startswith(root.path)))

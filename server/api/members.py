@@ -5,6 +5,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, live, page_args_schema,
                                page_schema, paginate)
@@ -106,7 +107,8 @@ def _assignment_areas(items: list[dict]) -> list[Area | None]:
 def list_members(args):
     """Members assigned somewhere in your subtrees (global admins see everyone)."""
     principal = staff_principal()
-    statement = live(Member).where(member_filter(principal)).order_by(Member.id)
+    statement = (live(Member).where(member_filter(principal)).order_by(Member.id)
+                 .options(selectinload(Member.assignments).joinedload(Assignment.area)))
     conditions = []
     if "area" in args:
         conditions.append(Assignment.area_id == area_from_ref(args["area"]).id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from sqlalchemy.orm import contains_eager, joinedload
+
 from server.api.common import (QUERY, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                documents_errors, live, page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
@@ -77,7 +79,8 @@ def list_patrols(args):
     """Patrols in your subtrees, newest first."""
     principal = staff_principal()
     statement = (live(Patrol).join(Area, Area.id == Patrol.area_id).where(principal.area_filter(Area.path))
-                 .order_by(Patrol.started_at.desc(), Patrol.id))
+                 .order_by(Patrol.started_at.desc(), Patrol.id)
+                 .options(joinedload(Patrol.member), contains_eager(Patrol.area)))
     if "within" in args:
         statement = statement.where(Area.path.startswith(area_from_ref(args["within"], "within").path))
     for key in ("member_id", "outcome", "source"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from sqlalchemy.orm import contains_eager
+
 from server.api.common import (QUERY, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                documents_errors, live, page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
@@ -98,7 +100,7 @@ def _scoped_site(site_id: str, action: str = "view", roles=None) -> Site:
 def list_sites(args):
     principal = staff_principal()
     statement = (live(Site).join(Area, Area.id == Site.area_id).where(principal.area_filter(Area.path))
-                 .order_by(Area.path, Site.created_at, Site.id))
+                 .order_by(Area.path, Site.created_at, Site.id).options(contains_eager(Site.area)))
     if "within" in args:
         statement = statement.where(Area.path.startswith(area_from_ref(args["within"], "within").path))
     for key in ("status", "kind"):
