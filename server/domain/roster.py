@@ -139,6 +139,17 @@ def _match_child(session: Session, parent: Area, text: str) -> Area | None:
                                              (Area.name == text) | (Area.code == text.upper())))
 
 
+def _roster_phone(raw: str, region: str) -> str:
+    """Stricter than elsewhere: a sheet's typo (a digit short, a hotline) must be caught before people are
+    created, so the number must be valid (an assigned range), not merely of a possible length."""
+    import phonenumbers
+    try:
+        e164 = normalize_phone(raw, region)
+    except Invalid:
+        return ""
+    return e164 if phonenumbers.is_valid_number(phonenumbers.parse(e164)) else ""
+
+
 def plan_roster(session: Session, table: RosterTable, parent: Area, region: str = "CN") -> RosterPlan:
     plan = RosterPlan(parent=parent)
     codes = _CodeAllocator(session)
@@ -168,10 +179,9 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
         if not phone_raw:
             plan.error(line, "phone", "The phone number is empty.")
         else:
-            try:
-                phone = normalize_phone(phone_raw, region)
-            except Invalid:
-                plan.error(line, "phone", f"Not a phone number: {phone_raw!r}.", phone_raw)
+            phone = _roster_phone(phone_raw, region)
+            if not phone:
+                plan.error(line, "phone", f"Not a valid phone number: {phone_raw!r}.", phone_raw)
         mapped = ROLE_WORDS.get(role_word)
         if mapped is None:
             plan.error(line, "role", f"Unknown role {row.get('role', '')!r}; use e.g. 网格员, 组长, 副组长, 社区书记.",
