@@ -214,8 +214,8 @@ def device_register(phone: str, name: str) -> None:
         audit.record(session, "device.register", channel="cli", actor_label=CLI_ACTOR, entity="device",
                      entity_id=record.id, summary={"member_id": member.id, "name": record.name})
         session.commit()
-        device_id = record.id
-    click.echo(f"device {device_id} for {member.name} — token (shown once):", err=True)
+        device_id, member_name = record.id, member.name
+    click.echo(f"device {device_id} for {member_name} — token (shown once):", err=True)
     click.echo(token)
 
 
