@@ -64,7 +64,8 @@ def winter_season(today: date) -> tuple[date, date]:
 
 def lunar_new_year_dates(season_start: date) -> tuple[date, list[date]]:
     """除夕 and the first five days of 春节 in the season's new year."""
-    first = LunarDate(season_start.year + 1, 1, 1).toSolarDate()
+    new_year = LunarDate(season_start.year + 1, 1, 1)
+    first = new_year.to_solar_date() if hasattr(new_year, "to_solar_date") else new_year.toSolarDate()
     return first - timedelta(days=1), [first + timedelta(days=i) for i in range(5)]
 
 
