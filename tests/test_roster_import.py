@@ -147,3 +147,12 @@ def test_only_admins_import(app, client, world):
 def test_parent_may_be_left_out_when_there_is_one_subdistrict(app, client, world):
     response = client.post(URL, headers=bearer(world.tokens["admin"]), data=csv_bytes(GOOD_ROWS))
     assert response.status_code == 200 and response.get_json()["parent"] == "HD03"
+
+
+def test_raw_body_with_curls_default_form_content_type(app, client, world):
+    response = client.post(f"{URL}?parent=HD03", headers=bearer(world.tokens["admin"]), data=csv_bytes(GOOD_ROWS),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and response.get_json()["rows"] == len(GOOD_ROWS)
+    empty_multipart = client.post(f"{URL}?parent=HD03", headers=bearer(world.tokens["admin"]),
+                                  data={"note": "no file"}, content_type="multipart/form-data")
+    assert empty_multipart.status_code == 400 and empty_multipart.get_json()["error"] == "file_missing"

@@ -75,9 +75,13 @@ _FILE_BODY = {
 
 
 def _uploaded_file() -> tuple[bytes, str | None]:
-    if request.files:
-        upload = request.files.get("file") or next(iter(request.files.values()))
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file") or next(iter(request.files.values()), None)
+        if upload is None:
+            raise BadRequest("the multipart body has no file field", code="file_missing",
+                             details={"file": ["Send the roster as multipart field 'file'."]})
         return upload.read(), upload.filename
+    # Any other content type (text/csv, an XLSX type, or curl's default form type) is the file itself.
     data = request.get_data(cache=False)
     if not data:
         raise BadRequest("send the roster file as multipart field 'file' or as the request body",
