@@ -57,10 +57,22 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database to every migration head."""
-    from server.migrate import upgrade_database
+    from server.migrate import UnversionedDatabase, upgrade_database
     app = build_app()
-    heads = upgrade_database(app)
+    try:
+        heads = upgrade_database(app)
+    except UnversionedDatabase as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"database at {', '.join(heads)} ({_describe_db(app)})")
+
+
+@db.command("stamp")
+@click.argument("revision", default="heads")
+def db_stamp(revision: str) -> None:
+    """Record the database as being at REVISION (default: every head) without changing its schema."""
+    from server.migrate import stamp_database
+    app = build_app()
+    click.echo(f"database stamped at {', '.join(stamp_database(app, revision))}")
 
 
 @db.command("current")
@@ -255,8 +267,12 @@ def demo_load(as_json: bool) -> None:
 def serve(with_demo: bool, host: str, port: int) -> None:
     """Upgrade the database and serve in one threaded process, background jobs in-process."""
     from server.embedded import prepare_embedded, run_embedded
+    from server.migrate import UnversionedDatabase
     app = build_app(EMBEDDED_JOBS=True)
-    banner = prepare_embedded(app, with_demo=with_demo, host=host, port=port)
+    try:
+        banner = prepare_embedded(app, with_demo=with_demo, host=host, port=port)
+    except UnversionedDatabase as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(banner)
     run_embedded(app, host, port)
 

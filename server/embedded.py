@@ -25,7 +25,7 @@ def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> st
     from server.domain.tokens import issue_staff_token
     from server.extensions import db
 
-    heads = upgrade_database(app)
+    heads = upgrade_database(app)  # UnversionedDatabase propagates: `serve` reports it and stops
     token, note = None, ""
     with app.app_context():
         session = db.session

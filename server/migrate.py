@@ -33,10 +33,32 @@ def _run(app: Flask, fn, *args) -> None:
             fn(cfg, *args)
 
 
+class UnversionedDatabase(RuntimeError):
+    """Tables exist but Alembic has no record of them (made by `create_all`, or by hand)."""
+
+
 def upgrade_database(app: Flask, revision: str = "heads") -> list[str]:
     """Bring the app's database to every head; returns the revisions it is at afterwards."""
+    if not current_revisions(app) and _has_tables(app):
+        raise UnversionedDatabase(
+            "the database has tables but no migration history (was it made by create_all?); if its schema matches "
+            "this release, record that with `gridpatrol db stamp heads`, else start from an empty database")
     _run(app, command.upgrade, revision)
     return current_revisions(app)
+
+
+def stamp_database(app: Flask, revision: str = "heads") -> list[str]:
+    """Record that the database is at `revision` without running anything."""
+    _run(app, command.stamp, revision)
+    return current_revisions(app)
+
+
+def _has_tables(app: Flask) -> bool:
+    from sqlalchemy import inspect
+
+    from server.extensions import db
+    with app.app_context():
+        return bool(set(inspect(db.engine).get_table_names()) & set(db.metadata.tables))
 
 
 def downgrade_database(app: Flask, revision: str) -> None:

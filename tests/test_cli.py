@@ -154,3 +154,18 @@ def test_feature_packages_can_add_commands(monkeypatch):
         assert CliRunner().invoke(main, ["sms-selftest"]).stdout == "ok\n"
     finally:
         main.commands.pop("sms-selftest", None)
+
+
+def test_db_upgrade_refuses_a_create_all_database_until_stamped(tmp_path):
+    from server import create_app
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    legacy = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path), "REDIS_URL": None})
+    with legacy.app_context():
+        db.create_all()
+        db.engine.dispose()
+    env = {"DATABASE_URL": url, "GRIDPATROL_INSTANCE": str(tmp_path), "REDIS_URL": "", "GRIDPATROL_ENV": "development"}
+    runner = CliRunner()
+    refused = runner.invoke(main, ["db", "upgrade"], env=env)
+    assert refused.exit_code == 1 and "db stamp heads" in refused.stderr
+    assert runner.invoke(main, ["db", "stamp"], env=env).exit_code == 0
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
