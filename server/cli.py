@@ -57,12 +57,14 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database to every migration head."""
-    from server.migrate import UnversionedDatabase, upgrade_database
+    from server.migrate import UnversionedDatabase, current_revisions, upgrade_database
     app = build_app()
+    before = current_revisions(app)
     try:
         heads = upgrade_database(app)
     except UnversionedDatabase as exc:
         raise click.ClickException(str(exc)) from exc
+    record_migration(app, "db.upgrade", before, heads)
     click.echo(f"database at {', '.join(heads)} ({_describe_db(app)})")
 
 
@@ -70,9 +72,24 @@ def db_upgrade() -> None:
 @click.argument("revision", default="heads")
 def db_stamp(revision: str) -> None:
     """Record the database as being at REVISION (default: every head) without changing its schema."""
-    from server.migrate import stamp_database
+    from server.migrate import current_revisions, stamp_database
     app = build_app()
-    click.echo(f"database stamped at {', '.join(stamp_database(app, revision))}")
+    before = current_revisions(app)
+    heads = stamp_database(app, revision)
+    record_migration(app, "db.stamp", before, heads)
+    click.echo(f"database stamped at {', '.join(heads)}")
+
+
+def record_migration(app: Flask, action: str, before: list[str], after: list[str]) -> None:
+    """Schema changes go in the audit log too (only when something changed, so restarts add nothing)."""
+    if before == after:
+        return
+    from server.domain import audit
+    from server.extensions import db as database
+    with app.app_context():
+        audit.record(database.session, action, channel="cli", actor_label=CLI_ACTOR, entity="database",
+                     summary={"from": before, "to": after})
+        database.session.commit()
 
 
 @db.command("current")

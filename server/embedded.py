@@ -25,7 +25,11 @@ def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> st
     from server.domain.tokens import issue_staff_token
     from server.extensions import db
 
+    from server.cli import record_migration
+    from server.migrate import current_revisions
+    before = current_revisions(app)
     heads = upgrade_database(app)  # UnversionedDatabase propagates: `serve` reports it and stops
+    record_migration(app, "db.upgrade", before, heads)
     token, note = None, ""
     with app.app_context():
         session = db.session

@@ -139,6 +139,13 @@ def test_db_upgrade_and_current_on_a_fresh_sqlite_file(tmp_path):
     assert result.exit_code == 0 and "0001_foundation" in result.stdout
     current = runner.invoke(main, ["db", "current"], env=env)
     assert "current: " in current.stdout and "(empty database)" not in current.stdout
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0  # again: a no-op
+    from server import create_app
+    app = create_app({"DATABASE_URL": env["DATABASE_URL"], "INSTANCE_PATH": str(tmp_path), "REDIS_URL": None})
+    with app.app_context():
+        entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "db.upgrade")).all()
+        assert [(e.channel, e.summary["from"]) for e in entries] == [("cli", [])]
+        db.engine.dispose()
 
 
 def test_feature_packages_can_add_commands(monkeypatch):
