@@ -156,3 +156,29 @@ def test_raw_body_with_curls_default_form_content_type(app, client, world):
     empty_multipart = client.post(f"{URL}?parent=HD03", headers=bearer(world.tokens["admin"]),
                                   data={"note": "no file"}, content_type="multipart/form-data")
     assert empty_multipart.status_code == 400 and empty_multipart.get_json()["error"] == "file_missing"
+
+
+def test_role_words_land_on_the_right_area_and_role(app, session, world):
+    rows = [
+        ["", "", "街道王书记", "17001000051", "街道副书记"],  # 赵街道 is already the 组长 of HD03
+        ["", "", "街道副主任甲", "17001000052", "街道副主任"],
+        ["新华社区", "", "新华组长", "17001000053", "组长"],            # no grid: the (new) community's 组长
+        ["白马社区", "白马一网格", "督查乙", "17001000054", "督查员"],
+        ["白马社区", "白马一网格", "志愿者丙", "17001000055", "红袖标志愿者"],
+        ["", "", "管理员丁", "17001000056", "管理员"],
+    ]
+    sub = session.get(Area, world.ids["subdistrict"])
+    report = import_roster(session, read_roster(csv_bytes(rows)), sub, commit=True, channel="cli")
+    assert report["ok"], report["errors"]
+    got = {}
+    for member in session.scalars(select(Member).where(Member.phone.like("+86170010000%"))):
+        (assignment,) = member.assignments
+        got[member.name] = (assignment.role, assignment.area.code, assignment.rank)
+    assert got == {
+        "街道王书记": ("subdistrict_leader", "HD03", 2),
+        "街道副主任甲": ("subdistrict_leader", "HD03", 3),
+        "新华组长": ("community_leader", "HD03-3", 1),
+        "督查乙": ("supervisor", "HD03-2-1", 1),
+        "志愿者丙": ("volunteer", "HD03-2-1", 1),
+        "管理员丁": ("admin", "HD03", 1),
+    }
