@@ -70,3 +70,22 @@ def test_embedded_run_migrates_loads_the_demo_and_prints_a_working_token(tmp_pat
     with app.app_context():
         assert len(db.session.scalars(select(Area).where(Area.code == "CJ05")).all()) == 1
         db.engine.dispose()
+
+
+def test_serve_command_prints_the_banner_and_runs_one_embedded_app(tmp_path, monkeypatch):
+    import server.embedded
+    started = {}
+
+    def fake_run(app, host, port):
+        started.update(app=app, host=host, port=port)
+
+    monkeypatch.setattr(server.embedded, "run_embedded", fake_run)
+    env = {"DATABASE_URL": "", "REDIS_URL": "", "GRIDPATROL_INSTANCE": str(tmp_path), "GRIDPATROL_ENV": "development",
+           "GRIDPATROL_SMS_BACKEND": "console"}
+    result = CliRunner().invoke(main, ["serve", "--demo", "--port", "8298"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8298" in result.stdout and "token to try (admin): gps_" in result.stdout
+    assert started["port"] == 8298 and started["app"].config["EMBEDDED_JOBS"] is True
+    assert (tmp_path / "gridpatrol.db").exists()
+    with started["app"].app_context():
+        db.engine.dispose()
