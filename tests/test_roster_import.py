@@ -182,3 +182,19 @@ def test_role_words_land_on_the_right_area_and_role(app, session, world):
         "志愿者丙": ("volunteer", "HD03-2-1", 1),
         "管理员丁": ("admin", "HD03", 1),
     }
+
+
+def test_title_rows_above_the_header_are_skipped_and_lines_stay_true(app, session, world):
+    from openpyxl import Workbook
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["映月街道网格员花名册（2026年冬）"])
+    sheet.append([])
+    sheet.append(["序号", "社区", "网格", "姓名", "联系电话", "职务"])
+    sheet.append([1, "映月社区", "映月一网格", "甲", 17001000061, "网格员"])
+    sheet.append([2, "映月社区", "映月一网格", "乙", "170010000", "网格员"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    plan = plan_roster(session, read_roster(buffer.getvalue()), session.get(Area, world.ids["subdistrict"]))
+    assert plan.rows == 2
+    assert [(e["line"], e["field"]) for e in plan.errors] == [(5, "phone")]

@@ -23,6 +23,7 @@ HEADER_ALIASES = {
 }
 REQUIRED_COLUMNS = ("community", "name", "phone", "role")
 MAX_ROWS = 20000
+HEADER_SEARCH_ROWS = 5
 
 _ALIAS_TO_COLUMN = {alias.lower(): column for column, aliases in HEADER_ALIASES.items() for alias in aliases}
 
@@ -79,7 +80,19 @@ def _table_from_rows(numbered: list[tuple[int, list]], fmt: str) -> RosterTable:
     numbered = [(line, values) for line, values in numbered if any(values)]
     if not numbered:
         raise Invalid("the file has no rows", code="roster_empty", details={"file": ["The file is empty."]})
-    (_, header), body = numbered[0], numbered[1:]
+    # Office sheets often open with a title row ("映月街道网格员花名册") above the real header.
+    header_at, first_error = 0, None
+    for index, (_, candidate) in enumerate(numbered[:HEADER_SEARCH_ROWS]):
+        try:
+            _map_headers(candidate)
+        except Invalid as exc:
+            first_error = first_error or exc
+            continue
+        header_at = index
+        break
+    else:
+        raise first_error
+    (_, header), body = numbered[header_at], numbered[header_at + 1:]
     if len(body) > MAX_ROWS:
         raise Invalid(f"the file has {len(body)} rows; import at most {MAX_ROWS} at once", code="roster_too_long",
                       details={"file": [f"At most {MAX_ROWS} rows per import."]})
