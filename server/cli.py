@@ -156,6 +156,50 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
     click.echo(token)
 
 
+# ---------------------------------------------------------------- token
+@main.group()
+def token() -> None:
+    """Staff API tokens."""
+
+
+@token.command("issue")
+@click.option("--phone", required=True, help="the staff member's phone number")
+@click.option("--label", default="cli", help="what the token is for, e.g. 'laptop'")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="expire after this many days")
+@_domain_errors
+def token_issue(phone: str, label: str, days: int | None) -> None:
+    """Issue a staff token for a leader, supervisor or admin and print it once."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from server.domain import audit
+    from server.domain.phones import normalize_phone
+    from server.domain.tokens import issue_staff_token
+    from server.errors import Forbidden, NotFound
+    from server.extensions import db as database
+    from server.models import STAFF_ROLES, Member, utcnow
+
+    app = build_app()
+    with app.app_context():
+        session = database.session
+        e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
+        member = session.scalar(select(Member).where(Member.phone == e164))
+        if member is None:
+            raise NotFound(f"no member with phone {e164}")
+        if not set(member.roles) & set(STAFF_ROLES):
+            raise Forbidden(f"{member.name} has no staff role ({', '.join(member.roles) or 'none'}); "
+                            "patrollers use device tokens (`gridpatrol device register`)")
+        expires = utcnow() + timedelta(days=days) if days else None
+        record, secret = issue_staff_token(session, member, name=label, expires_at=expires)
+        audit.record(session, "token.issue", channel="cli", actor_label=CLI_ACTOR, entity="member",
+                     entity_id=member.id, summary={"label": label, "expires_at": expires.isoformat() if expires else None})
+        session.commit()
+        member_name = member.name
+    click.echo(f"staff token for {member_name} (shown once):", err=True)
+    click.echo(secret)
+
+
 # ---------------------------------------------------------------- roster
 @main.group()
 def roster() -> None:

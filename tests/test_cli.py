@@ -176,3 +176,14 @@ def test_db_upgrade_refuses_a_create_all_database_until_stamped(tmp_path):
     assert refused.exit_code == 1 and "db stamp heads" in refused.stderr
     assert runner.invoke(main, ["db", "stamp"], env=env).exit_code == 0
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+
+
+def test_token_issue_for_leaders_only(app, world, gridpatrol):
+    from server.domain.tokens import find_staff_token
+    result = gridpatrol("token", "issue", "--phone", "17000000003", "--days", "30")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        record = find_staff_token(db.session, result.stdout.strip())
+        assert record.member.name == "钱社区" and record.expires_at is not None
+    refused = gridpatrol("token", "issue", "--phone", "17000000007")
+    assert refused.exit_code == 1 and "device" in refused.stderr
