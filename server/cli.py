@@ -19,10 +19,14 @@ from server.config import ConfigError
 CLI_ACTOR = "cli"
 
 
-def build_app(**overrides) -> Flask:
+def build_app(*, timers: bool = False, **overrides) -> Flask:
+    """The app for one command. Commands other than `serve` do their work and exit, so the workers
+    feature's in-process periodic timer stays off for them (it would scan mid-import or mid-migration)."""
     from server import create_app
+    if not timers:
+        overrides.setdefault("WORKERS_EMBEDDED_TIMER", False)
     try:
-        return create_app(overrides or None)
+        return create_app(overrides)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
 
@@ -44,8 +48,12 @@ def _domain_errors(fn):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """gridpatrol — 网格巡查: patrols, problems and alerts for air-pollution grid management."""
+    # Feature commands may use flask.cli.with_appcontext; it builds its app through this ScriptInfo.
+    from flask.cli import ScriptInfo
+    ctx.obj = ScriptInfo(create_app=build_app, set_debug_flag=False)
 
 
 # ---------------------------------------------------------------- db
@@ -329,7 +337,7 @@ def serve(with_demo: bool, host: str, port: int) -> None:
     """Upgrade the database and serve in one threaded process, background jobs in-process."""
     from server.embedded import prepare_embedded, run_embedded
     from server.migrate import UnversionedDatabase
-    app = build_app(EMBEDDED_JOBS=True)
+    app = build_app(timers=True)  # the embedded run: the workers' periodic timer runs in this process
     try:
         banner = prepare_embedded(app, with_demo=with_demo, host=host, port=port)
     except UnversionedDatabase as exc:

@@ -1,8 +1,9 @@
 """The embedded run (`gridpatrol serve`): one process, one SQLite file, jobs on in-process threads.
 
-Made for a trial on one machine and for the README's first command. The app is built with
-EMBEDDED_JOBS=True; the workers feature starts its in-process timers from its `init_app` when it sees that
-flag and no REDIS_URL. Production runs gunicorn + RQ workers instead (see docs/operations.md).
+Made for a trial on one machine and for the README's first command. Without REDIS_URL the workers
+feature's `init_app` starts its in-process periodic timer (unless WORKERS_EMBEDDED_TIMER is off); other CLI
+commands build their app with the timer off. Production runs gunicorn + RQ workers instead
+(see docs/operations.md).
 """
 from __future__ import annotations
 

@@ -148,17 +148,25 @@ def test_db_upgrade_and_current_on_a_fresh_sqlite_file(tmp_path):
         db.engine.dispose()
 
 
-def test_feature_packages_can_add_commands(monkeypatch):
+def test_feature_packages_can_add_commands(monkeypatch, tmp_path):
     import sms.cli
 
+    from flask import current_app
+    from flask.cli import with_appcontext
+
     @click.command("sms-selftest")
-    def selftest():
-        click.echo("ok")
+    @with_appcontext
+    def selftest():  # feature commands use with_appcontext; the app comes from the CLI's ScriptInfo
+        click.echo(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        click.echo(current_app.config["WORKERS_EMBEDDED_TIMER"])
 
     monkeypatch.setattr(sms.cli, "commands", [selftest])
     _add_feature_commands()
     try:
-        assert CliRunner().invoke(main, ["sms-selftest"]).stdout == "ok\n"
+        env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'feature.db'}", "REDIS_URL": "", "GRIDPATROL_ENV": "development"}
+        result = CliRunner().invoke(main, ["sms-selftest"], env=env)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines() == [env["DATABASE_URL"], "False"]
     finally:
         main.commands.pop("sms-selftest", None)
 
