@@ -17,11 +17,31 @@ from server.migrate import current_revisions, downgrade_database, head_revisions
 from tests.conftest import POSTGRES_URL, unavailable
 
 
-def _schema_differences(app) -> list:
+def _schema_differences(app) -> list[str]:
+    """Readable differences between the migrated database and the models ([] when they match).
+
+    A failure here means a model changed without its migration: add the missing tables/columns to the
+    feature's own revision (server/migrations/versions/000N_<feature>.py, down_revision "0001_foundation").
+    """
     with app.app_context():
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return compare_metadata(context, db.metadata)
+            return [_describe(diff) for diff in compare_metadata(context, db.metadata)]
+
+
+def _describe(diff) -> str:
+    if isinstance(diff, list):  # column modifications come as lists of tuples
+        return "; ".join(_describe(d) for d in diff)
+    kind, *rest = diff
+    target = rest[0] if rest else None
+    name = getattr(target, "name", None)
+    if kind in ("add_table", "remove_table"):
+        return f"{kind} {name}"
+    if kind in ("add_column", "remove_column"):
+        return f"{kind} {rest[1]}.{rest[2].name}"
+    if kind in ("add_index", "remove_index", "add_constraint", "remove_constraint", "add_fk", "remove_fk"):
+        return f"{kind} {name} on {getattr(getattr(target, 'table', None), 'name', '?')}"
+    return f"{kind} {rest[:3]}"
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_embedded_run_migrates_loads_the_demo_and_prints_a_working_token(tmp_pat
     from server.embedded import CREDENTIALS_FILE, prepare_embedded
     from server.migrate import current_revisions, head_revisions
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.db'}", "INSTANCE_PATH": str(tmp_path),
-                      "REDIS_URL": None})
+                      "REDIS_URL": None, "TESTING": True})
     banner = prepare_embedded(app, with_demo=True, host="127.0.0.1", port=8299)
     assert current_revisions(app) == head_revisions()
     assert "http://127.0.0.1:8299" in banner and "curl -H 'Authorization: Bearer gps_" in banner
@@ -80,12 +80,17 @@ def test_serve_command_prints_the_banner_and_runs_one_embedded_app(tmp_path, mon
         started.update(app=app, host=host, port=port)
 
     monkeypatch.setattr(server.embedded, "run_embedded", fake_run)
+    # The env switch keeps the workers' periodic timer from beating in the test process; the CLI itself must
+    # not force it off for serve (asserted below).
     env = {"DATABASE_URL": "", "REDIS_URL": "", "GRIDPATROL_INSTANCE": str(tmp_path), "GRIDPATROL_ENV": "development",
-           "GRIDPATROL_SMS_BACKEND": "console"}
+           "GRIDPATROL_SMS_BACKEND": "console", "GRIDPATROL_WORKERS_EMBEDDED_TIMER": "false"}
     result = CliRunner().invoke(main, ["serve", "--demo", "--port", "8298"], env=env)
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8298" in result.stdout and "token to try (admin): gps_" in result.stdout
     assert started["port"] == 8298 and "WORKERS_EMBEDDED_TIMER" not in started["app"].config  # timer allowed
     assert (tmp_path / "gridpatrol.db").exists()
+    timer = started["app"].extensions.get("gridpatrol.timer")
+    if timer is not None:
+        timer.stop()
     with started["app"].app_context():
         db.engine.dispose()
