@@ -37,6 +37,8 @@ def _domain_errors(fn):
 
     from server.errors import DomainError
 
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -44,6 +46,12 @@ def _domain_errors(fn):
         except DomainError as exc:
             detail = f" {json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
             raise click.ClickException(f"{exc.message}{detail}") from exc
+        except IntegrityError as exc:
+            raise click.ClickException(f"this would duplicate an existing record ({type(exc.orig).__name__})") from exc
+        except (OperationalError, ProgrammingError) as exc:
+            raise click.ClickException(
+                f"the database refused the command ({str(exc.orig).strip().splitlines()[0]}); is it reachable, "
+                "and migrated with `gridpatrol db upgrade`?") from exc
     return wrapper
 
 

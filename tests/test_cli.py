@@ -195,3 +195,10 @@ def test_token_issue_for_leaders_only(app, world, gridpatrol):
         assert record.member.name == "钱社区" and record.expires_at is not None
     refused = gridpatrol("token", "issue", "--phone", "17000000007")
     assert refused.exit_code == 1 and "device" in refused.stderr
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_do(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "GRIDPATROL_INSTANCE": str(tmp_path),
+           "REDIS_URL": "", "GRIDPATROL_ENV": "development"}
+    result = CliRunner().invoke(main, ["admin", "create", "--name", "王主任", "--phone", "17001000099"], env=env)
+    assert result.exit_code == 1 and "gridpatrol db upgrade" in result.stderr
