@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
-from server.api.common import StrictSchema, paginate
+from server.api.common import StrictSchema, documents_errors, paginate
 from server.auth import staff_principal
 from server.errors import Forbidden, NotFound
 from server.extensions import db
@@ -68,6 +68,7 @@ class WorkerHealthSchema(Schema):
 
 @blp.route("/health")
 @blp.response(200, WorkerHealthSchema)
+@documents_errors(blp, 401, 403)
 def health():
     """Queue depths, failed jobs, and each periodic job's last run (admin or supervisor)."""
     principal = staff_principal()
@@ -89,6 +90,7 @@ def _visible(principal):
 @blp.route("/alerts")
 @blp.arguments(AlertQuery, location="query")
 @blp.response(200, AlertPageSchema)
+@documents_errors(blp, 401, 403)
 def list_alerts(args):
     principal = staff_principal()
     query = select(WorkerAlert).where(_visible(principal)).order_by(WorkerAlert.id.desc())
@@ -103,6 +105,7 @@ def list_alerts(args):
 
 @blp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @blp.response(200, AcknowledgedSchema)
+@documents_errors(blp, 401, 403, 404)
 def acknowledge_one(alert_id):
     """收到 for one alert: only its recipient (or an admin on their behalf) may acknowledge it."""
     from workers.alerts import acknowledge_alert
@@ -124,6 +127,7 @@ def acknowledge_one(alert_id):
 @blp.route("/alerts/acknowledge", methods=["POST"])
 @blp.arguments(AcknowledgeArgs)
 @blp.response(200, AcknowledgedSchema)
+@documents_errors(blp, 401, 403)
 def acknowledge_mine(args):
     """收到 for the caller's recent unacknowledged alerts (what a bare SMS reply means), or one by key."""
     from workers.alerts import acknowledge_alert

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -26,7 +26,9 @@ class PatrolWindow(db.Model):
     __tablename__ = "worker_patrol_windows"
     __table_args__ = (
         UniqueConstraint("area_id", "starts_at", "site", name="uq_worker_patrol_windows_slot"),
-        Index("ix_worker_patrol_windows_due", "state", "next_check_at"),
+        # Partial: only windows still to be judged are in it, so it stays small however long the history.
+        Index("ix_worker_patrol_windows_due", "state", "next_check_at",
+              postgresql_where=text("state IN ('open', 'missed')"), sqlite_where=text("state IN ('open', 'missed')")),
         Index("ix_worker_patrol_windows_local_date", "local_date"),
     )
 

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from server.api.common import StrictSchema, paginate
+from server.api.common import StrictSchema, documents_errors, paginate
 from server.auth import staff_principal
 from server.errors import Forbidden, NotFound
 from server.extensions import db
@@ -79,6 +79,7 @@ def _get(report_id: int) -> WeeklyReport:
 @blp.route("/weekly")
 @blp.arguments(ReportQuery, location="query")
 @blp.response(200, ReportPageSchema)
+@documents_errors(blp, 401, 403)
 def list_reports(args):
     principal = staff_principal()
     areas = [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict")) if _may_read(principal, a)]
@@ -103,6 +104,7 @@ def _download(report: WeeklyReport, fmt: str):
 @blp.arguments(FormatQuery, location="query")
 @blp.response(200, ReportSchema)
 @blp.alt_response(200, description="CSV or XLSX when format=csv|xlsx", content_type="text/csv")
+@documents_errors(blp, 401, 403, 404)
 def get_report(args, report_id):
     report = _get(report_id)
     if args["format"] != "json":
@@ -111,11 +113,15 @@ def get_report(args, report_id):
 
 
 @blp.route("/weekly/<int:report_id>.csv")
+@blp.response(200, description="the report as CSV (UTF-8 with BOM)", content_type="text/csv")
+@documents_errors(blp, 401, 403, 404)
 def get_report_csv(report_id):
     return _download(_get(report_id), "csv")
 
 
 @blp.route("/weekly/<int:report_id>.xlsx")
+@blp.response(200, description="the report as an Excel workbook", content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+@documents_errors(blp, 401, 403, 404)
 def get_report_xlsx(report_id):
     return _download(_get(report_id), "xlsx")
 
@@ -123,6 +129,7 @@ def get_report_xlsx(report_id):
 @blp.route("/weekly", methods=["POST"])
 @blp.arguments(GenerateArgs)
 @blp.response(201, ReportSchema)
+@documents_errors(blp, 401, 403, 404)
 def generate(args):
     """Produce (or rebuild) a sub-district's report now: admin or that sub-district's leader."""
     from workers.reports import send_summaries, store_report

@@ -12,12 +12,14 @@ branch_labels = None
 depends_on = None
 
 TZ = sa.DateTime(timezone=True)
+BIGKEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite auto-increments INTEGER keys only
+DUE = "state IN ('open', 'missed')"
 
 
 def upgrade() -> None:
     op.create_table(
         "worker_patrol_windows",
-        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("id", BIGKEY, autoincrement=True, nullable=False),
         sa.Column("area_id", sa.Integer(), nullable=False),
         sa.Column("starts_at", TZ, nullable=False),
         sa.Column("ends_at", TZ, nullable=False),
@@ -39,12 +41,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_worker_patrol_windows"),
         sa.UniqueConstraint("area_id", "starts_at", "site", name="uq_worker_patrol_windows_slot"),
     )
-    op.create_index("ix_worker_patrol_windows_due", "worker_patrol_windows", ["state", "next_check_at"])
+    op.create_index("ix_worker_patrol_windows_due", "worker_patrol_windows", ["state", "next_check_at"],
+                    postgresql_where=sa.text(DUE), sqlite_where=sa.text(DUE))
     op.create_index("ix_worker_patrol_windows_local_date", "worker_patrol_windows", ["local_date"])
 
     op.create_table(
         "worker_overdue_tracks",
-        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("id", BIGKEY, autoincrement=True, nullable=False),
         sa.Column("incident_id", sa.String(length=36), nullable=False),
         sa.Column("deadline", TZ, nullable=False),
         sa.Column("area_id", sa.Integer(), nullable=False),
@@ -62,7 +65,7 @@ def upgrade() -> None:
 
     op.create_table(
         "worker_alerts",
-        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("id", BIGKEY, autoincrement=True, nullable=False),
         sa.Column("key", sa.String(length=160), nullable=False),
         sa.Column("rule", sa.String(length=30), nullable=False),
         sa.Column("subject_type", sa.String(length=20), nullable=False),
