@@ -22,6 +22,7 @@ def missed(session, w):
     plan_windows(session, local(2026, 11, 23, 7, 0))
     session.commit()
     scan_missed_patrols(session, local(2026, 11, 23, 12, 15))
+    alerts(session)  # waits for the in-process delivery of what the scan left pending
     return w
 
 

@@ -66,9 +66,38 @@ def _worker(app, *queues, **env) -> subprocess.Popen:
                             env=_env(app, **env), cwd=ROOT, start_new_session=True)
 
 
-def _alert_keys(session) -> list[str]:
+def _alert_keys(session, status: str | None = None) -> list[str]:
     session.commit()
-    return list(session.scalars(select(WorkerAlert.key).order_by(WorkerAlert.key)))
+    query = select(WorkerAlert.key).order_by(WorkerAlert.key)
+    if status:
+        query = query.where(WorkerAlert.status == status)
+    return list(session.scalars(query))
+
+
+def _outbox_keys(session) -> list[str] | None:
+    """Keys in the SMS outbox (None while the outbox is not part of this build)."""
+    try:
+        from sms.models import OutboundMessage
+    except ImportError:
+        return None
+    session.commit()
+    return list(session.scalars(select(OutboundMessage.key).order_by(OutboundMessage.key)))
+
+
+def _wait_for(marker: Path, worker: subprocess.Popen) -> int:
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline and worker.poll() is None, "the worker never reached the hang"
+        time.sleep(0.1)
+    time.sleep(0.2)  # the pid is written; let the file be complete
+    return int(marker.read_text())
+
+
+def _kill(worker: subprocess.Popen, horse: int) -> None:
+    """SIGKILL the work horse running the job (RQ forks it into its own session) and the worker."""
+    os.kill(horse, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
 
 
 def _expected_missed_keys(w) -> int:
@@ -110,40 +139,62 @@ def test_duplicate_firings_and_two_worker_processes_send_one_alert_per_key(rq_ap
     assert [p.wait(timeout=60) for p in workers] == [0, 0]
     keys = _alert_keys(db.session)
     assert len(keys) == _expected_missed_keys(planned) == len(set(keys))
-    assert queue.failed_job_registry.count == 0 and queue.finished_job_registry.count == 4
+    assert _alert_keys(db.session, "queued") == keys  # the deliver job ran too and handed each over once
+    outbox = _outbox_keys(db.session)
+    assert outbox is None or outbox == keys
+    assert queue.failed_job_registry.count == 0 and queue.finished_job_registry.count == 5  # 4 scans + 1 deliver
     from workers.health import worker_health
     health = worker_health(rq_app)
     assert health["runner"] == "rq" and health["redis"]["ok"] is True
-    assert health["queues"]["alerts"]["finished"] == 4 and health["queues"]["alerts"]["failed"] == 0
+    assert health["queues"]["alerts"]["finished"] == 5 and health["queues"]["alerts"]["failed"] == 0
     states = db.session.execute(select(PatrolWindow.state, func.count()).group_by(PatrolWindow.state)).all()
     assert dict(states)["missed"] == 3  # g11, g12, g21 mornings
 
 
 def test_worker_killed_mid_scan_then_rerun_sends_each_alert_once(rq_app, planned, tmp_path):
     from server.extensions import db
-    connection = Redis.from_url(rq_app.config["REDIS_URL"])
-    queue = Queue("alerts", connection=connection)
+    queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
     marker = tmp_path / "hanging"
     now = local(2026, 11, 23, 12, 15).isoformat()
     job = queue.enqueue("tests.workers_rq_jobs.missed_scan_that_hangs", now=now, marker=str(marker),
-                        hang_on_call=3)  # the first window (two texts) is committed
+                        hang_on_call=3)  # windows g11 (two texts) and g12 (none) committed, g21 in flight
     worker = _worker(rq_app, "alerts", GRIDPATROL_WORKERS_SCAN_BATCH=1)  # commit window by window
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert time.monotonic() < deadline and worker.poll() is None, "the worker never reached the send"
-        time.sleep(0.1)
-    horse = int(marker.read_text())  # RQ's work horse runs the job in its own session (setsid)
-    os.kill(horse, signal.SIGKILL)  # mid-transaction: the batch being written is lost
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
+    _kill(worker, _wait_for(marker, worker))
     committed = _alert_keys(db.session)
-    assert 0 < len(committed) < _expected_missed_keys(planned)  # the first window's batch got through
+    assert len(committed) == 2 and all(":a%d:" % planned.g11.id in k for k in committed)
     assert job.get_status(refresh=True) != "finished"
-    # The next firing of the periodic scan (and a duplicate of it) finishes the work.
+    # The next firing of the periodic scan (and a duplicate of it) finishes the work, and delivers.
     queue.enqueue("workers.jobs.missed_patrols_job", now=now)
     queue.enqueue("workers.jobs.missed_patrols_job", now=now)
     rerun = _worker(rq_app, "alerts")
     assert rerun.wait(timeout=60) == 0
     keys = _alert_keys(db.session)
-    assert len(keys) == len(set(keys)) == _expected_missed_keys(planned)
-    assert set(committed) <= set(keys)
+    assert len(keys) == len(set(keys)) == _expected_missed_keys(planned) and set(committed) <= set(keys)
+    assert _alert_keys(db.session, "queued") == keys
+    outbox = _outbox_keys(db.session)
+    assert outbox is None or outbox == keys
+
+
+def test_worker_killed_mid_send_then_rerun_hands_each_alert_over_once(rq_app, planned, tmp_path):
+    from server.extensions import db
+    from workers.scans import scan_missed_patrols
+    queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
+    scan_missed_patrols(db.session, local(2026, 11, 23, 12, 15))  # three alerts pending
+    queue.empty()  # drop the deliver job that commit enqueued: the hanging one below takes its place
+    assert len(_alert_keys(db.session, "pending")) == 3
+    marker = tmp_path / "hanging"
+    queue.enqueue("tests.workers_rq_jobs.delivery_that_hangs", now=local(2026, 11, 23, 12, 16).isoformat(),
+                  marker=str(marker), hang_on_call=2)
+    worker = _worker(rq_app, "alerts", GRIDPATROL_WORKERS_DELIVER_BATCH=1)  # one alert per transaction
+    _kill(worker, _wait_for(marker, worker))  # the second hand-over is inside an open transaction
+    assert len(_alert_keys(db.session, "queued")) == 1 and len(_alert_keys(db.session, "pending")) == 2
+    outbox = _outbox_keys(db.session)
+    assert outbox is None or outbox == _alert_keys(db.session, "queued")  # the killed one left nothing
+    # The next release_held beat delivers what is pending; a duplicate deliver job changes nothing.
+    queue.enqueue("workers.jobs.release_held_job", now=local(2026, 11, 23, 12, 20).isoformat())
+    queue.enqueue("workers.jobs.deliver_alerts_job", now=local(2026, 11, 23, 12, 20).isoformat())
+    assert _worker(rq_app, "alerts").wait(timeout=60) == 0
+    keys = _alert_keys(db.session)
+    assert _alert_keys(db.session, "queued") == keys and len(keys) == 3
+    outbox = _outbox_keys(db.session)
+    assert outbox is None or outbox == keys

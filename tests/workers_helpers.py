@@ -38,7 +38,10 @@ def category(session, code: str) -> Category:
 
 
 def alerts(session, **filters) -> list[WorkerAlert]:
+    """The alerts recorded, after the in-process runner has delivered what the scans left pending."""
+    from flask import current_app
     session.commit()
+    current_app.extensions["gridpatrol.runner"].wait(timeout=30)
     session.expire_all()
     query = select(WorkerAlert).order_by(WorkerAlert.id)
     for name, value in filters.items():

@@ -28,13 +28,14 @@ def alert_key(rule: str, subject: str, when: datetime | str, member_id: int) -> 
     return f"gp:{rule}:{subject}:{stamp}:m{member_id}"
 
 
-def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id: int | None):
+def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id: int | None,
+                   area_id: int | None = None):
     """The one place alerts enter the SMS outbox (idempotent by key, opt-outs honoured, sent after commit)."""
     queue_message = _outbox()
     if queue_message is None:  # the SMS outbox is not merged in this build: log instead of sending
         log.info("alert (no outbox yet) to %s key=%s: %s", mask_phone(to), key, body)
         return None
-    return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id)
+    return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id)  # area_id: see SMS merge
 
 
 _OUTBOX: list = []
@@ -83,10 +84,14 @@ def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
 
 
 def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:
-    """Record each alert once and send it now, or hold it until quiet hours end.
+    """Record each alert once: `pending` (handed to the outbox right after this transaction commits, by the
+    deliver job) or `held` until quiet hours end.
 
     A spec: rule, subject_type, subject_id, member, body, key, tz, area_id, urgent. Keys already recorded
     (by an earlier run, a retry, another worker) are skipped silently and nothing is sent for them.
+    The outbox hand-over is a separate job so that a scan's transaction (and its row locks) never waits on
+    thousands of outbox inserts at 12:15; `pending` rows survive a crash and are delivered by the next
+    deliver run (every release_held beat delivers what is pending too).
     """
     if not specs:
         return {"new": 0, "sent": 0, "held": 0, "duplicate": 0}
@@ -97,25 +102,59 @@ def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:
             continue
         hold_until = None if spec.get("urgent") else in_quiet_hours(now, spec["tz"], *quiet)
         member = spec["member"]
-        by_key[spec["key"]] = (spec, hold_until)
+        by_key[spec["key"]] = hold_until
         rows.append({"key": spec["key"], "rule": spec["rule"], "subject_type": spec["subject_type"],
                      "subject_id": str(spec["subject_id"]), "area_id": spec.get("area_id"), "member_id": member.id,
                      "phone": member.phone, "body": spec["body"], "urgent": bool(spec.get("urgent")),
-                     "status": "held" if hold_until else "queued", "hold_until": hold_until, "created_at": now,
-                     "queued_at": None if hold_until else now})
+                     "status": "held" if hold_until else "pending", "hold_until": hold_until, "created_at": now,
+                     "queued_at": None})
     created = _insert_ignore(session, rows)
-    sent = held = 0
-    for key, alert_id in created.items():
-        spec, hold_until = by_key[key]
-        if hold_until is not None:
-            held += 1
-            continue
-        message = queue_outbound(session, to=spec["member"].phone, body=spec["body"], key=key,
-                                 member_id=spec["member"].id)
-        if message is not None and getattr(message, "id", None) is not None:
-            session.execute(update(WorkerAlert).where(WorkerAlert.id == alert_id).values(outbox_id=str(message.id)))
-        sent += 1
-    return {"new": len(created), "sent": sent, "held": held, "duplicate": len(rows) - len(created)}
+    held = sum(1 for key in created if by_key[key] is not None)
+    if len(created) > held:
+        schedule_delivery(session)
+    return {"new": len(created), "sent": len(created) - held, "held": held, "duplicate": len(rows) - len(created)}
+
+
+DELIVERY_FLAG = "workers.delivery_scheduled"
+
+
+def schedule_delivery(session: Session) -> None:
+    """One deliver job per transaction, enqueued after it commits (nothing if it rolls back)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import scoped_session
+    from workers.runner import enqueue_after_commit
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.info.get(DELIVERY_FLAG):
+        return
+    session.info[DELIVERY_FLAG] = True
+    enqueue_after_commit(session, "workers.jobs.deliver_alerts_job", queue="alerts")
+    event.listen(session, "after_commit", lambda s: s.info.pop(DELIVERY_FLAG, None), once=True)
+    event.listen(session, "after_rollback", lambda s: s.info.pop(DELIVERY_FLAG, None), once=True)
+
+
+def deliver_pending(session: Session, now: datetime, *, batch: int | None = None, commit: bool = True) -> dict:
+    """Hand pending alerts to the SMS outbox, a batch per transaction: the outbox row (idempotent by the
+    same key) and `queued` are committed together, so a kill mid-batch redoes that batch and no key is
+    queued twice. Rows are claimed FOR UPDATE SKIP LOCKED: two deliverers split the work."""
+    batch = batch or settings.get("WORKERS_DELIVER_BATCH")
+    delivered = 0
+    while True:
+        alerts = session.scalars(select(WorkerAlert).where(WorkerAlert.status == "pending")
+                                 .order_by(WorkerAlert.id).limit(batch).with_for_update(skip_locked=True)).all()
+        for alert in alerts:
+            message = queue_outbound(session, to=alert.phone, body=alert.body, key=alert.key,
+                                     member_id=alert.member_id, area_id=alert.area_id)
+            alert.status, alert.queued_at = "queued", now
+            if message is not None and getattr(message, "id", None) is not None:
+                alert.outbox_id = str(message.id)
+            delivered += 1
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+        if len(alerts) < batch:
+            return {"delivered": delivered}
 
 
 def raise_alert(session: Session, *, member: Member, now: datetime, **spec) -> bool:
@@ -146,22 +185,20 @@ def still_relevant(session: Session, alert: WorkerAlert, now: datetime) -> bool:
 
 
 def release_held(session: Session, now: datetime, limit: int = 5000) -> dict:
-    """Send the alerts whose quiet hours are over (indexed on status + hold_until)."""
+    """Alerts whose quiet hours are over become pending (indexed on status + hold_until), or cancelled if
+    no longer relevant; the caller delivers them (release_held_job does, in the same run)."""
     rows = session.scalars(select(WorkerAlert).where(WorkerAlert.status == "held", WorkerAlert.hold_until <= now)
                            .order_by(WorkerAlert.hold_until, WorkerAlert.id).limit(limit)
                            .with_for_update(skip_locked=True)).all()
-    sent = cancelled = 0
+    released = cancelled = 0
     for alert in rows:
         if not still_relevant(session, alert, now):
             alert.status = "cancelled"
             cancelled += 1
             continue
-        alert.status, alert.queued_at = "queued", now
-        message = queue_outbound(session, to=alert.phone, body=alert.body, key=alert.key, member_id=alert.member_id)
-        if message is not None and getattr(message, "id", None) is not None:
-            alert.outbox_id = str(message.id)
-        sent += 1
-    return {"released": sent, "cancelled": cancelled}
+        alert.status = "pending"
+        released += 1
+    return {"released": released, "cancelled": cancelled}
 
 
 def cancel_held(session: Session, subject_type: str, subject_id: str) -> int:

@@ -45,7 +45,7 @@ class AlertQuery(StrictSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=500))
     rule = fields.String(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(("held", "queued", "cancelled")))
+    status = fields.String(load_default=None, validate=validate.OneOf(("held", "pending", "queued", "cancelled")))
     mine = fields.Boolean(load_default=False)
 
 

@@ -71,8 +71,21 @@ def overdue_job(now=None) -> dict:
 
 
 def release_held_job(now=None) -> dict:
-    from workers.alerts import release_held
-    return _run("release_held", now, lambda s, n: release_held(s, n))
+    """Quiet hours over → pending; then deliver everything pending (also the safety net for a deliver
+    job that was lost or killed)."""
+    from workers.alerts import deliver_pending, release_held
+
+    def body(session, now):
+        released = release_held(session, now)
+        session.commit()
+        return {**released, **deliver_pending(session, now)}
+    return _run("release_held", now, body)
+
+
+def deliver_alerts_job(now=None) -> dict:
+    """Enqueued after a scan's transaction commits: hand its pending alerts to the SMS outbox."""
+    from workers.alerts import deliver_pending
+    return _run("deliver_alerts", now, lambda s, n: deliver_pending(s, n))
 
 
 def daily_digest_job(now=None) -> dict:

@@ -18,7 +18,7 @@ from server.extensions import db
 from server.models.base import BigIntKey, UTCDateTime, utcnow
 
 WINDOW_STATES = ("open", "patrolled", "missed", "late", "acknowledged", "escalated")
-ALERT_STATUSES = ("held", "queued", "cancelled")
+ALERT_STATUSES = ("held", "pending", "queued", "cancelled")
 TRACK_STAGES = ("alerted", "escalated", "digest", "resolved", "acknowledged")
 
 

@@ -27,7 +27,8 @@ DEFAULTS: dict = {
     "WORKERS_DIGEST_HOUR": 8,  # local hour of the daily overdue digest
     "WORKERS_REPORT_WEEKDAY": 3,  # Monday=0 … Thursday=3
     "WORKERS_REPORT_HOUR": 9,
-    "WORKERS_SCAN_BATCH": 2000,  # alerts committed per transaction
+    "WORKERS_SCAN_BATCH": 2000,  # due rows judged (and their alerts recorded) per transaction
+    "WORKERS_DELIVER_BATCH": 500,  # alerts handed to the SMS outbox per transaction
     "WORKERS_SCAN_INTERVAL_SECONDS": 300,
     "WORKERS_ACK_LOOKBACK_HOURS": 24,  # a bare 收到 acknowledges alerts this recent
 }
