@@ -40,6 +40,8 @@ class OutboundMessage(db.Model, TimestampMixin):
     body: Mapped[str] = mapped_column(Text, nullable=False)
     purpose: Mapped[str] = mapped_column(String(40), nullable=False, default="alert")
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True, nullable=True)
+    # The area the text is about (an alert's grid): decides which leaders see it in the message log.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True, nullable=True)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     provider: Mapped[str] = mapped_column(String(20), nullable=False, default="")
@@ -83,6 +85,7 @@ class InboundMessage(db.Model):
     normalized: Mapped[str] = mapped_column(Text, nullable=False, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True, nullable=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True, nullable=True)
     command: Mapped[str | None] = mapped_column(String(20), nullable=True)
     outcome: Mapped[str] = mapped_column(String(20), nullable=False, default="ok")
     error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from server.domain.phones import mask_phone, try_normalize_phone
 from server.models import utcnow
-from sms.backends import INVALID_NUMBER_CODES, OPTED_OUT_CODES, SendError, get_backend
+from sms.backends import INVALID_NUMBER_CODES, OPTED_OUT_CODES, TRANSIENT_CODES, SendError, get_backend
 from sms.models import OutboundMessage, PENDING_STATES, SmsOptOut
 from sms.segments import count_segments
 
@@ -70,7 +70,8 @@ def opt_in(session: Session, phone: str) -> bool:
 # ---------------------------------------------------------------- queueing
 
 def queue_message(session: Session, *, to: str, body: str, key: str, purpose: str = "alert",
-                  member_id: int | None = None, force: bool = False) -> OutboundMessage:
+                  member_id: int | None = None, area_id: int | None = None,
+                  force: bool = False) -> OutboundMessage:
     """Put a text in the outbox and send it after the caller commits.
 
     A second call with a known key returns the existing row and sends nothing. An opted-out recipient
@@ -92,7 +93,7 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
     else:
         state = "queued"
     message = OutboundMessage(key=key, to_number=number, body=body, purpose=purpose, member_id=member_id,
-                              state=state, encoding=info.encoding, segments=info.segments,
+                              area_id=area_id, state=state, encoding=info.encoding, segments=info.segments,
                               finished_at=None if state == "queued" else now)
     message.note("queued" if state == "queued" else state, at=now)
     try:
@@ -312,3 +313,69 @@ def sweep_outbox_job(now: str | datetime | None = None) -> dict:
     from workers.context import job_session
     with job_session() as session:
         return sweep_outbox(session, _as_datetime(now))
+
+
+# ---------------------------------------------------------------- delivery callbacks
+
+STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
+PROVIDER_STATES = {"accepted": None, "scheduled": None, "queued": None, "sending": None, "sent": "sent",
+                   "delivered": "delivered", "read": "delivered", "undelivered": "undelivered",
+                   "failed": "failed", "canceled": "failed"}
+
+
+def apply_status_callback(session: Session, *, reference: str | None, sid: str | None, status: str,
+                          error_code: str | None = None, now: datetime | None = None) -> OutboundMessage | None:
+    """A delivery report from the provider. Never moves a row backwards; a report about an earlier
+    attempt's SID is only noted. Undelivered with a transient code (30003) is tried again."""
+    now = now or utcnow()
+    message = None
+    if reference:
+        message = session.scalar(select(OutboundMessage).where(OutboundMessage.reference == reference)
+                                 .with_for_update())
+    if message is None and sid:
+        message = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid)
+                                 .with_for_update())
+    if message is None:
+        log.info("status callback for unknown message ref=%s sid=%s", reference, sid)
+        return None
+    message.note("callback", at=now, status=status, sid=sid, code=error_code)
+    if sid and message.provider_sid and sid != message.provider_sid:
+        return message  # about an earlier attempt
+    if sid and not message.provider_sid:
+        message.provider_sid = sid  # also proves the provider has it, should our own commit never come
+    target = PROVIDER_STATES.get(status)
+    if target is None or STATUS_RANK.get(target, 0) < STATUS_RANK.get(message.state, 3):
+        return message
+    if message.state in ("delivered",) or (message.state not in STATUS_RANK):
+        return message  # delivered is final; so are deliberate non-sends
+    message.error_code = error_code or message.error_code
+    if target == "sent":
+        message.state, message.sent_at = "sent", message.sent_at or now
+    elif target == "delivered":
+        message.state, message.delivered_at = "delivered", now
+        message.finished_at = now
+    elif error_code in OPTED_OUT_CODES:
+        opt_out(session, message.to_number, source="provider", now=now)
+        _finish(message, "opted_out", now, code=error_code)
+    elif error_code in INVALID_NUMBER_CODES:
+        _finish(message, "invalid_number", now, code=error_code)
+    elif (target == "undelivered" and error_code in TRANSIENT_CODES
+          and message.attempts < current_app.config["SMS_MAX_ATTEMPTS"]):
+        message.note("undelivered", at=now, sid=message.provider_sid, code=error_code)
+        message.state = "queued"
+        message.next_attempt_at = now + timedelta(seconds=_backoff_seconds(message.attempts))
+        _schedule_retry_after_commit(session, message.id, message.next_attempt_at, now)
+    else:
+        _finish(message, target, now, code=error_code)
+    return message
+
+
+def _schedule_retry_after_commit(session: Session, message_id: int, due: datetime, now: datetime) -> None:
+    from sqlalchemy import event
+    app = current_app._get_current_object()
+    target = session() if hasattr(session, "registry") else session
+
+    @event.listens_for(target, "after_commit", once=True)
+    def _later(_session):
+        with app.app_context():
+            _schedule_retry(message_id, due, now)

@@ -113,7 +113,7 @@ class TwilioStandIn:
         else:
             raise RuntimeError("no free port in 8400-8499 for the Twilio stand-in")
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         return self
 

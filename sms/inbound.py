@@ -1,0 +1,103 @@
+"""One inbound text: store it raw, decide whether to act (rate limit, opt-out), act, remember the reply.
+
+The row is inserted (and flushed) BEFORE anything else so that a retried webhook with the same MessageSid
+collides on the unique column: it waits for the first request's transaction and then replays its reply,
+so the command runs once. Whatever goes wrong inside a command, the text stays stored with its outcome.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.domain.access import Principal
+from server.domain.phones import mask_phone, try_normalize_phone
+from server.errors import DomainError
+from server.models import Member, utcnow
+from sms import templates as t
+from sms.commands import Context, Outcome, _catalogue, dispatch
+from sms.models import InboundMessage
+from sms.outbox import is_opted_out
+from sms.parser import parse
+
+log = logging.getLogger(__name__)
+ALWAYS_ANSWERED = {"stop", "start"}  # honoured even when rate-limited or opted out
+
+
+def _clean(text: str, limit: int | None = None) -> str:
+    text = (text or "").replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    return text[:limit] if limit else text
+
+
+def find_inbound(session: Session, message_sid: str) -> InboundMessage | None:
+    return session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
+
+
+def receive(session: Session, *, message_sid: str, sender: str, body: str, to: str = "",
+            now: datetime | None = None, config: dict | None = None) -> InboundMessage:
+    """Process one text once. The caller commits; on IntegrityError (a concurrent retry of the same
+    MessageSid won) it rolls back and answers with `find_inbound(...).reply`."""
+    existing = find_inbound(session, message_sid)
+    if existing is not None:
+        return existing
+    config = config or {}
+    now = now or utcnow()
+    phone = try_normalize_phone(sender or "", config.get("GRIDPATROL_PHONE_REGION", "CN"))
+    row = InboundMessage(message_sid=_clean(message_sid, 64), sender=phone or _clean(sender, 32) or "unknown",
+                         to_number=_clean(to, 32), body=_clean(body, 4000), received_at=now, outcome="ok")
+    session.add(row)
+    session.flush()  # take the MessageSid now: a concurrent retry blocks here, then fails
+    member = session.scalar(select(Member).where(Member.phone == phone, Member.active.is_(True))) if phone else None
+    row.member_id = member.id if member else None
+    parsed = parse(row.body, _catalogue(session))
+    row.normalized = parsed.normalized[:4000]
+    row.command = parsed.command
+    ctx = Context(session=session, sender=row.sender, member=member, parsed=parsed, now=now, config=config,
+                  principal=Principal.for_member(member) if member else None)
+    row.language = ctx.lang
+    outcome = _decide(session, ctx, row, config)
+    row.reply = outcome.reply
+    row.outcome = outcome.outcome
+    row.error_code = outcome.error_code
+    row.result = {"parsed": parsed.as_dict(), **outcome.result}
+    row.area_id = outcome.area_id
+    log.info("sms in %s from %s: %s/%s", row.message_sid, mask_phone(row.sender), row.command, row.outcome)
+    return row
+
+
+def _decide(session: Session, ctx: Context, row: InboundMessage, config: dict) -> Outcome:
+    command = ctx.parsed.command
+    if command not in ALWAYS_ANSWERED:
+        limit = config.get("SMS_RATE_LIMIT_PER_HOUR", 20)
+        earlier = session.scalar(select(func.count(InboundMessage.id)).where(
+            InboundMessage.sender == row.sender, InboundMessage.id != row.id,
+            InboundMessage.received_at > ctx.now - timedelta(hours=1)))
+        if limit and earlier >= limit:
+            # One polite notice (for the first text over the limit), then silence. Still stored.
+            reply = t.render("rate_limited", ctx.lang) if earlier == limit else ""
+            return Outcome(reply, outcome="rate_limited", error_code="rate_limited")
+    outcome = _run(session, ctx)
+    if command not in ALWAYS_ANSWERED and is_opted_out(session, row.sender):
+        outcome.result["suppressed_reply"] = outcome.reply
+        outcome.reply = ""  # an opted-out number gets nothing but the opt-out/in confirmation
+    return outcome
+
+
+def _run(session: Session, ctx: Context) -> Outcome:
+    """Run the command in a savepoint: if it fails half-way, its writes go, the stored text stays."""
+    try:
+        with session.begin_nested():
+            return dispatch(ctx)
+    except DomainError as exc:
+        log.info("sms command %s refused: %s", ctx.parsed.command, exc)
+        return Outcome(t.render("system_error", ctx.lang), outcome="error", error_code=exc.code,
+                       result={"message": exc.message})
+    except IntegrityError:
+        raise  # the MessageSid race or a duplicate record id: the caller replays
+    except Exception as exc:  # noqa: BLE001 - the sender still gets an answer, the text is kept
+        log.exception("sms command %s failed", ctx.parsed.command)
+        return Outcome(t.render("system_error", ctx.lang), outcome="error", error_code="internal",
+                       result={"exception": type(exc).__name__})
