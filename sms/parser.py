@@ -181,13 +181,18 @@ def match_category(word: str, catalogue) -> tuple[int | None, int]:
 def guess_category(text: str, catalogue) -> int | None:
     """A command-less resident text: the longest catalogue keyword found anywhere wins."""
     best: tuple[int | None, int] = (None, 0)
-    latin_words = set(re.findall(r"[a-z]+", text))
-    for number, code, _zh, name_en, keywords, *_ in catalogue:
+    for number, _code, _zh, _en, keywords, *_ in catalogue:
         for keyword in keywords:
             if keyword in text and len(keyword) > best[1]:
                 best = (number, len(keyword))
-        if best[0] is None and latin_words & ({code} | set(re.findall(r"[a-z]{4,}", name_en.casefold()))):
-            best = (number, 1)
+    if best[0] is not None:
+        return best[0]
+    # English texts: the category's code counts double, words of its English name once.
+    latin_words = set(re.findall(r"[a-z]+", text))
+    for number, code, _zh, name_en, *_ in catalogue:
+        score = 2 * (code in latin_words) + len(latin_words & set(re.findall(r"[a-z]{4,}", name_en.casefold())))
+        if score > best[1]:
+            best = (number, score)
     return best[0]
 
 
@@ -211,11 +216,16 @@ def parse(raw: str, catalogue=None) -> ParsedCommand:
     command, rest = _split_command(text)
     if command is None:
         if not text.strip(SEPARATORS.replace("\\s", " ") + TRAILING_PUNCT + " "):
-            return ParsedCommand("empty", language, normalized=normalized, error="empty")
+            return ParsedCommand("empty", language, normalized=normalized)
         return ParsedCommand("report", language, explicit=False, normalized=normalized, text=text,
                              category=guess_category(text, catalogue), record_id=record_id)
     parsed = ParsedCommand(command, language, normalized=normalized, record_id=record_id)
     tokens = _tokens(rest)
+    if command in ("patrol", "found") and tokens:
+        glued = re.match(r"^([a-z]+[0-9a-z\-_.]*[0-9])([^0-9a-z\-_.].*)$", tokens[0].group())
+        if glued:  # "巡查HD03-1-1正常": split the grid code from the Chinese after it
+            rest = rest[:tokens[0].start()] + glued.group(1) + " " + glued.group(2) + rest[tokens[0].end():]
+            tokens = _tokens(rest)
     handler = _PARSERS.get(command)
     if handler:
         handler(parsed, rest, tokens, catalogue)
@@ -305,6 +315,11 @@ def _parse_found(p: ParsedCommand, rest: str, tokens, catalogue) -> None:
         if ok:
             p.handling, p.days = handling, days
             leftover = ""
+        else:
+            glued = re.match(r"^(即办|上报|承诺(?:\d{1,3}|[一二两三四五六七八九十]{1,3})?(?:天|日)?)(.+)$", leftover)
+            if glued:
+                p.handling, p.days, _ = _handling(glued.group(1))
+                leftover = glued.group(2)
     if not leftover and p.handling is None and len(tokens) > 2:
         handling, days, ok = _handling(tokens[2].group())
         if ok:
