@@ -7,6 +7,7 @@ its answer and our commit — the outbox reconciles with it instead of sending b
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 TRANSIENT_CODES = {"20429", "30003", "30001", "30008"}
 OPTED_OUT_CODES = {"21610"}
 INVALID_NUMBER_CODES = {"21211", "21614", "21612"}
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 class SendError(Exception):
@@ -66,6 +68,8 @@ class ConsoleBackend(SmsBackend):
         self.lock = threading.Lock()
 
     def send(self, to: str, body: str, reference: str) -> str:
+        if not E164.match(to or ""):
+            raise SendError(f"not an E.164 number: {to!r}", code="21211", status=400)  # as Twilio would
         with self.lock:
             sid = f"CONSOLE{len(self.sent) + 1:08d}"
             self.sent.append(ProviderMessage(sid=sid, to=to, body=body, status="sent", created_at=utcnow(),

@@ -39,8 +39,10 @@ class Context:
 
     @property
     def lang(self) -> str:
-        if self.member is not None and self.member.locale == "en":
-            return "en"
+        """A registered member's own locale (short Latin codes are quicker to type on an old phone, not
+        a wish for English); otherwise Chinese unless the text was Latin-only."""
+        if self.member is not None and self.member.locale in ("zh", "en"):
+            return self.member.locale
         return self.parsed.language
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class TwilioStandIn:
             def do_POST(self):
                 received = self._record()
                 answer = stand_in.script.pop(0) if stand_in.script else "ok"
+                if answer == "ok" and not re.match(r"^\+[1-9]\d{6,14}$", received.form.get("To", "")):
+                    answer = (400, 21211)  # Twilio: "The 'To' number is not a valid phone number."
                 if answer == "drop":  # accepted, then the connection dies before the answer
                     stand_in._store(received)
                     self.connection.shutdown(socket.SHUT_RDWR)

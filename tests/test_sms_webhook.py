@@ -96,13 +96,16 @@ def test_unparseable_text_is_stored_with_outcome_and_answered(console_app):
     text = _message_text(signed_post(client, INBOUND, inbound_params("+8617000000007", "发现 HD03-1-1 外星人 即办")))
     assert "未知类别“外星人”" in text
     text = _message_text(signed_post(client, INBOUND, inbound_params("+8617000000007", "XC HD99-9 ok")))
-    assert text == "Unknown grid HD99-9. Send: P <grid> OK, e.g. P HD03-1-1 OK"
+    assert text == "未知网格编号HD99-9。格式：巡查 网格 正常，如：巡查 HD03-1-1 正常"  # the member's locale
+    text = _message_text(signed_post(client, INBOUND, inbound_params("+8613900000001", "Q 99")))
+    assert text == "Missing ticket number. Send: Q <ticket>, e.g. Q 100001"  # Latin-only from a stranger
     text = _message_text(signed_post(client, INBOUND, inbound_params(RESIDENT, "办结 100001")))
     assert text.startswith("该指令仅限登记的网格员")
     with console_app.app_context():
         rows = db.session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
         assert [(r.outcome, r.error_code) for r in rows] == [
-            ("error", "unknown_category"), ("error", "unknown_grid"), ("not_permitted", "not_permitted")]
+            ("error", "unknown_category"), ("error", "unknown_grid"), ("error", "missing_ticket"),
+            ("not_permitted", "not_permitted")]
 
 
 def test_rate_limit_one_notice_then_silence_still_stored(console_app):
