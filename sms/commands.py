@@ -7,6 +7,7 @@ errors (not permitted, illegal transition, top level) become replies here; nothi
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -113,13 +114,14 @@ def locate_resident_report(session: Session, text: str, config: dict) -> Area | 
         area = find_grid(session, word)
         if area is not None:
             return area
-    best: tuple[int, int, Area | None] = (-1, 0, None)
-    for area in session.scalars(select(Area).where(Area.deleted_at.is_(None))):
-        for name in {area.name, re.sub(r"(社区|街道|网格|区|村|镇)$", "", area.name)}:
-            if len(name) >= 2 and name in text and (area.depth, len(name)) > best[:2]:
-                best = (area.depth, len(name), area)
+    best: tuple[int, int, int | None] = (-1, 0, None)
+    for depth, area_id, name in _area_names(session):
+        if name in text and (depth, len(name)) > best[:2]:
+            best = (depth, len(name), area_id)
     if best[2] is not None:
-        return best[2]
+        area = session.get(Area, best[2])
+        if area is not None:
+            return area
     intake = config.get("SMS_INTAKE_AREA_CODE")
     if intake:
         area = area_by_code(session, intake)
@@ -331,12 +333,47 @@ def dispatch(ctx: Context) -> Outcome:
         if p.error:  # "A man is burning coal" is a report that happens to start with a code letter
             ctx.parsed = ParsedCommand("report", p.language, explicit=False, normalized=p.normalized,
                                        text=p.normalized, record_id=p.record_id,
-                                       category=guess_category(p.normalized, _catalogue(ctx.session)))
+                                       category=guess_category(p.normalized, catalogue(ctx.session)))
             return do_report(ctx)
         return _fail(ctx, "not_permitted", "not_permitted", outcome="not_permitted")
     return HANDLERS[p.command](ctx)
 
 
-def _catalogue(session: Session):
-    rows = session.scalars(select(Category).where(Category.active.is_(True))).all()
-    return [(c.number, c.code, c.name_zh, c.name_en, c.keywords or []) for c in rows]
+_CACHE_SECONDS = 30.0
+_cache: dict = {}
+
+
+def _cached(session: Session, name: str, load):
+    """Reference data every text needs (catalogue, area names) changes rarely: keep it per process for
+    half a minute instead of querying it on every webhook."""
+    key = (name, str(session.get_bind().url))
+    hit = _cache.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < _CACHE_SECONDS:
+        return hit[1]
+    value = load()
+    _cache[key] = (now, value)
+    return value
+
+
+def clear_caches() -> None:
+    _cache.clear()
+
+
+def catalogue(session: Session) -> list[tuple]:
+    return _cached(session, "catalogue", lambda: [
+        (c.number, c.code, c.name_zh, c.name_en, list(c.keywords or []))
+        for c in session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.number))])
+
+
+def _area_names(session: Session) -> list[tuple[int, int, str]]:
+    """(depth, id, name-variant) for every area, for finding the place a resident's text names."""
+    def load():
+        rows = []
+        for area_id, name, depth in session.execute(
+                select(Area.id, Area.name, Area.depth).where(Area.deleted_at.is_(None))):
+            for variant in {name, re.sub(r"(社区|街道|网格|区|村|镇)$", "", name)}:
+                if len(variant) >= 2:
+                    rows.append((depth, area_id, variant))
+        return rows
+    return _cached(session, "area_names", load)

@@ -18,7 +18,7 @@ from server.domain.phones import mask_phone, try_normalize_phone
 from server.errors import DomainError
 from server.models import Member, utcnow
 from sms import templates as t
-from sms.commands import Context, Outcome, _catalogue, dispatch
+from sms.commands import Context, Outcome, catalogue, dispatch
 from sms.models import InboundMessage
 from sms.outbox import is_opted_out
 from sms.parser import parse
@@ -38,8 +38,12 @@ def find_inbound(session: Session, message_sid: str) -> InboundMessage | None:
 
 def receive(session: Session, *, message_sid: str, sender: str, body: str, to: str = "",
             now: datetime | None = None, config: dict | None = None) -> InboundMessage:
-    """Process one text once. The caller commits; on IntegrityError (a concurrent retry of the same
-    MessageSid won) it rolls back and answers with `find_inbound(...).reply`."""
+    """Process one text once. The caller commits.
+
+    The inbound row is inserted last, in the same transaction as the command's effects: a concurrent
+    retry of the same MessageSid fails on the unique column at flush/commit, its effects roll back with
+    it, and the caller (which catches IntegrityError) answers with the winner's stored reply.
+    """
     existing = find_inbound(session, message_sid)
     if existing is not None:
         return existing
@@ -48,22 +52,23 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     phone = try_normalize_phone(sender or "", config.get("GRIDPATROL_PHONE_REGION", "CN"))
     row = InboundMessage(message_sid=_clean(message_sid, 64), sender=phone or _clean(sender, 32) or "unknown",
                          to_number=_clean(to, 32), body=_clean(body, 4000), received_at=now, outcome="ok")
-    session.add(row)
-    session.flush()  # take the MessageSid now: a concurrent retry blocks here, then fails
     member = session.scalar(select(Member).where(Member.phone == phone, Member.active.is_(True))) if phone else None
-    row.member_id = member.id if member else None
-    parsed = parse(row.body, _catalogue(session))
-    row.normalized = parsed.normalized[:4000]
-    row.command = parsed.command
+    parsed = parse(row.body, catalogue(session))
     ctx = Context(session=session, sender=row.sender, member=member, parsed=parsed, now=now, config=config,
                   principal=Principal.for_member(member) if member else None)
-    row.language = ctx.lang
+    language = ctx.lang
     outcome = _decide(session, ctx, row, config)
+    row.member_id = member.id if member else None  # (after a rollback `member` reloads on access)
+    row.normalized = parsed.normalized[:4000]
+    row.command = parsed.command
+    row.language = language
     row.reply = outcome.reply
     row.outcome = outcome.outcome
     row.error_code = outcome.error_code
     row.result = {"parsed": parsed.as_dict(), **outcome.result}
     row.area_id = outcome.area_id
+    session.add(row)
+    session.flush()
     log.info("sms in %s from %s: %s/%s", row.message_sid, mask_phone(row.sender), row.command, row.outcome)
     return row
 
@@ -73,8 +78,8 @@ def _decide(session: Session, ctx: Context, row: InboundMessage, config: dict) -
     if command not in ALWAYS_ANSWERED:
         limit = config.get("SMS_RATE_LIMIT_PER_HOUR", 20)
         earlier = session.scalar(select(func.count(InboundMessage.id)).where(
-            InboundMessage.sender == row.sender, InboundMessage.id != row.id,
-            InboundMessage.received_at > ctx.now - timedelta(hours=1)))
+            InboundMessage.sender == row.sender, InboundMessage.received_at > ctx.now - timedelta(hours=1))) \
+            if limit else 0
         if limit and earlier >= limit:
             # One polite notice (for the first text over the limit), then silence. Still stored.
             reply = t.render("rate_limited", ctx.lang) if earlier == limit else ""
@@ -87,17 +92,27 @@ def _decide(session: Session, ctx: Context, row: InboundMessage, config: dict) -
 
 
 def _run(session: Session, ctx: Context) -> Outcome:
-    """Run the command in a savepoint: if it fails half-way, its writes go, the stored text stays."""
-    try:
-        with session.begin_nested():
-            return dispatch(ctx)
-    except DomainError as exc:
-        log.info("sms command %s refused: %s", ctx.parsed.command, exc)
-        return Outcome(t.render("system_error", ctx.lang), outcome="error", error_code=exc.code,
-                       result={"message": exc.message})
-    except IntegrityError:
-        raise  # the MessageSid race or a duplicate record id: the caller replays
-    except Exception as exc:  # noqa: BLE001 - the sender still gets an answer, the text is kept
-        log.exception("sms command %s failed", ctx.parsed.command)
-        return Outcome(t.render("system_error", ctx.lang), outcome="error", error_code="internal",
-                       result={"exception": type(exc).__name__})
+    """Run the command. If it fails half-way, roll its writes back; the text is still stored (the row is
+    added after this) with the error as its outcome. No savepoint on the happy path: it costs two
+    round trips per text, and failures are rare."""
+    lang = ctx.lang
+    for attempt in (1, 2):
+        try:
+            outcome = dispatch(ctx)
+            session.flush()
+            return outcome
+        except DomainError as exc:
+            session.rollback()
+            log.info("sms command %s refused: %s", ctx.parsed.command, exc)
+            return Outcome(t.render("system_error", lang), outcome="error", error_code=exc.code,
+                           result={"message": exc.message})
+        except IntegrityError:
+            session.rollback()  # e.g. the device synced the same record id a moment ago: go again once
+            if attempt == 2:
+                return Outcome(t.render("system_error", lang), outcome="error", error_code="conflict")
+        except Exception as exc:  # noqa: BLE001 - the sender still gets an answer, the text is kept
+            session.rollback()
+            log.exception("sms command %s failed", ctx.parsed.command)
+            return Outcome(t.render("system_error", lang), outcome="error", error_code="internal",
+                           result={"exception": type(exc).__name__})
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,173 @@
+"""Benchmark: signed Twilio inbound webhooks against gridpatrol under gunicorn, at a fixed arrival rate.
+
+    .venv/bin/python bench/sms_bench.py --rate 100 --seconds 20 [--database-url postgresql://...] [--port 8450]
+
+Seeds a fresh database with the test hierarchy, starts gunicorn on 127.0.0.1 (2 workers), then sends
+webhook requests signed with Twilio's RequestValidator at a FIXED rate (open loop: a request's latency is
+measured from when it was due, so a stalled server cannot hide its queueing). The mix is realistic: new
+resident reports (each creates an incident), ticket queries, patrol check-ins, help, unparseable text,
+and ~5 % Twilio retries of an earlier MessageSid. Prints requests/s achieved and p50/p90/p99/max latency;
+the goal is p99 < 50 ms at 100/s. Bounded: at most --seconds (≤ 120) and rate × seconds requests.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "bench-auth-token-0123456789abcdef"
+BASE = "https://gridpatrol.bench.example"
+PATH = "/sms/twilio/inbound"
+
+
+def seed(database_url: str, instance: Path) -> None:
+    from server import create_app
+    from server.extensions import db
+    from tests.factories import build_world
+    app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
+                      "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        build_world(db.session)
+        db.session.commit()
+        db.engine.dispose()
+
+
+def wait_ready(port: int, timeout: float = 30.0) -> None:
+    import requests
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.post(f"http://127.0.0.1:{port}{PATH}", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def make_requests(count: int, rng: random.Random) -> list[dict]:
+    from twilio.request_validator import RequestValidator
+    validator = RequestValidator(TOKEN)
+    bodies = []
+    sent: list[dict] = []
+    for i in range(count):
+        roll = rng.random()
+        if roll < 0.05 and sent:
+            bodies.append(rng.choice(sent))  # Twilio retrying a webhook: same MessageSid, same signature
+            continue
+        if roll < 0.40:
+            sender, body = f"+86139{rng.randrange(10**8):08d}", rng.choice(
+                ["举报 烧煤 映月路12号", "楼下有人烧垃圾，烟很大", "舉報 燒煤 白馬路５號", "JB 6 fireworks at gate 2",
+                 "隔壁在熏腊肉，满楼道都是烟"])
+        elif roll < 0.60:
+            sender, body = f"+86139{rng.randrange(10**8):08d}", f"查询 {100001 + rng.randrange(max(i // 3, 1))}"
+        elif roll < 0.80:
+            sender, body = "+8617000000007", rng.choice(["巡查 HD03-1-1 正常", "XC HD03-1-1 2个问题", "P HD03-1-1 OK"])
+        elif roll < 0.90:
+            sender, body = f"+86139{rng.randrange(10**8):08d}", rng.choice(["帮助", "HELP", "?"])
+        else:
+            sender, body = f"+86139{rng.randrange(10**8):08d}", rng.choice(["你好", "！！！", "xc", "发现 HD99 外星人"])
+        sid = f"SM{i:032x}"
+        params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
+                  "To": "+15005550006", "Body": body, "NumMedia": "0", "NumSegments": "1"}
+        item = {"params": params, "signature": validator.compute_signature(BASE + PATH, params)}
+        bodies.append(item)
+        sent.append(item)
+    return bodies
+
+
+def run_load(port: int, rate: float, seconds: float, rng: random.Random) -> dict:
+    import requests
+    total = int(rate * seconds)
+    work = make_requests(total, rng)
+    local = threading.local()
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    url = f"http://127.0.0.1:{port}{PATH}"
+
+    def fire(item, due):
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        try:
+            response = session.post(url, data=item["params"], headers={"X-Twilio-Signature": item["signature"]},
+                                    timeout=10)
+            status = response.status_code
+            ok = status == 200 and response.text.startswith("<?xml")
+        except requests.RequestException as exc:
+            status, ok = type(exc).__name__, False
+        elapsed = time.perf_counter() - due
+        with lock:
+            latencies.append(elapsed)
+            if not ok:
+                errors[str(status)] = errors.get(str(status), 0) + 1
+
+    start = time.perf_counter() + 0.2
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        for i, item in enumerate(work):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(fire, item, due)
+    wall = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(p):
+        return latencies[min(int(len(latencies) * p), len(latencies) - 1)] * 1000
+
+    return {"requests": len(latencies), "wall_s": wall, "rps": len(latencies) / wall, "p50_ms": pct(0.50),
+            "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": latencies[-1] * 1000,
+            "mean_ms": statistics.mean(latencies) * 1000, "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--port", type=int, default=8450)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file (embedded mode)")
+    parser.add_argument("--seed", type=int, default=4)
+    args = parser.parse_args()
+    if not 8400 <= args.port <= 8499:
+        raise SystemExit("use a port in 8400-8499")
+    seconds = min(args.seconds, 120.0)
+    tmp = Path(tempfile.mkdtemp(prefix="sms-bench-"))
+    database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    seed(database_url, tmp)
+    env = dict(os.environ, DATABASE_URL=database_url, GRIDPATROL_INSTANCE=str(tmp),
+               GRIDPATROL_SMS_BACKEND="console", TWILIO_AUTH_TOKEN=TOKEN, GRIDPATROL_PUBLIC_BASE_URL=BASE,
+               GRIDPATROL_SMS_RATE_LIMIT="1000", REDIS_URL="")
+    command = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
+               "--log-level", "warning", "server:create_app({'LOG_LEVEL': 'WARNING'})"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        wait_ready(args.port)
+        result = run_load(args.port, args.rate, seconds, random.Random(args.seed))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    backend = "postgresql" if database_url.startswith("postgres") else "sqlite"
+    print(f"sms webhook bench: {backend}, gunicorn -w {args.workers}, target {args.rate:.0f}/s for {seconds:.0f} s")
+    print(f"  requests {result['requests']}  achieved {result['rps']:.1f}/s  errors {result['errors'] or 0}")
+    print(f"  latency ms: p50 {result['p50_ms']:.1f}  p90 {result['p90_ms']:.1f}  p99 {result['p99_ms']:.1f}"
+          f"  max {result['max_ms']:.1f}  mean {result['mean_ms']:.1f}")
+    print(f"  goal p99 < 50 ms: {'met' if result['p99_ms'] < 50 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
