@@ -10,6 +10,8 @@ Settings (environment variable → config key, default):
   GRIDPATROL_SMS_SWEEP_GRACE      SMS_SWEEP_GRACE_SECONDS      60
   GRIDPATROL_SMS_DUPLICATE_WINDOW SMS_DUPLICATE_WINDOW_SECONDS 600 (same body to same phone → duplicate; 0 = off)
   GRIDPATROL_SMS_RATE_LIMIT       SMS_RATE_LIMIT_PER_HOUR      20 inbound texts per sender per hour
+  GRIDPATROL_SMS_INTAKE_AREA      SMS_INTAKE_AREA_CODE         area for resident reports naming no place
+See docs/sms.md.
 """
 from __future__ import annotations
 
@@ -39,3 +41,4 @@ def init_app(app) -> None:
         except ValueError as exc:
             raise ConfigError(f"{variable} must be a whole number, got {raw!r}") from exc
     app.config.setdefault("SMS_INPROCESS_RETRY", True)
+    app.config.setdefault("SMS_INTAKE_AREA_CODE", os.environ.get("GRIDPATROL_SMS_INTAKE_AREA") or None)
