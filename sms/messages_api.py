@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import and_, exists, false, func, literal, or_, select, union_all
+from sqlalchemy import exists, false, func, literal, or_, select, union_all
 
 from server.api.common import page_args_schema
 from server.auth import staff_principal
@@ -112,14 +112,14 @@ def list_messages(args):
         scope = _scope(principal, OutboundMessage.area_id, OutboundMessage.member_id)
         selects.append(select(literal("outbound").label("direction"), OutboundMessage.id.label("id"),
                               OutboundMessage.created_at.label("at"))
-                       .where(and_(*cond, *([scope] if scope is not None else []))))
+                       .where(*cond, *([scope] if scope is not None else [])))
     if args.get("direction") in (None, "inbound"):
         cond = _filters(args, InboundMessage, InboundMessage.received_at, InboundMessage.sender,
                         InboundMessage.outcome, "inbound")
         scope = _scope(principal, InboundMessage.area_id, InboundMessage.member_id)
         selects.append(select(literal("inbound").label("direction"), InboundMessage.id.label("id"),
                               InboundMessage.received_at.label("at"))
-                       .where(and_(*cond, *([scope] if scope is not None else []))))
+                       .where(*cond, *([scope] if scope is not None else [])))
     combined = union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
     per_page = args.get("per_page") or current_app.config["DEFAULT_PAGE_SIZE"]
     page = args.get("page") or 1

@@ -70,13 +70,12 @@ def opt_in(session: Session, phone: str) -> bool:
 # ---------------------------------------------------------------- queueing
 
 def queue_message(session: Session, *, to: str, body: str, key: str, purpose: str = "alert",
-                  member_id: int | None = None, area_id: int | None = None,
-                  force: bool = False) -> OutboundMessage:
+                  member_id: int | None = None, area_id: int | None = None) -> OutboundMessage:
     """Put a text in the outbox and send it after the caller commits.
 
     A second call with a known key returns the existing row and sends nothing. An opted-out recipient
-    gets a row in state `opted_out` (visible in the log) and nothing is sent; `force=True` is only for the
-    退订 confirmation itself. An unparseable number is stored as `invalid_number`.
+    gets a row in state `opted_out` (visible in the log) and nothing is sent. An unparseable number is
+    stored as `invalid_number`. `area_id` (optional) lets that area's leaders see the row in the log.
     """
     existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
     if existing is not None:
@@ -86,7 +85,7 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
     info = count_segments(body)
     if number is None:
         state, number = "invalid_number", (to or "")[:32]
-    elif not force and is_opted_out(session, number):
+    elif is_opted_out(session, number):
         state = "opted_out"
     elif _recent_duplicate(session, number, body, now):
         state = "duplicate"
