@@ -7,6 +7,7 @@ so the command runs once. Whatever goes wrong inside a command, the text stays s
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -19,8 +20,7 @@ from server.errors import DomainError
 from server.models import Member, utcnow
 from sms import templates as t
 from sms.commands import Context, Outcome, catalogue, dispatch
-from sms.models import InboundMessage
-from sms.outbox import is_opted_out
+from sms.models import InboundMessage, SmsOptOut
 from sms.parser import parse
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,26 @@ def find_inbound(session: Session, message_sid: str) -> InboundMessage | None:
     return session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
 
 
+def preflight(session: Session, message_sid: str, sender: str, now: datetime) -> Preflight:
+    """Everything the gateway must know before acting, in ONE round trip: was this MessageSid seen,
+    how many texts came from this sender in the last hour, is it opted out, is it a member."""
+    seen = select(InboundMessage.id).where(InboundMessage.message_sid == message_sid).limit(1).scalar_subquery()
+    recent = select(func.count(InboundMessage.id)).where(
+        InboundMessage.sender == sender, InboundMessage.received_at > now - timedelta(hours=1)).scalar_subquery()
+    opted = select(SmsOptOut.phone).where(SmsOptOut.phone == sender).limit(1).scalar_subquery()
+    member = select(Member.id).where(Member.phone == sender, Member.active.is_(True)).limit(1).scalar_subquery()
+    row = session.execute(select(seen, recent, opted, member)).one()
+    return Preflight(seen_id=row[0], recent=row[1] or 0, opted_out=row[2] is not None, member_id=row[3])
+
+
+@dataclass
+class Preflight:
+    seen_id: int | None
+    recent: int
+    opted_out: bool
+    member_id: int | None
+
+
 def receive(session: Session, *, message_sid: str, sender: str, body: str, to: str = "",
             now: datetime | None = None, config: dict | None = None) -> InboundMessage:
     """Process one text once. The caller commits.
@@ -44,21 +64,21 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     retry of the same MessageSid fails on the unique column at flush/commit, its effects roll back with
     it, and the caller (which catches IntegrityError) answers with the winner's stored reply.
     """
-    existing = find_inbound(session, message_sid)
-    if existing is not None:
-        return existing
     config = config or {}
     now = now or utcnow()
     phone = try_normalize_phone(sender or "", config.get("GRIDPATROL_PHONE_REGION", "CN"))
     row = InboundMessage(message_sid=_clean(message_sid, 64), sender=phone or _clean(sender, 32) or "unknown",
                          to_number=_clean(to, 32), body=_clean(body, 4000), received_at=now, outcome="ok")
-    member = session.scalar(select(Member).where(Member.phone == phone, Member.active.is_(True))) if phone else None
+    facts = preflight(session, row.message_sid, row.sender, now)
+    if facts.seen_id is not None:
+        return session.get(InboundMessage, facts.seen_id)
+    member = session.get(Member, facts.member_id) if facts.member_id and phone else None
     parsed = parse(row.body, catalogue(session))
     ctx = Context(session=session, sender=row.sender, member=member, parsed=parsed, now=now, config=config,
                   principal=Principal.for_member(member) if member else None)
     language = ctx.lang
-    outcome = _decide(session, ctx, row, config)
-    row.member_id = member.id if member else None  # (after a rollback `member` reloads on access)
+    outcome = _decide(session, ctx, facts, config)
+    row.member_id = facts.member_id if member else None
     row.normalized = parsed.normalized[:4000]
     row.command = parsed.command
     row.language = language
@@ -73,19 +93,16 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     return row
 
 
-def _decide(session: Session, ctx: Context, row: InboundMessage, config: dict) -> Outcome:
+def _decide(session: Session, ctx: Context, facts: Preflight, config: dict) -> Outcome:
     command = ctx.parsed.command
     if command not in ALWAYS_ANSWERED:
         limit = config.get("SMS_RATE_LIMIT_PER_HOUR", 20)
-        earlier = session.scalar(select(func.count(InboundMessage.id)).where(
-            InboundMessage.sender == row.sender, InboundMessage.received_at > ctx.now - timedelta(hours=1))) \
-            if limit else 0
-        if limit and earlier >= limit:
+        if limit and facts.recent >= limit:
             # One polite notice (for the first text over the limit), then silence. Still stored.
-            reply = t.render("rate_limited", ctx.lang) if earlier == limit else ""
+            reply = t.render("rate_limited", ctx.lang) if facts.recent == limit else ""
             return Outcome(reply, outcome="rate_limited", error_code="rate_limited")
     outcome = _run(session, ctx)
-    if command not in ALWAYS_ANSWERED and is_opted_out(session, row.sender):
+    if command not in ALWAYS_ANSWERED and facts.opted_out:
         outcome.result["suppressed_reply"] = outcome.reply
         outcome.reply = ""  # an opted-out number gets nothing but the opt-out/in confirmation
     return outcome

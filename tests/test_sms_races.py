@@ -26,15 +26,17 @@ def test_concurrent_copy_of_a_webhook_rolls_back_and_replays_the_winner(console_
     params = inbound_params(RESIDENT, "举报 烧煤 映月路12号", sid="SM" + "b" * 32)
     first = signed_post(client, "/sms/twilio/inbound", params)
     # The second copy did its lookup before the first committed: it sees no row and runs the command.
-    real = inbound_module.find_inbound
+    real = inbound_module.preflight
     calls = {"n": 0}
 
-    def blind_first_time(session, sid):
+    def blind_first_time(session, sid, sender, now):
+        facts = real(session, sid, sender, now)
         calls["n"] += 1
-        return None if calls["n"] == 1 else real(session, sid)
+        if calls["n"] == 1:
+            facts.seen_id = None
+        return facts
 
-    monkeypatch.setattr(inbound_module, "find_inbound", blind_first_time)
-    monkeypatch.setattr("sms.api.find_inbound", real)
+    monkeypatch.setattr(inbound_module, "preflight", blind_first_time)
     second = signed_post(client, "/sms/twilio/inbound", params)
     assert second.status_code == 200 and second.get_data() == first.get_data()
     with console_app.app_context():
