@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--port", type=int, default=8450)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help=">1 uses gunicorn's gthread worker")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file (embedded mode)")
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args()
@@ -171,7 +172,9 @@ def main() -> None:
                GRIDPATROL_SMS_BACKEND="console", TWILIO_AUTH_TOKEN=TOKEN, GRIDPATROL_PUBLIC_BASE_URL=BASE,
                GRIDPATROL_SMS_RATE_LIMIT="1000", REDIS_URL="")
     command = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
+               *(["-k", "gthread", "--threads", str(args.threads)] if args.threads > 1 else []),
                "--log-level", "warning", *(["--access-logfile", os.environ["SMS_BENCH_ACCESS_LOG"], "--access-logformat", "%(D)s"] if os.environ.get("SMS_BENCH_ACCESS_LOG") else []), "server:create_app({'LOG_LEVEL': 'WARNING'})"]
+    load_before = os.getloadavg()
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         wait_ready(args.port)
@@ -182,7 +185,10 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     backend = "postgresql" if database_url.startswith("postgres") else "sqlite"
-    print(f"sms webhook bench: {backend}, gunicorn -w {args.workers}, target {args.rate:.0f}/s for {seconds:.0f} s")
+    load = os.getloadavg()
+    print(f"sms webhook bench: {backend}, gunicorn -w {args.workers} --threads {args.threads}, "
+          f"target {args.rate:.0f}/s for {seconds:.0f} s; load average before/after run {load_before[0]:.1f}/{load[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
     print(f"  requests {result['requests']}  achieved {result['rps']:.1f}/s  errors {result['errors'] or 0}")
     print(f"  latency ms: p50 {result['p50_ms']:.1f}  p90 {result['p90_ms']:.1f}  p99 {result['p99_ms']:.1f}"
           f"  max {result['max_ms']:.1f}  mean {result['mean_ms']:.1f}")

@@ -150,7 +150,7 @@ class TwilioBackend(SmsBackend):
             recent = self.client.messages.list(to=to, limit=20)
         except (TwilioException, OSError) as exc:
             raise SendError(f"could not list messages: {exc}", code="network", transient=True) from exc
-        floor = since - timedelta(seconds=5)
+        floor = since - timedelta(seconds=60)  # clock skew; identical texts within 10 min are `duplicate`
         for message in recent:
             created = message.date_created
             if message.body == body and (created is None or created >= floor):
