@@ -329,6 +329,9 @@ HANDLERS = {"report": do_report, "query": do_query, "help": do_help, "empty": do
 
 def dispatch(ctx: Context) -> Outcome:
     p = ctx.parsed
+    if p.command == "report" and not p.explicit and ctx.is_staff:
+        # Staff are expected to use codes; a stray text from them is not silently filed as a report.
+        return Outcome(t.render("help_staff", ctx.lang), outcome="error", error_code="unknown_command")
     if p.command in STAFF_COMMANDS and not ctx.is_staff:
         if p.error:  # "A man is burning coal" is a report that happens to start with a code letter
             ctx.parsed = ParsedCommand("report", p.language, explicit=False, normalized=p.normalized,

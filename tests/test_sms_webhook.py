@@ -99,13 +99,15 @@ def test_unparseable_text_is_stored_with_outcome_and_answered(console_app):
     assert text == "未知网格编号HD99-9。格式：巡查 网格 正常，如：巡查 HD03-1-1 正常"  # the member's locale
     text = _message_text(signed_post(client, INBOUND, inbound_params("+8613900000001", "Q 99")))
     assert text == "Missing ticket number. Send: Q <ticket>, e.g. Q 100001"  # Latin-only from a stranger
+    text = _message_text(signed_post(client, INBOUND, inbound_params("+8617000000007", "今天下雨了")))
+    assert text.startswith("巡查:XC 网格 正常")  # staff get their usage, not a report filed by accident
     text = _message_text(signed_post(client, INBOUND, inbound_params(RESIDENT, "办结 100001")))
     assert text.startswith("该指令仅限登记的网格员")
     with console_app.app_context():
         rows = db.session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
         assert [(r.outcome, r.error_code) for r in rows] == [
             ("error", "unknown_category"), ("error", "unknown_grid"), ("error", "missing_ticket"),
-            ("not_permitted", "not_permitted")]
+            ("error", "unknown_command"), ("not_permitted", "not_permitted")]
 
 
 def test_rate_limit_one_notice_then_silence_still_stored(console_app):
