@@ -46,3 +46,14 @@ def test_outbox_through_rq_on_redis(db_url, tmp_path, redis_url):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_gridpatrol_cli_has_the_sms_commands(console_app):
+    from server.cli import main
+    sms_world(console_app)
+    url = console_app.config["SQLALCHEMY_DATABASE_URI"]
+    env = {"DATABASE_URL": url, "REDIS_URL": "", "GRIDPATROL_ENV": "development",
+           "GRIDPATROL_INSTANCE": console_app.config["INSTANCE_PATH"]}
+    result = CliRunner().invoke(main, ["sms", "simulate", "+8617000000007", "巡查 HD03-1-1 正常"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("[patrol/ok] 已记录HD03-1-1巡查：正常")
