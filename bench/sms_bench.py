@@ -152,6 +152,24 @@ def run_load(port: int, rate: float, seconds: float, rng: random.Random, sid_pre
             "mean_ms": statistics.mean(latencies) * 1000, "errors": errors}
 
 
+def process_cpu_seconds(master_pid: int) -> float:
+    """User+system CPU of gunicorn's workers (children of the master), from /proc: what a request
+    costs in CPU, whatever else the shared machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=100.0)
@@ -180,7 +198,9 @@ def main() -> None:
         wait_ready(args.port)
         # Warm-up, not counted: each worker loads its app lazily (imports, opencc dictionaries, caches).
         run_load(args.port, min(args.rate, 50.0), 2.0, random.Random(args.seed + 1), sid_prefix="SW")
+        cpu_before = process_cpu_seconds(server.pid)
         result = run_load(args.port, args.rate, seconds, random.Random(args.seed))
+        cpu_ms = (process_cpu_seconds(server.pid) - cpu_before) * 1000 / max(result["requests"], 1)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -192,6 +212,7 @@ def main() -> None:
     print(f"  requests {result['requests']}  achieved {result['rps']:.1f}/s  errors {result['errors'] or 0}")
     print(f"  latency ms: p50 {result['p50_ms']:.1f}  p90 {result['p90_ms']:.1f}  p99 {result['p99_ms']:.1f}"
           f"  max {result['max_ms']:.1f}  mean {result['mean_ms']:.1f}")
+    print(f"  server CPU per request: {cpu_ms:.1f} ms (gunicorn workers' user+system time / requests)")
     print(f"  goal p99 < 50 ms: {'met' if result['p99_ms'] < 50 else 'NOT met'}")
 
 

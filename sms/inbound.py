@@ -98,8 +98,11 @@ def _decide(session: Session, ctx: Context, facts: Preflight, config: dict) -> O
     if command not in ALWAYS_ANSWERED:
         limit = config.get("SMS_RATE_LIMIT_PER_HOUR", 20)
         if limit and facts.recent >= limit:
-            # One polite notice (for the first text over the limit), then silence. Still stored.
-            reply = t.render("rate_limited", ctx.lang) if facts.recent == limit else ""
+            # One polite notice per hour, then silence. The texts are still stored.
+            noticed = session.scalar(select(InboundMessage.id).where(
+                InboundMessage.sender == ctx.sender, InboundMessage.outcome == "rate_limited",
+                InboundMessage.reply != "", InboundMessage.received_at > ctx.now - timedelta(hours=1)).limit(1))
+            reply = "" if noticed else t.render("rate_limited", ctx.lang)
             return Outcome(reply, outcome="rate_limited", error_code="rate_limited")
     outcome = _run(session, ctx)
     if command not in ALWAYS_ANSWERED and facts.opted_out:
