@@ -41,6 +41,8 @@ def test_queued_message_goes_out_through_the_real_client(twilio_app, stand_in):
     [request] = stand_in.posts
     assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
     assert request.basic_auth == (ACCOUNT_SID, AUTH_TOKEN)
+    assert set(request.form) == {"To", "From", "Body", "StatusCallback"}
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert request.form["To"] == TO and request.form["From"] == FROM_NUMBER
     assert request.form["Body"].startswith("【网格巡查】")
     assert request.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/sms/twilio/status?ref={message.reference}"
@@ -201,3 +203,18 @@ def test_crash_before_the_provider_saw_it_sends_after_the_lease(twilio_app, stan
         db.session.commit()
         assert send_message_job(message.id) == "sent"
     assert len(stand_in.posts) == 1
+
+
+def test_messaging_service_instead_of_a_from_number(db_url, tmp_path, stand_in):
+    from tests.sms_fixtures import _close, build_sms_app
+    from tests.sms_helpers import twilio_config
+    config = dict(twilio_config(stand_in), TWILIO_FROM_NUMBER=None, PUBLIC_BASE_URL=None,
+                  TWILIO_MESSAGING_SERVICE_SID="MG" + "1" * 32)
+    app = build_sms_app(db_url, tmp_path, **config)
+    try:
+        assert _get(app, _queue(app)).state == "sent"
+        [request] = stand_in.posts
+        assert set(request.form) == {"To", "Body", "MessagingServiceSid"}  # no callback without a public URL
+        assert request.form["MessagingServiceSid"] == "MG" + "1" * 32
+    finally:
+        _close(app)
