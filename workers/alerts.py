@@ -35,7 +35,8 @@ def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id:
     if queue_message is None:  # the SMS outbox is not merged in this build: log instead of sending
         log.info("alert (no outbox yet) to %s key=%s: %s", mask_phone(to), key, body)
         return None
-    return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id)  # area_id: see SMS merge
+    return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id,
+                         area_id=area_id)
 
 
 _OUTBOX: list = []
