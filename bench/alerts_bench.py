@@ -11,7 +11,8 @@ overdue incidents already tracked. It times:
   - the missed-patrol scan at 12:15 (every grid's morning window is due: the worst moment of the day),
   - the overdue scan at the same moment (deadlines of the last 5 minutes + graces that ran out),
   - the hourly window planning (not a scan; walks every grid).
-The alert hand-over is the stand-in (no SMS outbox on this branch) unless sms.outbox exists.
+  - the hand-over of the scan's alerts to the SMS outbox (sms.outbox.queue_message, one row per alert),
+    which the scan leaves to a deliver job; the SMS sends themselves are the SMS bench's subject.
 """
 from __future__ import annotations
 
@@ -178,6 +179,7 @@ def _reset_morning(plain_url: str) -> None:
     import psycopg
     with psycopg.connect(plain_url, autocommit=True) as conn:
         conn.execute("DELETE FROM worker_alerts")
+        conn.execute("DELETE FROM sms_outbound")
         conn.execute("UPDATE worker_patrol_windows SET state = 'open', patrol_id = NULL, missed_at = NULL, "
                      "escalated_at = NULL, next_check_at = ends_at + interval '15 minutes' "
                      "WHERE local_date = %s AND label = '08:00-12:00'", (TODAY,))
@@ -198,6 +200,19 @@ def run(url: str, sizes: list[int]) -> list[dict]:
     from workers.scans import scan_missed_patrols
     import logging
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "TESTING": True, "LOG_LEVEL": "WARNING"})
+    from workers.runner import JobRunner
+
+    class Collecting(JobRunner):
+        """Jobs (deliver, SMS sends) are counted, not run: the bench times each step itself."""
+        name = "bench"
+
+        def __init__(self):
+            self.jobs = []
+
+        def enqueue(self, func, *args, **kwargs):
+            self.jobs.append(func)
+    app.extensions["gridpatrol.runner"] = Collecting()
+    from workers.alerts import deliver_pending
     logging.getLogger().setLevel(logging.WARNING)
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     results = []
@@ -225,6 +240,10 @@ def run(url: str, sizes: list[int]) -> list[dict]:
                     runs.append(time.perf_counter() - t)
             timings["missed_scan_s"] = sorted(runs)[len(runs) // 2]
             timings["missed_scan_min_s"] = min(runs)
+            with job_session() as session:  # the deliver job the scan enqueued: alerts → SMS outbox rows
+                t = time.perf_counter()
+                delivered = deliver_pending(session, NOW)
+                timings["deliver_s"] = time.perf_counter() - t
             with job_session() as session:
                 t = time.perf_counter()
                 overdue = scan_overdue(session, NOW)
@@ -243,6 +262,7 @@ def run(url: str, sizes: list[int]) -> list[dict]:
         row = {"grids": grids, **counts, "load_s": round(load_s, 1), "missed_scan_runs": [round(r, 3) for r in runs],
                **{k: round(v, 3) for k, v in timings.items()},
                "due_windows": missed["checked"], "missed": missed["missed"], "missed_alerts": missed["alerts"],
+               "delivered": delivered["delivered"],
                "overdue_new": overdue["overdue"], "overdue_escalated": overdue["escalated"],
                "overdue_digest": overdue["digest"], "overdue_alerts": overdue["alerts"],
                "next_scan_due": quiet["checked"] + quiet_overdue["overdue"], "planned": planned["planned"]}
@@ -263,11 +283,11 @@ def main() -> None:
     REPEATS = max(1, args.repeats)
     results = run(normalize_database_url(args.url), [int(s) for s in args.sizes.split(",")])
     print()
-    print(f"{'grids':>7} {'due win':>8} {'missed':>7} {'alerts':>7} {'missed scan s':>14} {'(min)':>6} {'overdue due':>12} "
+    print(f"{'grids':>7} {'due win':>8} {'missed':>7} {'alerts':>7} {'missed scan s':>14} {'(min)':>6} {'outbox s':>9} {'overdue due':>12} "
           f"{'overdue scan s':>15} {'next missed s':>14} {'next overdue s':>15} {'plan s':>7}")
     for r in results:
         print(f"{r['grids']:>7} {r['due_windows']:>8} {r['missed']:>7} {r['missed_alerts']:>7} "
-              f"{r['missed_scan_s']:>14.3f} {r['missed_scan_min_s']:>6.3f} {r['overdue_new'] + r['overdue_escalated'] + r['overdue_digest']:>12} "
+              f"{r['missed_scan_s']:>14.3f} {r['missed_scan_min_s']:>6.3f} {r['deliver_s']:>9.3f} {r['overdue_new'] + r['overdue_escalated'] + r['overdue_digest']:>12} "
               f"{r['overdue_scan_s']:>15.3f} {r['next_missed_s']:>14.3f} {r['next_overdue_s']:>15.3f} "
               f"{r['plan_s']:>7.2f}")
     print("\nShared 2-core machine (other helpers' tests and servers running): figures are noisy upper bounds.")

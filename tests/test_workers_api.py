@@ -33,7 +33,7 @@ def test_health_lists_periodic_jobs_and_needs_admin(client, world, missed):
     assert body["runner"] == "inprocess" and body["redis"] == {"configured": False}
     periodic = {p["name"]: p for p in body["periodic"]}
     assert set(periodic) == {"plan_windows", "missed_patrols", "overdue", "release_held", "daily_digest",
-                             "weekly_report"}
+                             "weekly_report", "sms_sweep"}
     assert periodic["overdue"]["last_status"] == "ok" and periodic["overdue"]["runs"] == 1
     assert periodic["overdue"]["last_now"].startswith("2026-11-23T04:15")
     assert periodic["missed_patrols"]["last_finished_at"] is None  # scanned directly, not as a job
@@ -110,13 +110,13 @@ def test_cli_alerts_run_for_a_moment_twice(app, session, missed):
 def test_embedded_timer_claims_each_period_once(app, session):
     from workers.periodic import run_embedded_once
     first = run_embedded_once(app, local(2026, 11, 23, 12, 15))
-    second = run_embedded_once(app, local(2026, 11, 23, 12, 16))  # same 5-minute period, another process
+    second = run_embedded_once(app, local(2026, 11, 23, 12, 15).replace(second=30))  # same periods, another process
     app.extensions["gridpatrol.runner"].wait(timeout=30)
     later = run_embedded_once(app, local(2026, 11, 23, 12, 20))
     app.extensions["gridpatrol.runner"].wait(timeout=30)
     assert set(first) == {"plan_windows", "missed_patrols", "overdue", "release_held", "daily_digest",
-                          "weekly_report"}
-    assert second == [] and set(later) == {"missed_patrols", "overdue", "release_held"}
+                          "weekly_report", "sms_sweep"}
+    assert second == [] and set(later) == {"missed_patrols", "overdue", "release_held", "sms_sweep"}
 
 
 def test_testing_apps_start_no_timer(app):

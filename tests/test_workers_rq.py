@@ -122,9 +122,10 @@ def test_two_cron_schedulers_enqueue_each_periodic_job_once(rq_app, redis_url):
         assert Queue("alerts", connection=connection).count == 2
         SimpleWorker([Queue(n, connection=connection) for n in ("alerts", "reports")],
                      connection=connection).work(burst=True)
+        SimpleWorker([Queue("sms", connection=connection)], connection=connection).work(burst=True)
     runs = {r.name: r.runs for r in db.session.scalars(select(PeriodicRun))}
     assert runs == {"plan_windows": 1, "missed_patrols": 1, "overdue": 1, "release_held": 1, "daily_digest": 1,
-                    "weekly_report": 1}
+                    "weekly_report": 1, "sms_sweep": 1}
     last = db.session.get(PeriodicRun, "missed_patrols")
     assert last.last_now == local(2026, 11, 23, 12, 15)  # the period start is the job's `now`
 

@@ -101,6 +101,15 @@ def weekly_report_job(now=None, subdistrict_id: int | None = None, force: bool =
                                                                       force=force))
 
 
+def sms_sweep_job(now=None) -> dict:
+    """The SMS outbox's sweep (expire stale rows, re-enqueue lost sends), on the same clock as the scans."""
+    try:
+        from sms.outbox import sweep_outbox
+    except ImportError:  # a build without the SMS feature
+        return {}
+    return _run("sms_sweep", now, lambda s, n: sweep_outbox(s, n))
+
+
 def run_all(now=None) -> dict:
     """Every scan once for one moment, in dependency order (`gridpatrol alerts run --now`)."""
     now = parse_now(now)

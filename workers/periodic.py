@@ -30,6 +30,7 @@ PERIODIC: dict[str, tuple[str, str, int | None]] = {
     "release_held": ("workers.jobs.release_held_job", "alerts", None),
     "daily_digest": ("workers.jobs.daily_digest_job", "reports", 3600),
     "weekly_report": ("workers.jobs.weekly_report_job", "reports", 3600),
+    "sms_sweep": ("workers.jobs.sms_sweep_job", "sms", 60),  # the SMS outbox's safety net (docs/sms.md)
 }
 QUEUES = ("sms", "alerts", "reports")
 
