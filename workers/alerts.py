@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.phones import mask_phone
@@ -139,17 +139,28 @@ def deliver_pending(session: Session, now: datetime, *, batch: int | None = None
     same key) and `queued` are committed together, so a kill mid-batch redoes that batch and no key is
     queued twice. Rows are claimed FOR UPDATE SKIP LOCKED: two deliverers split the work."""
     batch = batch or settings.get("WORKERS_DELIVER_BATCH")
+    table = WorkerAlert.__table__
     delivered = 0
     while True:
-        alerts = session.scalars(select(WorkerAlert).where(WorkerAlert.status == "pending")
-                                 .order_by(WorkerAlert.id).limit(batch).with_for_update(skip_locked=True)).all()
+        # Plain rows, statuses written in one UPDATE per batch: ORM objects would be autoflushed by every
+        # outbox lookup, one extra round trip per alert.
+        alerts = session.execute(select(table.c.id, table.c.key, table.c.phone, table.c.body, table.c.member_id,
+                                        table.c.area_id).where(table.c.status == "pending")
+                                 .order_by(table.c.id).limit(batch).with_for_update(skip_locked=True)).all()
+        outbox_ids = {}
         for alert in alerts:
             message = queue_outbound(session, to=alert.phone, body=alert.body, key=alert.key,
                                      member_id=alert.member_id, area_id=alert.area_id)
-            alert.status, alert.queued_at = "queued", now
             if message is not None and getattr(message, "id", None) is not None:
-                alert.outbox_id = str(message.id)
-            delivered += 1
+                outbox_ids[alert.id] = str(message.id)
+        if alerts:
+            session.execute(update(table).where(table.c.id.in_([a.id for a in alerts]))
+                            .values(status="queued", queued_at=now))
+            if outbox_ids:
+                session.execute(update(table).where(table.c.id == bindparam("alert_id"))
+                                .values(outbox_id=bindparam("outbox_id")),
+                                [{"alert_id": k, "outbox_id": v} for k, v in outbox_ids.items()])
+        delivered += len(alerts)
         if commit:
             session.commit()
         else:
