@@ -199,3 +199,22 @@ def test_worker_killed_mid_send_then_rerun_hands_each_alert_over_once(rq_app, pl
     assert _alert_keys(db.session, "queued") == keys and len(keys) == 3
     outbox = _outbox_keys(db.session)
     assert outbox is None or outbox == keys
+
+
+def test_gridpatrol_worker_command_runs_the_queues(rq_app, planned):
+    """`gridpatrol worker --burst` (the documented wrapper) works the alerts queue like `rq worker`."""
+    from click.testing import CliRunner
+    from server.cli import main
+    from server.extensions import db
+    queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
+    queue.enqueue("workers.jobs.missed_patrols_job", now=local(2026, 11, 23, 12, 15).isoformat())
+    env = {"DATABASE_URL": rq_app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": rq_app.config["REDIS_URL"],
+           "GRIDPATROL_INSTANCE": rq_app.config["INSTANCE_PATH"], "GRIDPATROL_ENV": "development"}
+    result = CliRunner().invoke(main, ["worker", "--burst", "--simple", "--queues", "alerts"], env=env)
+    assert result.exit_code == 0, result.output
+    assert queue.count == 0 and queue.finished_job_registry.count == 2  # the scan and its deliver job
+    assert len(_alert_keys(db.session, "queued")) == 3
+    embedded = make_app(f"sqlite:///{rq_app.config['INSTANCE_PATH']}/embedded.db", Path(rq_app.config["INSTANCE_PATH"]))
+    with embedded.app_context():  # the command uses the current app (with_appcontext): here one without Redis
+        no_redis = CliRunner().invoke(main, ["worker", "--burst"], env=env)
+    assert no_redis.exit_code != 0 and "REDIS_URL is not set" in no_redis.output

@@ -135,7 +135,9 @@ class EmbeddedTimer:
         self.stopped.set()
 
     def _loop(self) -> None:
-        while not self.stopped.wait(self.seconds):
+        delay = min(self.seconds, 5.0)  # the first beat soon after start: a fresh server shows alerts quickly
+        while not self.stopped.wait(delay):
+            delay = self.seconds
             try:
                 run_embedded_once(self.app)
             except Exception:  # a bad beat must not end the timer
