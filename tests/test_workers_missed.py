@@ -73,6 +73,15 @@ def test_late_patrol_stops_the_escalation(session, w):
     assert windows(session, w.g11)[0].state == "late"
 
 
+def test_patrol_synced_after_the_scan_counts_as_on_time(session, w):
+    add_schedule(session, w.g11)
+    _plan_and_scan(session, local(2026, 11, 23, 7, 0), local(2026, 11, 23, 12, 15))
+    add_patrol(session, w.patroller, w.g11, local(2026, 11, 23, 10, 0))  # walked at 10:00, phone synced at 12:50
+    result = scan_missed_patrols(session, local(2026, 11, 23, 13, 15))
+    assert result["patrolled"] == 1 and alerts(session, rule="missed_up") == []
+    assert windows(session, w.g11)[0].state == "patrolled"
+
+
 def test_two_missed_windows_in_a_row_go_to_community_leader_at_once(session, w):
     add_schedule(session, w.g11)
     add_patrol(session, w.patroller, w.g11, local(2026, 11, 23, 12, 40))  # late for the morning

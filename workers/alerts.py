@@ -64,7 +64,8 @@ def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
     if dialect == "postgresql":
         # psycopg's pipelined executemany with RETURNING: one prepared statement, no giant VALUES text to
         # build (thousands of alerts at 12:15 would otherwise cost more than the scan itself).
-        sql = (f"INSERT INTO worker_alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))})"
+        placeholders = ", ".join(["%s"] * len(ALERT_COLUMNS))
+        sql = (f"INSERT INTO worker_alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({placeholders})"
                " ON CONFLICT (key) DO NOTHING RETURNING id, key")
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:

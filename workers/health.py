@@ -56,4 +56,5 @@ def worker_health(app) -> dict:
     if runner.name == "inprocess":
         queues = {"inprocess": {"failed": len(getattr(runner, "failures", []))}}
     return {"runner": runner.name, "redis": redis, "queues": queues, "periodic": periodic,
-            "cron_schedulers": schedulers, "alerts": {s: counts.get(s, 0) for s in ("held", "pending", "queued", "cancelled")}}
+            "cron_schedulers": schedulers,
+            "alerts": {s: counts.get(s, 0) for s in ("held", "pending", "queued", "cancelled")}}

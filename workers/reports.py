@@ -9,7 +9,8 @@ Score (documented in docs/workers.md, as the offices' assessment tables rank com
     score = max(0, 60 × coverage + 40 × on_time_rate − 2 × overdue), one decimal
 coverage = patrolled / scheduled (1.0 when nothing was scheduled); on_time_rate = resolved within deadline /
 incidents resolved, overdue or past their deadline (1.0 when none); overdue = incidents of
-the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue). Ranking: score descending, then code.
+the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue).
+Ranking: score descending, then code.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def _empty() -> dict:
     return {"windows_scheduled": 0, "windows_patrolled": 0, "windows_late": 0, "windows_missed": 0,
             "coverage": None, "incidents": 0, "by_category": {}, "by_source": {},
             "by_handling": {"immediate": 0, "reported": 0, "committed": 0}, "resolved": 0,
-            "resolved_on_time": 0, "due": 0, "on_time_rate": None, "overdue": 0, "escalations": 0, "resident_reports": 0}
+            "resolved_on_time": 0, "due": 0, "on_time_rate": None, "overdue": 0, "escalations": 0,
+            "resident_reports": 0}
 
 
 def _finish(m: dict) -> dict:

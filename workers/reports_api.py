@@ -19,6 +19,8 @@ from server.extensions import db
 from server.models import Area, STAFF_ROLES, utcnow
 from workers.models import WeeklyReport
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Weekly reports (周报)")
 
 
@@ -95,8 +97,7 @@ def _download(report: WeeklyReport, fmt: str):
     if fmt == "csv":
         return Response(to_csv(report.data), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return Response(to_xlsx(report.data),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(to_xlsx(report.data), mimetype=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
 
@@ -120,7 +121,7 @@ def get_report_csv(report_id):
 
 
 @blp.route("/weekly/<int:report_id>.xlsx")
-@blp.response(200, description="the report as an Excel workbook", content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+@blp.response(200, description="the report as an Excel workbook", content_type=XLSX)
 @documents_errors(blp, 401, 403, 404)
 def get_report_xlsx(report_id):
     return _download(_get(report_id), "xlsx")

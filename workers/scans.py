@@ -1,10 +1,12 @@
 """The missed-patrol scan (overdue incidents are in workers.overdue).
 
-Each reads only what is due — windows whose check time has come, incidents whose deadline passed within
-the look-back, tracks whose grace ran out — through indexed range queries, in batches of
-WORKERS_SCAN_BATCH committed one by one (a killed worker loses at most one uncommitted batch, which the
-next run redoes; the alert keys make the redo send nothing twice). Rows are claimed FOR UPDATE SKIP
-LOCKED on PostgreSQL, so two workers scanning at once split the work instead of doubling it.
+It reads only what is due — windows whose check time has come (a partial index on state + next_check_at
+holds only windows still to judge) — settles the patrolled ones in one set-based UPDATE, and handles the
+missed ones in batches of WORKERS_SCAN_BATCH committed one by one (a killed worker loses at most one
+uncommitted batch, which the next run redoes; the alert keys make the redo send nothing twice). Rows are
+claimed FOR UPDATE SKIP LOCKED on PostgreSQL, so two workers scanning at once split the work.
+A patrol counts whatever its source (device sync, SMS, staff) and whenever it arrives: a phone that was
+offline and syncs after the scan turns a missed window into a patrolled one at the follow-up check.
 """
 from __future__ import annotations
 
@@ -92,7 +94,8 @@ def scan_missed_patrols(session: Session, now: datetime, *, commit: bool = True)
             break
     while True:  # stage 2: missed windows whose acknowledgement time has run out
         rows = session.execute(_claim(
-            select(PatrolWindow, _late_patrol_sql(now).label("late_id"))
+            select(PatrolWindow, _covering_patrol_sql(dialect).label("on_time_id"),
+                   _late_patrol_sql(now).label("late_id"))
             .where(PatrolWindow.state == "missed", PatrolWindow.next_check_at <= now)
             .order_by(PatrolWindow.next_check_at, PatrolWindow.id).limit(batch))).all()
         if not rows:
@@ -168,8 +171,11 @@ def _missed_up_spec(window, leader, code, tz, reason, urgent) -> dict:
 def _follow_up_windows(session: Session, rows, now: datetime, totals: dict) -> None:
     heightened_urgent = settings.get("WORKERS_HEIGHTENED_URGENT")
     pending = []
-    for window, late_id in rows:
-        if late_id is not None:
+    for window, on_time_id, late_id in rows:
+        if on_time_id is not None:  # walked in the window, synced from an offline phone after the scan
+            window.state, window.patrol_id, window.next_check_at = "patrolled", on_time_id, None
+            totals["patrolled"] += 1
+        elif late_id is not None:
             window.state, window.patrol_id, window.next_check_at = "late", late_id, None
             totals["late"] += 1
         else:
