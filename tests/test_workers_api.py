@@ -119,5 +119,30 @@ def test_embedded_timer_claims_each_period_once(app, session):
     assert second == [] and set(later) == {"missed_patrols", "overdue", "release_held", "sms_sweep"}
 
 
+def test_windows_endpoint_shows_schedule_and_state(client, session, world, missed):
+    body = call(client, "get", "/api/v1/workers/windows?area=HD03-1-1&date=2026-11-23",
+                world.tokens["c1_leader"]).get_json()
+    assert body["timezone"] == "Asia/Shanghai"
+    assert [(w["label"], w["state"]) for w in body["windows"]] == [("08:00-12:00", "missed"), ("14:00-18:00", "open")]
+    assert body["windows"][0]["starts_at"].startswith("2026-11-23T00:00")
+    other = call(client, "get", "/api/v1/workers/windows?area=HD03-1-1&date=2026-11-23", world.tokens["c2_leader"])
+    assert other.status_code == 403
+    bad = call(client, "get", "/api/v1/workers/windows?area=HD03-1-1&date=tomorrow", world.tokens["c1_leader"])
+    assert bad.status_code == 422
+
+
+def test_hourly_planning_skips_when_nothing_changed(app, session, w):
+    from workers.jobs import plan_windows_job
+    add_schedule(session, w.c1)
+    first = plan_windows_job(local(2026, 11, 23, 7, 0))
+    again = plan_windows_job(local(2026, 11, 23, 8, 0))
+    w.c1.name = "映月社区（改）"  # any roster edit moves updated_at
+    session.commit()
+    changed = plan_windows_job(local(2026, 11, 23, 9, 0))
+    next_day = plan_windows_job(local(2026, 11, 24, 7, 0))
+    assert first["inserted"] == 8 and again == {**again, "skipped": True}
+    assert "skipped" not in changed and "skipped" not in next_day and next_day["inserted"] == 4
+
+
 def test_testing_apps_start_no_timer(app):
     assert "gridpatrol.timer" not in app.extensions

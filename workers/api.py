@@ -135,3 +135,46 @@ def acknowledge_mine(args):
     done = acknowledge_alert(db.session, principal.member, key=args.get("key"), channel="api")
     db.session.commit()
     return {"acknowledged": done}
+
+
+class WindowQuery(StrictSchema):
+    area = fields.String(required=True, metadata={"description": "grid code or id"})
+    date = fields.Date(required=True, metadata={"description": "local date"})
+
+
+class WindowSchema(Schema):
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    local_date = fields.Date()
+    label = fields.String()
+    kind = fields.String()
+    heightened = fields.String()
+    site = fields.String()
+    state = fields.String(allow_none=True, metadata={"description": "open/patrolled/missed/late/... once planned"})
+
+
+class WindowListSchema(Schema):
+    area = fields.String()
+    timezone = fields.String()
+    windows = fields.List(fields.Nested(WindowSchema))
+
+
+@blp.route("/windows")
+@blp.arguments(WindowQuery, location="query")
+@blp.response(200, WindowListSchema)
+@documents_errors(blp, 401, 403)
+def list_windows(args):
+    """A grid's due windows on a local date (from its effective schedule) and, once planned, their state."""
+    from server.api.common import area_from_ref
+    from server.domain.areas import effective_timezone
+    from workers.models import PatrolWindow
+    from workers.planning import windows_for_area
+    principal = staff_principal()
+    area = area_from_ref(args["area"])
+    principal.require(area, {"admin", "supervisor", "grid_leader", "community_leader", "subdistrict_leader",
+                             "district_leader"}, "view patrol windows")
+    states = {(w.starts_at, w.site): w.state for w in db.session.scalars(
+        select(PatrolWindow).where(PatrolWindow.area_id == area.id, PatrolWindow.local_date == args["date"]))}
+    windows = [{**w.__dict__, "state": states.get((w.starts_at, w.site))}
+               for w in windows_for_area(db.session, area, args["date"])]
+    return {"area": area.code, "timezone": effective_timezone(db.session, area), "windows": windows}

@@ -55,9 +55,24 @@ def _run(name: str, now, body) -> dict:
     return summary
 
 
-def plan_windows_job(now=None, grid_ids: list[int] | None = None) -> dict:
-    from workers.planning import plan_windows
-    return _run("plan_windows", now, lambda s, n: plan_windows(s, n, grid_ids=grid_ids))
+def plan_windows_job(now=None, grid_ids: list[int] | None = None, force: bool = False) -> dict:
+    """Hourly. Walks every grid only when the roster or a schedule changed, or the local date did;
+    otherwise it costs two aggregate queries."""
+    from workers import settings
+    from workers.models import PeriodicRun
+    from workers.planning import plan_windows, roster_fingerprint
+    from workers.windows import local_date
+
+    def body(session, now):
+        fingerprint = roster_fingerprint(session)
+        day = local_date(now, settings.default_timezone()).isoformat()
+        last = session.get(PeriodicRun, "plan_windows")
+        summary = (last.last_summary or {}) if last is not None and last.last_status == "ok" else {}
+        if not force and grid_ids is None and summary.get("fingerprint") == fingerprint and \
+                summary.get("day") == day:
+            return {"skipped": True, "fingerprint": fingerprint, "day": day}
+        return {**plan_windows(session, now, grid_ids=grid_ids), "fingerprint": fingerprint, "day": day}
+    return _run("plan_windows", now, body)
 
 
 def missed_patrols_job(now=None) -> dict:

@@ -26,6 +26,34 @@ def _schedule_dict(s: PatrolSchedule) -> dict:
             "heightened": s.heightened or [], "key_sites": s.key_sites or []}
 
 
+def roster_fingerprint(session: Session) -> str:
+    """Changes whenever an area or a schedule is added, edited, moved or deleted (their updated_at moves):
+    the hourly planner skips its walk over every grid while this and the local date stay the same."""
+    from sqlalchemy import func
+    areas = session.execute(select(func.count(Area.id), func.max(Area.updated_at))).one()
+    schedules = session.execute(select(func.count(PatrolSchedule.id), func.max(PatrolSchedule.updated_at))).one()
+    return f"a{areas[0]}:{areas[1].isoformat() if areas[1] else ''}|s{schedules[0]}:" \
+           f"{schedules[1].isoformat() if schedules[1] else ''}"
+
+
+def windows_for_area(session: Session, area: Area, day) -> list:
+    """The due windows of one local date for one grid, straight from its effective schedule (no table)."""
+    from server.domain.areas import ancestor_ids, effective_timezone
+    chain = ancestor_ids(area)
+    by_area: dict[int, list[dict]] = {}
+    for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.area_id.in_(chain),
+                                                                 PatrolSchedule.deleted_at.is_(None))
+                                    .order_by(PatrolSchedule.id)):
+        by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
+    chain_schedules = [by_area.get(i, []) for i in chain]
+    schedules = effective_schedules(chain_schedules, day)
+    if not schedules and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
+        schedules = [{"windows": DEFAULT_WINDOWS}]
+    owner = next((i for i in reversed(chain) if by_area.get(i) and any(s in by_area[i] for s in schedules)), None)
+    return windows_for_date(schedules, day, effective_timezone(session, area, settings.default_timezone()),
+                            grid_code=area.code, grid_owns_schedule=(owner == area.id))
+
+
 def _has_fixed_posts(schedules: list[dict]) -> bool:
     return any(site.get("fixed_post") for s in schedules for site in s.get("key_sites") or [])
 
