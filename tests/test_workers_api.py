@@ -69,6 +69,7 @@ def test_acknowledge_alert_domain_function_for_the_sms_reply(session, missed):
     done = acknowledge_alert(session, w.patroller, now=local(2026, 11, 23, 12, 30))
     session.commit()
     assert len(done) == 1 and alerts(session, member_id=w.patroller.id)[0].acknowledged_at is not None
+    assert windows(session, w.g11)[0].state == "missed"  # a patroller's 收到 does not stop the escalation
 
 
 def test_rq_dashboard_is_admin_only(tmp_path, db_url, redis_url):

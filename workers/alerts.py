@@ -223,14 +223,16 @@ def cancel_held(session: Session, subject_type: str, subject_id: str) -> int:
 
 def acknowledge_alert(session: Session, member: Member, *, alert_id: int | None = None, key: str | None = None,
                       now: datetime | None = None, channel: str = "sms") -> list[WorkerAlert]:
-    """A leader's 收到. With no alert named, acknowledges the member's unacknowledged alerts of the last
-    WORKERS_ACK_LOOKBACK_HOURS (what a bare SMS reply means). Stops further reminders: the window is marked
-    acknowledged (no community escalation), held reminders are cancelled, and an incident alert also
-    acknowledges the incident (incidents.acknowledge), which stops its escalation."""
-    from server.models import utcnow
+    """收到. With no alert named, acknowledges the member's unacknowledged alerts of the last
+    WORKERS_ACK_LOOKBACK_HOURS that were sent (what a bare SMS reply means). A leader's 收到 stops further
+    reminders: the window is marked acknowledged (no community escalation), held reminders are cancelled,
+    and an incident alert also acknowledges the incident (incidents.acknowledge), stopping its escalation.
+    A patroller's 收到 is recorded on their own alert only."""
+    from server.domain.access import Principal
+    from server.models import LEADER_ROLES, utcnow
     now = now or utcnow()
     query = select(WorkerAlert).where(WorkerAlert.member_id == member.id, WorkerAlert.acknowledged_at.is_(None),
-                                      WorkerAlert.status != "cancelled")
+                                      WorkerAlert.status.in_(("pending", "queued")))
     if alert_id is not None:
         query = query.where(WorkerAlert.id == alert_id)
     elif key is not None:
@@ -239,8 +241,13 @@ def acknowledge_alert(session: Session, member: Member, *, alert_id: int | None 
         since = now - timedelta(hours=settings.get("WORKERS_ACK_LOOKBACK_HOURS"))
         query = query.where(WorkerAlert.created_at >= since, WorkerAlert.subject_type.in_(("window", "incident")))
     alerts = session.scalars(query.order_by(WorkerAlert.id)).all()
+    principal = Principal.for_member(member)
     for alert in alerts:
         alert.acknowledged_at = now
+        from server.models import Area
+        area = session.get(Area, alert.area_id) if alert.area_id else None
+        if area is None or not principal.roles_over(area) & (set(LEADER_ROLES) | {"admin", "supervisor"}):
+            continue  # not a leader here: the window's reminders go on
         if alert.subject_type == "window":
             window = session.get(PatrolWindow, int(alert.subject_id))
             if window is not None and window.acknowledged_at is None:

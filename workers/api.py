@@ -137,12 +137,12 @@ def acknowledge_mine(args):
     return {"acknowledged": done}
 
 
-class WindowQuery(StrictSchema):
+class PatrolWindowQuery(StrictSchema):
     area = fields.String(required=True, metadata={"description": "grid code or id"})
     date = fields.Date(required=True, metadata={"description": "local date"})
 
 
-class WindowSchema(Schema):
+class PatrolWindowSchema(Schema):
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
     local_date = fields.Date()
@@ -153,15 +153,15 @@ class WindowSchema(Schema):
     state = fields.String(allow_none=True, metadata={"description": "open/patrolled/missed/late/... once planned"})
 
 
-class WindowListSchema(Schema):
+class PatrolWindowListSchema(Schema):
     area = fields.String()
     timezone = fields.String()
-    windows = fields.List(fields.Nested(WindowSchema))
+    windows = fields.List(fields.Nested(PatrolWindowSchema))
 
 
 @blp.route("/windows")
-@blp.arguments(WindowQuery, location="query")
-@blp.response(200, WindowListSchema)
+@blp.arguments(PatrolWindowQuery, location="query")
+@blp.response(200, PatrolWindowListSchema)
 @documents_errors(blp, 401, 403)
 def list_windows(args):
     """A grid's due windows on a local date (from its effective schedule) and, once planned, their state."""
