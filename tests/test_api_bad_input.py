@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.api_helpers import as_, assert_error
+from tests.api_helpers import as_, assert_error, module_world
 from tests.conftest import BACKENDS, bearer
 
 BIG = 10 ** 30
@@ -75,22 +75,9 @@ def _fill(path: str, world, ticket: str) -> str:
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared(request, tmp_path_factory):
     """One app and world per backend for every case: the cases assert that they write nothing."""
-    from server.extensions import db
-    from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
-    tmp = tmp_path_factory.mktemp("bad_input")
-    url = f"sqlite:///{tmp / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    application = make_app(url, tmp)
-    with application.app_context():
-        reset_database(db)
-        world = build_world(db.session)
-        db.session.commit()
-    client = application.test_client()
-    ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
-    yield application, client, world, ticket
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    for app, client, world in module_world(request, tmp_path_factory, "bad_input"):
+        ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
+        yield app, client, world, ticket
 
 
 @pytest.mark.parametrize("method,path,body,status,code", CASES, ids=[f"{c[0]} {c[1]} {i}" for i, c in enumerate(CASES)])
