@@ -1,5 +1,6 @@
 """Random bodies against the write endpoints: whatever arrives, the answer is never a 500."""
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -7,6 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from tests.api_helpers import as_, module_world
 from tests.conftest import BACKENDS, bearer
 
+EXAMPLES = int(os.environ.get("GRIDPATROL_FUZZ_EXAMPLES", "40"))  # raise it for a deeper search
 FIELDS = {
     "/areas": ["code", "name", "kind", "parent", "timezone"],
     "/members": ["name", "phone", "locale", "active", "assignments"],
@@ -42,7 +44,7 @@ def shared(request, tmp_path_factory):
         yield client, world, ticket
 
 
-@settings(max_examples=int(__import__("os").environ.get("GRIDPATROL_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=bodies())
 def test_random_bodies_never_500(shared, case):
     client, world, ticket = shared

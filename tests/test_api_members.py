@@ -116,3 +116,16 @@ def test_device_register_list_revoke(app, client, world):
     assert_error(leader.post("/devices", {"member_id": world.ids["patroller"]}), 403)
     assert_error(admin.get("/devices/not-a-device"), 404)
     assert audit_actions(app)[-2:] == ["device.register", "device.revoke"]
+
+
+def test_volunteer_token_reports_but_does_not_browse(client, world):
+    admin = as_(client, world, "admin")
+    volunteer = admin.post("/members", {"name": "红袖标", "phone": "17000000044",
+                                        "assignments": [{"role": "volunteer", "area_code": "HD03-1-1"}]}).get_json()
+    token = admin.post("/auth/tokens", {"member_id": volunteer["id"]}).get_json()["token"]
+    as_volunteer = As(client, token)
+    assert as_volunteer.get("/members").get_json()["total"] == 0
+    assert as_volunteer.get("/areas").get_json()["total"] == 0
+    assert_error(as_volunteer.get(f"/members/{world.ids['patroller']}"), 403, "out_of_scope")
+    assert_error(as_volunteer.get(f"/areas/{world.ids['g11']}/leaders"), 403, "role_not_permitted")
+    assert as_volunteer.get("/auth/me").get_json()["roles"] == ["volunteer"]

@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_
 
-from server.api.common import (QUERY, AreaRef, StrictSchema, area_from_ref, audit, documents_errors, get_or_404,
-                               live, page_args_schema, page_schema, paginate)
+from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_from_ref, audit, documents_errors,
+                               get_or_404, live, page_args_schema, page_schema, paginate)
 from server.api.schedules import EffectiveOnArgs, EffectiveScheduleSchema, effective_for
 from server.api.scoping import require_admin_over_areas, require_in_scope
 from server.auth import staff_principal
@@ -83,7 +83,7 @@ AreaFilter = page_args_schema({
 def list_areas(args):
     """Areas in your subtrees, in tree order."""
     principal = staff_principal()
-    statement = live(Area).where(principal.area_filter(Area.path)).order_by(Area.path)
+    statement = live(Area).where(principal.area_filter(Area.path, READ_ROLES)).order_by(Area.path)
     if "parent" in args:
         statement = statement.where(Area.parent_id == area_from_ref(args["parent"], "parent").id)
     if "within" in args:

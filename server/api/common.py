@@ -75,8 +75,11 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 # --- shared by the resource modules (server/api/<resource>.py) -------------------------------------
 
-ANY_ROLE = frozenset({"patroller", "grid_leader", "community_leader", "subdistrict_leader", "district_leader",
-                      "supervisor", "admin", "volunteer"})
+# Roles that may read the records of their areas. Volunteers (红袖标志愿者) report problems but do not
+# browse the roster, phones or other people's reports.
+READ_ROLES = frozenset({"patroller", "grid_leader", "community_leader", "subdistrict_leader", "district_leader",
+                        "supervisor", "admin"})
+ANY_ROLE = READ_ROLES  # the default of scoping.require_in_scope
 QUERY = {"location": "query", "unknown": RAISE}  # a mistyped filter is an error, not "no filter"
 
 ERROR_DESCRIPTIONS = {

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from sqlalchemy.orm import contains_eager, joinedload
 
-from server.api.common import (QUERY, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
+from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                documents_errors, live, page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
@@ -78,7 +78,8 @@ def _json_checkpoints(items: list[dict]) -> list[dict]:
 def list_patrols(args):
     """Patrols in your subtrees, newest first."""
     principal = staff_principal()
-    statement = (live(Patrol).join(Area, Area.id == Patrol.area_id).where(principal.area_filter(Area.path))
+    statement = (live(Patrol).join(Area, Area.id == Patrol.area_id)
+                 .where(principal.area_filter(Area.path, READ_ROLES))
                  .order_by(Patrol.started_at.desc(), Patrol.id)
                  .options(joinedload(Patrol.member), contains_eager(Patrol.area)))
     if "within" in args:
