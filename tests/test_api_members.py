@@ -118,7 +118,7 @@ def test_device_register_list_revoke(app, client, world):
     assert audit_actions(app)[-2:] == ["device.register", "device.revoke"]
 
 
-def test_volunteer_token_reports_but_does_not_browse(client, world):
+def test_volunteer_token_does_not_browse_the_roster(client, world):
     admin = as_(client, world, "admin")
     volunteer = admin.post("/members", {"name": "红袖标", "phone": "17000000044",
                                         "assignments": [{"role": "volunteer", "area_code": "HD03-1-1"}]}).get_json()
