@@ -11,7 +11,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from server.api.common import MAX_INT, QUERY, StrictSchema, audit, documents_errors, page_args_schema, page_schema, paginate
+from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema,
+                               page_schema, paginate)
 from server.api.scoping import require_admin_over_member as _require_admin_over_member
 from server.auth import staff_principal
 from server.domain.members import check_password, get_member, member_by_phone
@@ -32,7 +33,7 @@ class LoginSchema(StrictSchema):
 
 
 class IssueTokenSchema(StrictSchema):
-    member_id = fields.Integer(required=True, strict=True)
+    member_id = id_field(required=True)
     name = fields.String(load_default="", validate=validate.Length(max=100))
     expires_in_days = fields.Integer(load_default=None, allow_none=True, strict=True,
                                      validate=validate.Range(min=1, max=3650),
@@ -73,7 +74,7 @@ class MeSchema(Schema):
                         "whose whole subtree it covers; area null = everywhere"})
 
 
-TokenFilter = page_args_schema({"member_id": fields.Integer(), "include_revoked": fields.Boolean(load_default=False)})
+TokenFilter = page_args_schema({"member_id": id_field(strict=False), "include_revoked": fields.Boolean(load_default=False)})
 
 
 def _issue(member, name: str, days: int | None):

@@ -8,14 +8,15 @@ from sqlalchemy import func, select
 from server.extensions import db
 
 
-MAX_INT = 2 ** 31 - 1  # ids and counts are 32-bit integers in PostgreSQL
+MAX_INT = 2 ** 31 - 1  # ids are 32-bit integers in PostgreSQL
+MAX_BIGINT = 2 ** 63 - 1  # no column holds more; features may take 64-bit values (clocks, versions)
 
 
 def _bad_value(value) -> str | None:
     if isinstance(value, str) and "\x00" in value:
         return "Must not contain a NUL character."
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        return f"Number out of range (at most {MAX_INT})."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_BIGINT:
+        return f"Number out of range (at most {MAX_BIGINT})."
     if isinstance(value, (list, tuple)):
         return next((m for m in map(_bad_value, value) if m), None)
     if isinstance(value, dict):
@@ -26,8 +27,9 @@ def _bad_value(value) -> str | None:
 class StrictSchema(Schema):
     """Unknown fields are an error, not silently dropped: a typo must not lose a value.
 
-    Values no database column can hold (NUL characters, integers beyond 32 bits) are refused here, field
+    Values no database column can hold (NUL characters, integers beyond 64 bits) are refused here, field
     by field, so SQLite and PostgreSQL answer the same 422 instead of one storing and the other failing.
+    Fields naming a record take `id_field()`, which also keeps to the 32-bit id range.
     """
 
     class Meta:
@@ -39,6 +41,11 @@ class StrictSchema(Schema):
         if errors:
             raise ValidationError(errors)
         return data
+
+
+def id_field(*, strict: bool = True, **kwargs) -> fields.Integer:
+    """A record id in a body (strict: a JSON number) or a query string (strict=False: digits)."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
 
 
 class ErrorSchema(Schema):

@@ -7,8 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, live, page_args_schema,
-                               page_schema, paginate)
+from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, id_field, live,
+                               page_args_schema, page_schema, paginate)
 from server.api.scoping import (member_filter, require_admin_over_areas, require_admin_over_member,
                                 require_member_visible)
 from server.auth import staff_principal
@@ -27,7 +27,7 @@ LOCALES = ("zh", "en")
 
 class AssignmentInSchema(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    area_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    area_id = id_field(load_default=None, allow_none=True)
     area_code = fields.String(load_default=None, allow_none=True)
     rank = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=99),
                           metadata={"description": "leaders: 1 = 组长 (alerted first), 2+ = 副组长"})

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import contains_eager, joinedload
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
-                               documents_errors, live, page_args_schema, page_schema, paginate)
+                               id_field, documents_errors, live, page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain.members import get_member
@@ -31,7 +31,7 @@ class CheckpointSchema(StrictSchema):
 
 class PatrolCreateSchema(StrictSchema):
     area = AreaRef(required=True, metadata={"description": "the grid patrolled (id or code)"})
-    member_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+    member_id = id_field(load_default=None, allow_none=True,
                                metadata={"description": "who patrolled; default: you"})
     started_at = UTCDateTimeField(required=True)
     ended_at = UTCDateTimeField(load_default=None, allow_none=True)
@@ -59,7 +59,7 @@ class PatrolSchema(Schema):
 
 PatrolFilter = page_args_schema({
     "within": fields.String(metadata={"description": "patrols in this subtree (area id or code)"}),
-    "member_id": fields.Integer(),
+    "member_id": id_field(strict=False),
     "outcome": fields.String(validate=validate.OneOf(PATROL_OUTCOMES)),
     "source": fields.String(),
     "since": UTCDateTimeField(metadata={"description": "started at or after"}),
