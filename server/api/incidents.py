@@ -156,6 +156,7 @@ def _act(ref: str, action: str):
 
 
 def _finish(incident: Incident, action: str, event, extra: dict | None = None) -> Incident:
+    db.session.flush()  # the event's id is assigned at flush; the audit entry names it
     audit(f"incident.{action}", "incident", incident.id,
           {"ticket": incident.ticket, "status": incident.status, "event_id": event.id if event else None,
            **(extra or {})})

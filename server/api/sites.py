@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from sqlalchemy import func
 from sqlalchemy.orm import contains_eager
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
@@ -101,7 +102,8 @@ def list_sites(args):
     principal = staff_principal()
     statement = (live(Site).join(Area, Area.id == Site.area_id)
                  .where(principal.area_filter(Area.path, READ_ROLES))
-                 .order_by(Area.path, Site.created_at, Site.id).options(contains_eager(Site.area)))
+                 .order_by(func.length(Area.code), Area.code, Site.created_at, Site.id)
+                 .options(contains_eager(Site.area)))
     if "within" in args:
         statement = statement.where(Area.path.startswith(area_from_ref(args["within"], "within").path))
     for key in ("status", "kind"):
