@@ -129,3 +129,16 @@ def test_volunteer_token_does_not_browse_the_roster(client, world):
     assert_error(as_volunteer.get(f"/members/{world.ids['patroller']}"), 403, "out_of_scope")
     assert_error(as_volunteer.get(f"/areas/{world.ids['g11']}/leaders"), 403, "role_not_permitted")
     assert as_volunteer.get("/auth/me").get_json()["roles"] == ["volunteer"]
+
+
+def test_changing_your_own_password_needs_the_current_one(client, world):
+    admin = as_(client, world, "admin")
+    me = as_(client, world, "c1_leader")
+    path = f"/members/{world.ids['c1_leader']}/password"
+    assert me.put(path, {"password": "first password"}).status_code == 204  # none set yet
+    body = assert_error(me.put(path, {"password": "second password"}), 422)
+    assert "current_password" in body["details"]
+    assert_error(me.put(path, {"password": "second password", "current_password": "wrong one"}), 422)
+    assert me.put(path, {"password": "second password", "current_password": "first password"}).status_code == 204
+    assert admin.put(path, {"password": "reset by admin"}).status_code == 204
+    assert As(client, None).post("/auth/login", {"phone": "17000000003", "password": "reset by admin"}).status_code == 201

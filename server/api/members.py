@@ -12,8 +12,8 @@ from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, docume
 from server.api.scoping import (member_filter, require_admin_over_areas, require_admin_over_member,
                                 require_member_visible)
 from server.auth import staff_principal
-from server.domain.members import (create_member, deactivate_member, get_member, set_password, update_member,
-                                   validate_assignments)
+from server.domain.members import (check_password, create_member, deactivate_member, get_member, set_password,
+                                   update_member, validate_assignments)
 from server.domain.phones import normalize_phone
 from server.errors import Invalid
 from server.extensions import db
@@ -79,6 +79,8 @@ class MemberCreateSchema(MemberUpdateSchema):
 
 class PasswordSchema(StrictSchema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    current_password = fields.String(load_default=None, load_only=True, validate=validate.Length(max=200),
+                                     metadata={"description": "needed when you change your own password"})
 
 
 MemberFilter = page_args_schema({
@@ -190,11 +192,14 @@ def delete(member_id):
 @blp.response(204)
 @documents_errors(blp, 400, 401, 403, 404, 413)
 def put_password(body, member_id):
-    """Set a member's password for POST /auth/login (admin, or the member herself)."""
+    """Set a member's password for POST /auth/login: an admin for her members, or a member for herself
+    (giving her current password, so a token left on a desk cannot take over the account)."""
     principal = staff_principal()
     member = get_member(db.session, member_id)
     if member.id != principal.member.id:
         require_admin_over_member(principal, member, "set passwords")
+    elif member.password_hash and not check_password(member, body["current_password"] or ""):
+        raise Invalid("the current password is wrong", details={"current_password": ["Wrong or missing."]})
     set_password(member, body["password"])
     audit("member.set_password", "member", member.id)
     db.session.commit()
