@@ -142,3 +142,24 @@ def test_changing_your_own_password_needs_the_current_one(client, world):
     assert me.put(path, {"password": "second password", "current_password": "first password"}).status_code == 204
     assert admin.put(path, {"password": "reset by admin"}).status_code == 204
     assert As(client, None).post("/auth/login", {"phone": "17000000003", "password": "reset by admin"}).status_code == 201
+
+
+def test_repeated_failed_logins_lock_the_phone_for_a_while(app, client, world):
+    import time_machine
+    from datetime import datetime, timedelta, timezone
+    admin = as_(client, world, "admin")
+    admin.put(f"/members/{world.ids['c2_leader']}/password", {"password": "right password"})
+    anonymous = As(client, None)
+    start = datetime.now(timezone.utc)
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            assert_error(anonymous.post("/auth/login", {"phone": "17000000004", "password": "guess"}), 401)
+        body = assert_error(anonymous.post("/auth/login", {"phone": "17000000004", "password": "right password"}),
+                            429, "rate_limited")
+        assert body["details"]["retry_after_seconds"] == 900
+        # other phones are not affected
+        assert anonymous.post("/auth/login", {"phone": "17000000099", "password": "x"}).status_code == 401
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        assert anonymous.post("/auth/login", {"phone": "17000000004", "password": "right password"}).status_code == 201
+    failed = admin.get("/audit", {"action": "auth.login_failed"}).get_json()
+    assert failed["total"] == 6 and failed["items"][-1]["actor_label"] == "+86170****0004"

@@ -96,6 +96,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such record",
     409: "Duplicate, still referenced, or illegal_transition",
     413: "Body larger than the server accepts",
+    429: "Too many attempts (rate_limited)",
 }
 
 
