@@ -163,3 +163,18 @@ def test_repeated_failed_logins_lock_the_phone_for_a_while(app, client, world):
         assert anonymous.post("/auth/login", {"phone": "17000000004", "password": "right password"}).status_code == 201
     failed = admin.get("/audit", {"action": "auth.login_failed"}).get_json()
     assert failed["total"] == 6 and failed["items"][-1]["actor_label"] == "+86170****0004"
+
+
+def test_removed_member_comes_back_with_the_same_id(app, client, world):
+    admin = as_(client, world, "admin")
+    pid = world.ids["patroller2"]
+    assert admin.delete(f"/members/{pid}").status_code == 204
+    assert_error(admin.get(f"/members/{pid}"), 404)
+    back = admin.post("/members", {"name": "郑巡查(返岗)", "phone": "17000000008",
+                                   "assignments": [{"role": "patroller", "area_code": "HD03-1-2"}]})
+    assert back.status_code == 201
+    assert back.get_json()["id"] == pid and back.get_json()["active"] is True
+    assert back.get_json()["assignments"][0]["area_code"] == "HD03-1-2"
+    assert audit_actions(app)[-1] == "member.reactivate"
+    # the old device stays revoked
+    assert admin.get("/devices", {"member_id": pid}).get_json()["items"][0]["active"] is False

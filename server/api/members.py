@@ -138,11 +138,13 @@ def list_members(args):
 @blp.response(201, MemberSchema)
 @documents_errors(blp, 400, 401, 403, 409, 413)
 def create(body):
-    """Add a member (admin of every area the assignments name). Duplicate phone → 409 on `phone`."""
+    """Add a member (admin of every area the assignments name). Duplicate phone → 409 on `phone`; the phone of
+    a removed member brings her record back (same id) with the new details."""
     principal = staff_principal()
     require_admin_over_areas(principal, _assignment_areas(body["assignments"]) or [None], "add members")
     member = create_member(db.session, region=_region(), **body)
-    audit("member.create", "member", member.id, {"name": member.name, "roles": member.roles})
+    audit("member.reactivate" if member.revived else "member.create", "member", member.id,
+          {"name": member.name, "roles": member.roles})
     db.session.commit()
     return member
 
