@@ -129,8 +129,22 @@ class IncidentSchema(Schema):
     updated_at = fields.DateTime()
 
 
+# Events written by one action share a timestamp (acknowledge = status change + acknowledged); the database
+# returns ties in any order, so ties are broken by what logically happens first.
+_TIE_ORDER = {"created": 0, "status_change": 1}
+
+
+def _history(incident):
+    return sorted(incident.events, key=lambda e: (e.at, _TIE_ORDER.get(e.kind, 2)))
+
+
 class IncidentDetailSchema(IncidentSchema):
     events = fields.List(fields.Nested(EventSchema), metadata={"description": "full history, oldest first"})
+
+    def get_attribute(self, obj, attr, default):
+        if attr == "events":
+            return _history(obj)
+        return super().get_attribute(obj, attr, default)
 
 
 IncidentFilter = page_args_schema({
