@@ -148,8 +148,15 @@ def audit(action: str, entity: str, entity_id, summary: dict | None = None):
                   entity_id=entity_id, summary=summary or {})
 
 
+ID_OR_TEXT = [{"type": "integer"}, {"type": "string"}]
+
+
 class AreaRef(fields.Field):
     """An area given by numeric id or by code (e.g. "HD03-2"); resolved in the view."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"oneOf": ID_OR_TEXT, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server.api.common import AreaRef, StrictSchema, UTCDateTimeField, page_args_schema
+from server.api.common import ID_OR_TEXT, AreaRef, StrictSchema, UTCDateTimeField, page_args_schema
 from server.domain.incidents import TRANSITIONS
 from server.extensions import db
 from server.models import Area, HANDLING_CLASSES, SOURCES, STATUSES, utcnow
@@ -11,6 +11,10 @@ from server.models import Area, HANDLING_CLASSES, SOURCES, STATUSES, utcnow
 
 class CategoryRef(fields.Field):
     """A category by SMS number (5 or "5") or by code ("coal")."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"oneOf": ID_OR_TEXT, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):
