@@ -95,3 +95,14 @@ def test_kind_change_refused_while_leaders_do_not_fit(client, world):
     body = assert_error(admin.patch(f"/areas/{world.ids['c1']}", {"kind": "grid"}), 409, "area_in_use")
     assert "kind" in body["details"]
     assert admin.patch(f"/areas/{world.ids['g12']}", {"kind": "other"}).get_json()["kind"] == "other"
+
+
+def test_a_refused_edit_leaves_no_partial_move(client, world):
+    admin = as_(client, world, "admin")
+    before = admin.get(f"/areas/{world.ids['g21']}").get_json()
+    # the move is applied first, then the duplicate code is refused: the whole request must roll back
+    assert_error(admin.patch(f"/areas/{world.ids['g21']}", {"parent": "HD03-1", "code": "HD03-1-1"}), 409,
+                 "duplicate_code")
+    after = admin.get(f"/areas/{world.ids['g21']}").get_json()
+    assert (after["parent_code"], after["path"], after["code"]) == (before["parent_code"], before["path"], before["code"])
+    assert admin.get("/audit", {"entity": "area"}).get_json()["total"] == 0
