@@ -141,3 +141,24 @@ def test_planning_is_idempotent_and_follows_schedule_changes(session, w):
     session.commit()
     assert third["removed"] == 8 and third["inserted"] == 4
     assert {x.label for x in windows(session, w.g11)} == {"09:00-11:00"}
+
+
+def test_night_window_across_midnight_in_another_time_zone_under_time_travel(session, w):
+    """HD03-2-1 keeps Berlin time: its 22:00–02:00 window is judged at 02:15 Berlin, the next morning."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from workers.jobs import missed_patrols_job, plan_windows_job
+    berlin = ZoneInfo("Europe/Berlin")
+    w.g21.timezone = "Europe/Berlin"
+    session.commit()
+    add_schedule(session, w.g21, windows=[{"start": "22:00", "end": "02:00"}], heightened=[])
+    with time_machine.travel(datetime(2026, 11, 23, 21, 0, tzinfo=berlin), tick=False):
+        plan_windows_job()
+    with time_machine.travel(datetime(2026, 11, 24, 2, 14, tzinfo=berlin), tick=False):
+        assert missed_patrols_job()["checked"] == 0  # still within the grace
+    with time_machine.travel(datetime(2026, 11, 24, 2, 15, tzinfo=berlin), tick=False):
+        assert missed_patrols_job()["missed"] == 1
+    [alert] = alerts(session, rule="missed")
+    assert alert.member_id == w.patroller2.id and "22:00-02:00" in alert.body
+    assert alert.status == "held"  # 02:15 in Berlin is quiet time there: held until 07:00 Berlin
+    assert alert.hold_until == datetime(2026, 11, 24, 7, 0, tzinfo=berlin)

@@ -117,3 +117,26 @@ def test_overdue_scan_twice_and_reported_class(session, w):
     second = scan_overdue(session, local(2026, 11, 24, 10, 2))
     assert first["overdue"] == 1 and second["overdue"] == 0
     assert [a.member_id for a in alerts(session)] == [w.c1_leader.id]
+
+
+def test_escalation_steps_under_time_travel_through_the_jobs(session, w):
+    """The same climb driven only by the clock: each job runs with now=None at a travelled time."""
+    from workers.jobs import daily_digest_job, overdue_job, release_held_job
+    incident = _incident(session, w, handling="reported")  # HD03-1 community, due 2026-11-24 10:00
+    steps = [
+        (local(2026, 11, 24, 10, 5), overdue_job, "overdue", w.c1_leader),  # at the deadline
+        (local(2026, 11, 24, 12, 5), overdue_job, "escalated", w.sub_leader),  # grace over: up to HD03
+        (local(2026, 11, 26, 12, 10), overdue_job, "overdue", w.sub_leader),  # HD03's 48 h passed too
+    ]
+    for moment, job, rule, leader in steps:
+        with time_machine.travel(moment, tick=False):
+            job()
+            release_held_job()
+        assert alerts(session, rule=rule)[-1].member_id == leader.id
+    with time_machine.travel(local(2026, 11, 26, 14, 15), tick=False):
+        assert overdue_job()["digest"] == 1  # top level: no further climb
+    with time_machine.travel(local(2026, 11, 27, 8, 0), tick=False):
+        assert daily_digest_job()["alerts"] == 1
+    incident = _reload(session, incident.id)
+    assert incident.responsible_area_id == w.subdistrict.id and incident.flagged and incident.escalation_count == 1
+    assert {a.status for a in alerts(session)} == {"queued"}
