@@ -162,3 +162,21 @@ def test_night_window_across_midnight_in_another_time_zone_under_time_travel(ses
     assert alert.member_id == w.patroller2.id and "22:00-02:00" in alert.body
     assert alert.status == "held"  # 02:15 in Berlin is quiet time there: held until 07:00 Berlin
     assert alert.hold_until == datetime(2026, 11, 24, 7, 0, tzinfo=berlin)
+
+
+def test_after_an_outage_both_windows_of_a_day_count_as_two_in_a_row(session, w):
+    add_schedule(session, w.g11)
+    [result] = _plan_and_scan(session, local(2026, 11, 23, 7, 0), local(2026, 11, 23, 19, 0))  # one catch-up
+    assert result["missed"] == 2 and result["escalated"] == 1
+    [up] = alerts(session, rule="missed_up")
+    assert up.member_id == w.c1_leader.id and "14:00-18:00" in up.body and "连续两次" in up.body
+
+
+def test_held_reminder_is_escalated_an_hour_after_it_is_sent(session, w):
+    add_schedule(session, w.g11, windows=[{"start": "21:00", "end": "22:30"}])
+    _plan_and_scan(session, local(2026, 11, 23, 12, 0), local(2026, 11, 23, 22, 45))
+    assert windows(session, w.g11)[0].next_check_at == local(2026, 11, 24, 8, 0)  # 07:00 release + 1 h
+    scan_missed_patrols(session, local(2026, 11, 24, 7, 30))
+    assert alerts(session, rule="missed_up") == []
+    scan_missed_patrols(session, local(2026, 11, 24, 8, 0))
+    assert [a.member_id for a in alerts(session, rule="missed_up")] == [w.c1_leader.id]

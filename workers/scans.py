@@ -14,7 +14,7 @@ import logging
 import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, literal_column, select, update
+from sqlalchemy import bindparam, exists, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from server.models import Patrol
@@ -23,6 +23,7 @@ from workers.alerts import alert_key, raise_alerts
 from workers.models import PatrolWindow
 from workers.people import AreaIndex, first_leaders, patrollers
 from workers.sqlhelp import id_in
+from workers.windows import in_quiet_hours
 
 log = logging.getLogger(__name__)
 PATROL_MAX_HOURS = 12  # a patrol that started this long before a window cannot cover it (index bound)
@@ -109,11 +110,24 @@ def scan_missed_patrols(session: Session, now: datetime, *, commit: bool = True)
 
 
 def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect: str) -> None:
-    """Two set-based UPDATEs per batch (patrolled / missed); only missed windows cost Python work."""
+    """Set-based UPDATEs per batch; only missed windows cost Python work.
+
+    Two in a row: the grid's previous window was missed — already settled (`prev`), or settled just
+    before in this very batch (after an outage both of a day's windows are due at once).
+    The acknowledgement clock starts when the reminder actually goes out: a text held for quiet hours
+    is escalated an hour after 07:00, not at 07:00 together with the leader's own.
+    """
     escalate_after = timedelta(minutes=settings.get("WORKERS_MISSED_ESCALATE_MINUTES"))
     heightened_urgent = settings.get("WORKERS_HEIGHTENED_URGENT")
+    quiet = (settings.get("WORKERS_QUIET_START"), settings.get("WORKERS_QUIET_END"))
     patrolled = [r.id for r in rows if r.patrol_id is not None]
-    missed = [(r, r.prev in ("missed", "acknowledged", "escalated")) for r in rows if r.patrol_id is None]
+    missed, missed_here = [], set()
+    for r in rows:
+        if r.patrol_id is None:
+            streak = r.prev in ("missed", "acknowledged", "escalated") or (
+                r.prev == "open" and (r.area_id, r.site) in missed_here)
+            missed.append((r, streak))
+            missed_here.add((r.area_id, r.site))
     totals["checked"] += len(rows)
     totals["patrolled"] += len(patrolled)
     totals["missed"] += len(missed)
@@ -121,16 +135,23 @@ def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect
     if patrolled:  # patrolled between stage 1a and now (rare): same settlement
         session.execute(update(table).where(id_in(table.c.id, patrolled, dialect)).values(
             state="patrolled", next_check_at=None, patrol_id=_covering_patrol_sql(dialect, table)))
-    streak_ids = [r.id for r, streak in missed if streak]
-    plain_ids = [r.id for r, streak in missed if not streak]
-    for ids, values in ((plain_ids, {"state": "missed", "missed_at": now, "next_check_at": now + escalate_after}),
-                        (streak_ids, {"state": "escalated", "missed_at": now, "escalated_at": now,
-                                      "next_check_at": None})):
-        if ids:
-            session.execute(update(table).where(id_in(table.c.id, ids, dialect)).values(**values))
     if not missed:
         return
     index = AreaIndex(session, [w.area_id for w, _ in missed], settings.default_timezone())
+    streak_ids = [r.id for r, streak in missed if streak]
+    if streak_ids:
+        session.execute(update(table).where(id_in(table.c.id, streak_ids, dialect)).values(
+            state="escalated", missed_at=now, escalated_at=now, next_check_at=None))
+    plain = []
+    for r, streak in missed:
+        if streak:
+            continue
+        urgent = bool(heightened_urgent and r.heightened)
+        released = None if urgent else in_quiet_hours(now, index.timezone(r.area_id), *quiet)
+        plain.append({"window_id": r.id, "check": (released or now) + escalate_after})
+    if plain:
+        session.execute(update(table).where(table.c.id == bindparam("window_id")).values(
+            state="missed", missed_at=now, next_check_at=bindparam("check")), plain)
     grid_ids = [w.area_id for w, _ in missed]
     leaders, crews = first_leaders(session, grid_ids), patrollers(session, grid_ids)
     streaks = [w for w, streak in missed if streak]
