@@ -38,32 +38,34 @@ def test_escalation_climbs_level_by_level_to_the_digest(session, w):
     [alert] = alerts(session, rule="overdue")
     assert alert.member_id == w.g11_leader.id and alert.status == "held"
     assert alert.hold_until == local(2026, 11, 24, 7, 0) and "已超期" in alert.body
-    # 2. Grace not over yet: nothing moves.
-    assert scan_overdue(session, local(2026, 11, 24, 1, 59))["escalated"] == 0
-    # 3. Grace over, unresolved, unacknowledged: one level up, flagged, and the community leader is told.
-    second = scan_overdue(session, local(2026, 11, 24, 2, 5))
+    # 2. The grace runs from when the text goes out (07:00): at 02:05 nothing moves.
+    assert scan_overdue(session, local(2026, 11, 24, 2, 5))["escalated"] == 0
+    # 3. Quiet hours end: the held text goes out.
+    assert release_held(session, local(2026, 11, 24, 7, 0))["released"] == 1
+    session.commit()
+    # 4. Grace over, unresolved, unacknowledged: one level up, flagged, and the community leader is told.
+    assert scan_overdue(session, local(2026, 11, 24, 8, 59))["escalated"] == 0
+    second = scan_overdue(session, local(2026, 11, 24, 9, 0))
     incident = _reload(session, incident.id)
     assert second["escalated"] == 1
     assert incident.responsible_area_id == w.c1.id and incident.flagged and incident.escalation_count == 1
-    assert incident.deadline == local(2026, 11, 25, 2, 5)  # community: 24 h from the escalation
+    assert incident.deadline == local(2026, 11, 25, 9, 0)  # community: 24 h from the escalation
     event = session.scalar(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id,
                                                        IncidentEvent.kind == "escalated"))
     assert event.channel == "worker" and event.from_area_id == w.g11.id and event.to_area_id == w.c1.id
     [up] = alerts(session, rule="escalated")
-    assert up.member_id == w.c1_leader.id and "挂牌督办" in up.body
-    # 4. Quiet hours end: held texts go out.
-    assert release_held(session, local(2026, 11, 24, 7, 0))["released"] == 2
-    session.commit()
+    assert up.member_id == w.c1_leader.id and "挂牌督办" in up.body and up.status == "queued"
     # 5. The community misses its deadline too → alerted, then escalated to the sub-district.
-    scan_overdue(session, local(2026, 11, 25, 2, 10))
+    scan_overdue(session, local(2026, 11, 25, 9, 5))
     assert [a.member_id for a in alerts(session, rule="overdue")] == [w.g11_leader.id, w.c1_leader.id]
-    scan_overdue(session, local(2026, 11, 25, 4, 10))
+    assert scan_overdue(session, local(2026, 11, 25, 10, 59))["escalated"] == 0  # daytime: grace from the deadline
+    scan_overdue(session, local(2026, 11, 25, 11, 0))
     incident = _reload(session, incident.id)
     assert incident.responsible_area_id == w.subdistrict.id and incident.escalation_count == 2
     assert alerts(session, rule="escalated")[-1].member_id == w.sub_leader.id
     # 6. Top level: overdue again → alert, then into the daily digest instead of further up.
-    scan_overdue(session, local(2026, 11, 27, 4, 15))
-    result = scan_overdue(session, local(2026, 11, 27, 6, 15))
+    scan_overdue(session, local(2026, 11, 27, 11, 5))
+    result = scan_overdue(session, local(2026, 11, 27, 13, 5))
     assert result["digest"] == 1 and _reload(session, incident.id).responsible_area_id == w.subdistrict.id
     assert send_daily_digest(session, local(2026, 11, 28, 7, 0))["alerts"] == 0  # before the digest hour
     digest = send_daily_digest(session, local(2026, 11, 28, 8, 0))

@@ -23,6 +23,7 @@ from workers import settings, texts
 from workers.alerts import alert_key, raise_alerts
 from workers.models import OverdueTrack
 from workers.people import AreaIndex, first_leaders
+from workers.windows import in_quiet_hours
 
 
 def urgent_category_ids(session: Session) -> set[int]:
@@ -79,13 +80,24 @@ def scan_overdue(session: Session, now: datetime, *, commit: bool = True) -> dic
 
 
 def _alert_at_deadline(session, incidents, now, grace, urgent_ids, totals) -> None:
+    """Open a track and alert the responsible leader. The grace runs from when the alert goes out: a
+    deadline passed at midnight is texted at 07:00 and escalates at 09:00, not at 02:00 while the text
+    is still held (urgent categories, sent at once, escalate two hours after the deadline)."""
+    index = AreaIndex(session, [i.responsible_area_id for i in incidents], settings.default_timezone())
+    quiet = (settings.get("WORKERS_QUIET_START"), settings.get("WORKERS_QUIET_END"))
+
+    def grace_starts(incident) -> datetime:
+        if incident.category_id in urgent_ids:
+            return incident.deadline
+        released = in_quiet_hours(now, index.timezone(incident.responsible_area_id), *quiet)
+        return max(incident.deadline, released) if released else incident.deadline
+
     created = _insert_tracks(session, [
         {"incident_id": i.id, "deadline": i.deadline, "area_id": i.responsible_area_id, "level": i.responsible_level,
-         "stage": "alerted", "next_check_at": i.deadline + grace, "created_at": now} for i in incidents])
+         "stage": "alerted", "next_check_at": grace_starts(i) + grace, "created_at": now} for i in incidents])
     fresh = [i for i in incidents if i.id in created]  # another worker may have taken the rest
     if not fresh:
         return
-    index = AreaIndex(session, [i.responsible_area_id for i in fresh], settings.default_timezone())
     leaders = first_leaders(session, [i.responsible_area_id for i in fresh])
     categories = {c.id: c for c in session.scalars(select(Category))}
     specs = []
