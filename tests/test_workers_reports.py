@@ -102,3 +102,14 @@ def test_report_downloads_as_json_csv_and_xlsx(app, session, w, world, client):
     stranger = call(client, "get", f"/api/v1/reports/weekly/{report_id}", world.tokens["patroller"])
     assert stranger.status_code == 404
     assert bad.status_code == 422
+
+
+def test_cli_reports_weekly_makes_the_report_any_day(app, session, w):
+    from click.testing import CliRunner
+    from workers.cli import reports_group
+    _week_of_work(session, w)
+    made = CliRunner().invoke(reports_group, ["weekly", "--now", "2026-11-18T10:00:00+08:00", "--area", "HD03"])
+    assert made.exit_code == 0, made.output
+    assert '"reports": 1' in made.output and '"sms": 3' in made.output  # a Wednesday, forced
+    unknown = CliRunner().invoke(reports_group, ["weekly", "--area", "XX99"])
+    assert unknown.exit_code != 0 and "no area XX99" in unknown.output
