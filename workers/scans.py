@@ -14,7 +14,7 @@ import logging
 import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, exists, func, literal_column, select, update
+from sqlalchemy import exists, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from server.models import Patrol
@@ -71,8 +71,10 @@ def scan_missed_patrols(session: Session, now: datetime, *, commit: bool = True)
     table = PatrolWindow.__table__
     due = [table.c.state == "open", table.c.next_check_at <= now]
     inner = table.alias("due")
-    judged = (select(inner.c.id, _covering_patrol_sql(dialect, inner).label("pid"))
-              .where(inner.c.state == "open", inner.c.next_check_at <= now).subquery("judged"))
+    judging = (select(inner.c.id, _covering_patrol_sql(dialect, inner).label("pid"))
+               .where(inner.c.state == "open", inner.c.next_check_at <= now))
+    judged = judging.cte("judged").prefix_with("MATERIALIZED") if dialect == "postgresql" \
+        else judging.subquery("judged")  # PostgreSQL: look each patrol up once, not again in the filter
     result = session.execute(update(table).where(table.c.id == judged.c.id, judged.c.pid.isnot(None), *due)
                              .values(state="patrolled", next_check_at=None, patrol_id=judged.c.pid))
     totals["checked"] += result.rowcount or 0
@@ -142,16 +144,16 @@ def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect
     if streak_ids:
         session.execute(update(table).where(id_in(table.c.id, streak_ids, dialect)).values(
             state="escalated", missed_at=now, escalated_at=now, next_check_at=None))
-    plain = []
+    by_check: dict[datetime, list[int]] = {}  # usually one or two distinct check times: one UPDATE each
     for r, streak in missed:
         if streak:
             continue
         urgent = bool(heightened_urgent and r.heightened)
         released = None if urgent else in_quiet_hours(now, index.timezone(r.area_id), *quiet)
-        plain.append({"window_id": r.id, "check": (released or now) + escalate_after})
-    if plain:
-        session.execute(update(table).where(table.c.id == bindparam("window_id")).values(
-            state="missed", missed_at=now, next_check_at=bindparam("check")), plain)
+        by_check.setdefault((released or now) + escalate_after, []).append(r.id)
+    for check, ids in by_check.items():
+        session.execute(update(table).where(id_in(table.c.id, ids, dialect)).values(
+            state="missed", missed_at=now, next_check_at=check))
     grid_ids = [w.area_id for w, _ in missed]
     leaders, crews = first_leaders(session, grid_ids), patrollers(session, grid_ids)
     streaks = [w for w, streak in missed if streak]
