@@ -170,11 +170,6 @@ def deliver_pending(session: Session, now: datetime, *, batch: int | None = None
             return {"delivered": delivered}
 
 
-def raise_alert(session: Session, *, member: Member, now: datetime, **spec) -> bool:
-    """One alert (see raise_alerts); True if it was new."""
-    return raise_alerts(session, [{**spec, "member": member}], now)["new"] == 1
-
-
 def still_relevant(session: Session, alert: WorkerAlert, now: datetime) -> bool:
     """A held reminder is dropped if, by morning, the window was patrolled late or acknowledged, or the
     incident was resolved or acknowledged."""

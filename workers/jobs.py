@@ -8,10 +8,8 @@ import logging
 import traceback
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-
 from server.models import utcnow
-from workers.context import job_app, job_session
+from workers.context import job_session
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +131,3 @@ def run_all(now=None) -> dict:
         ("release_held", release_held_job), ("daily_digest", daily_digest_job),
         ("weekly_report", weekly_report_job))}
 
-
-def last_runs() -> list[dict]:
-    from workers.models import PeriodicRun
-    with job_app().app_context():
-        with job_session() as session:
-            return [{"name": r.name, "last_started_at": r.last_started_at, "last_finished_at": r.last_finished_at,
-                     "last_now": r.last_now, "last_status": r.last_status, "runs": r.runs,
-                     "last_summary": r.last_summary, "last_error": r.last_error[-500:] if r.last_error else ""}
-                    for r in session.scalars(select(PeriodicRun).order_by(PeriodicRun.name))]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import or_, update
 
@@ -143,9 +143,3 @@ class EmbeddedTimer:
             except Exception:  # a bad beat must not end the timer
                 log.exception("embedded periodic beat failed")
 
-
-def next_local(now: datetime, tz: str, hour: int) -> datetime:
-    from zoneinfo import ZoneInfo
-    local = now.astimezone(ZoneInfo(tz))
-    target = local.replace(hour=hour, minute=0, second=0, microsecond=0)
-    return (target if target > local else target + timedelta(days=1)).astimezone(timezone.utc)
