@@ -101,3 +101,23 @@ def test_local_date_under_time_travel():
         now = datetime.now(UTC)
         assert local_date(now, "Asia/Shanghai") == date(2027, 2, 6)  # already 初一 in Beijing
         assert local_date(now, "Europe/London") == date(2027, 2, 5)
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+ZONES = ["Asia/Shanghai", "Asia/Urumqi", "Europe/Berlin", "America/New_York", "Australia/Sydney", "UTC"]
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(start=st.tuples(st.integers(0, 23), st.sampled_from([0, 15, 30, 45])),
+       end=st.tuples(st.integers(0, 23), st.sampled_from([0, 15, 30, 45])),
+       day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)), zone=st.sampled_from(ZONES))
+def test_any_window_is_forward_at_most_a_day_and_starts_at_its_local_time(start, end, day, zone):
+    from zoneinfo import ZoneInfo
+    spec = {"start": f"{start[0]:02d}:{start[1]:02d}", "end": f"{end[0]:02d}:{end[1]:02d}"}
+    [w] = windows_for_date([{"windows": [spec]}], day, zone)
+    assert w.starts_at < w.ends_at
+    assert (w.ends_at - w.starts_at).total_seconds() <= 25 * 3600  # a day, plus a daylight-saving hour
+    local_start = w.starts_at.astimezone(ZoneInfo(zone))
+    assert local_start.date() == day and w.local_date == day
+    assert (spec["end"] <= spec["start"]) == (w.ends_at.astimezone(ZoneInfo(zone)).date() > day)

@@ -72,6 +72,11 @@ def to_xlsx(data: dict) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
+    percent_columns = [i + 1 for i, label in enumerate(header) if "覆盖率" in label]
+    for row in sheet.iter_rows(min_row=4):
+        for cell in row:
+            if cell.column in percent_columns and isinstance(cell.value, float):
+                cell.number_format = "0%"
     detail = book.create_sheet("分类 categories")
     header, rows = categories_table(data)
     detail.append(header)

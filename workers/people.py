@@ -70,5 +70,10 @@ class AreaIndex:
                 return i
         return None
 
+    def community_of(self, area_id: int) -> int | None:
+        """Where a grid's missed patrols escalate: its community (ancestor_of_kind), or, for a grid hung
+        directly under a sub-district, its parent area."""
+        return self.ancestor_of_kind(area_id, "community") or self.areas[area_id].parent_id
+
     def code(self, area_id: int) -> str:
         return self.areas[area_id].code

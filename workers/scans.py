@@ -157,7 +157,7 @@ def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect
     grid_ids = [w.area_id for w, _ in missed]
     leaders, crews = first_leaders(session, grid_ids), patrollers(session, grid_ids)
     streaks = [w for w, streak in missed if streak]
-    communities = {w.id: index.ancestor_of_kind(w.area_id, "community") for w in streaks}
+    communities = {w.id: index.community_of(w.area_id) for w in streaks}
     community_leaders = first_leaders(session, [c for c in communities.values() if c])
     specs = []
     for window, streak in missed:
@@ -206,7 +206,7 @@ def _follow_up_windows(session: Session, rows, now: datetime, totals: dict) -> N
     if not pending:
         return
     index = AreaIndex(session, [w.area_id for w in pending], settings.default_timezone())
-    communities = {w.id: index.ancestor_of_kind(w.area_id, "community") for w in pending}
+    communities = {w.id: index.community_of(w.area_id) for w in pending}
     leaders = first_leaders(session, [c for c in communities.values() if c])
     specs = []
     for window in pending:
