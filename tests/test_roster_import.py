@@ -198,3 +198,36 @@ def test_title_rows_above_the_header_are_skipped_and_lines_stay_true(app, sessio
     plan = plan_roster(session, read_roster(buffer.getvalue()), session.get(Area, world.ids["subdistrict"]))
     assert plan.rows == 2
     assert [(e["line"], e["field"]) for e in plan.errors] == [(5, "phone")]
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from server.errors import Invalid  # noqa: E402
+
+_cells = st.one_of(st.text(max_size=12), st.sampled_from(["映月社区", "映月一网格", "网格员", "组长", "副组长", "社区书记",
+                                                          "17001000071", "+8617001000072", "", " "]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_any_bytes_are_a_roster_or_a_precise_invalid(data):
+    try:
+        table = read_roster(data)
+    except Invalid as exc:
+        assert exc.status == 422 and exc.details
+    else:
+        assert all(isinstance(line, int) for line, _ in table.rows)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_cells, min_size=5, max_size=5), max_size=8))
+def test_any_cells_plan_without_crashing_and_errors_name_real_lines(session, world, rows):
+    sub = session.get(Area, world.ids["subdistrict"])
+    try:
+        table = read_roster(csv_bytes(rows))
+    except Invalid:
+        return  # e.g. nothing but blank rows
+    plan = plan_roster(session, table, sub)
+    lines = {line for line, _ in table.rows}
+    assert all(error["line"] in lines for error in plan.errors)
+    assert plan.rows == len(table.rows)
