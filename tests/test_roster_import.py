@@ -147,6 +147,9 @@ def test_only_admins_import(app, client, world):
 def test_parent_may_be_left_out_when_there_is_one_subdistrict(app, client, world):
     response = client.post(URL, headers=bearer(world.tokens["admin"]), data=csv_bytes(GOOD_ROWS))
     assert response.status_code == 200 and response.get_json()["parent"] == "HD03"
+    by_id = client.post(f"{URL}?parent={world.ids['subdistrict']}", headers=bearer(world.tokens["admin"]),
+                        data=csv_bytes(GOOD_ROWS))
+    assert by_id.status_code == 200 and by_id.get_json()["parent"] == "HD03"
 
 
 def test_raw_body_with_curls_default_form_content_type(app, client, world):

@@ -122,7 +122,11 @@ class _CodeAllocator:
 def resolve_parent(session: Session, code: str | None) -> Area:
     """The sub-district the roster belongs to; may be left out when the installation has only one."""
     if code:
-        area = session.scalar(select(Area).where(Area.code == code.strip().upper()))
+        code = code.strip()
+        area = session.scalar(select(Area).where(Area.code == code.upper(), Area.deleted_at.is_(None)))
+        if area is None and code.isdigit():  # like the rest of the API: an area by id or by code
+            area = session.get(Area, int(code))
+            area = area if area is not None and area.deleted_at is None else None
         if area is None:
             raise Invalid(f"no area with code {code}", details={"parent": [f"No area with code {code!r}."]})
         return area
