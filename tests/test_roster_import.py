@@ -234,3 +234,12 @@ def test_any_cells_plan_without_crashing_and_errors_name_real_lines(session, wor
     lines = {line for line, _ in table.rows}
     assert all(error["line"] in lines for error in plan.errors)
     assert plan.rows == len(table.rows)
+
+
+def test_a_removed_member_is_not_revived_by_an_old_sheet(app, client, world):
+    assert client.delete(f"/api/v1/members/{world.ids['patroller2']}",
+                         headers=bearer(world.tokens["admin"])).status_code in (200, 204)
+    rows = [["白马社区", "白马一网格", "郑巡查", "17000000008", "网格员"]]
+    body = _post(client, world.tokens["admin"], csv_bytes(rows)).get_json()
+    assert [(e["line"], e["field"]) for e in body["errors"]] == [(2, "phone")]
+    assert "removed" in body["errors"][0]["message"]

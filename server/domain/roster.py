@@ -232,6 +232,11 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
         if existing_member is not None and existing_member.name != name:
             plan.error(line, "phone", f"{phone} already belongs to {existing_member.name}.", phone_raw)
             continue
+        if existing_member is not None and (existing_member.deleted_at is not None or not existing_member.active):
+            # A deliberate removal is not undone by an old sheet that still lists the person.
+            plan.error(line, "phone", f"{phone} belongs to {existing_member.name}, who was removed or deactivated; "
+                       "take the row out or reactivate them first.", phone_raw)
+            continue
         phone_seen.setdefault(phone, (line, name))
 
         area_obj = parent if area_key is None else plan.areas[area_key].existing
