@@ -161,6 +161,8 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
             session.add(member)
         elif member.name != name:
             raise Conflict(f"{phone} already belongs to {member.name}")
+        elif member.deleted_at is not None or not member.active:
+            raise Conflict(f"{member.name} ({phone}) was removed or deactivated; a token for them would not work")
         area_id = area.id if area else None
         if not any(a.role == "admin" and a.area_id == area_id for a in member.assignments):
             member.assignments.append(Assignment(role="admin", area_id=area_id))
@@ -201,8 +203,8 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
         session = database.session
         e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
         member = session.scalar(select(Member).where(Member.phone == e164))
-        if member is None:
-            raise NotFound(f"no member with phone {e164}")
+        if member is None or member.deleted_at is not None or not member.active:
+            raise NotFound(f"no active member with phone {e164}")
         if not set(member.roles) & set(STAFF_ROLES):
             raise Forbidden(f"{member.name} has no staff role ({', '.join(member.roles) or 'none'}); "
                             "patrollers use device tokens (`gridpatrol device register`)")
@@ -288,7 +290,7 @@ def device_register(phone: str, name: str) -> None:
     from server.domain import audit
     from server.domain.phones import normalize_phone
     from server.domain.tokens import register_device
-    from server.errors import NotFound
+    from server.errors import Conflict, NotFound
     from server.extensions import db as database
     from server.models import Member
 
@@ -299,6 +301,8 @@ def device_register(phone: str, name: str) -> None:
         member = session.scalar(select(Member).where(Member.phone == e164))
         if member is None:
             raise NotFound(f"no member with phone {e164}; import the roster first")
+        if member.deleted_at is not None or not member.active:
+            raise Conflict(f"{member.name} was removed or deactivated; a device for them would not work")
         record, token = register_device(session, member, name=name or f"{member.name}的手机")
         audit.record(session, "device.register", channel="cli", actor_label=CLI_ACTOR, entity="device",
                      entity_id=record.id, summary={"member_id": member.id, "name": record.name})
