@@ -258,9 +258,12 @@ def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool) -
 
 
 def _print_roster_report(report: dict, commit: bool) -> None:
+    for skipped in report.get("sheets_skipped", []):
+        click.echo(f"sheet {skipped['sheet']} skipped: {skipped['reason']}")
     for error in report["errors"]:
         value = f" [{error['value']}]" if error.get("value") else ""
-        click.echo(f"line {error['line']}: {error['field']}: {error['message']}{value}")
+        sheet = f"sheet {error['sheet']} " if error.get("sheet") else ""
+        click.echo(f"{sheet}line {error['line']}: {error['field']}: {error['message']}{value}")
     changes = report.get("created") or report.get("would_create") or {}
     verb = "imported" if report.get("committed") else ("nothing imported" if commit else "dry run")
     if report["errors"]:

@@ -243,3 +243,26 @@ def test_a_removed_member_is_not_revived_by_an_old_sheet(app, client, world):
     body = _post(client, world.tokens["admin"], csv_bytes(rows)).get_json()
     assert [(e["line"], e["field"]) for e in body["errors"]] == [(2, "phone")]
     assert "removed" in body["errors"][0]["message"]
+
+
+def test_one_sheet_per_community_with_a_notes_sheet(app, client, world):
+    from openpyxl import Workbook
+    workbook = Workbook()
+    notes = workbook.active
+    notes.title = "说明"
+    notes.append(["本表由社区填写，每周四更新"])
+    for title, rows in (("映月社区", [["映月社区", "映月一网格", "孟巡查", "17001000081", "网格员"]]),
+                        ("新华社区", [["新华社区", "新华一网格", "万组长", "17001000082", "组长"],
+                                      ["新华社区", "新华一网格", "冒名者", "17001000081", "网格员"]])):
+        sheet = workbook.create_sheet(title)
+        sheet.append(["社区", "网格", "姓名", "手机", "职务"])
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    body = _post(client, world.tokens["admin"], buffer.getvalue(), filename="花名册.xlsx").get_json()
+    assert body["rows"] == 3
+    assert [s["sheet"] for s in body["sheets_skipped"]] == ["说明"]
+    (error,) = body["errors"]
+    assert (error["sheet"], error["line"], error["field"]) == ("新华社区", 3, "phone")
+    assert "sheet 映月社区 line 2" in error["message"]
