@@ -349,7 +349,7 @@ def demo_load(as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def serve(with_demo: bool, host: str, port: int) -> None:
-    """Upgrade the database and serve in one threaded process, background jobs in-process."""
+    """Run on one machine: migrate, load the demo if asked, serve (threaded, jobs in-process)."""
     from server.embedded import prepare_embedded, run_embedded
     from server.migrate import UnversionedDatabase
     app = build_app(timers=True)  # the embedded run: the workers' periodic timer runs in this process
