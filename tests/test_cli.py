@@ -136,7 +136,8 @@ def test_db_upgrade_and_current_on_a_fresh_sqlite_file(tmp_path):
            "REDIS_URL": "", "GRIDPATROL_ENV": "development"}
     runner = CliRunner()
     result = runner.invoke(main, ["db", "upgrade"], env=env)
-    assert result.exit_code == 0 and "0001_foundation" in result.stdout
+    from server.migrate import head_revisions
+    assert result.exit_code == 0 and all(head in result.stdout for head in head_revisions())
     current = runner.invoke(main, ["db", "current"], env=env)
     assert "current: " in current.stdout and "(empty database)" not in current.stdout
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0  # again: a no-op
@@ -211,3 +212,24 @@ def test_no_tokens_for_removed_members(app, client, world, gridpatrol):
     assert device.exit_code == 1 and "removed" in device.stderr and device.stdout == ""
     admin = gridpatrol("admin", "create", "--name", "郑巡查", "--phone", "17000000008")
     assert admin.exit_code == 1 and admin.stdout == ""
+
+
+def test_a_feature_group_named_like_a_core_group_extends_it(monkeypatch):
+    import sync.cli
+
+    @click.group("device")
+    def feature_device():
+        pass
+
+    @feature_device.command("pair")
+    def pair():
+        click.echo("paired")
+
+    monkeypatch.setattr(sync.cli, "commands", [feature_device])
+    _add_feature_commands()
+    try:
+        device_group = main.commands["device"]
+        assert {"register", "pair"} <= set(device_group.commands)
+        assert CliRunner().invoke(main, ["device", "pair"]).stdout == "paired\n"
+    finally:
+        main.commands["device"].commands.pop("pair", None)
