@@ -148,6 +148,7 @@ def test_duplicate_firings_and_two_worker_processes_send_one_alert_per_key(rq_ap
     health = worker_health(rq_app)
     assert health["runner"] == "rq" and health["redis"]["ok"] is True
     assert health["queues"]["alerts"]["finished"] == 5 and health["queues"]["alerts"]["failed"] == 0
+    assert health["queues"]["alerts"]["recent_failures"] == []
     states = db.session.execute(select(PatrolWindow.state, func.count()).group_by(PatrolWindow.state)).all()
     assert dict(states)["missed"] == 3  # g11, g12, g21 mornings
 
@@ -189,6 +190,11 @@ def test_worker_killed_mid_send_then_rerun_hands_each_alert_over_once(rq_app, pl
     worker = _worker(rq_app, "alerts", GRIDPATROL_WORKERS_DELIVER_BATCH=1)  # one alert per transaction
     _kill(worker, _wait_for(marker, worker))  # the second hand-over is inside an open transaction
     assert len(_alert_keys(db.session, "queued")) == 1 and len(_alert_keys(db.session, "pending")) == 2
+    from rq.registry import StartedJobRegistry
+    StartedJobRegistry("alerts", connection=queue.connection).cleanup(time.time() + 10 ** 6)  # the lost job: failed
+    from workers.health import worker_health
+    [failure] = worker_health(rq_app)["queues"]["alerts"]["recent_failures"]
+    assert failure["function"] == "tests.workers_rq_jobs.delivery_that_hangs"
     outbox = _outbox_keys(db.session)
     assert outbox is None or outbox == _alert_keys(db.session, "queued")  # the killed one left nothing
     # The next release_held beat delivers what is pending; a duplicate deliver job changes nothing.

@@ -22,9 +22,11 @@ def _queues(app) -> tuple[dict, dict, list]:
     queues = {}
     for name in QUEUES:
         queue = Queue(name, connection=connection)
+        failed = queue.failed_job_registry
         queues[name] = {"queued": queue.count, "started": queue.started_job_registry.count,
-                        "scheduled": queue.scheduled_job_registry.count, "failed": queue.failed_job_registry.count,
-                        "finished": queue.finished_job_registry.count}
+                        "scheduled": queue.scheduled_job_registry.count, "failed": failed.count,
+                        "finished": queue.finished_job_registry.count,
+                        "recent_failures": _recent_failures(queue, failed)}
     schedulers = []
     try:
         from rq.cron import CronScheduler
@@ -35,6 +37,20 @@ def _queues(app) -> tuple[dict, dict, list]:
     except Exception:  # older rq without cron: not fatal for the view
         pass
     return {"configured": True, "ok": True}, queues, schedulers
+
+
+def _recent_failures(queue, registry, limit: int = 5) -> list[dict]:
+    """The newest failed jobs: what ran and the last line of its error (the full trace is in rq-dashboard)."""
+    from rq.job import Job
+    ids = registry.get_job_ids()[-limit:]
+    out = []
+    for job in Job.fetch_many(ids, connection=queue.connection):
+        if job is None:
+            continue
+        error = (job.latest_result().exc_string if job.latest_result() else "") or ""
+        out.append({"id": job.id, "function": job.func_name, "ended_at": job.ended_at.isoformat() if job.ended_at
+                    else None, "error": error.strip().splitlines()[-1] if error.strip() else ""})
+    return out
 
 
 def worker_health(app) -> dict:
