@@ -224,3 +224,26 @@ def test_gridpatrol_worker_command_runs_the_queues(rq_app, planned):
     with embedded.app_context():  # the command uses the current app (with_appcontext): here one without Redis
         no_redis = CliRunner().invoke(main, ["worker", "--burst"], env=env)
     assert no_redis.exit_code != 0 and "REDIS_URL is not set" in no_redis.output
+
+
+def test_overdue_incident_texts_once_through_outbox_and_sms_queue(rq_app):
+    """Deadline passed: duplicate overdue firings on two worker processes (alerts + sms queues) → one
+    outbox row for the responsible leader, sent once by the console backend."""
+    from server.domain.incidents import create_incident
+    from server.extensions import db
+    from sms.models import OutboundMessage
+    from tests.workers_helpers import category
+    w = load_world(db.session, rq_app.world)
+    incident = create_incident(db.session, category=category(db.session, "coal"), area=w.g11, channel="api",
+                               source="patrol", handling_class="reported", now=local(2026, 11, 23, 10, 0))
+    db.session.commit()
+    queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
+    for _ in range(3):
+        queue.enqueue("workers.jobs.overdue_job", now=local(2026, 11, 24, 10, 5).isoformat())
+    workers = [_worker(rq_app, "alerts", "sms"), _worker(rq_app, "alerts", "sms")]
+    assert [p.wait(timeout=90) for p in workers] == [0, 0]
+    db.session.commit()
+    [message] = db.session.scalars(select(OutboundMessage)).all()
+    assert message.to_number == w.c1_leader.phone and message.state == "sent"
+    assert f"工单{incident.ticket}" in message.body and "已超期" in message.body
+    assert message.key == _alert_keys(db.session, "queued")[0]
