@@ -70,7 +70,8 @@ def test_report_runs_on_thursday_once_and_texts_each_leader(session, w):
     assert first == {"reports": 1, "sms": 3} and second == {"reports": 0, "sms": 0}
     texts = alerts(session, rule="weekly")
     assert sorted(a.member_id for a in texts) == sorted([w.c1_leader.id, w.c2_leader.id, w.sub_leader.id])
-    assert all(len(a.body) <= 134 for a in texts)  # at most two UCS-2 segments
+    from sms.segments import count_segments
+    assert all(count_segments(a.body).segments <= 2 for a in texts)  # one or two segments each
     c1_text = next(a.body for a in texts if a.member_id == w.c1_leader.id)
     assert c1_text.startswith("【周报11/12-11/19】映月社区") and "排名2/2" in c1_text
 
@@ -113,3 +114,12 @@ def test_cli_reports_weekly_makes_the_report_any_day(app, session, w):
     assert '"reports": 1' in made.output and '"sms": 3' in made.output  # a Wednesday, forced
     unknown = CliRunner().invoke(reports_group, ["weekly", "--area", "XX99"])
     assert unknown.exit_code != 0 and "no area XX99" in unknown.output
+
+
+def test_summary_fits_two_segments_even_with_a_long_name():
+    from sms.segments import count_segments
+    from workers.reports import _empty, summary_text
+    week = {"start": "2026-11-12", "end": "2026-11-19"}
+    long_name = "非常非常长的社区名称" * 6
+    text = summary_text("zh", long_name, week, _empty(), _empty(), "得分99.0 排名1/30")
+    assert count_segments(text).segments <= 2 and text.startswith("【周报11/12-11/19】")

@@ -176,8 +176,30 @@ def _pct(value) -> str:
     return "—" if value is None else f"{round(value * 100)}%"
 
 
+MAX_SEGMENTS = 2
+
+
+def _segments(text: str) -> int:
+    try:
+        from sms.segments import count_segments
+    except ImportError:  # a build without the SMS feature: UCS-2 sizes (70 single, 67 per part)
+        return 1 if len(text) <= 70 else -(-len(text) // 67)
+    return count_segments(text).segments
+
+
 def summary_text(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str = "") -> str:
-    """One or two SMS segments (≤ 134 UCS-2 characters)."""
+    """One or two SMS segments: the figures first; the ranking/extra is dropped, then the text cut, if a
+    long community name would make it three."""
+    for tail in (extra, ""):
+        text = _summary(locale, name, week, m, prev, tail)
+        if _segments(text) <= MAX_SEGMENTS:
+            return text
+    while _segments(text) > MAX_SEGMENTS:
+        text = text[:-2] + "…"
+    return text
+
+
+def _summary(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str) -> str:
     span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
     if locale == "en":
         text = (f"Weekly {span} {name}: coverage {_pct(m['coverage'])} (prev {_pct(prev['coverage'])}), "
@@ -187,7 +209,7 @@ def summary_text(locale: str, name: str, week: dict, m: dict, prev: dict, extra:
         text = (f"【周报{span}】{name}：巡查覆盖{_pct(m['coverage'])}（上周{_pct(prev['coverage'])}），"
                 f"问题{m['incidents']}件（居民举报{m['resident_reports']}），按期办结{m['resolved_on_time']}，"
                 f"逾期{m['overdue']}，升级{m['escalations']}。{extra}")
-    return text[:134]
+    return text
 
 
 def send_summaries(session: Session, report: WeeklyReport, now: datetime) -> dict:
