@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,8 +87,9 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     row.error_code = outcome.error_code
     row.result = {"parsed": parsed.as_dict(), **outcome.result}
     row.area_id = outcome.area_id
-    session.add(row)
-    session.flush()
+    # A Core insert: the row is written once and never changed, so the unit of work has nothing to track.
+    columns = {c.key: getattr(row, c.key) for c in InboundMessage.__table__.columns if c.key != "id"}
+    row.id = session.execute(insert(InboundMessage).values(**columns).returning(InboundMessage.id)).scalar_one()
     log.info("sms in %s from %s: %s/%s", row.message_sid, mask_phone(row.sender), row.command, row.outcome)
     return row
 
