@@ -116,7 +116,8 @@ def _send(port: int, payload: bytes) -> tuple[int, bytes]:
 
 def run_load(port: int, rate: float, seconds: float, rng: random.Random, sid_prefix: str = "SM") -> dict:
     total = int(rate * seconds)
-    work = [_raw_request(port, item) for item in make_requests(total, rng, sid_prefix)]
+    items = make_requests(total, rng, sid_prefix)
+    work = [_raw_request(port, item) for item in items]
     latencies: list[float] = []
     errors: dict[str, int] = {}
     lock = threading.Lock()
@@ -149,7 +150,21 @@ def run_load(port: int, rate: float, seconds: float, rng: random.Random, sid_pre
 
     return {"requests": len(latencies), "wall_s": wall, "rps": len(latencies) / wall, "p50_ms": pct(0.50),
             "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": latencies[-1] * 1000,
-            "mean_ms": statistics.mean(latencies) * 1000, "errors": errors}
+            "mean_ms": statistics.mean(latencies) * 1000, "errors": errors,
+            "sids": {item["params"]["MessageSid"] for item in items}}
+
+
+def count_inbound(database_url: str, instance: Path) -> int:
+    from sqlalchemy import func, select
+    from server import create_app
+    from server.extensions import db
+    from sms.models import InboundMessage
+    app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
+                      "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(InboundMessage))
+        db.engine.dispose()
+    return count
 
 
 def process_cpu_seconds(master_pid: int) -> float:
@@ -198,13 +213,15 @@ def main() -> None:
     try:
         wait_ready(args.port)
         # Warm-up, not counted: each worker loads its app lazily (imports, opencc dictionaries, caches).
-        run_load(args.port, min(args.rate, 50.0), 2.0, random.Random(args.seed + 1), sid_prefix="SW")
+        warm = run_load(args.port, min(args.rate, 50.0), 2.0, random.Random(args.seed + 1), sid_prefix="SW")
         cpu_before = process_cpu_seconds(server.pid)
         result = run_load(args.port, args.rate, seconds, random.Random(args.seed))
         cpu_ms = (process_cpu_seconds(server.pid) - cpu_before) * 1000 / max(result["requests"], 1)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    stored = count_inbound(database_url, tmp)
+    expected = len(warm["sids"] | result["sids"])
     backend = "postgresql" if database_url.startswith("postgres") else "sqlite"
     load = os.getloadavg()
     print(f"sms webhook bench: {backend}, gunicorn -w {args.workers} --threads {args.threads}, "
@@ -214,6 +231,8 @@ def main() -> None:
     print(f"  latency ms: p50 {result['p50_ms']:.1f}  p90 {result['p90_ms']:.1f}  p99 {result['p99_ms']:.1f}"
           f"  max {result['max_ms']:.1f}  mean {result['mean_ms']:.1f}")
     print(f"  server CPU per request: {cpu_ms:.1f} ms (gunicorn workers' user+system time / requests)")
+    print(f"  inbound rows stored {stored} for {expected} distinct MessageSids (retries processed once: "
+          f"{'yes' if stored == expected else 'NO'})")
     print(f"  goal p99 < 50 ms: {'met' if result['p99_ms'] < 50 else 'NOT met'}")
 
 
