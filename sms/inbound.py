@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 ALWAYS_ANSWERED = {"stop", "start"}  # honoured even when rate-limited or opted out
 
 
-def _clean(text: str, limit: int | None = None) -> str:
+def clean_text(text: str, limit: int | None = None) -> str:
     text = (text or "").replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     return text[:limit] if limit else text
 
@@ -67,8 +67,9 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     config = config or {}
     now = now or utcnow()
     phone = try_normalize_phone(sender or "", config.get("GRIDPATROL_PHONE_REGION", "CN"))
-    row = InboundMessage(message_sid=_clean(message_sid, 64), sender=phone or _clean(sender, 32) or "unknown",
-                         to_number=_clean(to, 32), body=_clean(body, 4000), received_at=now, outcome="ok")
+    row = InboundMessage(message_sid=clean_text(message_sid, 64),
+                         sender=phone or clean_text(sender, 32) or "unknown", to_number=clean_text(to, 32),
+                         body=clean_text(body, 4000), received_at=now, outcome="ok")
     facts = preflight(session, row.message_sid, row.sender, now)
     if facts.seen_id is not None:
         return session.get(InboundMessage, facts.seen_id)
