@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.domain.access import Principal
 from server.domain.phones import mask_phone, try_normalize_phone
 from server.errors import DomainError
-from server.models import Member, utcnow
+from server.models import Assignment, Member, utcnow
 from sms import templates as t
 from sms.commands import Context, Outcome, catalogue, dispatch
 from sms.models import InboundMessage, SmsOptOut
@@ -73,7 +73,8 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     facts = preflight(session, row.message_sid, row.sender, now)
     if facts.seen_id is not None:
         return session.get(InboundMessage, facts.seen_id)
-    member = session.get(Member, facts.member_id) if facts.member_id and phone else None
+    member = session.get(Member, facts.member_id, options=[
+        joinedload(Member.assignments).joinedload(Assignment.area)]) if facts.member_id and phone else None
     parsed = parse(row.body, catalogue(session))
     ctx = Context(session=session, sender=row.sender, member=member, parsed=parsed, now=now, config=config,
                   principal=Principal.for_member(member) if member else None)
