@@ -196,8 +196,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--port", type=int, default=8450)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="gunicorn workers (default 2 × CPUs + 1, gunicorn's own advice)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn sync workers (2: one per core; more only adds SQLite lock waits)")
     parser.add_argument("--threads", type=int, default=1, help=">1 uses gunicorn's gthread worker")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file (embedded mode)")
     parser.add_argument("--seed", type=int, default=4)
