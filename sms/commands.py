@@ -336,6 +336,15 @@ def do_escalate(ctx: Context) -> Outcome:
 
 
 def do_ack(ctx: Context) -> Outcome:
+    """收到 <ticket> acknowledges that incident; a bare 收到 (what the missed-patrol and overdue alerts ask
+    for) acknowledges the sender's recent unanswered alerts, which stops their reminders and escalation."""
+    if ctx.parsed.ticket is None and ctx.member is not None:
+        from workers.alerts import acknowledge_alert
+        alerts = acknowledge_alert(ctx.session, ctx.member, now=ctx.now, channel="sms")
+        if alerts:
+            return Outcome(t.render("ack_alerts_ok", ctx.lang, count=len(alerts)),
+                           result={"acknowledged_alerts": [a.key for a in alerts]}, area_id=alerts[0].area_id)
+
     def run(incident):
         incident_rules.acknowledge(ctx.session, incident, channel="sms", actor=ctx.member, note=ctx.parsed.text,
                                    now=ctx.now)

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from server.domain.phones import mask_phone
 from server.models import Member
 from workers import settings
 from workers.models import PatrolWindow, WorkerAlert
@@ -31,25 +30,9 @@ def alert_key(rule: str, subject: str, when: datetime | str, member_id: int) -> 
 def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id: int | None,
                    area_id: int | None = None):
     """The one place alerts enter the SMS outbox (idempotent by key, opt-outs honoured, sent after commit)."""
-    queue_message = _outbox()
-    if queue_message is None:  # the SMS outbox is not merged in this build: log instead of sending
-        log.info("alert (no outbox yet) to %s key=%s: %s", mask_phone(to), key, body)
-        return None
+    from sms.outbox import queue_message
     return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id,
                          area_id=area_id)
-
-
-_OUTBOX: list = []
-
-
-def _outbox():
-    if not _OUTBOX:
-        try:
-            from sms.outbox import queue_message
-        except ImportError:
-            queue_message = None
-        _OUTBOX.append(queue_message)
-    return _OUTBOX[0]
 
 
 ALERT_COLUMNS = ("key", "rule", "subject_type", "subject_id", "area_id", "member_id", "phone", "body", "urgent",

@@ -14,7 +14,7 @@ def missed_window(locale: str, grid_code: str, label: str, heightened: str = "",
     if locale == "en":
         where = f" at {site}" if site else ""
         tag = f"[{heightened}] " if heightened else ""
-        return f"{tag}Grid {grid_code} {label}{where}: no patrol recorded. Reply 收到 to acknowledge."
+        return f"{tag}Grid {grid_code} {label}{where}: no patrol recorded. Reply A to acknowledge."
     tag = f"【{heightened}】" if heightened else ""
     where = f"（{site}定点值守）" if site else ""
     return f"{tag}{grid_code} 网格 {label}{where} 未巡查。回复“收到”确认。"
@@ -31,7 +31,7 @@ def missed_up(locale: str, grid_code: str, label: str, reason: str, heightened: 
 
 def overdue(locale: str, ticket: str, category: str, area_code: str, deadline: datetime, tz: str) -> str:
     if locale == "en":
-        return f"Ticket {ticket} ({category}, {area_code}) is past its deadline {_local(deadline, tz)}. Reply 收到."
+        return f"Ticket {ticket} ({category}, {area_code}) is past its deadline {_local(deadline, tz)}. Reply A."
     return f"工单{ticket}（{category}，{area_code}）已超期（期限{_local(deadline, tz)}），请尽快办理，回复“收到”。"
 
 
