@@ -34,6 +34,8 @@ def parse(text) -> HLC:
     parts = text.split("-", 2)
     if len(parts) != 3 or not parts[2] or len(parts[2]) > MAX_NODE_LENGTH:
         raise ValueError("Must look like '<ms hex>-<counter hex>-<node>'.")
+    if not all(ch.isascii() and (ch.isalnum() or ch in "_.:-") for ch in parts[2]):
+        raise ValueError("The node may use only ASCII letters, digits and _ . : -")
     try:
         ms, counter = int(parts[0], 16), int(parts[1], 16)
     except ValueError:

@@ -16,11 +16,16 @@ MAX_LIMIT = 5000
 DEFAULT_LIMIT = 500
 
 
+def no_nul(value):
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError("Must not contain NUL characters.")
+
+
 class ChangeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    op_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
+    op_id = fields.String(required=True, validate=[validate.Length(min=1, max=64), lambda v: no_nul(v)],
                           metadata={"description": "Unique per device; a retried op returns its first result."})
     collection = fields.String(required=True, validate=validate.OneOf(sorted(COLLECTIONS)))
     id = fields.String(required=True, metadata={"description": "Client-generated UUID of the record."})
@@ -49,7 +54,7 @@ class SyncRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    device_id = fields.String(required=True)
+    device_id = fields.String(required=True, validate=validate.Length(max=64))
     schema_version = fields.Integer(required=True, strict=True)
     cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     limit = fields.Integer(load_default=DEFAULT_LIMIT, strict=True, validate=validate.Range(min=1, max=MAX_LIMIT))
@@ -94,7 +99,11 @@ class SyncResponseSchema(Schema):
 # --- what a device may write, per collection ---------------------------------------------------------
 
 def _text(max_length: int, **kw):
-    return fields.String(validate=validate.Length(max=max_length), **kw)
+    return fields.String(validate=[validate.Length(max=max_length), no_nul], **kw)
+
+
+def _ref(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kw)
 
 
 class _Fields(Schema):
@@ -103,7 +112,7 @@ class _Fields(Schema):
 
 
 class PatrolFields(_Fields):
-    area_id = fields.Integer(required=True, strict=True)
+    area_id = _ref(required=True)
     started_at = fields.AwareDateTime(required=True)
     ended_at = fields.AwareDateTime(allow_none=True)
     checkpoints = fields.List(fields.Dict(), validate=validate.Length(max=500))
@@ -113,9 +122,9 @@ class PatrolFields(_Fields):
 
 
 class SiteFields(_Fields):
-    area_id = fields.Integer(required=True, strict=True)
+    area_id = _ref(required=True)
     name = _text(200)
-    address = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    address = fields.String(required=True, validate=[validate.Length(min=1, max=300), no_nul])
     kind = fields.String(validate=validate.OneOf(SITE_KINDS))
     stove_count = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
     status = fields.String(validate=validate.OneOf(SITE_STATUSES))
@@ -126,8 +135,8 @@ class SiteFields(_Fields):
 
 
 class IncidentFields(_Fields):
-    category_id = fields.Integer(required=True, strict=True)
-    area_id = fields.Integer(required=True, strict=True)
+    category_id = _ref(required=True)
+    area_id = _ref(required=True)
     description = _text(5000)
     location_text = _text(300)
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
@@ -142,7 +151,7 @@ class IncidentFields(_Fields):
 class IncidentEventFields(_Fields):
     incident_id = fields.UUID(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(["note"]))
-    note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    note = fields.String(required=True, validate=[validate.Length(min=1, max=5000), no_nul])
     at = fields.AwareDateTime()
     data = fields.Dict()
 

@@ -3,10 +3,18 @@
 A version is `transaction_base << 24 | n`: the base is PostgreSQL's transaction id (pg_current_xact_id)
 or, on SQLite, a counter bumped under SQLite's single write lock; n counts writes inside the transaction.
 
-Why this makes pulls gap-free: a pull serves only versions below `horizon = xmin << 24`, where xmin is
-the oldest transaction still running (pg_snapshot_xmin). Every transaction with an id below xmin has
-finished, and any transaction that writes later gets an id >= xmin, so the set of versions below the
-horizon never grows again: a cursor can move past it without ever skipping a late commit. On SQLite
+Why this makes pulls gap-free: a pull serves only versions below `horizon = h << 24`, where h is the
+oldest transaction of THIS database still running, or the snapshot's xmax when none is. The textbook
+rule uses pg_snapshot_xmin, but transaction ids are cluster-wide, so one slow transaction in another
+database on the same server would freeze every pull; we narrow the snapshot's in-progress list to
+backends of our database (pg_stat_activity.backend_xid, read after the snapshot):
+- an id below h either finished before the snapshot, or was in progress in another database (it cannot
+  write our tables), or was ours and finished before pg_stat_activity was read — then it committed
+  before the pull's queries start (READ COMMITTED takes a new snapshot per statement), so its rows are
+  visible to them;
+- an id assigned after the snapshot is >= xmax >= h.
+So the set of versions below the horizon never grows again, and a cursor can move past it without
+skipping a late commit (tests/test_sync_concurrency.py holds a slow writer open to prove it). On SQLite
 writers are serialised, so every committed base is below every future one and the horizon is simply
 (last committed base + 1) << 24.
 """
@@ -62,8 +70,19 @@ def allocate_versions(session: Session, count: int) -> list[int]:
 def visible_horizon(session: Session) -> int:
     """Versions strictly below this are committed and no lower version can ever appear."""
     if _dialect(session) == "postgresql":
-        xmin = session.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar()
-        return xmin << SHIFT
+        snapshot = session.execute(text("SELECT pg_current_snapshot()::text")).scalar()
+        _xmin, xmax, xip = snapshot.split(":")
+        running = [int(x) for x in xip.split(",") if x]
+        horizon = int(xmax)
+        if running:
+            session.execute(text("SELECT pg_stat_clear_snapshot()"))
+            ours = set(session.scalars(text(
+                "SELECT backend_xid::text::bigint FROM pg_stat_activity "
+                "WHERE datname = current_database() AND backend_xid IS NOT NULL")))
+            mine = [x for x in running if x % (1 << 32) in ours]
+            if mine:
+                horizon = min(horizon, min(mine))
+        return horizon << SHIFT
     committed = session.execute(select(SyncMeta.number).where(SyncMeta.key == "txn")).scalar() or 0
     return (committed + 1) << SHIFT
 
