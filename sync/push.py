@@ -173,8 +173,10 @@ class Push:
         self.pending_keys.add((name, change["id"]))
         return row
 
-    def _applied(self, row: dict) -> dict:
+    def _applied(self, row: dict, with_record: str | None = None) -> dict:
         result = {"status": "applied"}
+        if with_record:  # the server filled fields in (ticket, deadline): the device needs them
+            result["_collection"] = with_record
         self.finalize.append((result, _RowRef(row)))
         return result
 
@@ -241,7 +243,7 @@ class Push:
         if target != "open":
             self._event(change["id"], "handled" if target == "resolved" else "status_change",
                         from_status="open", to_status=target)
-        return self._applied(row)
+        return self._applied(row, with_record="incidents")
 
     def _event(self, incident_id, kind, **values) -> None:
         """A server-written history event: the device has not got it, so it is pulled like any other."""
@@ -254,7 +256,7 @@ class Push:
 
     def create_incident_events(self, change, values, clock) -> dict:
         incident = self.lookup("incidents", values["incident_id"])
-        if incident is None or incident.deleted_at is not None:
+        if incident is None:  # a tombstoned incident still takes history: arrival order must not matter
             raise Invalid("unknown incident", details={"incident_id": ["No such incident."]})
         can_act_on_incident(self.principal, incident, "note")
         row = self._row("incident_events", change, clock, {
@@ -351,6 +353,8 @@ class Push:
             result = {"status": "merged", "lost_fields": lost, "_collection": name}
         else:
             result = {"status": "applied"}
+            if name == "incidents":
+                result["_collection"] = name
         self.finalize.append((result, obj))
         return result
 
@@ -384,16 +388,13 @@ class Push:
 
 
 class _RowRef:
-    """Lets a buffered row stand where finalize expects an object with .version and .deleted_at."""
+    """Lets a buffered row stand where finalize expects a record object."""
 
     def __init__(self, row):
-        self.row = row
+        self.__dict__["row"] = row
 
-    @property
-    def version(self):
-        return self.row["version"]
-
-    deleted_at = None
+    def __getattr__(self, name):
+        return self.row[name]
 
 
 def _roles_for(action: str) -> set[str]:
