@@ -47,11 +47,14 @@ class Push:
         self.pending_keys: set = set()
         self.tickets_needed: list[dict] = []
         self.existing: dict = {}
+        self.known_absent: set = set()  # preloaded and not found: no need to ask the database again
         self.tombstoned: set = set()
         self.conflicts: list[dict] = []
         self.finalize: list[tuple[dict, object]] = []
         self._areas: dict = {}
         self._tz: dict = {}
+        self._categories: dict = {}
+        self._responsible: dict = {}
         self.lock = session.get_bind().dialect.name == "postgresql"
 
     # ---- loading ------------------------------------------------------------------------------------
@@ -61,12 +64,14 @@ class Push:
             if COLLECTIONS[change["collection"]].writable:
                 by_collection.setdefault(change["collection"], []).append(change["id"])
         for name, ids in by_collection.items():
+            self.known_absent.update((name, record_id) for record_id in ids)
             model = COLLECTIONS[name].model
             query = select(model).where(model.id.in_(sorted(set(ids)))).order_by(model.id)
             if self.lock:
                 query = query.with_for_update(of=model)
             for obj in self.session.scalars(query):
                 self.existing[(name, obj.id)] = obj
+                self.known_absent.discard((name, obj.id))
         pairs = [(c["collection"], c["id"]) for c in changes]
         if pairs:
             ids = sorted({record_id for _, record_id in pairs})
@@ -83,10 +88,11 @@ class Push:
         return found
 
     def lookup(self, name: str, record_id: str):
-        if (name, record_id) in self.pending_keys:
+        key = (name, record_id)
+        if key in self.pending_keys:
             self.flush_pending()
-        obj = self.existing.get((name, record_id))
-        if obj is None:
+        obj = self.existing.get(key)
+        if obj is None and key not in self.known_absent:
             obj = self.session.get(COLLECTIONS[name].model, record_id)
             if obj is not None:
                 self.existing[(name, record_id)] = obj
@@ -171,6 +177,7 @@ class Push:
             row.setdefault("updated_at", self.now)
         self.pending[name].append(row)
         self.pending_keys.add((name, change["id"]))
+        self.known_absent.discard((name, change["id"]))
         return row
 
     def _applied(self, row: dict, with_record: str | None = None) -> dict:
@@ -204,7 +211,9 @@ class Push:
     def create_incidents(self, change, values, clock) -> dict:
         area = self.area(values["area_id"])
         self.principal.require(area, WRITE_ROLES, "report problems")
-        category = self.session.get(Category, values["category_id"])
+        if values["category_id"] not in self._categories:  # the identity map is weak: keep them here
+            self._categories[values["category_id"]] = self.session.get(Category, values["category_id"])
+        category = self._categories[values["category_id"]]
         if category is None or not category.active:
             raise Invalid("unknown category", details={"category_id": [f"Unknown category {values['category_id']}."]})
         handling = values.get("handling_class", "reported")
@@ -220,7 +229,9 @@ class Push:
             self.principal.require(area, _roles_for(STATUS_ACTION[target]), f"mark problems {target}")
         if values.get("patrol_id") and self.lookup("patrols", values["patrol_id"]) is None:
             raise Invalid("unknown patrol", details={"patrol_id": ["No such patrol."]})
-        responsible = initial_responsible_area(self.session, area, handling)
+        if (area.id, handling) not in self._responsible:
+            self._responsible[(area.id, handling)] = initial_responsible_area(self.session, area, handling)
+        responsible = self._responsible[(area.id, handling)]
         if responsible.id not in self._tz:
             self._tz[responsible.id] = effective_timezone(self.session, responsible,
                                                           current_app.config["GRIDPATROL_TIMEZONE"])
@@ -403,12 +414,17 @@ def _roles_for(action: str) -> set[str]:
 
 
 def _allocate_tickets(session: Session, count: int) -> list[str]:
-    """Same counter as server.domain.incidents.next_ticket, bumped once for the whole batch."""
-    last = session.execute(update(Counter).where(Counter.name == "ticket")
-                           .values(value=Counter.value + count).returning(Counter.value)).scalar()
+    """Same counter as server.domain.incidents.next_ticket, bumped once for the whole batch. The row is
+    created race-free (two first batches at once must not collide)."""
+    bump = update(Counter).where(Counter.name == "ticket").values(value=Counter.value + count).returning(Counter.value)
+    last = session.execute(bump).scalar()
     if last is None:
-        last = FIRST_TICKET + count - 1
-        session.execute(insert(Counter).values(name="ticket", value=last))
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            session.execute(pg_insert(Counter).values(name="ticket", value=FIRST_TICKET - 1).on_conflict_do_nothing())
+        else:
+            session.execute(insert(Counter).values(name="ticket", value=FIRST_TICKET - 1).prefix_with("OR IGNORE"))
+        last = session.execute(bump).scalar()
     return [str(value) for value in range(last - count + 1, last + 1)]
 
 

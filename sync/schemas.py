@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from server.models import HANDLING_CLASSES, PATROL_OUTCOMES, SITE_KINDS, SITE_STATUSES, STATUSES
 from sync import hlc as hlc_module
 from sync.collections import COLLECTIONS
+from sync.fastcheck import fast_load
 
 SCHEMA_VERSIONS = (1, 1)  # supported range, inclusive
 MAX_CHANGES = 1000
@@ -163,7 +164,9 @@ PARTIAL_SCHEMAS = {name: type(schema)(partial=True) for name, schema in FIELD_SC
 
 def load_fields(collection: str, data: dict, creating: bool) -> dict:
     schema = FIELD_SCHEMAS[collection] if creating else PARTIAL_SCHEMAS[collection]
-    loaded = schema.load(data)
+    loaded = fast_load(schema, data, partial=not creating)
+    if loaded is None:
+        loaded = schema.load(data)
     for key in ("patrol_id", "incident_id"):
         if loaded.get(key) is not None:
             loaded[key] = str(loaded[key])

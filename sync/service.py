@@ -1,6 +1,7 @@
 """One sync round trip as a plain function: validate, push (one transaction), then pull."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from marshmallow import ValidationError
@@ -12,7 +13,8 @@ from sync import hlc as hlc_module
 from sync.models import SyncDeviceState
 from sync.pull import changes_since, decode_cursor, encode_cursor, meta, removed_between, scope_hash
 from sync.push import push_changes
-from sync.schemas import MAX_CHANGES, SCHEMA_VERSIONS, SyncRequestSchema
+from sync.collections import COLLECTIONS
+from sync.schemas import DEFAULT_LIMIT, MAX_CHANGES, MAX_LIMIT, SCHEMA_VERSIONS, SyncRequestSchema
 
 REQUEST_SCHEMA = SyncRequestSchema()
 
@@ -30,10 +32,52 @@ def validate_request(body) -> dict:
         raise BadRequest(f"schema_version {version} is not supported; this server speaks "
                          f"{SCHEMA_VERSIONS[0]}..{SCHEMA_VERSIONS[1]}", code="unsupported_schema_version",
                          details={"supported": {"min": SCHEMA_VERSIONS[0], "max": SCHEMA_VERSIONS[1]}})
+    fast = _fast_envelope(body)
+    if fast is not None:
+        return fast
     try:
         return REQUEST_SCHEMA.load(body)
     except ValidationError as exc:
         raise Invalid("Some fields are not valid; see details.", details=exc.messages) from None
+
+
+_CHANGE_KEYS = {"op_id", "collection", "id", "op", "fields", "hlc"}
+
+
+def _fast_envelope(body: dict) -> dict | None:
+    """The common, well-formed request without marshmallow's per-field cost; None means 'let the schema
+    decide' (and produce its messages)."""
+    if set(body) - {"device_id", "schema_version", "cursor", "limit", "changes"}:
+        return None
+    device_id, cursor, limit = body.get("device_id"), body.get("cursor"), body.get("limit", DEFAULT_LIMIT)
+    changes = body.get("changes", [])
+    if type(device_id) is not str or len(device_id) > 64 or type(body.get("schema_version")) is not int:
+        return None
+    if not (cursor is None or (type(cursor) is str and len(cursor) <= 200)):
+        return None
+    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT or type(changes) is not list:
+        return None
+    out = []
+    for change in changes:
+        if type(change) is not dict or not change.keys() <= _CHANGE_KEYS or len(change) < 5:
+            return None
+        op_id, record_id, clock = change.get("op_id"), change.get("id"), change.get("hlc")
+        fields = change.get("fields", {})
+        if (type(op_id) is not str or not 0 < len(op_id) <= 64 or "\x00" in op_id
+                or change.get("collection") not in COLLECTIONS or change.get("op") not in ("put", "delete")
+                or type(fields) is not dict or any(type(k) is not str for k in fields)
+                or type(record_id) is not str or len(record_id) != 36 or type(clock) is not str):
+            return None
+        try:
+            if str(uuid.UUID(record_id)) != record_id.lower():
+                return None
+            hlc_module.parse(clock)
+        except ValueError:
+            return None
+        out.append({"op_id": op_id, "collection": change["collection"], "id": record_id, "op": change["op"],
+                    "fields_": fields, "hlc": clock})
+    return {"device_id": device_id, "schema_version": body["schema_version"], "cursor": cursor, "limit": limit,
+            "changes": out}
 
 
 def _scope_change(state: SyncDeviceState | None, cursor_scope: str, current: str, paths: list[str]):
