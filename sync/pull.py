@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.errors import BadRequest
 from server.models import Member
-from sync.collections import COLLECTIONS, change_entry, to_wire
+from sync.collections import COLLECTIONS, change_entry, in_list, to_wire
 from sync.models import SyncMeta, SyncTombstone
 from sync.versioning import visible_horizon
 
@@ -122,13 +122,13 @@ def _fetch(session: Session, collection, ids: set[str]) -> dict:
     wanted = [key_type(i) for i in ids]
     out = {}
     if collection.name == "members":
-        for member in session.scalars(select(Member).where(Member.id.in_(wanted))
+        for member in session.scalars(select(Member).where(in_list(session, Member.id, wanted))
                                       .options(selectinload(Member.assignments))):
             out[("members", str(member.id))] = change_entry(collection, member)
         return out
     table = model.__table__
     columns = [table.c.id, table.c.version, table.c.deleted_at] + [table.c[f] for f in collection.fields]
-    for row in session.execute(select(*columns).where(table.c.id.in_(wanted))):
+    for row in session.execute(select(*columns).where(in_list(session, table.c.id, wanted))):
         entry = {"collection": collection.name, "id": str(row.id), "version": row.version,
                  "deleted": row.deleted_at is not None}
         if row.deleted_at is None:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.access import Principal, can_act_on_incident
@@ -22,7 +22,7 @@ from server.domain.incidents import (FIRST_TICKET, can_transition, compute_deadl
 from server.errors import Conflict, DomainError, Forbidden, Invalid
 from server.models import Area, Category, Counter, LEADER_ROLES, new_uuid
 from sync import hlc as hlc_module
-from sync.collections import COLLECTIONS, to_wire, wire_value
+from sync.collections import COLLECTIONS, in_list, to_wire, wire_value
 from sync.merge import clock_of, last_writer_wins, same_value, updated_clocks
 from sync.models import SyncConflict, SyncOpResult, SyncTombstone
 from sync.schemas import load_fields
@@ -66,7 +66,7 @@ class Push:
         for name, ids in by_collection.items():
             self.known_absent.update((name, record_id) for record_id in ids)
             model = COLLECTIONS[name].model
-            query = select(model).where(model.id.in_(sorted(set(ids)))).order_by(model.id)
+            query = select(model).where(in_list(self.session, model.id, sorted(set(ids)))).order_by(model.id)
             if self.lock:
                 query = query.with_for_update(of=model)
             for obj in self.session.scalars(query):
@@ -76,7 +76,7 @@ class Push:
         if pairs:
             ids = sorted({record_id for _, record_id in pairs})
             rows = self.session.execute(select(SyncTombstone.collection, SyncTombstone.record_id)
-                                        .where(SyncTombstone.record_id.in_(ids)))
+                                        .where(in_list(self.session, SyncTombstone.record_id, ids)))
             self.tombstoned = {tuple(row) for row in rows}
 
     def area(self, area_id) -> Area:
@@ -103,7 +103,7 @@ class Push:
         op_ids = sorted({c["op_id"] for c in changes})
         stored = dict(self.session.execute(
             select(SyncOpResult.op_id, SyncOpResult.result)
-            .where(SyncOpResult.device_id == self.device_id, SyncOpResult.op_id.in_(op_ids))).all()) if op_ids else {}
+            .where(SyncOpResult.device_id == self.device_id, in_list(self.session, SyncOpResult.op_id, op_ids))).all()) if op_ids else {}
         fresh = [c for c in changes if c["op_id"] not in stored]
         self.preload(fresh)
         results, this_batch, new_results = [], {}, []
@@ -137,7 +137,7 @@ class Push:
         if self.conflicts:
             self.session.execute(insert(SyncConflict), self.conflicts)
         if new_results:
-            self.session.execute(insert(SyncOpResult), [
+            bulk_insert(self.session, SyncOpResult.__table__, [
                 {"device_id": self.device_id, "op_id": r["op_id"], "result": r, "created_at": self.now}
                 for r in new_results])
         return results
@@ -291,7 +291,7 @@ class Push:
             if rows:
                 for row in rows:
                     row["version"] = next(versions)
-                self.session.execute(insert(COLLECTIONS[name].model.__table__), rows)
+                bulk_insert(self.session, COLLECTIONS[name].model.__table__, rows)
                 self.pending[name] = []
         self.pending_keys.clear()
 
@@ -406,6 +406,23 @@ class _RowRef:
 
     def __getattr__(self, name):
         return self.row[name]
+
+
+def bulk_insert(session: Session, table, rows: list[dict]) -> None:
+    """Many rows at once: COPY on PostgreSQL (several times cheaper than an executemany INSERT in both
+    client CPU and server work), a plain executemany elsewhere. Every row has the same keys."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    from psycopg.types.json import Json
+    columns = list(rows[0])
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    raw = session.connection().connection.driver_connection
+    names = ", ".join(f'"{name}"' for name in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Json(row[name]) if name in json_columns and row[name] is not None else row[name]
+                            for name in columns])
 
 
 def _roles_for(action: str) -> set[str]:
