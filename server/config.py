@@ -77,6 +77,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "JSON_AS_ASCII": False,
+        "API_SPEC_OPTIONS": {
+            "components": {"securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "A staff token (gps_…) from POST /api/v1/auth/login or an admin; "
+                               "device tokens (gpd_…) only for the device sync endpoints."}}},
+            "security": [{"bearerAuth": []}],
+        },
+        "STAFF_TOKEN_TTL_DAYS": _int_env("GRIDPATROL_STAFF_TOKEN_TTL_DAYS", 30),
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])

@@ -11,7 +11,7 @@ import logging
 
 from flask import Flask, jsonify
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,16 @@ def register_error_handlers(app: Flask) -> None:
         log.info("integrity error: %s", exc.orig)
         return error_response(409, "conflict", "This would duplicate or break a reference to an existing record.",
                               {"reason": type(exc.orig).__name__})
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _unstorable(exc: Exception):
+        """A value the database cannot hold (out-of-range number, NUL byte) that validation let through."""
+        from server.extensions import db
+        db.session.rollback()
+        log.warning("unstorable value reached the database: %s", getattr(exc, "orig", exc))
+        return error_response(422, "invalid_value", "A value is out of range or not storable.",
+                              {"reason": type(getattr(exc, "orig", exc)).__name__})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

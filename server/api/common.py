@@ -2,18 +2,43 @@
 from __future__ import annotations
 
 from flask import current_app
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 from sqlalchemy import func, select
 
 from server.extensions import db
 
 
+MAX_INT = 2 ** 31 - 1  # ids and counts are 32-bit integers in PostgreSQL
+
+
+def _bad_value(value) -> str | None:
+    if isinstance(value, str) and "\x00" in value:
+        return "Must not contain a NUL character."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return f"Number out of range (at most {MAX_INT})."
+    if isinstance(value, (list, tuple)):
+        return next((m for m in map(_bad_value, value) if m), None)
+    if isinstance(value, dict):
+        return next((m for m in map(_bad_value, value.values()) if m), None)
+    return None
+
+
 class StrictSchema(Schema):
-    """Unknown fields are an error, not silently dropped: a typo must not lose a value."""
+    """Unknown fields are an error, not silently dropped: a typo must not lose a value.
+
+    Values no database column can hold (NUL characters, integers beyond 32 bits) are refused here, field
+    by field, so SQLite and PostgreSQL answer the same 422 instead of one storing and the other failing.
+    """
 
     class Meta:
         unknown = RAISE
-        ordered = True
+
+    @post_load
+    def _storable(self, data, **_):
+        errors = {key: [message] for key, value in data.items() if (message := _bad_value(value))}
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class ErrorSchema(Schema):
@@ -46,3 +71,84 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
         "items": fields.List(fields.Nested(item_schema)),
         "page": fields.Integer(), "per_page": fields.Integer(), "total": fields.Integer(),
     }, name=name)
+
+
+# --- shared by the resource modules (server/api/<resource>.py) -------------------------------------
+
+ANY_ROLE = frozenset({"patroller", "grid_leader", "community_leader", "subdistrict_leader", "district_leader",
+                      "supervisor", "admin", "volunteer"})
+QUERY = {"location": "query", "unknown": RAISE}  # a mistyped filter is an error, not "no filter"
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request (e.g. invalid_json)",
+    401: "Missing, unknown, expired or revoked token",
+    403: "Outside your areas (out_of_scope), role not permitted, or wrong_token_kind",
+    404: "No such record",
+    409: "Duplicate, still referenced, or illegal_transition",
+    413: "Body larger than the server accepts",
+}
+
+
+def documents_errors(blp, *statuses: int):
+    """Declare the error responses of an operation in OpenAPI with the one error schema."""
+    def decorator(func):
+        for status in statuses:
+            func = blp.alt_response(status, schema=ErrorSchema, description=ERROR_DESCRIPTIONS.get(status))(func)
+        return func
+    return decorator
+
+
+def live(model):
+    """A SELECT of a Versioned model's rows that are not tombstoned."""
+    return select(model).where(model.deleted_at.is_(None))
+
+
+def get_or_404(model, record_id, what: str | None = None):
+    from server.errors import NotFound
+    too_big = isinstance(record_id, int) and not 0 < record_id <= MAX_INT
+    record = None if too_big else db.session.get(model, record_id)
+    if record is None or getattr(record, "deleted_at", None) is not None:
+        label = what or model.__tablename__.rstrip("s")
+        raise NotFound(f"no {label} with id {record_id}", details={"id": [f"Unknown {label} id {record_id}."]})
+    return record
+
+
+def area_from_ref(ref, field: str = "area"):
+    """An area given by id (int) or code (str), for request bodies and filters; unknown → 422 on that field."""
+    from server.errors import Invalid
+    from server.models import Area
+    if ref is None:
+        return None
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        area = db.session.get(Area, int(ref)) if 0 < int(ref) <= MAX_INT else None
+    else:
+        area = db.session.scalar(select(Area).where(Area.code == str(ref).strip().upper()))
+    if area is None or area.deleted_at is not None:
+        raise Invalid(f"unknown area {ref!r}", details={field: [f"Unknown area {ref!r}."]})
+    return area
+
+
+def audit(action: str, entity: str, entity_id, summary: dict | None = None):
+    """Append to the audit log in the request's transaction, as the requesting member."""
+    from server.auth import current_principal
+    from server.domain.audit import record
+    principal = current_principal()
+    return record(db.session, action, channel="api", actor=principal.member, entity=entity,
+                  entity_id=entity_id, summary=summary or {})
+
+
+class AreaRef(fields.Field):
+    """An area given by numeric id or by code (e.g. "HD03-2"); resolved in the view."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):
+            raise ValidationError("Give an area id (number) or code (text).")
+        return value
+
+
+class UTCDateTimeField(fields.AwareDateTime):
+    """Accepts ISO 8601; a time without an offset is taken as UTC."""
+
+    def __init__(self, **kwargs):
+        from datetime import timezone
+        super().__init__(default_timezone=timezone.utc, **kwargs)

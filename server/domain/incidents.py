@@ -128,7 +128,7 @@ def transition(session: Session, incident: Incident, target: str, *, channel: st
         raise IllegalTransition(
             f"an incident that is {current} cannot become {target}",
             details={"status": [f"From {current} the allowed next states are: {', '.join(allowed) or 'none'}."],
-                     "current": current, "requested": target})
+                     "current": current, "requested": target, "allowed": allowed})
     incident.status = target
     if target == "resolved":
         incident.resolved_at = now

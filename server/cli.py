@@ -1,0 +1,366 @@
+"""The `gridpatrol` command: operate an installation from a shell.
+
+Plain click calling `create_app()` (configuration from the environment, like gunicorn and the workers).
+Every command that writes records it in the audit log with channel "cli". Feature packages add their own
+commands by listing them in `<package>/cli.py` `commands`.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from importlib import import_module
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from server.config import ConfigError
+
+CLI_ACTOR = "cli"
+
+
+def build_app(*, timers: bool = False, **overrides) -> Flask:
+    """The app for one command. Commands other than `serve` do their work and exit, so the workers
+    feature's in-process periodic timer stays off for them (it would scan mid-import or mid-migration)."""
+    from server import create_app
+    if not timers:
+        overrides.setdefault("WORKERS_EMBEDDED_TIMER", False)
+    try:
+        return create_app(overrides)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def _domain_errors(fn):
+    """Domain errors (bad phone, unknown area …) become a one-line message and exit status 1, not a traceback."""
+    from functools import wraps
+
+    from server.errors import DomainError
+
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            detail = f" {json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
+            raise click.ClickException(f"{exc.message}{detail}") from exc
+        except IntegrityError as exc:
+            raise click.ClickException(f"this would duplicate an existing record ({type(exc.orig).__name__})") from exc
+        except (OperationalError, ProgrammingError) as exc:
+            raise click.ClickException(
+                f"the database refused the command ({str(exc.orig).strip().splitlines()[0]}); is it reachable, "
+                "and migrated with `gridpatrol db upgrade`?") from exc
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """gridpatrol — 网格巡查: patrols, problems and alerts for air-pollution grid management."""
+    # Feature commands may use flask.cli.with_appcontext; it builds its app through this ScriptInfo.
+    from flask.cli import ScriptInfo
+    ctx.obj = ScriptInfo(create_app=build_app, set_debug_flag=False)
+
+
+# ---------------------------------------------------------------- db
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database to every migration head."""
+    from server.migrate import UnversionedDatabase, current_revisions, upgrade_database
+    app = build_app()
+    before = current_revisions(app)
+    try:
+        heads = upgrade_database(app)
+    except UnversionedDatabase as exc:
+        raise click.ClickException(str(exc)) from exc
+    record_migration(app, "db.upgrade", before, heads)
+    click.echo(f"database at {', '.join(heads)} ({_describe_db(app)})")
+
+
+@db.command("stamp")
+@click.argument("revision", default="heads")
+def db_stamp(revision: str) -> None:
+    """Record the database as being at REVISION (default: every head) without changing its schema."""
+    from server.migrate import current_revisions, stamp_database
+    app = build_app()
+    before = current_revisions(app)
+    heads = stamp_database(app, revision)
+    record_migration(app, "db.stamp", before, heads)
+    click.echo(f"database stamped at {', '.join(heads)}")
+
+
+def record_migration(app: Flask, action: str, before: list[str], after: list[str]) -> None:
+    """Schema changes go in the audit log too (only when something changed, so restarts add nothing)."""
+    if before == after:
+        return
+    from server.domain import audit
+    from server.extensions import db as database
+    with app.app_context():
+        audit.record(database.session, action, channel="cli", actor_label=CLI_ACTOR, entity="database",
+                     summary={"from": before, "to": after})
+        database.session.commit()
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the migration revisions the database is at."""
+    from server.migrate import current_revisions, head_revisions
+    app = build_app()
+    current = current_revisions(app)
+    click.echo(f"current: {', '.join(current) or '(empty database)'}")
+    click.echo(f"heads:   {', '.join(head_revisions())}")
+
+
+def _describe_db(app: Flask) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+
+
+# ---------------------------------------------------------------- admin
+@main.group()
+def admin() -> None:
+    """Administrators."""
+
+
+@admin.command("create")
+@click.option("--name", required=True, help="the person's name, e.g. 王主任")
+@click.option("--phone", required=True, help="mobile number; +86 is assumed")
+@click.option("--area", "area_code", default=None, help="limit the admin to this area's subtree (default: all)")
+@_domain_errors
+def admin_create(name: str, phone: str, area_code: str | None) -> None:
+    """Create an admin (or give an existing member the admin role) and print a new staff token once."""
+    from sqlalchemy import select
+
+    from server.domain import audit
+    from server.domain.areas import area_by_code
+    from server.domain.phones import normalize_phone
+    from server.domain.tokens import issue_staff_token
+    from server.errors import Conflict, NotFound
+    from server.extensions import db as database
+    from server.models import Assignment, Member
+
+    app = build_app()
+    with app.app_context():
+        session = database.session
+        phone = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
+        area = None
+        if area_code:
+            area = area_by_code(session, area_code)
+            if area is None:
+                raise NotFound(f"no area with code {area_code}")
+        member = session.scalar(select(Member).where(Member.phone == phone))
+        if member is None:
+            member = Member(name=name, phone=phone)
+            session.add(member)
+        elif member.name != name:
+            raise Conflict(f"{phone} already belongs to {member.name}")
+        area_id = area.id if area else None
+        if not any(a.role == "admin" and a.area_id == area_id for a in member.assignments):
+            member.assignments.append(Assignment(role="admin", area_id=area_id))
+        _, token = issue_staff_token(session, member, name="cli")
+        audit.record(session, "admin.create", channel="cli", actor_label=CLI_ACTOR, entity="member",
+                     entity_id=member.id, summary={"name": name, "area": area.code if area else None})
+        session.commit()
+    click.echo(f"admin {name} ({phone}) — staff token (shown once, keep it safe):", err=True)
+    click.echo(token)
+
+
+# ---------------------------------------------------------------- token
+@main.group()
+def token() -> None:
+    """Staff API tokens."""
+
+
+@token.command("issue")
+@click.option("--phone", required=True, help="the staff member's phone number")
+@click.option("--label", default="cli", help="what the token is for, e.g. 'laptop'")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="expire after this many days")
+@_domain_errors
+def token_issue(phone: str, label: str, days: int | None) -> None:
+    """Issue a staff token for a leader, supervisor or admin and print it once."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from server.domain import audit
+    from server.domain.phones import normalize_phone
+    from server.domain.tokens import issue_staff_token
+    from server.errors import Forbidden, NotFound
+    from server.extensions import db as database
+    from server.models import STAFF_ROLES, Member, utcnow
+
+    app = build_app()
+    with app.app_context():
+        session = database.session
+        e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
+        member = session.scalar(select(Member).where(Member.phone == e164))
+        if member is None:
+            raise NotFound(f"no member with phone {e164}")
+        if not set(member.roles) & set(STAFF_ROLES):
+            raise Forbidden(f"{member.name} has no staff role ({', '.join(member.roles) or 'none'}); "
+                            "patrollers use device tokens (`gridpatrol device register`)")
+        expires = utcnow() + timedelta(days=days) if days else None
+        record, secret = issue_staff_token(session, member, name=label, expires_at=expires)
+        audit.record(session, "token.issue", channel="cli", actor_label=CLI_ACTOR, entity="member",
+                     entity_id=member.id, summary={"label": label, "expires_at": expires.isoformat() if expires else None})
+        session.commit()
+        member_name = member.name
+    click.echo(f"staff token for {member_name} (shown once):", err=True)
+    click.echo(secret)
+
+
+# ---------------------------------------------------------------- roster
+@main.group()
+def roster() -> None:
+    """Roster (communities, grids, people, roles)."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--parent", default=None, help="code of the sub-district the roster belongs to")
+@click.option("--commit", is_flag=True, help="apply the import (default: dry run, nothing written)")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@_domain_errors
+def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool) -> None:
+    """Import a roster from CSV (UTF-8/GB18030) or XLSX: a dry run unless --commit; all or nothing."""
+    from server.domain.roster import RosterRejected, import_roster, resolve_parent
+    from server.domain.roster_files import read_roster
+    from server.extensions import db as database
+
+    app = build_app()
+    with app.app_context():
+        session = database.session
+        parent_area = resolve_parent(session, parent)
+        table = read_roster(file.read_bytes(), file.name)
+        try:
+            report = import_roster(session, table, parent_area, commit=commit, channel="cli",
+                                   actor_label=CLI_ACTOR, region=app.config["GRIDPATROL_PHONE_REGION"])
+        except RosterRejected as exc:
+            session.rollback()
+            report = {**exc.details, "committed": False}
+        else:
+            session.commit()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        _print_roster_report(report, commit)
+    if report["errors"]:
+        sys.exit(1)
+
+
+def _print_roster_report(report: dict, commit: bool) -> None:
+    for error in report["errors"]:
+        value = f" [{error['value']}]" if error.get("value") else ""
+        click.echo(f"line {error['line']}: {error['field']}: {error['message']}{value}")
+    changes = report.get("created") or report.get("would_create") or {}
+    verb = "imported" if report.get("committed") else ("nothing imported" if commit else "dry run")
+    if report["errors"]:
+        click.echo(f"{verb}: {len(report['errors'])} error(s) in {report['rows']} row(s)")
+        return
+    click.echo(f"{verb}: {report['rows']} row(s); communities +{len(changes.get('communities', []))}, "
+               f"grids +{len(changes.get('grids', []))}, members +{len(changes.get('members', []))}, "
+               f"assignments +{changes.get('assignments', 0)}, unchanged {report.get('unchanged', 0)}")
+    if not commit:
+        click.echo("run again with --commit to apply")
+
+
+# ---------------------------------------------------------------- device
+@main.group()
+def device() -> None:
+    """Patrollers' devices."""
+
+
+@device.command("register")
+@click.option("--phone", required=True, help="the member's phone number")
+@click.option("--name", default="", help="a label for the device, e.g. 王芳的手机")
+@_domain_errors
+def device_register(phone: str, name: str) -> None:
+    """Register a device for an existing member and print its token once."""
+    from sqlalchemy import select
+
+    from server.domain import audit
+    from server.domain.phones import normalize_phone
+    from server.domain.tokens import register_device
+    from server.errors import NotFound
+    from server.extensions import db as database
+    from server.models import Member
+
+    app = build_app()
+    with app.app_context():
+        session = database.session
+        e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
+        member = session.scalar(select(Member).where(Member.phone == e164))
+        if member is None:
+            raise NotFound(f"no member with phone {e164}; import the roster first")
+        record, token = register_device(session, member, name=name or f"{member.name}的手机")
+        audit.record(session, "device.register", channel="cli", actor_label=CLI_ACTOR, entity="device",
+                     entity_id=record.id, summary={"member_id": member.id, "name": record.name})
+        session.commit()
+        device_id, member_name = record.id, member.name
+    click.echo(f"device {device_id} for {member_name} — token (shown once):", err=True)
+    click.echo(token)
+
+
+# ---------------------------------------------------------------- demo
+@main.group()
+def demo() -> None:
+    """Demo data: an invented sub-district to try gridpatrol with."""
+
+
+@demo.command("load")
+@click.option("--json", "as_json", is_flag=True, help="print credentials, areas and people as JSON on stdout")
+@_domain_errors
+def demo_load(as_json: bool) -> None:
+    """Load the demo sub-district (refuses, changing nothing, when it is already loaded)."""
+    from server.demo import DemoAlreadyLoaded, DemoRefused, load_demo
+    from server.extensions import db as database
+
+    app = build_app()
+    with app.app_context():
+        try:
+            result = load_demo(database.session, channel="cli")
+        except (DemoAlreadyLoaded, DemoRefused) as exc:
+            raise click.ClickException(str(exc)) from exc
+        database.session.commit()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"demo loaded: {len(result['areas'])} areas, {len(result['members'])} people")
+        click.echo(f"admin token: {result['admin']['token']}")
+
+
+# ---------------------------------------------------------------- serve
+@main.command()
+@click.option("--demo", "with_demo", is_flag=True, help="load the demo data into an empty database")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def serve(with_demo: bool, host: str, port: int) -> None:
+    """Upgrade the database and serve in one threaded process, background jobs in-process."""
+    from server.embedded import prepare_embedded, run_embedded
+    from server.migrate import UnversionedDatabase
+    app = build_app(timers=True)  # the embedded run: the workers' periodic timer runs in this process
+    try:
+        banner = prepare_embedded(app, with_demo=with_demo, host=host, port=port)
+    except UnversionedDatabase as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(banner)
+    run_embedded(app, host, port)
+
+
+def _add_feature_commands() -> None:
+    for package in ("sync", "sms", "workers"):
+        for command in getattr(import_module(f"{package}.cli"), "commands", []):
+            main.add_command(command)
+
+
+_add_feature_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

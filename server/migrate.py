@@ -1,0 +1,80 @@
+"""Create and upgrade the database with Alembic — the only way production and the embedded run get a schema.
+
+Tests use `create_all` for speed; everything an operator runs (`gridpatrol db upgrade`, `gridpatrol serve`)
+goes through here, so the migrations are exercised on every start. Features add their own revisions
+branching from "0001_foundation", so there are several heads and we always upgrade to all of them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """An Alembic config built in code: no alembic.ini has to be found relative to the working directory."""
+    cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _run(app: Flask, fn, *args) -> None:
+    from server.extensions import db
+    with app.app_context():
+        cfg = alembic_config()
+        with db.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            fn(cfg, *args)
+
+
+class UnversionedDatabase(RuntimeError):
+    """Tables exist but Alembic has no record of them (made by `create_all`, or by hand)."""
+
+
+def upgrade_database(app: Flask, revision: str = "heads") -> list[str]:
+    """Bring the app's database to every head; returns the revisions it is at afterwards."""
+    if not current_revisions(app) and _has_tables(app):
+        raise UnversionedDatabase(
+            "the database has tables but no migration history (was it made by create_all?); if its schema matches "
+            "this release, record that with `gridpatrol db stamp heads`, else start from an empty database")
+    _run(app, command.upgrade, revision)
+    return current_revisions(app)
+
+
+def stamp_database(app: Flask, revision: str = "heads") -> list[str]:
+    """Record that the database is at `revision` without running anything."""
+    _run(app, command.stamp, revision)
+    return current_revisions(app)
+
+
+def _has_tables(app: Flask) -> bool:
+    from sqlalchemy import inspect
+
+    from server.extensions import db
+    with app.app_context():
+        return bool(set(inspect(db.engine).get_table_names()) & set(db.metadata.tables))
+
+
+def downgrade_database(app: Flask, revision: str) -> None:
+    _run(app, command.downgrade, revision)
+
+
+def current_revisions(app: Flask) -> list[str]:
+    from server.extensions import db
+    with app.app_context():
+        with db.engine.connect() as connection:
+            return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
+def head_revisions() -> list[str]:
+    return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def is_up_to_date(app: Flask) -> bool:
+    return current_revisions(app) == head_revisions()

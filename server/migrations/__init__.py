@@ -1,0 +1,1 @@
+"""Alembic migrations. Run them with `gridpatrol db upgrade` (or `server.migrate.upgrade_database`)."""

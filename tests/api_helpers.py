@@ -1,0 +1,53 @@
+"""Small helpers for the API tests: call as a given world member, check the one error shape."""
+from __future__ import annotations
+
+from tests.conftest import bearer
+
+
+class As:
+    """`As(client, world.tokens["admin"]).post("/areas", {...})` — paths are relative to /api/v1."""
+
+    def __init__(self, client, token: str | None):
+        self.client = client
+        self.headers = bearer(token) if token else {}
+
+    def _call(self, method: str, path: str, body=None, query=None):
+        kwargs = {"headers": self.headers, "query_string": query}
+        if body is not None:
+            kwargs["json"] = body
+        return getattr(self.client, method)("/api/v1" + path, **kwargs)
+
+    def get(self, path, query=None):
+        return self._call("get", path, query=query)
+
+    def post(self, path, body=None):
+        return self._call("post", path, {} if body is None else body)
+
+    def patch(self, path, body):
+        return self._call("patch", path, body)
+
+    def put(self, path, body):
+        return self._call("put", path, body)
+
+    def delete(self, path):
+        return self._call("delete", path)
+
+
+def as_(client, world, who: str) -> As:
+    return As(client, world.tokens[who] if who != "device" else world.device_token)
+
+
+def assert_error(response, status: int, code: str | None = None):
+    body = response.get_json()
+    assert response.status_code == status, (response.status_code, body)
+    assert set(body) == {"error", "message", "details"}, body
+    if code:
+        assert body["error"] == code, body
+    return body
+
+
+def audit_actions(app) -> list[str]:
+    from server.extensions import db
+    from server.models import AuditLog
+    with app.app_context():
+        return [a.action for a in db.session.scalars(db.select(AuditLog).order_by(AuditLog.id))]

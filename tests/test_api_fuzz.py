@@ -1,0 +1,67 @@
+"""Random bodies against the write endpoints: whatever arrives, the answer is never a 500."""
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tests.api_helpers import as_
+from tests.conftest import BACKENDS, bearer
+
+FIELDS = {
+    "/areas": ["code", "name", "kind", "parent", "timezone"],
+    "/members": ["name", "phone", "locale", "active", "assignments"],
+    "/schedules": ["area", "name", "windows", "active_from", "active_to", "heightened", "key_sites"],
+    "/sites": ["area", "address", "kind", "stove_count", "status", "latitude"],
+    "/patrols": ["area", "member_id", "started_at", "ended_at", "checkpoints", "outcome", "problem_count"],
+    "/incidents": ["category", "area", "handling_class", "promised_date", "reporter_phone", "latitude"],
+    "/categories": ["code", "number", "name_zh", "name_en", "keywords"],
+    "/incidents/{ticket}/escalate": ["reason", "flag"],
+    "/incidents/{ticket}/reassign": ["area", "note"],
+    "/incidents/{ticket}/reject": ["note", "duplicate_of"],
+}
+
+scalars = (st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.floats()
+           | st.text(max_size=12) | st.sampled_from(["HD03-1-1", "HD03", "08:00", "25:61", "2026-11-25", "coal", "5",
+                                                  "17000000001", "\x00", "patroller", "grid", "2026-11-20T08:00:00Z"]))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(["start", "end", "role", "area_id", "name", "dates", "x"]),
+                                        inner, max_size=3), max_leaves=8)
+
+
+@st.composite
+def bodies(draw):
+    path = draw(st.sampled_from(sorted(FIELDS)))
+    keys = st.sampled_from(FIELDS[path]) | st.text(max_size=5)
+    return path, draw(st.dictionaries(keys, values, max_size=6) | values)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared(request, tmp_path_factory):
+    from server.extensions import db
+    from tests.conftest import make_app, reset_database
+    from tests.factories import build_world
+    tmp = tmp_path_factory.mktemp("fuzz")
+    url = f"sqlite:///{tmp / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    application = make_app(url, tmp)
+    with application.app_context():
+        reset_database(db)
+        world = build_world(db.session)
+        db.session.commit()
+    client = application.test_client()
+    ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
+    yield client, world, ticket
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@settings(max_examples=int(__import__("os").environ.get("GRIDPATROL_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=bodies())
+def test_random_bodies_never_500(shared, case):
+    client, world, ticket = shared
+    path, body = case
+    response = client.post("/api/v1" + path.format(ticket=ticket), data=json.dumps(body),
+                           headers={**bearer(world.tokens["admin"]), "Content-Type": "application/json"})
+    assert response.status_code < 500, (path, body, response.get_json())
+    if response.status_code >= 400:
+        assert set(response.get_json()) == {"error", "message", "details"}
