@@ -355,9 +355,16 @@ def serve(with_demo: bool, host: str, port: int) -> None:
 
 
 def _add_feature_commands() -> None:
+    """A feature group named like an existing group (sync's `device`) adds its subcommands to it."""
     for package in ("sync", "sms", "workers"):
         for command in getattr(import_module(f"{package}.cli"), "commands", []):
-            main.add_command(command)
+            existing = main.commands.get(command.name)
+            if isinstance(existing, click.Group) and isinstance(command, click.Group):
+                for name, sub in command.commands.items():
+                    if name not in existing.commands:
+                        existing.add_command(sub, name)
+            else:
+                main.add_command(command)
 
 
 _add_feature_commands()
