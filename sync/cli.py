@@ -3,6 +3,7 @@ phone in a terminal), `sync ...` holds operator actions. The CLI adds every clic
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import click
@@ -169,9 +170,16 @@ def sync_admin():
     """Operator actions on sync state."""
 
 
+@contextmanager
 def _app_session():
-    from workers.context import job_session
-    return job_session()
+    """A committed-on-success session of an app built like every other `gridpatrol` command's."""
+    from sqlalchemy.orm import Session
+    from server.cli import build_app
+    from server.extensions import db
+    app = build_app()
+    with app.app_context():
+        with Session(db.engine) as session, session.begin():
+            yield session
 
 
 @sync_admin.command("purge-tombstones")
