@@ -1,4 +1,5 @@
 """The sync endpoint end to end: create, pull, merge, conflicts, idempotency, permissions, scope."""
+import json
 import time
 
 from tests.sync_helpers import change, hlc, new_id, ok, patrol_fields, pull_all, sync
@@ -213,3 +214,28 @@ def test_server_side_writes_get_versions_and_reach_devices(app, client, world):
         db.session.commit()
     seen, _ = pull_all(client, world.device_token, world.ids["device"], cursor)
     assert seen[("sites", site_id)]["deleted"] is True
+
+
+def test_clock_far_ahead_is_clamped_and_server_hlc_lets_devices_catch_up(app, client, world):
+    from server.extensions import db
+    from server.models import Patrol
+    from sync.hlc import parse
+    pid = new_id()
+    future_ms = int(time.time() * 1000) + 3600_000
+    body = ok(sync(client, world.device_token, world.ids["device"],
+                   [change("patrols", pid, patrol_fields(world.ids["g11"]), clock=hlc("d1", future_ms))]))
+    assert body["results"][0]["status"] == "applied"
+    with app.app_context():
+        stored = parse(db.session.get(Patrol, pid).field_clocks["_"])
+    assert stored.ms <= int(time.time() * 1000) + 1000 and stored.node == "d1"
+    assert parse(body["server_hlc"]).ms >= stored.ms
+
+
+def test_members_reach_devices_without_phones_or_secrets(client, world):
+    seen, _ = pull_all(client, world.device_token, world.ids["device"])
+    members = {k[1]: v for k, v in seen.items() if k[0] == "members"}
+    me = members[str(world.ids["patroller"])]["fields"]
+    assert set(me) == {"name", "active", "roles"}
+    assert me["roles"] == [{"role": "patroller", "area_id": world.ids["g11"], "rank": 1}]
+    assert str(world.ids["c2_leader"]) not in members  # another community's leader is out of scope
+    assert "+86" not in json.dumps(list(seen.values()), ensure_ascii=False)
