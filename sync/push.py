@@ -325,6 +325,10 @@ class Push:
         self._may_update(name, obj)
         if "area_id" in values and values["area_id"] != obj.area_id:
             self.principal.require(self.area(values["area_id"]), WRITE_ROLES, f"move {name} here")
+        if values.get("patrol_id") and self.lookup("patrols", values["patrol_id"]) is None:
+            raise Invalid("unknown patrol", details={"patrol_id": ["No such patrol."]})
+        if "category_id" in values and self.session.get(Category, values["category_id"]) is None:
+            raise Invalid("unknown category", details={"category_id": [f"Unknown category {values['category_id']}."]})
         winners, losers = last_writer_wins(current, obj.field_clocks or {}, values, clock)
         errors = {}
         if name == "incidents" and "status" in winners and winners["status"] != obj.status:
@@ -419,10 +423,17 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
     raw = session.connection().connection.driver_connection
     names = ", ".join(f'"{name}"' for name in columns)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([Json(row[name]) if name in json_columns and row[name] is not None else row[name]
-                            for name in columns])
+    import psycopg
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+    try:
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([Json(row[name]) if name in json_columns and row[name] is not None else row[name]
+                                for name in columns])
+    except psycopg.IntegrityError as exc:  # same id created concurrently: the shared handler answers 409
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    except psycopg.Error as exc:
+        raise DBAPIError(f"COPY {table.name}", None, exc) from exc
 
 
 def _roles_for(action: str) -> set[str]:

@@ -239,3 +239,36 @@ def test_members_reach_devices_without_phones_or_secrets(client, world):
     assert me["roles"] == [{"role": "patroller", "area_id": world.ids["g11"], "rank": 1}]
     assert str(world.ids["c2_leader"]) not in members  # another community's leader is out of scope
     assert "+86" not in json.dumps(list(seen.values()), ensure_ascii=False)
+
+
+def test_patrol_reported_first_by_sms_merges_and_then_is_append_only(app, client, world):
+    from datetime import datetime, timezone
+    from server.extensions import db
+    from server.models import Patrol
+    pid = new_id()
+    with app.app_context():
+        db.session.add(Patrol(id=pid, member_id=world.ids["patroller"], area_id=world.ids["g11"], source="sms",
+                              started_at=datetime(2026, 11, 20, 1, tzinfo=timezone.utc),
+                              ended_at=datetime(2026, 11, 20, 2, tzinfo=timezone.utc), notes="SMS: 巡查完毕"))
+        db.session.commit()
+    full = patrol_fields(world.ids["g11"], ended_at="2026-11-20T02:05:00Z", notes="映月路12号有煤炉，已劝导",
+                         problem_count=1, outcome="problems_found")
+    body = ok(sync(client, world.device_token, world.ids["device"], [change("patrols", pid, full)]))
+    assert body["results"][0]["status"] == "applied"
+    with app.app_context():
+        assert db.session.query(Patrol).count() == 1
+        patrol = db.session.get(Patrol, pid)
+        assert patrol.notes.startswith("映月路") and patrol.problem_count == 1
+    again = ok(sync(client, world.device_token, world.ids["device"], [change("patrols", pid, full)]))
+    assert again["results"][0]["status"] == "duplicate"
+    edited = ok(sync(client, world.device_token, world.ids["device"], [change("patrols", pid, {"notes": "改"})]))
+    assert edited["results"][0]["status"] == "conflict" and edited["results"][0]["reason"] == "append_only"
+
+
+def test_incident_edit_pointing_at_unknown_rows_is_rejected_not_409(client, world):
+    iid = new_id()
+    ok(sync(client, world.device_token, world.ids["device"], [change("incidents", iid, _incident(world))]))
+    body = ok(sync(client, world.device_token, world.ids["device"], [
+        change("incidents", iid, {"patrol_id": new_id()}), change("incidents", iid, {"category_id": 999}),
+        change("incidents", iid, {"description": "仍然有效"})]))
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected", "applied"]

@@ -137,3 +137,33 @@ def test_concurrent_writers_and_pullers_see_every_change_exactly_once(pg):
     for device_id, ids in seen.items():
         assert sorted(ids) == sorted(applied), f"{device_id}: missing {len(set(applied) - set(ids))}, " \
                                                f"duplicates {len(ids) - len(set(ids))}"
+
+
+def test_same_new_record_pushed_concurrently_never_duplicates_or_500s(pg):
+    app, world, devices = pg
+    from server.extensions import db
+    from server.models import Site
+    record = new_id()
+    statuses, barrier = [], threading.Barrier(3)
+
+    def push(device_id, token):
+        client = app.test_client()
+        barrier.wait(10)
+        for _ in range(5):  # a device retries 409 (concurrent create) like the reference client does
+            response = sync(client, token, device_id, [change("sites", record, {"area_id": world.ids["g11"],
+                                                                               "address": f"{device_id[:4]}号"})])
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                return response.get_json()["results"][0]["status"]
+
+    results = []
+    threads = [threading.Thread(target=lambda d=d: results.append(push(*d)))
+               for d in devices["patroller"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert set(statuses) <= {200, 409} and 500 not in statuses
+    assert sorted(results).count("applied") >= 1 and None not in results
+    with app.app_context():
+        assert db.session.query(Site).filter_by(id=record).count() == 1
