@@ -82,12 +82,35 @@ WRITABLE = tuple(name for name, c in COLLECTIONS.items() if c.writable)
 BY_MODEL = {c.model: c for c in COLLECTIONS.values()}
 
 
+def wire_datetime(value: datetime) -> str:
+    """ISO 8601 in UTC as PostgreSQL's JSON renders it ("…T01:00:00.5+00:00": fraction without trailing
+    zeros), so records built in Python and records built by the database read the same on a device."""
+    text = value.astimezone(timezone.utc).isoformat()
+    if "." in text:
+        head, rest = text.split(".", 1)
+        fraction = rest[:6].rstrip("0")
+        text = head + ("." + fraction if fraction else "") + rest[6:]
+    return text
+
+
 def wire_value(value):
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return wire_datetime(value)
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+class Prebuilt:
+    """A pulled change whose JSON text the database already built; reads like the dict it encodes."""
+
+    __slots__ = ("collection", "id", "version", "deleted", "text")
+
+    def __init__(self, collection: str, record_id: str, version: int, text: str):
+        self.collection, self.id, self.version, self.deleted, self.text = collection, record_id, version, False, text
+
+    def __getitem__(self, key):
+        return getattr(self, key)
 
 
 def member_roles(member) -> list[dict]:

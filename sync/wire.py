@@ -62,8 +62,23 @@ def read_json_body():
                          details={"reason": str(exc)[:200]}) from None
 
 
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_payload(payload: dict) -> bytes:
+    """JSON text of a response; pulled changes the database already encoded are spliced in as they are."""
+    from sync.collections import Prebuilt
+    changes = payload.get("changes") or []
+    if not any(isinstance(c, Prebuilt) for c in changes):
+        return _dumps(payload).encode("utf-8")
+    rest = _dumps({k: v for k, v in payload.items() if k != "changes"})
+    items = ",".join(c.text if isinstance(c, Prebuilt) else _dumps(c) for c in changes)
+    return (rest[:-1] + ',"changes":[' + items + "]}").encode("utf-8")
+
+
 def json_response(payload: dict, status: int = 200) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = encode_payload(payload)
     headers = {"Content-Type": "application/json", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("Accept-Encoding", "").lower() and len(body) > 256:
         body = gzip.compress(body, compresslevel=5)

@@ -196,3 +196,37 @@ def test_values_the_database_cannot_hold_are_rejected_not_500(client, world):
                                                op_id="a\x00")]), 422)
     _error(sync(client, token, device, [change("patrols", new_id(), patrol_fields(world.ids["g11"]),
                                                clock="1-0-d\x00")]), 422)
+
+
+def test_pulled_records_read_exactly_like_results_records(app, client, world):
+    """PostgreSQL builds pulled JSON in SQL; it must match what the Python side sends in results."""
+    from datetime import date, datetime, timezone
+    from server.domain.tokens import register_device
+    from server.extensions import db
+    from server.models import Incident, IncidentEvent, Member, Patrol, Site
+    from sync.collections import COLLECTIONS, to_wire
+    ids = {}
+    with app.app_context():
+        patrol = Patrol(id=new_id(), member_id=world.ids["patroller"], area_id=world.ids["g11"],
+                        started_at=datetime(2026, 11, 20, 1, 2, 3, 450000, tzinfo=timezone.utc),
+                        checkpoints=[{"lat": 39.9051234, "lng": 116.1, "note": "映月路"}], notes="夜查\n\"引号\"")
+        site = Site(id=new_id(), area_id=world.ids["g11"], address="白马路", latitude=39.5, longitude=-0.000123,
+                    last_inspected_at=datetime(2026, 1, 2, 3, 4, 5, 123, tzinfo=timezone.utc))
+        db.session.add_all([patrol, site])
+        db.session.flush()
+        incident = Incident(id=new_id(), ticket="990001", category_id=1, area_id=world.ids["g11"],
+                            responsible_area_id=world.ids["c1"], handling_class="committed",
+                            promised_date=date(2026, 12, 1), description="工地", patrol_id=patrol.id, flagged=True)
+        db.session.add(incident)
+        db.session.flush()
+        db.session.add(IncidentEvent(id=new_id(), incident_id=incident.id, kind="note", note="好", data={"a": [1, None]}))
+        db.session.commit()
+        for model, name in ((Patrol, "patrols"), (Site, "sites"), (Incident, "incidents"), (IncidentEvent, "incident_events")):
+            for obj in db.session.query(model):
+                ids[(name, obj.id)] = json.loads(json.dumps(to_wire(COLLECTIONS[name], obj), ensure_ascii=False))
+        device, token = register_device(db.session, db.session.get(Member, world.ids["c1_leader"]))
+        device_id = device.id
+        db.session.commit()
+    seen, _ = pull_all(client, token, device_id)
+    for key, expected in ids.items():
+        assert seen[key]["fields"] == expected, key
