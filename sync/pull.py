@@ -7,12 +7,12 @@ import hashlib
 import json
 import secrets
 
-from sqlalchemy import String, Text, cast, func, insert, literal, literal_column, or_, select, text, union_all
+from sqlalchemy import String, cast, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from server.errors import BadRequest
 from server.models import Member
-from sync.collections import COLLECTIONS, Prebuilt, change_entry, in_list, to_wire
+from sync.collections import COLLECTIONS, change_entry, in_list, to_wire
 from sync.models import SyncMeta, SyncTombstone
 from sync.versioning import visible_horizon
 
@@ -68,14 +68,21 @@ def removed_between(session: Session, old_paths: list[str], new_paths: list[str]
     return removed
 
 
-def changes_since(session: Session, paths: list[str], after: int, limit: int, device_id: str | None
-                  ) -> tuple[list[dict], int, bool]:
-    """(changes, next cursor version, has_more). `device_id` excludes that device's own writes.
+def changes_since(session: Session, paths: list[str], after: int, limit: int, device_id: str | None,
+                  skip: set | frozenset = frozenset()) -> tuple[list, int, bool]:
+    """(changes, next cursor version, has_more). `device_id` excludes that device's own writes; `skip`
+    holds (collection, id) pairs not to send (written by this very request).
+
+    PostgreSQL renders the whole page in SQL (sync/pull_pg.py); elsewhere:
 
     Two steps keep a round trip cheap: one UNION query finds the next (collection, id, version) keys across
     every collection and the tombstones, then each collection present on the page is fetched by id.
     """
     horizon = visible_horizon(session)
+    if session.get_bind().dialect.name == "postgresql":
+        from sync.pull_pg import page
+        changes, last, has_more = page(session, paths, after, horizon, limit, device_id, skip)
+        return changes, (last if has_more else max(after, horizon - 1)), has_more
     branches = []
     for name, collection in COLLECTIONS.items():
         model = collection.model
@@ -110,7 +117,8 @@ def changes_since(session: Session, paths: list[str], after: int, limit: int, de
         entry = fetched.get((name, record_id))
         if entry is None or entry["version"] < version:  # hard-deleted meanwhile, or a tombstone row
             entry = {"collection": name, "id": record_id, "version": version, "deleted": True}
-        changes.append(entry)
+        if (entry["collection"], entry["id"]) not in skip:
+            changes.append(entry)
     if has_more:
         return changes, rows[-1][2], True
     return changes, max(after, horizon - 1), False
@@ -127,8 +135,6 @@ def _fetch(session: Session, collection, ids: set[str]) -> dict:
             out[("members", str(member.id))] = change_entry(collection, member)
         return out
     table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        return _fetch_as_json(session, collection, wanted)
     columns = [table.c.id, table.c.version, table.c.deleted_at] + [table.c[f] for f in collection.fields]
     for row in session.execute(select(*columns).where(in_list(session, table.c.id, wanted))):
         entry = {"collection": collection.name, "id": str(row.id), "version": row.version,
@@ -138,27 +144,3 @@ def _fetch(session: Session, collection, ids: set[str]) -> dict:
         out[(collection.name, entry["id"])] = entry
     return out
 
-
-def _fetch_as_json(session: Session, collection, wanted: list) -> dict:
-    """PostgreSQL builds each record's JSON itself (json_build_object, in UTC): decoding rows and JSON
-    columns into Python only to encode them again was most of a pull's cost."""
-    table = collection.model.__table__
-    pairs = []
-    for name in collection.fields:
-        pairs += [literal_column(f"'{name}'"), table.c[name]]
-    fields_json = cast(func.json_build_object(*pairs), Text)
-    session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
-    out = {}
-    query = select(table.c.id, table.c.version, table.c.deleted_at.isnot(None), fields_json) \
-        .where(in_list(session, table.c.id, wanted))
-    for record_id, version, deleted, fields in session.execute(query):
-        record_id = str(record_id)
-        if deleted:
-            out[(collection.name, record_id)] = {"collection": collection.name, "id": record_id, "version": version,
-                                                 "deleted": True}
-            continue
-        head = json.dumps({"collection": collection.name, "id": record_id, "version": version, "deleted": False},
-                          ensure_ascii=False, separators=(",", ":"))
-        out[(collection.name, record_id)] = Prebuilt(collection.name, record_id, version,
-                                                     f'{head[:-1]},"fields":{fields}}}')
-    return out

@@ -139,10 +139,9 @@ def run_sync(session: Session, principal: Principal, body, now: datetime | None 
         if old_paths is not None:
             response["removed"] = removed_between(session, old_paths, paths)
         own = device.id if request["cursor"] is not None else None
-        changes, next_version, has_more = changes_since(session, paths, after, request["limit"], own)
-        if own is None and request["changes"]:  # first sync or reset: only this request's writes are known
-            pushed = {(c["collection"], c["id"]) for c in request["changes"]}
-            changes = [c for c in changes if (c["collection"], c["id"]) not in pushed]
+        # first sync or reset: the device's older writes come back, but not those of this very request
+        skip = {(c["collection"], c["id"]) for c in request["changes"]} if own is None else set()
+        changes, next_version, has_more = changes_since(session, paths, after, request["limit"], own, skip)
         response.update(changes=changes, has_more=has_more,
                         cursor=encode_cursor(info["epoch"], next_version, current_scope))
     session.rollback()
