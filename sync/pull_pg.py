@@ -10,7 +10,7 @@ from sync.collections import COLLECTIONS, Prebuilt
 from sync.models import SyncTombstone
 
 ROLES_JSON = ("(SELECT coalesce(json_agg(json_build_object('role', a.role, 'area_id', a.area_id, 'rank', a.rank) "
-              "ORDER BY a.id), '[]'::json) FROM assignments a WHERE a.member_id = members.id)")
+              "ORDER BY a.id), '[]'::json) FROM assignments a WHERE a.member_id = members_page.id)")
 
 
 class PrebuiltPage(Prebuilt):
@@ -27,14 +27,13 @@ def _quoted(name: str):
     return literal_column("'" + name.replace("'", "''") + "'")
 
 
-def _fields_json(collection):
-    table = collection.model.__table__
+def _fields_json(collection, columns):
     if collection.name == "members":
-        return func.json_build_object(_quoted("name"), table.c.name, _quoted("active"), table.c.active,
+        return func.json_build_object(_quoted("name"), columns.name, _quoted("active"), columns.active,
                                       _quoted("roles"), literal_column(ROLES_JSON))
     pairs = []
     for name in collection.fields:
-        pairs += [_quoted(name), table.c[name]]
+        pairs += [_quoted(name), columns[name]]
     return func.json_build_object(*pairs)
 
 
@@ -54,15 +53,17 @@ def page(session: Session, paths: list[str], after: int, horizon: int, limit: in
     branches = []
     for name, collection in COLLECTIONS.items():
         model = collection.model
-        entry = _entry(name, model.id, model.version, model.deleted_at.isnot(None), _fields_json(collection))
+        table = model.__table__
         query = collection.scoped(paths).where(model.version > after, model.version < horizon)
         if device_id is not None:
             query = query.where(model.sync_origin.is_distinct_from(device_id))
         skipped = [record_id for collection_name, record_id in skip if collection_name == name]
         if skipped:
             query = query.where(not_(cast(model.id, String).in_(skipped)))
-        query = query.with_only_columns(model.version.label("v"), cast(entry, Text).label("e"))
-        branches.append(select(query.order_by(model.version).limit(limit + 1).subquery()))
+        # rows first (ordered, limited), JSON only for those: never for the whole scope
+        rows = query.with_only_columns(*table.c).order_by(model.version).limit(limit + 1).subquery(f"{name}_page")
+        entry = _entry(name, rows.c.id, rows.c.version, rows.c.deleted_at.isnot(None), _fields_json(collection, rows.c))
+        branches.append(select(rows.c.version.label("v"), cast(entry, Text).label("e")))
     stones = select(SyncTombstone.version.label("v"), cast(func.json_build_object(
         _quoted("collection"), SyncTombstone.collection, _quoted("id"), SyncTombstone.record_id,
         _quoted("version"), SyncTombstone.version, _quoted("deleted"), literal_column("true")), Text).label("e")
