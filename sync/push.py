@@ -12,16 +12,16 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import JSON, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from server.domain.access import Principal, can_act_on_incident
 from server.domain.areas import effective_timezone
-from server.domain.incidents import (FIRST_TICKET, can_transition, compute_deadline, initial_responsible_area,
-                                     transition)
+from server.domain.incidents import can_transition, compute_deadline, initial_responsible_area, transition
 from server.errors import Conflict, DomainError, Forbidden, Invalid
-from server.models import Area, Category, Counter, LEADER_ROLES, new_uuid
+from server.models import Area, Category, LEADER_ROLES, new_uuid
 from sync import hlc as hlc_module
+from sync.bulk import RowRef, allocate_tickets, bulk_insert
 from sync.collections import COLLECTIONS, in_list, to_wire, wire_value
 from sync.merge import clock_of, last_writer_wins, same_value, updated_clocks
 from sync.models import SyncConflict, SyncOpResult, SyncTombstone
@@ -146,7 +146,7 @@ class Push:
         name = change["collection"]
         if not COLLECTIONS[name].writable:
             raise Forbidden(f"{name} is reference data that devices only pull", code="read_only_collection")
-        clock = hlc_module.clamp(hlc_module.parse(change["hlc"]), self.now_ms)
+        clock = hlc_module.clamp(change.get("clock") or hlc_module.parse(change["hlc"]), self.now_ms)
         obj = self.lookup(name, change["id"])
         if change["op"] == "delete":
             return self.delete(name, change, obj, clock)
@@ -184,7 +184,7 @@ class Push:
         result = {"status": "applied"}
         if with_record:  # the server filled fields in (ticket, deadline): the device needs them
             result["_collection"] = with_record
-        self.finalize.append((result, _RowRef(row)))
+        self.finalize.append((result, RowRef(row)))
         return result
 
     def create_patrols(self, change, values, clock) -> dict:
@@ -281,7 +281,7 @@ class Push:
         if not any(self.pending.values()):
             return
         if self.tickets_needed:
-            for row, ticket in zip(self.tickets_needed, _allocate_tickets(self.session, len(self.tickets_needed))):
+            for row, ticket in zip(self.tickets_needed, allocate_tickets(self.session, len(self.tickets_needed))):
                 row["ticket"] = ticket
             self.tickets_needed = []
         rows_total = sum(len(rows) for rows in self.pending.values())
@@ -402,58 +402,9 @@ class Push:
         return result
 
 
-class _RowRef:
-    """Lets a buffered row stand where finalize expects a record object."""
-
-    def __init__(self, row):
-        self.__dict__["row"] = row
-
-    def __getattr__(self, name):
-        return self.row[name]
-
-
-def bulk_insert(session: Session, table, rows: list[dict]) -> None:
-    """Many rows at once: COPY on PostgreSQL (several times cheaper than an executemany INSERT in both
-    client CPU and server work), a plain executemany elsewhere. Every row has the same keys."""
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    from psycopg.types.json import Json
-    columns = list(rows[0])
-    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
-    raw = session.connection().connection.driver_connection
-    names = ", ".join(f'"{name}"' for name in columns)
-    import psycopg
-    from sqlalchemy.exc import DBAPIError, IntegrityError
-    try:
-        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([Json(row[name]) if name in json_columns and row[name] is not None else row[name]
-                                for name in columns])
-    except psycopg.IntegrityError as exc:  # same id created concurrently: the shared handler answers 409
-        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
-    except psycopg.Error as exc:
-        raise DBAPIError(f"COPY {table.name}", None, exc) from exc
-
-
 def _roles_for(action: str) -> set[str]:
     from server.domain.access import ACT_ON_INCIDENT
     return ACT_ON_INCIDENT[action]
-
-
-def _allocate_tickets(session: Session, count: int) -> list[str]:
-    """Same counter as server.domain.incidents.next_ticket, bumped once for the whole batch. The row is
-    created race-free (two first batches at once must not collide)."""
-    bump = update(Counter).where(Counter.name == "ticket").values(value=Counter.value + count).returning(Counter.value)
-    last = session.execute(bump).scalar()
-    if last is None:
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-            session.execute(pg_insert(Counter).values(name="ticket", value=FIRST_TICKET - 1).on_conflict_do_nothing())
-        else:
-            session.execute(insert(Counter).values(name="ticket", value=FIRST_TICKET - 1).prefix_with("OR IGNORE"))
-        last = session.execute(bump).scalar()
-    return [str(value) for value in range(last - count + 1, last + 1)]
 
 
 def push_changes(session: Session, principal: Principal, changes: list[dict], now=None) -> list[dict]:

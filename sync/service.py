@@ -71,11 +71,11 @@ def _fast_envelope(body: dict) -> dict | None:
         try:
             if str(uuid.UUID(record_id)) != record_id.lower():
                 return None
-            hlc_module.parse(clock)
+            parsed = hlc_module.parse(clock)
         except ValueError:
             return None
         out.append({"op_id": op_id, "collection": change["collection"], "id": record_id, "op": change["op"],
-                    "fields_": fields, "hlc": clock})
+                    "fields_": fields, "hlc": clock, "clock": parsed})
     return {"device_id": device_id, "schema_version": body["schema_version"], "cursor": cursor, "limit": limit,
             "changes": out}
 
@@ -118,8 +118,10 @@ def run_sync(session: Session, principal: Principal, body, now: datetime | None 
     results = []
     if request["changes"]:
         for change in request["changes"]:
-            hlc_module.server_clock.receive(hlc_module.clamp(hlc_module.parse(change["hlc"]),
-                                                             hlc_module.wall_ms()))
+            if "clock" not in change:
+                change["clock"] = hlc_module.parse(change["hlc"])
+        latest = max(change["clock"] for change in request["changes"])
+        hlc_module.server_clock.receive(hlc_module.clamp(latest, hlc_module.wall_ms()))
         results = push_changes(session, principal, request["changes"], now=now)
     if state is None:
         state = SyncDeviceState(device_id=device.id, scope_hash=current_scope, scope_paths=paths,
