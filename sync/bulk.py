@@ -24,7 +24,7 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
-    from psycopg.types.json import Json
+    from json import dumps  # text COPY takes JSON as text; psycopg's Json wrapper looks its type up per value
     columns = list(rows[0])
     json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
     raw = session.connection().connection.driver_connection
@@ -34,7 +34,7 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     try:
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row([Json(row[name]) if name in json_columns and row[name] is not None else row[name]
+                copy.write_row([dumps(row[name]) if name in json_columns and row[name] is not None else row[name]
                                 for name in columns])
     except psycopg.IntegrityError as exc:  # same id created concurrently: the shared handler answers 409
         raise IntegrityError(f"COPY {table.name}", None, exc) from exc
