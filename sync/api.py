@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from server.api.common import ErrorSchema
 from server.auth import device_principal
 from server.errors import error_response
 from server.extensions import db
@@ -30,12 +31,12 @@ class SyncView(MethodView):
         requestBody={"required": True, "content": {"application/json": {"schema": SyncRequestSchema}}},
         security=[{"bearerAuth": []}])
     @blp.response(200, SyncResponseSchema)
-    @blp.alt_response(400, description="Malformed JSON, bad cursor or unsupported schema_version")
-    @blp.alt_response(401, description="Missing, unknown or revoked token")
-    @blp.alt_response(403, description="device_id does not match the token")
-    @blp.alt_response(413, description="More than 1000 changes or 2 MB")
-    @blp.alt_response(422, description="Envelope fields invalid (unknown collection, wrong types)")
-    @blp.alt_response(503, description="Database busy (deadlock or serialization); retry the same request")
+    @blp.alt_response(400, schema=ErrorSchema, description="Malformed JSON, bad cursor or unsupported schema_version")
+    @blp.alt_response(401, schema=ErrorSchema, description="Missing, unknown or revoked token")
+    @blp.alt_response(403, schema=ErrorSchema, description="device_id does not match the token")
+    @blp.alt_response(413, schema=ErrorSchema, description="More than 1000 changes or 2 MB")
+    @blp.alt_response(422, schema=ErrorSchema, description="Envelope fields invalid (unknown collection, wrong types)")
+    @blp.alt_response(503, schema=ErrorSchema, description="Database busy (deadlock or serialization); retry the same request")
     def post(self):
         principal = device_principal()
         body = read_json_body()
