@@ -1,4 +1,92 @@
-"""Twilio webhooks and the message log — placeholder until the SMS feature lands (issue 4)."""
-from flask import Blueprint
+"""Twilio's webhooks (plain Flask: form-encoded in, TwiML out) and the message log API.
+
+Every webhook request must carry a valid X-Twilio-Signature over the PUBLIC URL Twilio called — with
+GRIDPATROL_PUBLIC_BASE_URL set that is `<base><path>?<query>` whatever scheme and host the app sees behind
+a TLS-terminating proxy. A missing or bad signature gets 403 before anything is read or stored.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from server.errors import Forbidden
+from server.extensions import db
+from sms.inbound import find_inbound, receive
+from sms.messages_api import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)
+from sms.outbox import apply_status_callback
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+
+def public_url() -> str:
+    """The URL Twilio signed. Query string included; the body is signed separately (form params)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    path = request.full_path if request.query_string else request.path
+    if base:
+        return base.rstrip("/") + path
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    return f"{proto}://{host}{path}"
+
+
+def require_twilio_signature() -> None:
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token:
+        raise Forbidden("webhooks are refused until TWILIO_AUTH_TOKEN is configured", code="not_configured")
+    if not signature:
+        raise Forbidden("missing X-Twilio-Signature", code="bad_signature")
+    params = request.form.to_dict(flat=False)
+    flat = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
+    if not RequestValidator(token).validate(public_url(), flat, signature):
+        log.warning("sms webhook %s: bad signature", request.path)
+        raise Forbidden("the X-Twilio-Signature does not match", code="bad_signature")
+
+
+def twiml(text: str) -> Response:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return Response(str(response), mimetype="application/xml")
+
+
+@bp.post("/twilio/inbound")
+def twilio_inbound():
+    require_twilio_signature()
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    if not sid:
+        return twiml("")  # signed by Twilio but not a message (e.g. a console test ping)
+    kwargs = dict(message_sid=sid, sender=form.get("From", ""), to=form.get("To", ""), body=form.get("Body", ""),
+                  config=current_app.config)
+    for attempt in (1, 2):
+        try:
+            row = receive(db.session, **kwargs)
+            reply = row.reply
+            db.session.commit()
+            return twiml(reply)
+        except IntegrityError:
+            db.session.rollback()  # the same MessageSid arrived twice at once: answer like the first
+            existing = find_inbound(db.session, sid)
+            if existing is not None:
+                return twiml(existing.reply)
+            if attempt == 2:
+                raise
+    return twiml("")  # pragma: no cover
+
+
+@bp.post("/twilio/status")
+def twilio_status():
+    require_twilio_signature()
+    form = request.form
+    apply_status_callback(db.session, reference=request.args.get("ref"), sid=form.get("MessageSid"),
+                          status=(form.get("MessageStatus") or form.get("SmsStatus") or "").lower(),
+                          error_code=form.get("ErrorCode") or None)
+    db.session.commit()
+    return Response("", status=204)

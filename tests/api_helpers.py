@@ -51,3 +51,26 @@ def audit_actions(app) -> list[str]:
     from server.models import AuditLog
     with app.app_context():
         return [a.action for a in db.session.scalars(db.select(AuditLog).order_by(AuditLog.id))]
+
+
+def module_world(request, tmp_path_factory, name: str):
+    """One app, client and world per backend for a whole module, for tests that only read (or only write
+    what they then check themselves). Yields (app, client, world); use from a module-scoped fixture
+    parametrized over tests.conftest.BACKENDS."""
+    from server.extensions import db
+    from tests.conftest import make_app, reset_database
+    from tests.factories import build_world
+    tmp = tmp_path_factory.mktemp(name)
+    url = f"sqlite:///{tmp / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    application = make_app(url, tmp)
+    with application.app_context():
+        reset_database(db)
+        world = build_world(db.session)
+        db.session.commit()
+    try:
+        yield application, application.test_client(), world
+    finally:
+        application.extensions["gridpatrol.runner"].wait(timeout=30)
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()

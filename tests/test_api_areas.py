@@ -5,10 +5,10 @@ from tests.api_helpers import as_, assert_error, audit_actions
 def test_admin_lists_whole_tree_in_order_with_pagination(client, world):
     admin = as_(client, world, "admin")
     body = admin.get("/areas").get_json()
-    assert [a["code"] for a in body["items"]] == ["HD", "HD03", "HD03-1", "HD03-1-1", "HD03-1-2", "HD03-2", "HD03-2-1"]
+    assert [a["code"] for a in body["items"]] == ["HD", "HD03", "HD03-1", "HD03-2", "HD03-1-1", "HD03-1-2", "HD03-2-1"]
     assert body["total"] == 7
     page2 = admin.get("/areas", {"per_page": 3, "page": 2}).get_json()
-    assert [a["code"] for a in page2["items"]] == ["HD03-1-1", "HD03-1-2", "HD03-2"]
+    assert [a["code"] for a in page2["items"]] == ["HD03-2", "HD03-1-1", "HD03-1-2"]
     assert page2["total"] == 7 and page2["per_page"] == 3
 
 
@@ -29,6 +29,14 @@ def test_community_leader_sees_only_her_community(client, world):
     assert codes == ["HD03-1", "HD03-1-1", "HD03-1-2"]
     assert leader.get(f"/areas/{world.ids['g11']}").status_code == 200
     assert_error(leader.get(f"/areas/{world.ids['c2']}"), 403, "out_of_scope")
+
+
+def test_natural_code_order_within_a_level(client, world):
+    admin = as_(client, world, "admin")
+    for n in (10, 3):
+        admin.post("/areas", {"code": f"HD03-{n}", "name": f"社区{n}", "kind": "community", "parent": "HD03"})
+    codes = [a["code"] for a in admin.get("/areas", {"kind": "community"}).get_json()["items"]]
+    assert codes == ["HD03-1", "HD03-2", "HD03-3", "HD03-10"]
 
 
 def test_create_update_move_delete_and_audit(app, client, world):
@@ -87,3 +95,14 @@ def test_kind_change_refused_while_leaders_do_not_fit(client, world):
     body = assert_error(admin.patch(f"/areas/{world.ids['c1']}", {"kind": "grid"}), 409, "area_in_use")
     assert "kind" in body["details"]
     assert admin.patch(f"/areas/{world.ids['g12']}", {"kind": "other"}).get_json()["kind"] == "other"
+
+
+def test_a_refused_edit_leaves_no_partial_move(client, world):
+    admin = as_(client, world, "admin")
+    before = admin.get(f"/areas/{world.ids['g21']}").get_json()
+    # the move is applied first, then the duplicate code is refused: the whole request must roll back
+    assert_error(admin.patch(f"/areas/{world.ids['g21']}", {"parent": "HD03-1", "code": "HD03-1-1"}), 409,
+                 "duplicate_code")
+    after = admin.get(f"/areas/{world.ids['g21']}").get_json()
+    assert (after["parent_code"], after["path"], after["code"]) == (before["parent_code"], before["path"], before["code"])
+    assert admin.get("/audit", {"entity": "area"}).get_json()["total"] == 0

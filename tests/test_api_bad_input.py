@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.api_helpers import as_, assert_error
+from tests.api_helpers import as_, assert_error, module_world
 from tests.conftest import BACKENDS, bearer
 
 BIG = 10 ** 30
@@ -37,6 +37,10 @@ CASES = [
     ("post", "/devices", {"member_id": "7"}, 422, "validation_failed"),
     ("post", "/devices", {"member_id": 99999}, 404, "not_found"),
     ("post", "/devices", {"member_id": BIG}, 422, "validation_failed"),
+    ("post", "/devices", {"member_id": 2 ** 40}, 422, "validation_failed"),
+    ("get", "/members/" + str(2 ** 40), None, 404, "not_found"),
+    ("get", "/patrols?member_id=" + str(2 ** 40), None, 422, "validation_failed"),
+    ("post", "/members", {"name": "x", "phone": "17000000057", "assignments": [{"role": "patroller", "area_id": 2 ** 40}]}, 422, None),
     ("post", "/auth/tokens", {"member_id": 1, "expires_in_days": 0}, 422, "validation_failed"),
     ("post", "/schedules", {"area": "HD03", "windows": [{"start": 800, "end": "12:00"}]}, 422, "validation_failed"),
     ("post", "/schedules", {"area": "HD03", "heightened": [{"name": "x", "dates": ["02-05"]}]}, 422, None),
@@ -75,22 +79,9 @@ def _fill(path: str, world, ticket: str) -> str:
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared(request, tmp_path_factory):
     """One app and world per backend for every case: the cases assert that they write nothing."""
-    from server.extensions import db
-    from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
-    tmp = tmp_path_factory.mktemp("bad_input")
-    url = f"sqlite:///{tmp / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    application = make_app(url, tmp)
-    with application.app_context():
-        reset_database(db)
-        world = build_world(db.session)
-        db.session.commit()
-    client = application.test_client()
-    ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
-    yield application, client, world, ticket
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    for app, client, world in module_world(request, tmp_path_factory, "bad_input"):
+        ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
+        yield app, client, world, ticket
 
 
 @pytest.mark.parametrize("method,path,body,status,code", CASES, ids=[f"{c[0]} {c[1]} {i}" for i, c in enumerate(CASES)])

@@ -1,12 +1,14 @@
 """Random bodies against the write endpoints: whatever arrives, the answer is never a 500."""
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.api_helpers import as_
+from tests.api_helpers import as_, module_world
 from tests.conftest import BACKENDS, bearer
 
+EXAMPLES = int(os.environ.get("GRIDPATROL_FUZZ_EXAMPLES", "40"))  # raise it for a deeper search
 FIELDS = {
     "/areas": ["code", "name", "kind", "parent", "timezone"],
     "/members": ["name", "phone", "locale", "active", "assignments"],
@@ -37,25 +39,12 @@ def bodies(draw):
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared(request, tmp_path_factory):
-    from server.extensions import db
-    from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
-    tmp = tmp_path_factory.mktemp("fuzz")
-    url = f"sqlite:///{tmp / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    application = make_app(url, tmp)
-    with application.app_context():
-        reset_database(db)
-        world = build_world(db.session)
-        db.session.commit()
-    client = application.test_client()
-    ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
-    yield client, world, ticket
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    for _app, client, world in module_world(request, tmp_path_factory, "fuzz"):
+        ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
+        yield client, world, ticket
 
 
-@settings(max_examples=int(__import__("os").environ.get("GRIDPATROL_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=bodies())
 def test_random_bodies_never_500(shared, case):
     client, world, ticket = shared

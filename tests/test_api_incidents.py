@@ -42,10 +42,12 @@ def test_full_lifecycle_writes_events_with_actor_and_channel(app, client, world)
     reopened = leader.post(f"/incidents/{ref}/reopen", {"note": "又烧了"}).get_json()
     assert reopened["status"] == "open" and reopened["closed_at"] is None
     kinds = [e["kind"] for e in reopened["events"]]
-    assert kinds[0] == "created" and kinds.count("status_change") == 3
+    assert kinds[:3] == ["created", "status_change", "acknowledged"] and kinds.count("status_change") == 3
     assert {"acknowledged", "note", "handled"} <= set(kinds)
     api_events = [e for e in reopened["events"] if e["kind"] != "created"]
     assert all(e["channel"] == "api" and e["actor_member_id"] for e in api_events)
+    audited = as_(client, world, "admin").get("/audit", {"action": "incident.handle"}).get_json()["items"][0]
+    assert audited["summary"]["event_id"] == next(e["id"] for e in reopened["events"] if e["kind"] == "handled")
     handled = next(e for e in reopened["events"] if e["kind"] == "handled")
     assert handled["actor_label"] == "吴巡查" and handled["from_status"] == "in_progress" and handled["to_status"] == "resolved"
     actions = audit_actions(app)

@@ -116,3 +116,65 @@ def test_device_register_list_revoke(app, client, world):
     assert_error(leader.post("/devices", {"member_id": world.ids["patroller"]}), 403)
     assert_error(admin.get("/devices/not-a-device"), 404)
     assert audit_actions(app)[-2:] == ["device.register", "device.revoke"]
+
+
+def test_volunteer_token_does_not_browse_the_roster(client, world):
+    admin = as_(client, world, "admin")
+    volunteer = admin.post("/members", {"name": "红袖标", "phone": "17000000044",
+                                        "assignments": [{"role": "volunteer", "area_code": "HD03-1-1"}]}).get_json()
+    token = admin.post("/auth/tokens", {"member_id": volunteer["id"]}).get_json()["token"]
+    as_volunteer = As(client, token)
+    assert as_volunteer.get("/members").get_json()["total"] == 0
+    assert as_volunteer.get("/areas").get_json()["total"] == 0
+    assert_error(as_volunteer.get(f"/members/{world.ids['patroller']}"), 403, "out_of_scope")
+    assert_error(as_volunteer.get(f"/areas/{world.ids['g11']}/leaders"), 403, "role_not_permitted")
+    assert as_volunteer.get("/auth/me").get_json()["roles"] == ["volunteer"]
+
+
+def test_changing_your_own_password_needs_the_current_one(client, world):
+    admin = as_(client, world, "admin")
+    me = as_(client, world, "c1_leader")
+    path = f"/members/{world.ids['c1_leader']}/password"
+    assert me.put(path, {"password": "first password"}).status_code == 204  # none set yet
+    body = assert_error(me.put(path, {"password": "second password"}), 422)
+    assert "current_password" in body["details"]
+    assert_error(me.put(path, {"password": "second password", "current_password": "wrong one"}), 422)
+    assert me.put(path, {"password": "second password", "current_password": "first password"}).status_code == 204
+    assert admin.put(path, {"password": "reset by admin"}).status_code == 204
+    assert As(client, None).post("/auth/login", {"phone": "17000000003", "password": "reset by admin"}).status_code == 201
+
+
+def test_repeated_failed_logins_lock_the_phone_for_a_while(app, client, world):
+    import time_machine
+    from datetime import datetime, timedelta, timezone
+    admin = as_(client, world, "admin")
+    admin.put(f"/members/{world.ids['c2_leader']}/password", {"password": "right password"})
+    anonymous = As(client, None)
+    start = datetime.now(timezone.utc)
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            assert_error(anonymous.post("/auth/login", {"phone": "17000000004", "password": "guess"}), 401)
+        body = assert_error(anonymous.post("/auth/login", {"phone": "17000000004", "password": "right password"}),
+                            429, "rate_limited")
+        assert body["details"]["retry_after_seconds"] == 900
+        # other phones are not affected
+        assert anonymous.post("/auth/login", {"phone": "17000000099", "password": "x"}).status_code == 401
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        assert anonymous.post("/auth/login", {"phone": "17000000004", "password": "right password"}).status_code == 201
+    failed = admin.get("/audit", {"action": "auth.login_failed"}).get_json()
+    assert failed["total"] == 6 and failed["items"][-1]["actor_label"] == "+86170****0004"
+
+
+def test_removed_member_comes_back_with_the_same_id(app, client, world):
+    admin = as_(client, world, "admin")
+    pid = world.ids["patroller2"]
+    assert admin.delete(f"/members/{pid}").status_code == 204
+    assert_error(admin.get(f"/members/{pid}"), 404)
+    back = admin.post("/members", {"name": "郑巡查(返岗)", "phone": "17000000008",
+                                   "assignments": [{"role": "patroller", "area_code": "HD03-1-2"}]})
+    assert back.status_code == 201
+    assert back.get_json()["id"] == pid and back.get_json()["active"] is True
+    assert back.get_json()["assignments"][0]["area_code"] == "HD03-1-2"
+    assert audit_actions(app)[-1] == "member.reactivate"
+    # the old device stays revoked
+    assert admin.get("/devices", {"member_id": pid}).get_json()["items"][0]["active"] is False

@@ -137,7 +137,7 @@ def test_db_upgrade_and_current_on_a_fresh_sqlite_file(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["db", "upgrade"], env=env)
     from server.migrate import head_revisions
-    assert result.exit_code == 0 and all(head in result.stdout for head in head_revisions())
+    assert result.exit_code == 0 and all(head in result.stdout for head in head_revisions())  # every feature head
     current = runner.invoke(main, ["db", "current"], env=env)
     assert "current: " in current.stdout and "(empty database)" not in current.stdout
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0  # again: a no-op

@@ -92,7 +92,7 @@ class RQRunner(JobRunner):
 
     def enqueue(self, func, *args, queue: str = "default", job_id: str | None = None, **kwargs):
         target = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
-        return self.queue(queue).enqueue(target, *args, job_id=job_id, kwargs=kwargs or None)
+        return self.queue(queue).enqueue(target, args=args, kwargs=kwargs or None, job_id=job_id)
 
 
 def init_runner(app: Flask) -> None:

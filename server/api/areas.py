@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 
-from server.api.common import (QUERY, AreaRef, StrictSchema, area_from_ref, audit, documents_errors, get_or_404,
-                               live, page_args_schema, page_schema, paginate)
+from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_from_ref, audit, documents_errors,
+                               get_or_404, live, page_args_schema, page_schema, paginate)
 from server.api.schedules import EffectiveOnArgs, EffectiveScheduleSchema, effective_for
 from server.api.scoping import require_admin_over_areas, require_in_scope
 from server.auth import staff_principal
@@ -81,9 +81,10 @@ AreaFilter = page_args_schema({
 @blp.response(200, page_schema(AreaSchema, "AreaPage"))
 @documents_errors(blp, 401, 403)
 def list_areas(args):
-    """Areas in your subtrees, in tree order."""
+    """Areas in your subtrees, level by level (district first), each level in natural code order."""
     principal = staff_principal()
-    statement = live(Area).where(principal.area_filter(Area.path)).order_by(Area.path)
+    statement = (live(Area).where(principal.area_filter(Area.path, READ_ROLES))
+                 .order_by(Area.depth, func.length(Area.code), Area.code))
     if "parent" in args:
         statement = statement.where(Area.parent_id == area_from_ref(args["parent"], "parent").id)
     if "within" in args:

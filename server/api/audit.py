@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from server.api.common import QUERY, UTCDateTimeField, documents_errors, page_args_schema, page_schema, paginate
+from server.api.common import (QUERY, UTCDateTimeField, documents_errors, id_field, page_args_schema, page_schema,
+                               paginate)
 from server.auth import staff_principal
 from server.extensions import db
 from server.models import AuditLog
@@ -28,7 +29,7 @@ AuditFilter = page_args_schema({
     "action": fields.String(metadata={"description": "exact, or a prefix ending in '.' (e.g. incident.)"}),
     "entity": fields.String(),
     "entity_id": fields.String(),
-    "actor_member_id": fields.Integer(),
+    "actor_member_id": id_field(strict=False),
     "channel": fields.String(),
     "since": UTCDateTimeField(),
     "until": UTCDateTimeField(),

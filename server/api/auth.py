@@ -9,17 +9,19 @@ from datetime import timedelta
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from server.api.common import MAX_INT, QUERY, StrictSchema, audit, documents_errors, page_args_schema, page_schema, paginate
+from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema,
+                               page_schema, paginate)
 from server.api.scoping import require_admin_over_member as _require_admin_over_member
 from server.auth import staff_principal
 from server.domain.members import check_password, get_member, member_by_phone
-from server.domain.phones import try_normalize_phone
+from server.domain.audit import record as audit_record
+from server.domain.phones import mask_phone, try_normalize_phone
 from server.domain.tokens import issue_staff_token
-from server.errors import NotFound, Unauthorized
+from server.errors import DomainError, NotFound, Unauthorized
 from server.extensions import db
-from server.models import StaffToken, utcnow
+from server.models import AuditLog, StaffToken, utcnow
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, staff tokens, who am I")
 
@@ -32,7 +34,7 @@ class LoginSchema(StrictSchema):
 
 
 class IssueTokenSchema(StrictSchema):
-    member_id = fields.Integer(required=True, strict=True)
+    member_id = id_field(required=True)
     name = fields.String(load_default="", validate=validate.Length(max=100))
     expires_in_days = fields.Integer(load_default=None, allow_none=True, strict=True,
                                      validate=validate.Range(min=1, max=3650),
@@ -73,7 +75,17 @@ class MeSchema(Schema):
                         "whose whole subtree it covers; area null = everywhere"})
 
 
-TokenFilter = page_args_schema({"member_id": fields.Integer(), "include_revoked": fields.Boolean(load_default=False)})
+LOGIN_MAX_FAILURES = 5
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def recent_login_failures(session, phone: str) -> int:
+    since = utcnow() - LOGIN_FAILURE_WINDOW
+    return session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.action == "auth.login_failed", AuditLog.entity_id == phone, AuditLog.at >= since))
+
+
+TokenFilter = page_args_schema({"member_id": id_field(strict=False), "include_revoked": fields.Boolean(load_default=False)})
 
 
 def _issue(member, name: str, days: int | None):
@@ -90,16 +102,25 @@ def _dump_new(record, token: str):
 @blp.route("/login", methods=["POST"])
 @blp.arguments(LoginSchema)
 @blp.response(201, NewTokenSchema)
-@documents_errors(blp, 400, 401, 413)
+@documents_errors(blp, 400, 401, 413, 429)
 @blp.doc(security=[])
 def login(body):
-    """Exchange a member's phone and password for a staff token (expires after STAFF_TOKEN_TTL_DAYS)."""
+    """Exchange a member's phone and password for a staff token (expires after STAFF_TOKEN_TTL_DAYS).
+
+    Failed attempts are kept in the audit log; after LOGIN_MAX_FAILURES for one phone within
+    LOGIN_FAILURE_WINDOW the phone is refused (429) until the window has passed, whatever the password."""
     phone = try_normalize_phone(body["phone"], current_app.config["GRIDPATROL_PHONE_REGION"])
+    if phone and recent_login_failures(db.session, phone) >= LOGIN_MAX_FAILURES:
+        raise DomainError("too many failed logins for this phone; try again later", code="rate_limited", status=429,
+                          details={"retry_after_seconds": int(LOGIN_FAILURE_WINDOW.total_seconds())})
     member = member_by_phone(db.session, phone) if phone else None
     if not check_password(member, body["password"]):
+        if phone:
+            audit_record(db.session, "auth.login_failed", channel="api", actor_label=mask_phone(phone),
+                         entity="phone", entity_id=phone)
+            db.session.commit()
         raise Unauthorized("phone or password is wrong", code="bad_credentials")
     record, token = _issue(member, body["name"], current_app.config["STAFF_TOKEN_TTL_DAYS"])
-    from server.domain.audit import record as audit_record
     audit_record(db.session, "auth.login", channel="api", actor=member, entity="staff_token", entity_id=record.id)
     db.session.commit()
     return _dump_new(record, token)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from server.api.common import QUERY, StrictSchema, audit, documents_errors, live, page_args_schema, page_schema, paginate
+from server.api.common import (QUERY, StrictSchema, audit, documents_errors, live, page_args_schema, page_schema,
+                               paginate)
 from server.api.scoping import require_admin_over_areas
 from server.auth import staff_principal
 from server.domain.categories import create_category, get_category, retire_category, update_category

@@ -8,14 +8,15 @@ from sqlalchemy import func, select
 from server.extensions import db
 
 
-MAX_INT = 2 ** 31 - 1  # ids and counts are 32-bit integers in PostgreSQL
+MAX_INT = 2 ** 31 - 1  # ids are 32-bit integers in PostgreSQL
+MAX_BIGINT = 2 ** 63 - 1  # no column holds more; features may take 64-bit values (clocks, versions)
 
 
 def _bad_value(value) -> str | None:
     if isinstance(value, str) and "\x00" in value:
         return "Must not contain a NUL character."
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        return f"Number out of range (at most {MAX_INT})."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_BIGINT:
+        return f"Number out of range (at most {MAX_BIGINT})."
     if isinstance(value, (list, tuple)):
         return next((m for m in map(_bad_value, value) if m), None)
     if isinstance(value, dict):
@@ -26,8 +27,9 @@ def _bad_value(value) -> str | None:
 class StrictSchema(Schema):
     """Unknown fields are an error, not silently dropped: a typo must not lose a value.
 
-    Values no database column can hold (NUL characters, integers beyond 32 bits) are refused here, field
+    Values no database column can hold (NUL characters, integers beyond 64 bits) are refused here, field
     by field, so SQLite and PostgreSQL answer the same 422 instead of one storing and the other failing.
+    Fields naming a record take `id_field()`, which also keeps to the 32-bit id range.
     """
 
     class Meta:
@@ -39,6 +41,11 @@ class StrictSchema(Schema):
         if errors:
             raise ValidationError(errors)
         return data
+
+
+def id_field(*, strict: bool = True, **kwargs) -> fields.Integer:
+    """A record id in a body (strict: a JSON number) or a query string (strict=False: digits)."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -75,8 +82,11 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 # --- shared by the resource modules (server/api/<resource>.py) -------------------------------------
 
-ANY_ROLE = frozenset({"patroller", "grid_leader", "community_leader", "subdistrict_leader", "district_leader",
-                      "supervisor", "admin", "volunteer"})
+# Roles that may read the records of their areas. Volunteers (红袖标志愿者) report problems but do not
+# browse the roster, phones or other people's reports.
+READ_ROLES = frozenset({"patroller", "grid_leader", "community_leader", "subdistrict_leader", "district_leader",
+                        "supervisor", "admin"})
+ANY_ROLE = READ_ROLES  # the default of scoping.require_in_scope
 QUERY = {"location": "query", "unknown": RAISE}  # a mistyped filter is an error, not "no filter"
 
 ERROR_DESCRIPTIONS = {
@@ -86,6 +96,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such record",
     409: "Duplicate, still referenced, or illegal_transition",
     413: "Body larger than the server accepts",
+    429: "Too many attempts (rate_limited)",
 }
 
 
@@ -137,8 +148,15 @@ def audit(action: str, entity: str, entity_id, summary: dict | None = None):
                   entity_id=entity_id, summary=summary or {})
 
 
+ID_OR_TEXT = [{"type": "integer"}, {"type": "string"}]
+
+
 class AreaRef(fields.Field):
     """An area given by numeric id or by code (e.g. "HD03-2"); resolved in the view."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"oneOf": ID_OR_TEXT, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):

@@ -9,7 +9,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from server.api.common import QUERY, StrictSchema, audit, documents_errors, page_args_schema, page_schema, paginate
+from server.api.common import (QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema, page_schema,
+                               paginate)
 from server.api.scoping import member_filter, require_admin_over_member, require_member_visible
 from server.auth import staff_principal
 from server.domain.members import get_member
@@ -22,7 +23,7 @@ blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="
 
 
 class DeviceCreateSchema(StrictSchema):
-    member_id = fields.Integer(required=True, strict=True)
+    member_id = id_field(required=True)
     name = fields.String(load_default="", validate=validate.Length(max=100), metadata={"example": "吴巡查的手机"})
 
 
@@ -42,7 +43,7 @@ class NewDeviceSchema(DeviceSchema):
     token = fields.String(metadata={"description": "bearer token for the device; shown only in this response"})
 
 
-DeviceFilter = page_args_schema({"member_id": fields.Integer(), "active": fields.Boolean()})
+DeviceFilter = page_args_schema({"member_id": id_field(strict=False), "active": fields.Boolean()})
 
 
 def _get_device(device_id: str) -> Device:

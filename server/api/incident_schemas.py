@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server.api.common import AreaRef, StrictSchema, UTCDateTimeField, page_args_schema
+from server.api.common import ID_OR_TEXT, AreaRef, StrictSchema, UTCDateTimeField, page_args_schema
 from server.domain.incidents import TRANSITIONS
 from server.extensions import db
 from server.models import Area, HANDLING_CLASSES, SOURCES, STATUSES, utcnow
@@ -11,6 +11,10 @@ from server.models import Area, HANDLING_CLASSES, SOURCES, STATUSES, utcnow
 
 class CategoryRef(fields.Field):
     """A category by SMS number (5 or "5") or by code ("coal")."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"oneOf": ID_OR_TEXT, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):
@@ -129,8 +133,22 @@ class IncidentSchema(Schema):
     updated_at = fields.DateTime()
 
 
+# Events written by one action share a timestamp (acknowledge = status change + acknowledged); the database
+# returns ties in any order, so ties are broken by what logically happens first.
+_TIE_ORDER = {"created": 0, "status_change": 1}
+
+
+def _history(incident):
+    return sorted(incident.events, key=lambda e: (e.at, _TIE_ORDER.get(e.kind, 2)))
+
+
 class IncidentDetailSchema(IncidentSchema):
     events = fields.List(fields.Nested(EventSchema), metadata={"description": "full history, oldest first"})
+
+    def get_attribute(self, obj, attr, default):
+        if attr == "events":
+            return _history(obj)
+        return super().get_attribute(obj, attr, default)
 
 
 IncidentFilter = page_args_schema({

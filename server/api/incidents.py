@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from server.api.common import QUERY, area_from_ref, audit, documents_errors, page_schema, paginate
+from server.api.common import QUERY, READ_ROLES, area_from_ref, audit, documents_errors, page_schema, paginate
 from server.api.incident_schemas import (EscalateSchema, IncidentCreateSchema, IncidentDetailSchema, IncidentFilter,
                                          IncidentSchema, IncidentUpdateSchema, NoteOnlySchema, NoteRequiredSchema,
                                          ReassignSchema, RejectSchema)
@@ -65,7 +65,8 @@ def list_incidents(args):
     statement = (select(Incident).join(found, found.id == Incident.area_id)
                  .join(responsible, responsible.id == Incident.responsible_area_id)
                  .where(Incident.deleted_at.is_(None),
-                        or_(principal.area_filter(found.path), principal.area_filter(responsible.path)))
+                        or_(principal.area_filter(found.path, READ_ROLES),
+                            principal.area_filter(responsible.path, READ_ROLES)))
                  .order_by(Incident.reported_at.desc(), Incident.ticket.desc())
                  .options(joinedload(Incident.category), joinedload(Incident.area),
                           joinedload(Incident.responsible_area)))
@@ -125,7 +126,7 @@ def detail(ref):
     """One incident by UUID or ticket, with its whole event history."""
     principal = staff_principal()
     incident = find_incident(ref)
-    if not (principal.in_scope(incident.area) or principal.in_scope(incident.responsible_area)):
+    if not ((principal.roles_over(incident.area) | principal.roles_over(incident.responsible_area)) & READ_ROLES):
         require_in_scope(principal, incident.responsible_area)
     return incident
 
@@ -155,6 +156,7 @@ def _act(ref: str, action: str):
 
 
 def _finish(incident: Incident, action: str, event, extra: dict | None = None) -> Incident:
+    db.session.flush()  # the event's id is assigned at flush; the audit entry names it
     audit(f"incident.{action}", "incident", incident.id,
           {"ticket": incident.ticket, "status": incident.status, "event_id": event.id if event else None,
            **(extra or {})})

@@ -5,15 +5,15 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import exists, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
-from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, live, page_args_schema,
-                               page_schema, paginate)
+from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, id_field, live,
+                               page_args_schema, page_schema, paginate)
 from server.api.scoping import (member_filter, require_admin_over_areas, require_admin_over_member,
                                 require_member_visible)
 from server.auth import staff_principal
-from server.domain.members import (create_member, deactivate_member, get_member, set_password, update_member,
-                                   validate_assignments)
+from server.domain.members import (check_password, create_member, deactivate_member, get_member, set_password,
+                                   update_member, validate_assignments)
 from server.domain.phones import normalize_phone
 from server.errors import Invalid
 from server.extensions import db
@@ -27,7 +27,7 @@ LOCALES = ("zh", "en")
 
 class AssignmentInSchema(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    area_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    area_id = id_field(load_default=None, allow_none=True)
     area_code = fields.String(load_default=None, allow_none=True)
     rank = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=99),
                           metadata={"description": "leaders: 1 = 组长 (alerted first), 2+ = 副组长"})
@@ -79,6 +79,8 @@ class MemberCreateSchema(MemberUpdateSchema):
 
 class PasswordSchema(StrictSchema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    current_password = fields.String(load_default=None, load_only=True, validate=validate.Length(max=200),
+                                     metadata={"description": "needed when you change your own password"})
 
 
 MemberFilter = page_args_schema({
@@ -136,11 +138,13 @@ def list_members(args):
 @blp.response(201, MemberSchema)
 @documents_errors(blp, 400, 401, 403, 409, 413)
 def create(body):
-    """Add a member (admin of every area the assignments name). Duplicate phone → 409 on `phone`."""
+    """Add a member (admin of every area the assignments name). Duplicate phone → 409 on `phone`; the phone of
+    a removed member brings her record back (same id) with the new details."""
     principal = staff_principal()
     require_admin_over_areas(principal, _assignment_areas(body["assignments"]) or [None], "add members")
     member = create_member(db.session, region=_region(), **body)
-    audit("member.create", "member", member.id, {"name": member.name, "roles": member.roles})
+    audit("member.reactivate" if member.revived else "member.create", "member", member.id,
+          {"name": member.name, "roles": member.roles})
     db.session.commit()
     return member
 
@@ -190,11 +194,14 @@ def delete(member_id):
 @blp.response(204)
 @documents_errors(blp, 400, 401, 403, 404, 413)
 def put_password(body, member_id):
-    """Set a member's password for POST /auth/login (admin, or the member herself)."""
+    """Set a member's password for POST /auth/login: an admin for her members, or a member for herself
+    (giving her current password, so a token left on a desk cannot take over the account)."""
     principal = staff_principal()
     member = get_member(db.session, member_id)
     if member.id != principal.member.id:
         require_admin_over_member(principal, member, "set passwords")
+    elif member.password_hash and not check_password(member, body["current_password"] or ""):
+        raise Invalid("the current password is wrong", details={"current_password": ["Wrong or missing."]})
     set_password(member, body["password"])
     audit("member.set_password", "member", member.id)
     db.session.commit()

@@ -6,8 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from sqlalchemy.orm import contains_eager, joinedload
 
-from server.api.common import (QUERY, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
-                               documents_errors, live, page_args_schema, page_schema, paginate)
+from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
+                               id_field, documents_errors, live, page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain.members import get_member
@@ -31,7 +31,7 @@ class CheckpointSchema(StrictSchema):
 
 class PatrolCreateSchema(StrictSchema):
     area = AreaRef(required=True, metadata={"description": "the grid patrolled (id or code)"})
-    member_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+    member_id = id_field(load_default=None, allow_none=True,
                                metadata={"description": "who patrolled; default: you"})
     started_at = UTCDateTimeField(required=True)
     ended_at = UTCDateTimeField(load_default=None, allow_none=True)
@@ -59,7 +59,7 @@ class PatrolSchema(Schema):
 
 PatrolFilter = page_args_schema({
     "within": fields.String(metadata={"description": "patrols in this subtree (area id or code)"}),
-    "member_id": fields.Integer(),
+    "member_id": id_field(strict=False),
     "outcome": fields.String(validate=validate.OneOf(PATROL_OUTCOMES)),
     "source": fields.String(),
     "since": UTCDateTimeField(metadata={"description": "started at or after"}),
@@ -78,7 +78,8 @@ def _json_checkpoints(items: list[dict]) -> list[dict]:
 def list_patrols(args):
     """Patrols in your subtrees, newest first."""
     principal = staff_principal()
-    statement = (live(Patrol).join(Area, Area.id == Patrol.area_id).where(principal.area_filter(Area.path))
+    statement = (live(Patrol).join(Area, Area.id == Patrol.area_id)
+                 .where(principal.area_filter(Area.path, READ_ROLES))
                  .order_by(Patrol.started_at.desc(), Patrol.id)
                  .options(joinedload(Patrol.member), contains_eager(Patrol.area)))
     if "within" in args:

@@ -6,8 +6,9 @@ from datetime import date
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+from sqlalchemy import func
 
-from server.api.common import (QUERY, AreaRef, StrictSchema, area_from_ref, audit, documents_errors, live,
+from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_from_ref, audit, documents_errors, live,
                                page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
@@ -150,7 +151,7 @@ def _summary(body: dict) -> dict:
 def list_schedules(args):
     principal = staff_principal()
     statement = (live(PatrolSchedule).join(Area, Area.id == PatrolSchedule.area_id)
-                 .where(principal.area_filter(Area.path)).order_by(Area.path, PatrolSchedule.id))
+                 .where(principal.area_filter(Area.path, READ_ROLES)).order_by(func.length(Area.code), Area.code, PatrolSchedule.id))
     if "area" in args:
         statement = statement.where(PatrolSchedule.area_id == area_from_ref(args["area"]).id)
     if "within" in args:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from server.api.common import ANY_ROLE
+from server.api.common import ANY_ROLE, READ_ROLES
 from server.errors import Forbidden
 from server.models import Area, Assignment, Member
 
@@ -24,13 +24,13 @@ def member_filter(principal):
     if principal.is_global_admin:
         return Member.id.isnot(None)
     return exists(select(Assignment.id).join(Area, Area.id == Assignment.area_id)
-                  .where(Assignment.member_id == Member.id, principal.area_filter(Area.path)))
+                  .where(Assignment.member_id == Member.id, principal.area_filter(Area.path, READ_ROLES)))
 
 
 def member_visible(principal, member: Member) -> bool:
     if principal.is_global_admin or member.id == principal.member.id:
         return True
-    return any(a.area is not None and principal.in_scope(a.area) for a in member.assignments)
+    return any(a.area is not None and bool(principal.roles_over(a.area) & READ_ROLES) for a in member.assignments)
 
 
 def require_member_visible(principal, member: Member) -> None:

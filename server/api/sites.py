@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from sqlalchemy import func
 from sqlalchemy.orm import contains_eager
 
-from server.api.common import (QUERY, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
+from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                documents_errors, live, page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
@@ -99,8 +100,10 @@ def _scoped_site(site_id: str, action: str = "view", roles=None) -> Site:
 @documents_errors(blp, 401, 403)
 def list_sites(args):
     principal = staff_principal()
-    statement = (live(Site).join(Area, Area.id == Site.area_id).where(principal.area_filter(Area.path))
-                 .order_by(Area.path, Site.created_at, Site.id).options(contains_eager(Site.area)))
+    statement = (live(Site).join(Area, Area.id == Site.area_id)
+                 .where(principal.area_filter(Area.path, READ_ROLES))
+                 .order_by(func.length(Area.code), Area.code, Site.created_at, Site.id)
+                 .options(contains_eager(Site.area)))
     if "within" in args:
         statement = statement.where(Area.path.startswith(area_from_ref(args["within"], "within").path))
     for key in ("status", "kind"):

@@ -85,10 +85,20 @@ def replace_assignments(session: Session, member: Member, items: list[dict]) -> 
 
 def create_member(session: Session, *, name: str, phone: str, region: str = "CN", locale: str = "zh",
                   active: bool = True, assignments: list[dict] | None = None) -> Member:
+    """Add a member. A phone that belonged to a removed member brings that record back (same id, so old
+    patrols and incidents stay hers) with the new name, locale and assignments; see `revived`."""
     e164 = normalize_phone(phone, region)
-    _check_phone_free(session, e164)
-    member = Member(name=name.strip(), phone=e164, locale=locale, active=active)
-    session.add(member)
+    holder = member_by_phone(session, e164)
+    if holder is not None and holder.deleted_at is not None:
+        holder.deleted_at = None
+        member = holder
+        member.name, member.locale, member.active = name.strip(), locale, active
+        member.revived = True  # plain attribute for the caller (audit), not stored
+    else:
+        _check_phone_free(session, e164)
+        member = Member(name=name.strip(), phone=e164, locale=locale, active=active)
+        session.add(member)
+        member.revived = False
     replace_assignments(session, member, assignments or [])
     session.flush()
     return member

@@ -1,0 +1,382 @@
+"""What each SMS command does, through the same domain functions the API and device sync use.
+
+A handler takes a `Context` (session, sender, member, principal, parsed command, now) and returns an
+`Outcome` (the reply text, an outcome code for the inbound log, and a result dict for triage). Domain
+errors (not permitted, illegal transition, top level) become replies here; nothing raises to the webhook.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.domain import incidents as incident_rules
+from server.domain.access import Principal, can_act_on_incident
+from server.domain.areas import area_by_code, effective_timezone
+from server.errors import Conflict, Forbidden, IllegalTransition
+from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
+from sms import templates as t
+from sms.outbox import opt_in, opt_out
+from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
+
+PATROL_ROLES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
+STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
+
+
+@dataclass
+class Context:
+    session: Session
+    sender: str
+    member: Member | None
+    parsed: ParsedCommand
+    now: datetime
+    config: dict
+    principal: Principal | None = None
+
+    @property
+    def lang(self) -> str:
+        """A registered member's own locale (short Latin codes are quicker to type on an old phone, not
+        a wish for English); otherwise Chinese unless the text was Latin-only."""
+        if self.member is not None and self.member.locale in ("zh", "en"):
+            return self.member.locale
+        return self.parsed.language
+
+    @property
+    def is_staff(self) -> bool:
+        return self.member is not None and bool(set(self.member.roles) & STAFF_ROLE_NAMES)
+
+
+@dataclass
+class Outcome:
+    reply: str
+    outcome: str = "ok"
+    error_code: str | None = None
+    result: dict = field(default_factory=dict)
+    area_id: int | None = None
+
+
+def _fail(ctx: Context, template: str, error_code: str, outcome: str = "error", **values) -> Outcome:
+    return Outcome(t.render(template, ctx.lang, **values), outcome=outcome, error_code=error_code)
+
+
+def _example_grid(ctx: Context) -> str:
+    """Examples use a grid the sender actually patrols, so they can be copied."""
+    for assignment in (ctx.member.assignments if ctx.member else []):
+        if assignment.area is not None and assignment.area.kind == "grid":
+            return assignment.area.code
+    return "HD03-1-1"
+
+
+def _missing(ctx: Context, what: str, command: str) -> Outcome:
+    shape, example = t.form(command, ctx.lang, _example_grid(ctx))
+    return _fail(ctx, "missing", f"missing_{what}", what=t.word(what, ctx.lang), form=shape, example=example)
+
+
+def _local(ctx: Context, area: Area, when: datetime, fmt: str) -> str:
+    tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    return when.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def _category(ctx: Context, number: int | None) -> Category | None:
+    session = ctx.session
+    if number is not None:
+        category = session.scalar(select(Category).where(Category.number == number, Category.active.is_(True)))
+        if category is not None:
+            return category
+    return session.scalar(select(Category).where(Category.code == "other")) or session.scalar(
+        select(Category).order_by(Category.number).limit(1))
+
+
+def find_grid(session: Session, code: str | None) -> Area | None:
+    """Exact code first, then ignoring dashes (HD0311 → HD03-1-1) when that is unambiguous."""
+    if not code:
+        return None
+    area = area_by_code(session, code)
+    if area is not None:
+        return area
+    squashed = re.sub(r"[^0-9A-Z]", "", code.upper())
+    if not squashed:
+        return None
+    rows = session.scalars(select(Area).where(
+        func.upper(func.replace(Area.code, "-", "")) == squashed).limit(2)).all()
+    return rows[0] if len(rows) == 1 else None
+
+
+def locate_resident_report(session: Session, text: str, config: dict) -> Area | None:
+    """Where a resident's text is about: a grid code in it, else the deepest area whose name it
+    mentions, else the configured intake area, else the top of the tree."""
+    for word in re.findall(r"[a-z]{1,4}\d[\w\-]*", text):
+        area = find_grid(session, word)
+        if area is not None:
+            return area
+    best: tuple[int, int, int | None] = (-1, 0, None)
+    for depth, area_id, name in _area_names(session):
+        if name in text and (depth, len(name)) > best[:2]:
+            best = (depth, len(name), area_id)
+    if best[2] is not None:
+        area = session.get(Area, best[2])
+        if area is not None:
+            return area
+    intake = config.get("SMS_INTAKE_AREA_CODE")
+    if intake:
+        area = area_by_code(session, intake)
+        if area is not None:
+            return area
+    return session.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
+
+
+# ---------------------------------------------------------------- everyone
+
+def do_report(ctx: Context) -> Outcome:
+    p = ctx.parsed
+    if p.error == "missing_text":
+        return _missing(ctx, "text", "report")
+    if p.error == "unknown_category":
+        return _fail(ctx, "unknown_category", "unknown_category", word=p.category_word or "")
+    category = _category(ctx, p.category)
+    area = locate_resident_report(ctx.session, p.text or p.normalized, ctx.config)
+    if category is None or area is None:
+        return _fail(ctx, "system_error", "not_configured")
+    if p.record_id:
+        existing = ctx.session.get(Incident, p.record_id)
+        if existing is not None:
+            return _report_reply(ctx, existing, replayed=True)
+    incident = incident_rules.create_incident(
+        ctx.session, category=category, area=area, channel="sms",
+        source="patroller_sms" if ctx.is_staff else "resident_sms", handling_class="reported",
+        description=p.text or p.normalized, location_text=(p.text or p.normalized)[:300],
+        reporter=ctx.member, reporter_phone=ctx.sender, incident_id=p.record_id, now=ctx.now,
+        policy=ctx.config.get("DEADLINE_POLICY"), default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    return _report_reply(ctx, incident)
+
+
+def _report_reply(ctx: Context, incident: Incident, replayed: bool = False) -> Outcome:
+    name = t.category_name(incident.category, ctx.lang)
+    return Outcome(t.render("report_ok", ctx.lang, ticket=incident.ticket, category=name),
+                   result={"ticket": incident.ticket, "incident_id": incident.id, "category": incident.category.code,
+                           "guessed": not ctx.parsed.explicit, "replayed": replayed},
+                   area_id=incident.area_id)
+
+
+def do_query(ctx: Context) -> Outcome:
+    p = ctx.parsed
+    if p.error:
+        return _missing(ctx, "ticket", "query")
+    incident = incident_rules.find_by_ticket(ctx.session, p.ticket)
+    visible = incident is not None and (
+        incident.reporter_phone == ctx.sender
+        or (ctx.principal is not None and (ctx.principal.in_scope(incident.area)
+                                           or ctx.principal.in_scope(incident.responsible_area))))
+    if not visible:
+        shape, example = t.form("query", ctx.lang)
+        return _fail(ctx, "ticket_not_found", "ticket_not_found", ticket=p.ticket, form=shape, example=example)
+    level = incident.responsible_level if incident.responsible_level != "grid" else "grid_level"
+    return Outcome(t.render("query_status", ctx.lang, ticket=incident.ticket,
+                            category=t.category_name(incident.category, ctx.lang),
+                            status=t.word(incident.status, ctx.lang), level=t.word(level, ctx.lang)),
+                   result={"ticket": incident.ticket, "status": incident.status}, area_id=incident.area_id)
+
+
+def do_help(ctx: Context) -> Outcome:
+    return Outcome(t.render("help_staff" if ctx.is_staff else "help", ctx.lang), outcome="help")
+
+
+def do_stop(ctx: Context) -> Outcome:
+    opt_out(ctx.session, ctx.sender, source="keyword", now=ctx.now)
+    return Outcome(t.render("stop_ok", ctx.lang), outcome="opted_out")
+
+
+def do_start(ctx: Context) -> Outcome:
+    was_out = opt_in(ctx.session, ctx.sender)
+    return Outcome(t.render("start_ok", ctx.lang), outcome="opted_in", result={"was_opted_out": was_out})
+
+
+# ---------------------------------------------------------------- patrollers and leaders
+
+def _grid_or_error(ctx: Context, command: str) -> Area | Outcome:
+    p = ctx.parsed
+    if p.error == "missing_grid":
+        return _missing(ctx, "grid", command)
+    area = find_grid(ctx.session, p.grid)
+    if area is None:
+        shape, example = t.form(command, ctx.lang, _example_grid(ctx))
+        return _fail(ctx, "unknown_grid", "unknown_grid", grid=p.grid, form=shape, example=example)
+    try:
+        ctx.principal.require(area, PATROL_ROLES, command)
+    except Forbidden:
+        return _fail(ctx, "out_of_scope", "out_of_scope", outcome="not_permitted", area=area.code)
+    return area
+
+
+def do_patrol(ctx: Context) -> Outcome:
+    area = _grid_or_error(ctx, "patrol")
+    if isinstance(area, Outcome):
+        return area
+    p = ctx.parsed
+    patrol = ctx.session.get(Patrol, p.record_id) if p.record_id else None
+    if patrol is None:
+        patrol = Patrol(member_id=ctx.member.id, area_id=area.id, started_at=ctx.now, ended_at=ctx.now,
+                        outcome="all_clear" if p.all_clear else "problems_found", problem_count=p.problems or 0,
+                        source="sms", notes=p.text or "")
+        if p.record_id:
+            patrol.id = p.record_id
+        ctx.session.add(patrol)
+        ctx.session.flush()
+    outcome = t.word("all_clear", ctx.lang) if patrol.outcome == "all_clear" else \
+        t.word("problems", ctx.lang, n=patrol.problem_count)
+    return Outcome(t.render("patrol_ok", ctx.lang, grid=area.code, outcome=outcome,
+                            time=_local(ctx, area, patrol.started_at, "%H:%M")),
+                   result={"patrol_id": patrol.id, "grid": area.code, "problems": patrol.problem_count},
+                   area_id=area.id)
+
+
+def do_found(ctx: Context) -> Outcome:
+    p = ctx.parsed
+    if p.error in ("missing_grid", "missing_category"):
+        return _missing(ctx, p.error.removeprefix("missing_"), "found")
+    area = _grid_or_error(ctx, "found")
+    if isinstance(area, Outcome):
+        return area
+    if p.error == "unknown_category":
+        return _fail(ctx, "unknown_category", "unknown_category", word=p.category_word or "")
+    if p.error == "missing_days":
+        return _missing(ctx, "days", "found")
+    incident = ctx.session.get(Incident, p.record_id) if p.record_id else None
+    if incident is None:
+        tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+        promised = (ctx.now.astimezone(ZoneInfo(tz)).date() + timedelta(days=p.days)) if p.days else None
+        incident = incident_rules.create_incident(
+            ctx.session, category=_category(ctx, p.category), area=area, channel="sms", source="patroller_sms",
+            handling_class=p.handling or "reported", description=p.text, promised_date=promised,
+            reporter=ctx.member, reporter_phone=ctx.sender, incident_id=p.record_id, now=ctx.now,
+            policy=ctx.config.get("DEADLINE_POLICY"), default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    return Outcome(t.render("found_ok", ctx.lang, ticket=incident.ticket, grid=area.code,
+                            category=t.category_name(incident.category, ctx.lang),
+                            handling=t.word(incident.handling_class, ctx.lang),
+                            deadline=_local(ctx, incident.responsible_area, incident.deadline, "%m-%d %H:%M")),
+                   result={"ticket": incident.ticket, "incident_id": incident.id,
+                           "handling_class": incident.handling_class}, area_id=area.id)
+
+
+def _incident_or_error(ctx: Context, command: str, action: str) -> Incident | Outcome:
+    p = ctx.parsed
+    if p.error:
+        return _missing(ctx, "ticket", command)
+    incident = incident_rules.find_by_ticket(ctx.session, p.ticket)
+    if incident is None:
+        shape, example = t.form(command, ctx.lang)
+        return _fail(ctx, "ticket_not_found", "ticket_not_found", ticket=p.ticket, form=shape, example=example)
+    try:
+        can_act_on_incident(ctx.principal, incident, action)
+    except Forbidden:
+        return _fail(ctx, "out_of_scope", "out_of_scope", outcome="not_permitted",
+                     area=incident.responsible_area.code)
+    return incident
+
+
+def _ticket_action(ctx: Context, command: str, action: str, run) -> Outcome:
+    incident = _incident_or_error(ctx, command, action)
+    if isinstance(incident, Outcome):
+        return incident
+    try:
+        values = run(incident)
+    except IllegalTransition:
+        return _fail(ctx, "illegal_state", "illegal_transition", ticket=incident.ticket,
+                     status=t.word(incident.status, ctx.lang), action=t.word(command, ctx.lang))
+    except Conflict:
+        return _fail(ctx, "at_top_level", "at_top_level", ticket=incident.ticket,
+                     area=incident.responsible_area.name)
+    template = {"handle": "handle_ok", "escalate": "escalate_ok", "ack": "ack_ok"}[command]
+    return Outcome(t.render(template, ctx.lang, ticket=incident.ticket, **(values or {})),
+                   result={"ticket": incident.ticket, "status": incident.status,
+                           "responsible_area": incident.responsible_area.code}, area_id=incident.area_id)
+
+
+def do_handle(ctx: Context) -> Outcome:
+    def run(incident):
+        incident_rules.handle(ctx.session, incident, channel="sms", actor=ctx.member, note=ctx.parsed.text,
+                              now=ctx.now)
+    return _ticket_action(ctx, "handle", "handle", run)
+
+
+def do_escalate(ctx: Context) -> Outcome:
+    def run(incident):
+        incident_rules.escalate(ctx.session, incident, channel="sms", actor=ctx.member, reason=ctx.parsed.text,
+                                now=ctx.now, policy=ctx.config.get("DEADLINE_POLICY"),
+                                default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+        ctx.session.flush()
+        area = incident.responsible_area
+        return {"area": area.name, "deadline": _local(ctx, area, incident.deadline, "%m-%d %H:%M")}
+    return _ticket_action(ctx, "escalate", "escalate", run)
+
+
+def do_ack(ctx: Context) -> Outcome:
+    def run(incident):
+        incident_rules.acknowledge(ctx.session, incident, channel="sms", actor=ctx.member, note=ctx.parsed.text,
+                                   now=ctx.now)
+    return _ticket_action(ctx, "ack", "acknowledge", run)
+
+
+HANDLERS = {"report": do_report, "query": do_query, "help": do_help, "empty": do_help, "stop": do_stop,
+            "start": do_start, "patrol": do_patrol, "found": do_found, "handle": do_handle,
+            "escalate": do_escalate, "ack": do_ack}
+
+
+def dispatch(ctx: Context) -> Outcome:
+    p = ctx.parsed
+    if p.command == "report" and not p.explicit and ctx.is_staff:
+        # Staff are expected to use codes; a stray text from them is not silently filed as a report.
+        return Outcome(t.render("help_staff", ctx.lang), outcome="error", error_code="unknown_command")
+    if p.command in STAFF_COMMANDS and not ctx.is_staff:
+        if p.error:  # "A man is burning coal" is a report that happens to start with a code letter
+            ctx.parsed = ParsedCommand("report", p.language, explicit=False, normalized=p.normalized,
+                                       text=p.normalized, record_id=p.record_id,
+                                       category=guess_category(p.normalized, catalogue(ctx.session)))
+            return do_report(ctx)
+        return _fail(ctx, "not_permitted", "not_permitted", outcome="not_permitted")
+    return HANDLERS[p.command](ctx)
+
+
+_CACHE_SECONDS = 30.0
+_cache: dict = {}
+
+
+def _cached(session: Session, name: str, load):
+    """Reference data every text needs (catalogue, area names) changes rarely: keep it per process for
+    half a minute instead of querying it on every webhook."""
+    key = (name, str(session.get_bind().url))
+    hit = _cache.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < _CACHE_SECONDS:
+        return hit[1]
+    value = load()
+    _cache[key] = (now, value)
+    return value
+
+
+def clear_caches() -> None:
+    _cache.clear()
+
+
+def catalogue(session: Session) -> list[tuple]:
+    return _cached(session, "catalogue", lambda: [
+        (c.number, c.code, c.name_zh, c.name_en, list(c.keywords or []))
+        for c in session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.number))])
+
+
+def _area_names(session: Session) -> list[tuple[int, int, str]]:
+    """(depth, id, name-variant) for every area, for finding the place a resident's text names."""
+    def load():
+        rows = []
+        for area_id, name, depth in session.execute(
+                select(Area.id, Area.name, Area.depth).where(Area.deleted_at.is_(None))):
+            for variant in {name, re.sub(r"(社区|街道|网格|区|村|镇)$", "", name)}:
+                if len(variant) >= 2:
+                    rows.append((depth, area_id, variant))
+        return rows
+    return _cached(session, "area_names", load)
