@@ -3,7 +3,7 @@ order, so Python only joins strings. Same rows, order and JSON as the portable p
 (tests/test_sync_edges.py compares the two renderings)."""
 from __future__ import annotations
 
-from sqlalchemy import String, Text, case, cast, func, literal_column, not_, or_, select, text, union_all
+from sqlalchemy import ARRAY, String, Text, any_, bindparam, case, cast, func, literal_column, not_, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from sync.collections import COLLECTIONS, Prebuilt
@@ -46,22 +46,27 @@ def _entry(name: str, record_id, version, deleted_condition, fields=None):
                                              _quoted("fields"), fields))
 
 
-def page(session: Session, paths: list[str], after: int, horizon: int, limit: int, device_id: str | None,
-         skip: set) -> tuple[list, int | None, bool]:
-    """(changes, version of the last change or None, has_more)."""
-    session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
+_STATEMENTS: dict = {}  # statement shape -> built statement; building one costs more than running it
+
+
+def _statement(paths: tuple[str, ...], own: bool):
+    key = (paths, own)
+    cached = _STATEMENTS.get(key)
+    if cached is not None:
+        return cached
+    after, horizon, take = bindparam("after"), bindparam("horizon"), bindparam("take")
+    device = bindparam("device", type_=String)
+    skip = bindparam("skip", type_=ARRAY(String))  # record ids pushed by this very request (first sync)
     branches = []
     for name, collection in COLLECTIONS.items():
         model = collection.model
         table = model.__table__
-        query = collection.scoped(paths).where(model.version > after, model.version < horizon)
-        if device_id is not None:
-            query = query.where(model.sync_origin.is_distinct_from(device_id))
-        skipped = [record_id for collection_name, record_id in skip if collection_name == name]
-        if skipped:
-            query = query.where(not_(cast(model.id, String).in_(skipped)))
+        query = collection.scoped(list(paths)).where(model.version > after, model.version < horizon)
+        if own:
+            query = query.where(model.sync_origin.is_distinct_from(device))
+        query = query.where(not_(cast(model.id, String) == any_(skip)))
         # rows first (ordered, limited), JSON only for those: never for the whole scope
-        rows = query.with_only_columns(*table.c).order_by(model.version).limit(limit + 1).subquery(f"{name}_page")
+        rows = query.with_only_columns(*table.c).order_by(model.version).limit(take).subquery(f"{name}_page")
         entry = _entry(name, rows.c.id, rows.c.version, rows.c.deleted_at.isnot(None), _fields_json(collection, rows.c))
         branches.append(select(rows.c.version.label("v"), cast(entry, Text).label("e")))
     stones = select(SyncTombstone.version.label("v"), cast(func.json_build_object(
@@ -69,11 +74,26 @@ def page(session: Session, paths: list[str], after: int, horizon: int, limit: in
         _quoted("version"), SyncTombstone.version, _quoted("deleted"), literal_column("true")), Text).label("e")
     ).where(SyncTombstone.version > after, SyncTombstone.version < horizon, SyncTombstone.area_path.isnot(None),
             or_(SyncTombstone.area_path == "/", *[SyncTombstone.area_path.startswith(p) for p in paths]))
-    if device_id is not None:
-        stones = stones.where(SyncTombstone.sync_origin.is_distinct_from(device_id))
-    branches.append(select(stones.order_by(SyncTombstone.version).limit(limit + 1).subquery()))
+    if own:
+        stones = stones.where(SyncTombstone.sync_origin.is_distinct_from(device))
+    branches.append(select(stones.order_by(SyncTombstone.version).limit(take).subquery()))
     union = union_all(*branches).subquery()
-    rows = session.execute(select(union.c.v, union.c.e).order_by(union.c.v).limit(limit + 1)).all()
+    statement = select(union.c.v, union.c.e).order_by(union.c.v).limit(take)
+    if len(_STATEMENTS) > 512:
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = statement
+    return statement
+
+
+def page(session: Session, paths: list[str], after: int, horizon: int, limit: int, device_id: str | None,
+         skip: set) -> tuple[list, int | None, bool]:
+    """(changes, version of the last change or None, has_more)."""
+    session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
+    statement = _statement(tuple(paths), device_id is not None)
+    params = {"after": after, "horizon": horizon, "take": limit + 1, "skip": sorted({rid for _, rid in skip})}
+    if device_id is not None:
+        params["device"] = device_id
+    rows = session.execute(statement, params).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     if not rows:
