@@ -135,7 +135,7 @@ class Push:
             if name and obj.deleted_at is None:
                 result["record"] = to_wire(COLLECTIONS[name], obj)
         if self.conflicts:
-            self.session.execute(insert(SyncConflict), self.conflicts)
+            bulk_insert(self.session, SyncConflict.__table__, self.conflicts)
         if new_results:
             bulk_insert(self.session, SyncOpResult.__table__, [
                 {"device_id": self.device_id, "op_id": r["op_id"], "result": r, "created_at": self.now}
