@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+SCRATCH = tempfile.TemporaryDirectory(prefix="gp-sync-bench-")  # instance dirs; removed at exit
+
+
 def prepare_database(url: str, devices: int) -> dict:
     """Fresh schema, one community with a grid per device, a patroller and device per grid, and a
     sub-district leader device that pulls everything."""
@@ -47,7 +50,7 @@ def prepare_database(url: str, devices: int) -> dict:
     from server.domain.tokens import register_device
     from server.extensions import db
     from server.models import Assignment, Member
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tempfile.mkdtemp(prefix="gp-bench-")})
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(Path(SCRATCH.name) / "setup")})
     out = {"devices": []}
     with app.app_context():
         db.create_all()
@@ -159,7 +162,7 @@ def main() -> None:
     rng = random.Random(42)
 
     setup = prepare_database(args.database_url, args.devices)
-    env = {**os.environ, "DATABASE_URL": args.database_url, "GRIDPATROL_INSTANCE": tempfile.mkdtemp(),
+    env = {**os.environ, "DATABASE_URL": args.database_url, "GRIDPATROL_INSTANCE": str(Path(SCRATCH.name) / "server"),
            "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b",
                                f"127.0.0.1:{args.port}", "--timeout", "300", "server:create_app()"],
