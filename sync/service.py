@@ -1,7 +1,6 @@
 """One sync round trip as a plain function: validate, push (one transaction), then pull."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 
 from marshmallow import ValidationError
@@ -14,7 +13,7 @@ from sync.models import SyncDeviceState
 from sync.pull import changes_since, decode_cursor, encode_cursor, meta, removed_between, scope_hash
 from sync.push import push_changes
 from sync.collections import COLLECTIONS
-from sync.schemas import DEFAULT_LIMIT, MAX_CHANGES, MAX_LIMIT, SCHEMA_VERSIONS, SyncRequestSchema
+from sync.schemas import CANONICAL_UUID, DEFAULT_LIMIT, MAX_CHANGES, MAX_LIMIT, SCHEMA_VERSIONS, SyncRequestSchema
 
 REQUEST_SCHEMA = SyncRequestSchema()
 
@@ -66,11 +65,10 @@ def _fast_envelope(body: dict) -> dict | None:
         if (type(op_id) is not str or not 0 < len(op_id) <= 64 or "\x00" in op_id
                 or change.get("collection") not in COLLECTIONS or change.get("op") not in ("put", "delete")
                 or type(fields) is not dict or any(type(k) is not str for k in fields)
-                or type(record_id) is not str or len(record_id) != 36 or type(clock) is not str):
+                or type(record_id) is not str or not CANONICAL_UUID.fullmatch(record_id)
+                or type(clock) is not str):
             return None
         try:
-            if str(uuid.UUID(record_id)) != record_id.lower():
-                return None
             parsed = hlc_module.parse(clock)
         except ValueError:
             return None

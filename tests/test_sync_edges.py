@@ -230,3 +230,10 @@ def test_pulled_records_read_exactly_like_results_records(app, client, world):
     seen, _ = pull_all(client, token, device_id)
     for key, expected in ids.items():
         assert seen[key]["fields"] == expected, key
+
+
+def test_record_ids_must_be_canonical_lowercase_uuids(client, world):
+    upper = new_id().upper()
+    body = _error(sync(client, world.device_token, world.ids["device"],
+                       [change("patrols", upper, patrol_fields(world.ids["g11"]))]), 422)
+    assert "id" in body["details"]["changes"]["0"]
