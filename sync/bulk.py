@@ -55,3 +55,19 @@ def allocate_tickets(session: Session, count: int) -> list[str]:
             session.execute(insert(Counter).values(name="ticket", value=FIRST_TICKET - 1).prefix_with("OR IGNORE"))
         last = session.execute(bump).scalar()
     return [str(value) for value in range(last - count + 1, last + 1)]
+
+
+def bulk_update(session: Session, table, columns: tuple[str, ...], objects: list) -> None:
+    """One UPDATE … FROM json_to_recordset for many rows that change the same columns (PostgreSQL)."""
+    from json import dumps
+
+    from sqlalchemy import text
+
+    from sync.collections import wire_value
+    dialect = session.get_bind().dialect
+    types = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}' for name in ("id",) + columns)
+    assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns)
+    rows = [{"id": obj.id, **{name: wire_value(getattr(obj, name)) for name in columns}} for obj in objects]
+    session.execute(text(f'UPDATE "{table.name}" AS t SET {assignments} '
+                         f'FROM json_to_recordset(CAST(:rows AS json)) AS v({types}) WHERE t.id = v.id'),
+                    {"rows": dumps(rows, ensure_ascii=False)})
