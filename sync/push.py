@@ -57,6 +57,7 @@ class Push:
         self._responsible: dict = {}
         self.lock = session.get_bind().dialect.name == "postgresql"
         self.deferred: dict = {}  # (collection, id) -> (object, changed columns); PostgreSQL only
+        self.transitioned: set = set()
 
     # ---- loading ------------------------------------------------------------------------------------
     def preload(self, changes: list[dict]) -> None:
@@ -145,8 +146,11 @@ class Push:
             errors = {k: v for k, v in exc.details.items() if isinstance(v, list)} or {"_schema": [exc.message]}
             return {"status": "rejected", "reason": exc.code, "errors": errors}
 
+    def _deferrable(self, name: str, obj) -> bool:
+        return self.lock and name in ("patrols", "sites", "incidents") and obj.id not in self.transitioned
+
     def defer(self, name: str, obj, columns) -> None:
-        """A plain field update of a patrol or site on PostgreSQL: written with the batch's other plain
+        """A plain field update (no status transition) on PostgreSQL: written with the batch's other plain
         updates in one UPDATE per table instead of one per row (the ORM's way)."""
         key = (name, obj.id)
         self.deferred.setdefault(key, (obj, set()))[1].update(columns)
@@ -369,6 +373,8 @@ class Push:
             if allowed:
                 transition(self.session, obj, target, channel="device", actor=self.member, now=self.now,
                            kind="handled" if target == "resolved" else "status_change")
+                self.transitioned.add(obj.id)  # history events ride on the ORM flush: so must this row
+                self.deferred.pop((name, obj.id), None)
                 winners["status"] = target
             else:
                 losers["status"] = obj.status
@@ -379,8 +385,8 @@ class Push:
             obj.field_clocks = updated_clocks(obj.field_clocks, winners, clock)
             obj.sync_origin = self.device_id
             obj.__dict__[STAMPED] = True
-            if self.lock and name in ("patrols", "sites"):
-                self.defer(name, obj, winners)
+            if self._deferrable(name, obj):
+                self.defer(name, obj, set(winners) - {"status"})
         lost = {field: wire_value(value) for field, value in losers.items()}
         if errors:
             result = self.log_conflict(change, clock, "illegal_transition", lost, obj=obj)
@@ -423,7 +429,7 @@ class Push:
         obj.field_clocks = updated_clocks(obj.field_clocks, ["_deleted"], clock)
         obj.sync_origin = self.device_id
         obj.__dict__[STAMPED] = True
-        if self.lock and name in ("patrols", "sites"):
+        if self._deferrable(name, obj):
             self.defer(name, obj, {"deleted_at"})
         result = {"status": "applied", "deleted": True}
         self.finalize.append((result, obj))

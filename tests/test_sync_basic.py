@@ -272,3 +272,31 @@ def test_incident_edit_pointing_at_unknown_rows_is_rejected_not_409(client, worl
         change("incidents", iid, {"patrol_id": new_id()}), change("incidents", iid, {"category_id": 999}),
         change("incidents", iid, {"description": "仍然有效"})]))
     assert [r["status"] for r in body["results"]] == ["rejected", "rejected", "applied"]
+
+
+def test_plain_edits_and_deletes_persist_with_new_versions(app, client, world):
+    """On PostgreSQL plain edits go out as one UPDATE per table; check they really land, with versions."""
+    from server.extensions import db
+    from server.models import Incident, Patrol, Site
+    iid, pid, sid, gone = new_id(), new_id(), new_id(), new_id()
+    ok(sync(client, world.device_token, world.ids["device"], [
+        change("incidents", iid, _incident(world)), change("patrols", pid, patrol_fields(world.ids["g11"])),
+        change("patrols", gone, patrol_fields(world.ids["g11"])),
+        change("sites", sid, {"area_id": world.ids["g11"], "address": "白马路9号"})]))
+    with app.app_context():
+        before = {m: db.session.get(m, k).version for m, k in ((Incident, iid), (Patrol, pid), (Site, sid))}
+    body = ok(sync(client, world.device_token, world.ids["device"], [
+        change("incidents", iid, {"description": "已核实", "latitude": 39.91}),
+        change("patrols", pid, {"notes": "一", "checkpoints": [{"lat": 1.5}]}),
+        change("patrols", pid, {"problem_count": 2}),
+        change("sites", sid, {"stove_count": 3}), change("patrols", gone, op="delete")]))
+    assert [r["status"] for r in body["results"]] == ["applied"] * 5
+    with app.app_context():
+        incident, patrol, site = db.session.get(Incident, iid), db.session.get(Patrol, pid), db.session.get(Site, sid)
+        assert (incident.description, incident.latitude) == ("已核实", 39.91)
+        assert (patrol.notes, patrol.checkpoints, patrol.problem_count) == ("一", [{"lat": 1.5}], 2)
+        assert site.stove_count == 3 and db.session.get(Patrol, gone).deleted_at is not None
+        assert incident.version > before[Incident] and patrol.version > before[Patrol] and site.version > before[Site]
+        assert patrol.sync_origin == world.ids["device"] and "notes" in patrol.field_clocks
+        assert body["results"][0]["record"]["description"] == "已核实"
+        assert body["results"][0]["version"] == incident.version
