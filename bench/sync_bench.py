@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/gp_sync_bench")
     parser.add_argument("--port", type=int, default=8350)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread when > 1)")
     parser.add_argument("--devices", type=int, default=8)
     parser.add_argument("--records", type=int, default=40000)
     parser.add_argument("--batch", type=int, default=500)
@@ -164,7 +165,8 @@ def main() -> None:
     setup = prepare_database(args.database_url, args.devices)
     env = {**os.environ, "DATABASE_URL": args.database_url, "GRIDPATROL_INSTANCE": str(Path(SCRATCH.name) / "server"),
            "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b",
+    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers),
+                               "--threads", str(args.threads), "-b",
                                f"127.0.0.1:{args.port}", "--timeout", "300", "server:create_app()"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{args.port}"
@@ -252,7 +254,7 @@ def main() -> None:
         print(f"bytes/record up (gzip):  new {up_new:.0f}, update {up_upd:.0f}")
         print(f"bytes/record down (gzip): push responses {down_new:.0f}, pull {puller.down / max(pulled, 1):.0f}")
         print(f"requests per 1000 records: push {requests_new:.1f}, pull {puller.requests / max(pulled, 1) * 1000:.2f}")
-        print(f"gunicorn workers: {args.workers}; load average now: {os.getloadavg()[0]:.1f} (shared 2-core box)")
+        print(f"gunicorn workers: {args.workers} x {args.threads} thread(s); load average now: {os.getloadavg()[0]:.1f} (shared 2-core box)")
     finally:
         server.terminate()
         try:
