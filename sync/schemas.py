@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from server.models import HANDLING_CLASSES, PATROL_OUTCOMES, SITE_KINDS, SITE_STATUSES, STATUSES
 from sync import hlc as hlc_module
@@ -171,4 +171,4 @@ def load_fields(collection: str, data: dict, creating: bool) -> dict:
     return loaded
 
 
-__all__ = ["SyncRequestSchema", "SyncResponseSchema", "load_fields", "EXCLUDE"]
+__all__ = ["SyncRequestSchema", "SyncResponseSchema", "load_fields"]
