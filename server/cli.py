@@ -161,6 +161,8 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
             session.add(member)
         elif member.name != name:
             raise Conflict(f"{phone} already belongs to {member.name}")
+        elif member.deleted_at is not None or not member.active:
+            raise Conflict(f"{member.name} ({phone}) was removed or deactivated; a token for them would not work")
         area_id = area.id if area else None
         if not any(a.role == "admin" and a.area_id == area_id for a in member.assignments):
             member.assignments.append(Assignment(role="admin", area_id=area_id))
@@ -201,8 +203,8 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
         session = database.session
         e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
         member = session.scalar(select(Member).where(Member.phone == e164))
-        if member is None:
-            raise NotFound(f"no member with phone {e164}")
+        if member is None or member.deleted_at is not None or not member.active:
+            raise NotFound(f"no active member with phone {e164}")
         if not set(member.roles) & set(STAFF_ROLES):
             raise Forbidden(f"{member.name} has no staff role ({', '.join(member.roles) or 'none'}); "
                             "patrollers use device tokens (`gridpatrol device register`)")
@@ -256,9 +258,12 @@ def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool) -
 
 
 def _print_roster_report(report: dict, commit: bool) -> None:
+    for skipped in report.get("sheets_skipped", []):
+        click.echo(f"sheet {skipped['sheet']} skipped: {skipped['reason']}")
     for error in report["errors"]:
         value = f" [{error['value']}]" if error.get("value") else ""
-        click.echo(f"line {error['line']}: {error['field']}: {error['message']}{value}")
+        sheet = f"sheet {error['sheet']} " if error.get("sheet") else ""
+        click.echo(f"{sheet}line {error['line']}: {error['field']}: {error['message']}{value}")
     changes = report.get("created") or report.get("would_create") or {}
     verb = "imported" if report.get("committed") else ("nothing imported" if commit else "dry run")
     if report["errors"]:
@@ -288,7 +293,7 @@ def device_register(phone: str, name: str) -> None:
     from server.domain import audit
     from server.domain.phones import normalize_phone
     from server.domain.tokens import register_device
-    from server.errors import NotFound
+    from server.errors import Conflict, NotFound
     from server.extensions import db as database
     from server.models import Member
 
@@ -299,6 +304,8 @@ def device_register(phone: str, name: str) -> None:
         member = session.scalar(select(Member).where(Member.phone == e164))
         if member is None:
             raise NotFound(f"no member with phone {e164}; import the roster first")
+        if member.deleted_at is not None or not member.active:
+            raise Conflict(f"{member.name} was removed or deactivated; a device for them would not work")
         record, token = register_device(session, member, name=name or f"{member.name}的手机")
         audit.record(session, "device.register", channel="cli", actor_label=CLI_ACTOR, entity="device",
                      entity_id=record.id, summary={"member_id": member.id, "name": record.name})
@@ -342,7 +349,7 @@ def demo_load(as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def serve(with_demo: bool, host: str, port: int) -> None:
-    """Upgrade the database and serve in one threaded process, background jobs in-process."""
+    """Run on one machine: migrate, load the demo if asked, serve (threaded, jobs in-process)."""
     from server.embedded import prepare_embedded, run_embedded
     from server.migrate import UnversionedDatabase
     app = build_app(timers=True)  # the embedded run: the workers' periodic timer runs in this process

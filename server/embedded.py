@@ -42,7 +42,7 @@ def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> st
             path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
             os.chmod(path, 0o600)
             note = f"demo loaded; every token (admin, leaders, patrollers' devices) is in {path}"
-        elif with_demo and demo_is_loaded(session):
+        elif with_demo and demo_is_loaded(session) and demo_admin(session) is not None:
             # Tokens are stored hashed, so the first run's cannot be shown again: issue a fresh one.
             admin = demo_admin(session)
             _, token = issue_staff_token(session, admin, name="serve")

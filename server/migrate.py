@@ -66,10 +66,18 @@ def downgrade_database(app: Flask, revision: str) -> None:
 
 
 def current_revisions(app: Flask) -> list[str]:
+    import logging
+
     from server.extensions import db
-    with app.app_context():
-        with db.engine.connect() as connection:
-            return sorted(MigrationContext.configure(connection).get_current_heads())
+    quiet = logging.getLogger("alembic.runtime.migration")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # only looking: no "Context impl …" lines on every start
+    try:
+        with app.app_context():
+            with db.engine.connect() as connection:
+                return sorted(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        quiet.setLevel(level)
 
 
 def head_revisions() -> list[str]:

@@ -43,6 +43,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "patrol_ok": {
         "zh": "已记录{grid}巡查：{outcome}（{time}）。",
         "en": "Patrol of {grid} recorded: {outcome} at {time}."},
+    "patrol_ok_window": {
+        "zh": "已记录{grid}巡查：{outcome}，{time}（{window}时段）。",
+        "en": "Patrol of {grid} recorded: {outcome} at {time} ({window})."},
+    "patrol_ok_outside": {
+        "zh": "已记录{grid}巡查：{outcome}，{time}。注意：不在巡查时段内。",
+        "en": "Patrol of {grid}: {outcome} at {time}, outside patrol hours."},
     "found_ok": {
         "zh": "已登记工单{ticket}：{grid}{category}，{handling}，期限{deadline}。",
         "en": "Ticket {ticket}: {grid} {category}, {handling}, due {deadline}"},

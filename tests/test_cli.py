@@ -203,3 +203,33 @@ def test_commands_on_an_unmigrated_database_say_what_to_do(tmp_path):
            "REDIS_URL": "", "GRIDPATROL_ENV": "development"}
     result = CliRunner().invoke(main, ["admin", "create", "--name", "王主任", "--phone", "17001000099"], env=env)
     assert result.exit_code == 1 and "gridpatrol db upgrade" in result.stderr
+
+
+def test_no_tokens_for_removed_members(app, client, world, gridpatrol):
+    assert client.delete(f"/api/v1/members/{world.ids['patroller2']}",
+                         headers=bearer(world.tokens["admin"])).status_code in (200, 204)
+    device = gridpatrol("device", "register", "--phone", "17000000008")
+    assert device.exit_code == 1 and "removed" in device.stderr and device.stdout == ""
+    admin = gridpatrol("admin", "create", "--name", "郑巡查", "--phone", "17000000008")
+    assert admin.exit_code == 1 and admin.stdout == ""
+
+
+def test_a_feature_group_named_like_a_core_group_extends_it(monkeypatch):
+    import sync.cli
+
+    @click.group("device")
+    def feature_device():
+        pass
+
+    @feature_device.command("pair")
+    def pair():
+        click.echo("paired")
+
+    monkeypatch.setattr(sync.cli, "commands", [feature_device])
+    _add_feature_commands()
+    try:
+        device_group = main.commands["device"]
+        assert {"register", "pair"} <= set(device_group.commands)
+        assert CliRunner().invoke(main, ["device", "pair"]).stdout == "paired\n"
+    finally:
+        main.commands["device"].commands.pop("pair", None)

@@ -106,3 +106,17 @@ def test_winter_season(today, expected):
 def test_lunar_new_year_dates():
     chuxi, spring = lunar_new_year_dates(date(2027, 11, 25))
     assert chuxi == date(2028, 1, 25) and spring[0] == date(2028, 1, 26)
+
+
+def test_the_documented_example_roster_imports_cleanly_into_the_demo(app, demo):
+    from pathlib import Path
+
+    from server.domain.roster import import_roster
+    from server.domain.roster_files import read_roster
+    example = Path(__file__).resolve().parent.parent / "docs" / "roster-example.csv"
+    with app.app_context():
+        sub = db.session.scalar(select(Area).where(Area.code == "CJ05"))
+        report = import_roster(db.session, read_roster(example.read_bytes()), sub, commit=True, channel="cli")
+        assert report["ok"], report["errors"]
+        assert [c["code"] for c in report["created"]["communities"]] == ["CJ05-14"]
+        assert len(report["created"]["members"]) == 9

@@ -147,6 +147,9 @@ def test_only_admins_import(app, client, world):
 def test_parent_may_be_left_out_when_there_is_one_subdistrict(app, client, world):
     response = client.post(URL, headers=bearer(world.tokens["admin"]), data=csv_bytes(GOOD_ROWS))
     assert response.status_code == 200 and response.get_json()["parent"] == "HD03"
+    by_id = client.post(f"{URL}?parent={world.ids['subdistrict']}", headers=bearer(world.tokens["admin"]),
+                        data=csv_bytes(GOOD_ROWS))
+    assert by_id.status_code == 200 and by_id.get_json()["parent"] == "HD03"
 
 
 def test_raw_body_with_curls_default_form_content_type(app, client, world):
@@ -198,3 +201,68 @@ def test_title_rows_above_the_header_are_skipped_and_lines_stay_true(app, sessio
     plan = plan_roster(session, read_roster(buffer.getvalue()), session.get(Area, world.ids["subdistrict"]))
     assert plan.rows == 2
     assert [(e["line"], e["field"]) for e in plan.errors] == [(5, "phone")]
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from server.errors import Invalid  # noqa: E402
+
+_cells = st.one_of(st.text(max_size=12), st.sampled_from(["映月社区", "映月一网格", "网格员", "组长", "副组长", "社区书记",
+                                                          "17001000071", "+8617001000072", "", " "]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_any_bytes_are_a_roster_or_a_precise_invalid(data):
+    try:
+        table = read_roster(data)
+    except Invalid as exc:
+        assert exc.status == 422 and exc.details
+    else:
+        assert all(isinstance(line, int) for line, _ in table.rows)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_cells, min_size=5, max_size=5), max_size=8))
+def test_any_cells_plan_without_crashing_and_errors_name_real_lines(session, world, rows):
+    sub = session.get(Area, world.ids["subdistrict"])
+    try:
+        table = read_roster(csv_bytes(rows))
+    except Invalid:
+        return  # e.g. nothing but blank rows
+    plan = plan_roster(session, table, sub)
+    lines = {line for line, _ in table.rows}
+    assert all(error["line"] in lines for error in plan.errors)
+    assert plan.rows == len(table.rows)
+
+
+def test_a_removed_member_is_not_revived_by_an_old_sheet(app, client, world):
+    assert client.delete(f"/api/v1/members/{world.ids['patroller2']}",
+                         headers=bearer(world.tokens["admin"])).status_code in (200, 204)
+    rows = [["白马社区", "白马一网格", "郑巡查", "17000000008", "网格员"]]
+    body = _post(client, world.tokens["admin"], csv_bytes(rows)).get_json()
+    assert [(e["line"], e["field"]) for e in body["errors"]] == [(2, "phone")]
+    assert "removed" in body["errors"][0]["message"]
+
+
+def test_one_sheet_per_community_with_a_notes_sheet(app, client, world):
+    from openpyxl import Workbook
+    workbook = Workbook()
+    notes = workbook.active
+    notes.title = "说明"
+    notes.append(["本表由社区填写，每周四更新"])
+    for title, rows in (("映月社区", [["映月社区", "映月一网格", "孟巡查", "17001000081", "网格员"]]),
+                        ("新华社区", [["新华社区", "新华一网格", "万组长", "17001000082", "组长"],
+                                      ["新华社区", "新华一网格", "冒名者", "17001000081", "网格员"]])):
+        sheet = workbook.create_sheet(title)
+        sheet.append(["社区", "网格", "姓名", "手机", "职务"])
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    body = _post(client, world.tokens["admin"], buffer.getvalue(), filename="花名册.xlsx").get_json()
+    assert body["rows"] == 3
+    assert [s["sheet"] for s in body["sheets_skipped"]] == ["说明"]
+    (error,) = body["errors"]
+    assert (error["sheet"], error["line"], error["field"]) == ("新华社区", 3, "phone")
+    assert "sheet 映月社区 line 2" in error["message"]

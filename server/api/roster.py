@@ -28,6 +28,7 @@ class RosterImportArgs(StrictSchema):
 
 class RowErrorSchema(Schema):
     line = fields.Integer(metadata={"description": "line (CSV) or row (XLSX) number as the clerk sees it"})
+    sheet = fields.String(metadata={"description": "the worksheet, in workbooks with several roster sheets"})
     field = fields.String()
     message = fields.String()
     value = fields.String(metadata={"description": "the cell as written"})
@@ -51,6 +52,11 @@ class RosterChangesSchema(Schema):
     assignments = fields.Integer()
 
 
+class SkippedSheetSchema(Schema):
+    sheet = fields.String()
+    reason = fields.String()
+
+
 class RosterReportSchema(Schema):
     ok = fields.Boolean()
     rows = fields.Integer()
@@ -60,6 +66,8 @@ class RosterReportSchema(Schema):
     unchanged = fields.Integer(metadata={"description": "rows already in the database"})
     parent = fields.String()
     committed = fields.Boolean()
+    sheets_skipped = fields.List(fields.Nested(SkippedSheetSchema),
+                                 metadata={"description": "worksheets without the roster columns (notes etc.)"})
 
 
 _FILE_BODY = {

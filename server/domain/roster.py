@@ -82,8 +82,17 @@ class RosterPlan:
     def ok(self) -> bool:
         return not self.errors
 
+    sheet: str | None = None  # the worksheet of the row being read (multi-sheet workbooks only)
+    skipped_sheets: list[dict] = field(default_factory=list)
+
     def error(self, line: int, field_name: str, message: str, value: str = "") -> None:
-        self.errors.append({"line": line, "field": field_name, "message": message, "value": value})
+        entry = {"line": line, "field": field_name, "message": message, "value": value}
+        if self.sheet:
+            entry["sheet"] = self.sheet
+        self.errors.append(entry)
+
+    def place(self, line: int) -> str:
+        return f"sheet {self.sheet} line {line}" if self.sheet else f"line {line}"
 
     def new_areas(self, kind: str) -> list[dict]:
         out = []
@@ -100,8 +109,11 @@ class RosterPlan:
                 "assignments": len(self.assignments)}
 
     def report(self) -> dict:
-        return {"ok": self.ok, "rows": self.rows, "errors": self.errors, "would_create": self.summary(),
-                "unchanged": self.unchanged, "parent": self.parent.code}
+        report = {"ok": self.ok, "rows": self.rows, "errors": self.errors, "would_create": self.summary(),
+                  "unchanged": self.unchanged, "parent": self.parent.code}
+        if self.skipped_sheets:
+            report["sheets_skipped"] = self.skipped_sheets
+        return report
 
 
 class _CodeAllocator:
@@ -122,7 +134,11 @@ class _CodeAllocator:
 def resolve_parent(session: Session, code: str | None) -> Area:
     """The sub-district the roster belongs to; may be left out when the installation has only one."""
     if code:
-        area = session.scalar(select(Area).where(Area.code == code.strip().upper()))
+        code = code.strip()
+        area = session.scalar(select(Area).where(Area.code == code.upper(), Area.deleted_at.is_(None)))
+        if area is None and code.isdigit():  # like the rest of the API: an area by id or by code
+            area = session.get(Area, int(code))
+            area = area if area is not None and area.deleted_at is None else None
         if area is None:
             raise Invalid(f"no area with code {code}", details={"parent": [f"No area with code {code!r}."]})
         return area
@@ -151,12 +167,12 @@ def _roster_phone(raw: str, region: str) -> str:
 
 
 def plan_roster(session: Session, table: RosterTable, parent: Area, region: str = "CN") -> RosterPlan:
-    plan = RosterPlan(parent=parent)
+    plan = RosterPlan(parent=parent, skipped_sheets=list(table.skipped_sheets))
     codes = _CodeAllocator(session)
-    phone_seen: dict[str, tuple[int, str]] = {}
-    assignment_seen: dict[tuple, int] = {}
+    phone_seen: dict[str, tuple[str, str]] = {}  # phone -> (where first seen, name)
+    assignment_seen: dict[tuple, str] = {}
     rank_next: dict[tuple, int] = {}
-    leader_line: dict[tuple, tuple[int, str]] = {}
+    leader_line: dict[tuple, tuple[str, str]] = {}
 
     def area_for(kind: str, text: str, parent_key: tuple | None, parent_area: Area | None) -> tuple:
         key = (kind, parent_key, text)
@@ -169,6 +185,7 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
 
     for line, row in table.rows:
         plan.rows += 1
+        plan.sheet = row.get("_sheet")
         errors_before = len(plan.errors)
         name, phone_raw = row.get("name", ""), row.get("phone", "")
         community, grid = row.get("community", ""), row.get("grid", "")
@@ -221,21 +238,26 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
 
         # The same phone is the same person: another role is fine, another name is not.
         if phone in phone_seen and phone_seen[phone][1] != name:
-            first_line, first_name = phone_seen[phone]
-            plan.error(line, "phone", f"{phone} is also on line {first_line} for {first_name}.", phone_raw)
+            first_place, first_name = phone_seen[phone]
+            plan.error(line, "phone", f"{phone} is also on {first_place} for {first_name}.", phone_raw)
             continue
         existing_member = session.scalar(select(Member).where(Member.phone == phone))
         if existing_member is not None and existing_member.name != name:
             plan.error(line, "phone", f"{phone} already belongs to {existing_member.name}.", phone_raw)
             continue
-        phone_seen.setdefault(phone, (line, name))
+        if existing_member is not None and (existing_member.deleted_at is not None or not existing_member.active):
+            # A deliberate removal is not undone by an old sheet that still lists the person.
+            plan.error(line, "phone", f"{phone} belongs to {existing_member.name}, who was removed or deactivated; "
+                       "take the row out or reactivate them first.", phone_raw)
+            continue
+        phone_seen.setdefault(phone, (plan.place(line), name))
 
         area_obj = parent if area_key is None else plan.areas[area_key].existing
         assignment_key = (phone, area_key, role)
         if assignment_key in assignment_seen:
-            plan.error(line, "role", f"Repeats line {assignment_seen[assignment_key]}.", row.get("role", ""))
+            plan.error(line, "role", f"Repeats {assignment_seen[assignment_key]}.", row.get("role", ""))
             continue
-        assignment_seen[assignment_key] = line
+        assignment_seen[assignment_key] = plan.place(line)
         if existing_member is not None and area_obj is not None and session.scalar(
                 select(Assignment.id).where(Assignment.member_id == existing_member.id,
                                             Assignment.area_id == area_obj.id, Assignment.role == role)):
@@ -251,18 +273,18 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
                     Assignment.area_id == area_obj.id, Assignment.role == role))) if area_obj is not None else []
                 rank_next[slot] = max([1, *existing_ranks]) + 1
                 if 1 in existing_ranks:
-                    leader_line[slot] = (0, "")
+                    leader_line[slot] = ("", "")
             if deputy:
                 rank = rank_next[slot]
                 rank_next[slot] += 1
             elif slot in leader_line:
-                first_line, first_name = leader_line[slot]
-                where_text = f"line {first_line} ({first_name})" if first_line else "the database"
+                first_place, first_name = leader_line[slot]
+                where_text = f"{first_place} ({first_name})" if first_place else "the database"
                 plan.error(line, "role", f"This area already has a 组长 in {where_text}; make one a 副组长.",
                            row.get("role", ""))
                 continue
             else:
-                leader_line[slot] = (line, name)
+                leader_line[slot] = (plan.place(line), name)
         if existing_member is None:
             plan.members.setdefault(phone, name)
         plan.assignments.append(PlannedRow(line=line, name=name, phone=phone, role=role, rank=rank,

@@ -31,8 +31,9 @@ _ALIAS_TO_COLUMN = {alias.lower(): column for column, aliases in HEADER_ALIASES.
 @dataclass
 class RosterTable:
     columns: dict[str, str]  # our column name -> header as written in the file
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # row["_sheet"]: multi-sheet XLSX
     format: str = "csv"
+    skipped_sheets: list[dict] = field(default_factory=list)
 
 
 @lru_cache(maxsize=1)
@@ -141,12 +142,32 @@ def read_xlsx(data: bytes) -> RosterTable:
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
         raise Invalid("the XLSX file cannot be read", code="roster_malformed",
                       details={"file": [f"Not a readable .xlsx workbook ({type(exc).__name__})."]}) from exc
+    sheets: list[tuple[str, RosterTable]] = []
+    skipped: list[dict] = []
+    first_error: Invalid | None = None
     try:
-        sheet = workbook.worksheets[0]
-        numbered = [(index, list(values)) for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        for sheet in workbook.worksheets:
+            numbered = [(i, list(values)) for i, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+            if not any(cell_text(v) for _, values in numbered for v in values):
+                continue
+            try:
+                sheets.append((sheet.title, _table_from_rows(numbered, "xlsx")))
+            except Invalid as exc:  # a notes or summary sheet; said in the report, never silently dropped
+                first_error = first_error or exc
+                skipped.append({"sheet": sheet.title, "reason": exc.message})
     finally:
         workbook.close()
-    return _table_from_rows(numbered, "xlsx")
+    if not sheets:
+        raise first_error or Invalid("the workbook has no rows", code="roster_empty",
+                                     details={"file": ["The workbook is empty."]})
+    if len(sheets) == 1:
+        table = sheets[0][1]
+    else:  # offices often keep one sheet per community: import them all, errors name the sheet
+        table = RosterTable(columns=sheets[0][1].columns, format="xlsx")
+        for title, part in sheets:
+            table.rows.extend((line, {**row, "_sheet": title}) for line, row in part.rows)
+    table.skipped_sheets = skipped
+    return table
 
 
 def read_roster(data: bytes, filename: str | None = None) -> RosterTable:
