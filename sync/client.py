@@ -243,6 +243,9 @@ class DeviceClient:
     def _store(self, collection, record_id, version, fields) -> None:
         if fields is None:
             self.db.execute("DELETE FROM records WHERE collection = ? AND id = ?", (collection, record_id))
+            if collection == "incidents":  # its history goes with it (the server may purge it later)
+                self.db.execute("DELETE FROM records WHERE collection = 'incident_events' "
+                                "AND json_extract(fields, '$.incident_id') = ?", (record_id,))
             return
         self.db.execute("INSERT INTO records (collection, id, version, fields) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT (collection, id) DO UPDATE SET version = excluded.version, "

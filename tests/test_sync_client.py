@@ -103,3 +103,25 @@ def test_device_cli_queues_offline_and_sync_admin_commands(app, tmp_path, monkey
     purged = runner.invoke(main, ["sync", "purge-tombstones", "--older-than-days", "30"])
     assert purged.exit_code == 0, purged.output
     assert "purge_horizon" in json.loads(purged.output)
+
+
+def test_deleted_incident_takes_its_history_out_of_the_replica(app, client, world):
+    from server.domain.tokens import register_device
+    from server.extensions import db
+    from server.models import Member
+    device, _ = _device(client, world)
+    incident = device.put("incidents", area_id=world.ids["g11"], category_id=5, description="烧煤")
+    device.put("incident_events", incident_id=incident, kind="note", note="已劝导")
+    device.sync()
+    device.sync()
+    assert len(device.all("incident_events")) == 2  # its note and the server's "created" event
+    with app.app_context():
+        leader, token = register_device(db.session, db.session.get(Member, world.ids["g11_leader"]))
+        leader_id = leader.id
+        db.session.commit()
+    boss = DeviceClient(":memory:", FlaskTransport(client, token), device_id=leader_id, sleep=lambda s: None)
+    boss.sync()
+    boss.delete("incidents", incident)
+    boss.sync()
+    device.sync()
+    assert device.get("incidents", incident) is None and device.all("incident_events") == {}
