@@ -27,6 +27,9 @@ from pathlib import Path
 import psycopg
 import requests
 
+# The server under test runs no periodic jobs: a benchmark measures requests, not background scans.
+os.environ.setdefault("GRIDPATROL_WORKERS_EMBEDDED_TIMER", "false")
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
