@@ -111,16 +111,75 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
     return message
 
 
+def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]:
+    """`queue_message` for a batch (a peak of alerts): the same rules, a handful of statements per batch
+    instead of six per message. Each item has to, body, key and optionally purpose, member_id, area_id.
+    If another writer races us to one of the keys, the batch is redone one message at a time, each of
+    which is idempotent, so no key is ever queued twice."""
+    if not items:
+        return []
+    now = utcnow()
+    region = current_app.config.get("GRIDPATROL_PHONE_REGION", "CN")
+    keys = [item["key"] for item in items]
+    known = {m.key: m for m in session.scalars(select(OutboundMessage).where(OutboundMessage.key.in_(keys)))}
+    numbers = {item["key"]: try_normalize_phone(item["to"] or "", region) for item in items}
+    valid = {n for n in numbers.values() if n}
+    opted_out = set(session.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(valid)))) if valid else set()
+    recent = _recent_pairs(session, valid, now)
+    created: list[OutboundMessage] = []
+    result: list[OutboundMessage] = []
+    for item in items:
+        key, body = item["key"], item["body"]
+        if key in known:
+            result.append(known[key])
+            continue
+        number = numbers[key]
+        if number is None:
+            state, number = "invalid_number", (item["to"] or "")[:32]
+        elif number in opted_out:
+            state = "opted_out"
+        elif (number, body) in recent:
+            state = "duplicate"
+        else:
+            state = "queued"
+            recent.add((number, body))
+        info = count_segments(body)
+        message = OutboundMessage(key=key, to_number=number, body=body, purpose=item.get("purpose", "alert"),
+                                  member_id=item.get("member_id"), area_id=item.get("area_id"), state=state,
+                                  encoding=info.encoding, segments=info.segments,
+                                  finished_at=None if state == "queued" else now)
+        message.note("queued" if state == "queued" else state, at=now)
+        known[key] = message
+        created.append(message)
+        result.append(message)
+    try:
+        with session.begin_nested():
+            session.add_all(created)
+    except IntegrityError:
+        return [queue_message(session, to=i["to"], body=i["body"], key=i["key"], purpose=i.get("purpose", "alert"),
+                              member_id=i.get("member_id"), area_id=i.get("area_id")) for i in items]
+    from workers.runner import enqueue_many_after_commit
+    enqueue_many_after_commit(session, SEND_JOB, [(m.id,) for m in created if m.state == "queued"], queue="sms")
+    log.info("outbox: %d new of %d (%d queued)", len(created), len(items),
+             sum(1 for m in created if m.state == "queued"))
+    return result
+
+
+def _recent_pairs(session: Session, numbers: set[str], now: datetime) -> set[tuple[str, str]]:
+    """(number, body) pairs sent or on their way within the duplicate window, for a batch of numbers."""
+    window = current_app.config.get("SMS_DUPLICATE_WINDOW_SECONDS", 0)
+    if not window or not numbers:
+        return set()
+    return set(session.execute(
+        select(OutboundMessage.to_number, OutboundMessage.body).where(
+            OutboundMessage.to_number.in_(numbers),
+            OutboundMessage.created_at >= now - timedelta(seconds=window),
+            OutboundMessage.state.in_(("queued", "sending", "sent", "delivered")))).all())
+
+
 def _recent_duplicate(session: Session, number: str, body: str, now: datetime) -> bool:
     """The same words to the same phone minutes apart under another key is a caller bug, not news."""
-    window = current_app.config.get("SMS_DUPLICATE_WINDOW_SECONDS", 0)
-    if not window:
-        return False
-    return session.scalar(
-        select(OutboundMessage.id).where(
-            OutboundMessage.to_number == number, OutboundMessage.body == body,
-            OutboundMessage.created_at >= now - timedelta(seconds=window),
-            OutboundMessage.state.in_(("queued", "sending", "sent", "delivered"))).limit(1)) is not None
+    return (number, body) in _recent_pairs(session, {number}, now)
 
 
 # ---------------------------------------------------------------- the send job

@@ -38,11 +38,11 @@ def missed_scan_that_hangs(now: str, marker: str, hang_on_call: int = 3) -> dict
 def delivery_that_hangs(now: str, marker: str, hang_on_call: int = 2) -> dict:
     """The real deliver job; the `hang_on_call`-th hand-over to the SMS outbox happens, then it hangs
     before that batch commits — a kill mid-send."""
-    import workers.alerts as alerts
+    import sms.outbox as outbox
     from workers.jobs import deliver_alerts_job
-    real = alerts.queue_outbound
-    alerts.queue_outbound = _hanging(real, marker, hang_on_call)
+    real = outbox.queue_messages
+    outbox.queue_messages = _hanging(real, marker, hang_on_call)
     try:
         return deliver_alerts_job(now)
     finally:
-        alerts.queue_outbound = real
+        outbox.queue_messages = real

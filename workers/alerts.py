@@ -27,14 +27,6 @@ def alert_key(rule: str, subject: str, when: datetime | str, member_id: int) -> 
     return f"gp:{rule}:{subject}:{stamp}:m{member_id}"
 
 
-def queue_outbound(session: Session, *, to: str, body: str, key: str, member_id: int | None,
-                   area_id: int | None = None):
-    """The one place alerts enter the SMS outbox (idempotent by key, opt-outs honoured, sent after commit)."""
-    from sms.outbox import queue_message
-    return queue_message(session, to=to, body=body, key=key, purpose="alert", member_id=member_id,
-                         area_id=area_id)
-
-
 ALERT_COLUMNS = ("key", "rule", "subject_type", "subject_id", "area_id", "member_id", "phone", "body", "urgent",
                  "status", "hold_until", "created_at", "queued_at")
 
@@ -131,12 +123,11 @@ def deliver_pending(session: Session, now: datetime, *, batch: int | None = None
         alerts = session.execute(select(table.c.id, table.c.key, table.c.phone, table.c.body, table.c.member_id,
                                         table.c.area_id).where(table.c.status == "pending")
                                  .order_by(table.c.id).limit(batch).with_for_update(skip_locked=True)).all()
-        outbox_ids = {}
-        for alert in alerts:
-            message = queue_outbound(session, to=alert.phone, body=alert.body, key=alert.key,
-                                     member_id=alert.member_id, area_id=alert.area_id)
-            if message is not None and getattr(message, "id", None) is not None:
-                outbox_ids[alert.id] = str(message.id)
+        from sms.outbox import queue_messages
+        messages = queue_messages(session, [
+            {"to": a.phone, "body": a.body, "key": a.key, "purpose": "alert", "member_id": a.member_id,
+             "area_id": a.area_id} for a in alerts])
+        outbox_ids = {alert.id: str(message.id) for alert, message in zip(alerts, messages)}
         if alerts:
             session.execute(update(table).where(table.c.id.in_([a.id for a in alerts]))
                             .values(status="queued", queued_at=now))

@@ -106,14 +106,24 @@ def get_runner(app: Flask | None = None) -> JobRunner:
 def enqueue_after_commit(session: Session, func, *args, queue: str = "default", job_id: str | None = None,
                          **kwargs) -> None:
     """Enqueue once this session's transaction commits; nothing is enqueued if it rolls back."""
+    enqueue_many_after_commit(session, func, [args], queue=queue, job_ids=[job_id], **kwargs)
+
+
+def enqueue_many_after_commit(session: Session, func, args_list: list[tuple], *, queue: str = "default",
+                              job_ids: list[str | None] | None = None, **kwargs) -> None:
+    """One after-commit hook for a batch of jobs of the same function (e.g. one send job per outbox row)."""
     from sqlalchemy.orm import scoped_session
+    if not args_list:
+        return
     if isinstance(session, scoped_session):
         session = session()  # listen on this request's session, not on every session of the class
     runner = get_runner()
+    job_ids = job_ids or [None] * len(args_list)
 
     @event.listens_for(session, "after_commit", once=True)
     def _enqueue(_session):
-        runner.enqueue(func, *args, queue=queue, job_id=job_id, **kwargs)
+        for args, job_id in zip(args_list, job_ids):
+            runner.enqueue(func, *args, queue=queue, job_id=job_id, **kwargs)
 
     @event.listens_for(session, "after_rollback", once=True)
     def _forget(_session):
