@@ -149,3 +149,23 @@ def test_cli_roster_import_of_a_broken_file_is_a_clear_refusal(app, world, gridp
         assert result.exception is None or isinstance(result.exception, SystemExit)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Member)) == before
+
+
+# ---- without a valid token the answer is 401 whatever the body or query (was a 422 listing the fields)
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("post", "/api/v1/areas", {"x": 1}),
+    ("get", "/api/v1/areas?page=abc", None),
+    ("post", "/api/v1/incidents", {"category": "nope"}),
+    ("patch", "/api/v1/members/1", {"name": 5}),
+])
+@pytest.mark.parametrize("token", [None, "gps_not-a-token"])
+def test_missing_or_bad_token_is_401_before_the_body_is_judged(client, world, method, path, body, token):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = getattr(client, method)(path, json=body, headers=headers)
+    assert_error(response, 401, "bad_token" if token else "missing_token")
+
+
+def test_login_still_needs_no_token_and_judges_its_body(client, world):
+    assert_error(client.post("/api/v1/auth/login", json={}), 422, "validation_failed")
