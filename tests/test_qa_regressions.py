@@ -169,3 +169,8 @@ def test_missing_or_bad_token_is_401_before_the_body_is_judged(client, world, me
 
 def test_login_still_needs_no_token_and_judges_its_body(client, world):
     assert_error(client.post("/api/v1/auth/login", json={}), 422, "validation_failed")
+
+
+def test_healthz_and_the_openapi_document_need_no_token(client):
+    assert client.get("/healthz").get_json()["database"]["ok"] is True
+    assert client.get("/api/openapi.json").status_code == 200
