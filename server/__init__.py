@@ -82,6 +82,7 @@ FEATURE_BLUEPRINTS = [
     "sync.api",
     "sms.api",
     "workers.api",
+    "workers.reports_api",
 ]
 
 

@@ -15,7 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from server.errors import Forbidden
 from server.extensions import db
-from sms.inbound import find_inbound, receive
+from sms.inbound import clean_text, find_inbound, receive
 from sms.messages_api import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)
 from sms.outbox import apply_status_callback
 
@@ -73,11 +73,11 @@ def twilio_inbound():
             return twiml(reply)
         except IntegrityError:
             db.session.rollback()  # the same MessageSid arrived twice at once: answer like the first
-            existing = find_inbound(db.session, sid)
+            existing = find_inbound(db.session, clean_text(sid, 64))
             if existing is not None:
                 return twiml(existing.reply)
             if attempt == 2:
-                raise
+                raise  # not a MessageSid race: the error handler answers 409 in the JSON shape
     return twiml("")  # pragma: no cover
 
 

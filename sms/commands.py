@@ -213,25 +213,45 @@ def _grid_or_error(ctx: Context, command: str) -> Area | Outcome:
     return area
 
 
+def current_window(session: Session, area: Area, now: datetime, tz: str) -> str | None:
+    """The schedule window the check-in falls in ("08:00-12:00"), "" when outside every window, None
+    when the grid has no schedule. Windows that cross midnight count from yesterday's schedule too."""
+    from server.domain.schedules import effective_schedule, parse_hhmm, windows_on
+    local = now.astimezone(ZoneInfo(tz))
+    minute = local.hour * 60 + local.minute
+    schedule, _ = effective_schedule(session, area)
+    if schedule is None:
+        return None
+    for day, offset in ((local.date(), 0), (local.date() - timedelta(days=1), 24 * 60)):
+        for window in windows_on(schedule, day):
+            start, end = parse_hhmm(window["start"]), parse_hhmm(window["end"])
+            end += 24 * 60 if end <= start else 0
+            if start <= minute + offset < end:
+                return f"{window['start']}-{window['end']}"
+    return ""
+
+
 def do_patrol(ctx: Context) -> Outcome:
+    from server.domain.patrols import create_patrol
     area = _grid_or_error(ctx, "patrol")
     if isinstance(area, Outcome):
         return area
     p = ctx.parsed
     patrol = ctx.session.get(Patrol, p.record_id) if p.record_id else None
     if patrol is None:
-        patrol = Patrol(member_id=ctx.member.id, area_id=area.id, started_at=ctx.now, ended_at=ctx.now,
-                        outcome="all_clear" if p.all_clear else "problems_found", problem_count=p.problems or 0,
-                        source="sms", notes=p.text or "")
-        if p.record_id:
-            patrol.id = p.record_id
-        ctx.session.add(patrol)
-        ctx.session.flush()
+        patrol = create_patrol(ctx.session, member=ctx.member, area=area, started_at=ctx.now, ended_at=ctx.now,
+                               outcome="all_clear" if p.all_clear else "problems_found",
+                               problem_count=p.problems or 0, source="sms", notes=p.text or "",
+                               patrol_id=p.record_id)
     outcome = t.word("all_clear", ctx.lang) if patrol.outcome == "all_clear" else \
         t.word("problems", ctx.lang, n=patrol.problem_count)
-    return Outcome(t.render("patrol_ok", ctx.lang, grid=area.code, outcome=outcome,
-                            time=_local(ctx, area, patrol.started_at, "%H:%M")),
-                   result={"patrol_id": patrol.id, "grid": area.code, "problems": patrol.problem_count},
+    tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    window = current_window(ctx.session, area, patrol.started_at, tz)
+    template = {None: "patrol_ok", "": "patrol_ok_outside"}.get(window, "patrol_ok_window")
+    return Outcome(t.render(template, ctx.lang, grid=area.code, outcome=outcome, window=window or "",
+                            time=patrol.started_at.astimezone(ZoneInfo(tz)).strftime("%H:%M")),
+                   result={"patrol_id": patrol.id, "grid": area.code, "problems": patrol.problem_count,
+                           "window": window},
                    area_id=area.id)
 
 
@@ -316,6 +336,15 @@ def do_escalate(ctx: Context) -> Outcome:
 
 
 def do_ack(ctx: Context) -> Outcome:
+    """收到 <ticket> acknowledges that incident; a bare 收到 (what the missed-patrol and overdue alerts ask
+    for) acknowledges the sender's recent unanswered alerts, which stops their reminders and escalation."""
+    if ctx.parsed.ticket is None and ctx.member is not None:
+        from workers.alerts import acknowledge_alert
+        alerts = acknowledge_alert(ctx.session, ctx.member, now=ctx.now, channel="sms")
+        if alerts:
+            return Outcome(t.render("ack_alerts_ok", ctx.lang, count=len(alerts)),
+                           result={"acknowledged_alerts": [a.key for a in alerts]}, area_id=alerts[0].area_id)
+
     def run(incident):
         incident_rules.acknowledge(ctx.session, incident, channel="sms", actor=ctx.member, note=ctx.parsed.text,
                                    now=ctx.now)

@@ -43,6 +43,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "patrol_ok": {
         "zh": "已记录{grid}巡查：{outcome}（{time}）。",
         "en": "Patrol of {grid} recorded: {outcome} at {time}."},
+    "patrol_ok_window": {
+        "zh": "已记录{grid}巡查：{outcome}，{time}（{window}时段）。",
+        "en": "Patrol of {grid} recorded: {outcome} at {time} ({window})."},
+    "patrol_ok_outside": {
+        "zh": "已记录{grid}巡查：{outcome}，{time}。注意：不在巡查时段内。",
+        "en": "Patrol of {grid}: {outcome} at {time}, outside patrol hours."},
     "found_ok": {
         "zh": "已登记工单{ticket}：{grid}{category}，{handling}，期限{deadline}。",
         "en": "Ticket {ticket}: {grid} {category}, {handling}, due {deadline}"},
@@ -52,6 +58,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "escalate_ok": {
         "zh": "工单{ticket}已上报至{area}，期限{deadline}。",
         "en": "Ticket {ticket} escalated to {area}, due {deadline}."},
+    "ack_alerts_ok": {
+        "zh": "已确认收到{count}条提醒，后续提醒已停止。",
+        "en": "{count} alert(s) acknowledged; reminders stopped."},
     "ack_ok": {
         "zh": "已确认收到工单{ticket}，提醒已停止。",
         "en": "Ticket {ticket} acknowledged; reminders stopped."},
@@ -74,22 +83,6 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "at_top_level": {
         "zh": "工单{ticket}已在最高层级{area}，无法再上报。",
         "en": "Ticket {ticket} is already at the top level ({area})."},
-    # --- alerts (sent through the outbox by the workers)
-    "alert_missed_patrol": {
-        "zh": "【巡查提醒】{grid}{date}{window}时段未巡查，请尽快安排。",
-        "en": "[Patrol] {grid} not patrolled {date} {window}. Please arrange."},
-    "alert_new_incident": {
-        "zh": "【新问题】工单{ticket}：{grid}{category}，期限{deadline}。回复 SD {ticket} 确认",
-        "en": "[New] {ticket} {grid} {category} due {deadline}. A {ticket}=ack"},
-    "alert_overdue": {
-        "zh": "【逾期】工单{ticket}（{grid}{category}）已逾期，请处理。回复 SD {ticket} 确认",
-        "en": "[Overdue] {ticket} {grid} {category}. Reply A {ticket}"},
-    "alert_escalated": {
-        "zh": "【挂牌督办】工单{ticket}（{category}）已上报至{area}。回复 SD {ticket} 确认",
-        "en": "[Flagged] {ticket} {category} now with {area}. Reply A {ticket}"},
-    "alert_weekly": {
-        "zh": "【周报】{area}本周巡查{patrols}次，发现{found}件，办结{handled}件，逾期{overdue}件。",
-        "en": "[Week] {area}: {patrols} patrols, {found} found, {handled} done, {overdue} late."},
 }
 
 # The right form and an example per command, for error replies and help.
@@ -135,7 +128,7 @@ SAMPLE = {"ticket": "100234", "category": "散煤/燃煤炉", "status": "处理�
           "example": "巡查 HD03-1-1 正常", "grid": "HD03-1-1", "outcome": "发现问题2处", "time": "09:35",
           "handling": "承诺", "deadline": "11-25 23:59", "area": "映月街道", "what": "承诺天数", "word": "烧啥",
           "action": "办结", "date": "11月22日", "window": "08:00-12:00", "patrols": "126", "found": "18",
-          "handled": "15", "overdue": "2"}
+          "handled": "15", "overdue": "2", "count": "3"}
 
 
 # English category names short enough for one segment; Chinese names are all six characters or fewer.

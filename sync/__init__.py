@@ -1,1 +1,10 @@
-"""Offline-first sync: one conflict-resolving endpoint and the reference device client."""
+"""Offline-first sync: one conflict-resolving endpoint and the reference device client.
+
+`init_app` installs the versioning hook: every write of a synced record, from any channel, gets a
+version (and server-side field clocks), so devices hear about API, SMS and worker changes too.
+"""
+
+
+def init_app(app) -> None:
+    from sync.versioning import install
+    install()

@@ -3,13 +3,15 @@ a resident's report, a patroller's patrol, an incident found, escalated and ackn
 alert to the leader through the outbox."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Incident, IncidentEvent, Patrol
 from sms.models import InboundMessage, OutboundMessage
 from sms.outbox import queue_message
-from sms.templates import render
+from workers import texts
 from tests.conftest import bearer
 from tests.sms_fixtures import *  # noqa: F401,F403
 from tests.sms_fixtures import sms_world
@@ -65,7 +67,8 @@ def test_sms_end_to_end(twilio_app, stand_in):
         assert resident_ticket.category.code == "garbage_burning" and resident_ticket.area.code == "HD03-1"
 
         # an alert to the leader goes through the outbox and the real twilio client
-        body = render("alert_escalated", "zh", ticket="100002", category="散煤/燃煤炉", area="映月社区")
+        body = texts.escalated("zh", "100002", "散煤/燃煤炉", "HD03-1-1", "HD03-1",
+                               datetime(2026, 11, 23, 10, tzinfo=timezone.utc), "Asia/Shanghai")
         queue_message(db.session, to=COMMUNITY_LEADER, body=body, key="escalation:100002:1",
                       member_id=world.ids["c1_leader"], area_id=world.ids["c1"])
         db.session.commit()

@@ -129,3 +129,54 @@ def test_parser_never_raises(text):
 def test_parser_never_raises_on_command_soup(words):
     text = " ".join(words)
     assert parse(text).command
+
+
+def test_real_concurrent_copies_of_a_webhook_run_once(console_app):
+    """Eight threads post the same signed MessageSid at once (PostgreSQL: truly concurrent)."""
+    import threading
+    sms_world(console_app)
+    params = inbound_params(RESIDENT, "举报 烧煤 映月路12号", sid="SM" + "c" * 32)
+    barrier = threading.Barrier(8)
+    replies = []
+
+    def post():
+        client = console_app.test_client()
+        barrier.wait()
+        response = signed_post(client, "/sms/twilio/inbound", params)
+        replies.append((response.status_code, response.get_data()))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(replies) == 8 and {status for status, _ in replies} == {200}
+    assert len({body for _, body in replies}) == 1 and b"100001" in replies[0][1]
+    with console_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
+        assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+def test_real_concurrent_queue_message_same_key_sends_once(console_app):
+    import threading
+    from sms.backends import get_backend
+    barrier = threading.Barrier(6)
+    ids = []
+
+    def queue():
+        with console_app.app_context():
+            barrier.wait()
+            message = queue_message(db.session, to=RESIDENT, body="并发", key="concurrent")
+            db.session.commit()
+            ids.append(message.id)
+            db.session.remove()
+
+    threads = [threading.Thread(target=queue) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    console_app.extensions["gridpatrol.runner"].wait(timeout=30)
+    assert len(ids) == 6 and len(set(ids)) == 1
+    with console_app.app_context():
+        assert [m.body for m in get_backend().sent] == ["并发"]

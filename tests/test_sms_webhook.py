@@ -213,3 +213,31 @@ def test_fuzz_webhook_never_500_always_twiml(console_app, body, sender):
     response = signed_post(console_app.test_client(), INBOUND, inbound_params(sender, body))
     assert response.status_code == 200, response.get_data(as_text=True)
     _message_text(response)  # well-formed TwiML
+
+
+def test_patrol_reply_names_the_schedule_window(console_app):
+    from datetime import datetime, timezone
+    from server.models import Patrol, PatrolSchedule
+    from sms.inbound import receive
+    world = sms_world(console_app)
+    with console_app.app_context():
+        config = console_app.config
+        no_schedule = receive(db.session, message_sid="SMw0", sender="+8617000000007", body="巡查 HD03-1-1 正常",
+                              now=datetime(2026, 11, 23, 1, 35, tzinfo=timezone.utc), config=config)
+        assert no_schedule.reply == "已记录HD03-1-1巡查：正常（09:35）。"
+        db.session.add(PatrolSchedule(area_id=world.ids["c1"], windows=[
+            {"start": "08:00", "end": "12:00"}, {"start": "22:00", "end": "02:00"}]))
+        db.session.flush()
+        inside = receive(db.session, message_sid="SMw1", sender="+8617000000007", body="XC HD03-1-1 2",
+                         now=datetime(2026, 11, 23, 1, 35, tzinfo=timezone.utc), config=config)
+        assert inside.reply == "已记录HD03-1-1巡查：发现问题2处，09:35（08:00-12:00时段）。"
+        night = receive(db.session, message_sid="SMw2", sender="+8617000000007", body="巡查 HD03-1-1 正常",
+                        now=datetime(2026, 11, 23, 17, 10, tzinfo=timezone.utc), config=config)  # 01:10 local
+        assert night.reply == "已记录HD03-1-1巡查：正常，01:10（22:00-02:00时段）。"
+        outside = receive(db.session, message_sid="SMw3", sender="+8617000000007", body="巡查 HD03-1-1 正常",
+                          now=datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc), config=config)  # 15:00 local
+        assert outside.reply == "已记录HD03-1-1巡查：正常，15:00。注意：不在巡查时段内。"
+        assert outside.result["window"] == "" and inside.result["window"] == "08:00-12:00"
+        db.session.commit()
+        patrols = db.session.scalars(select(Patrol).order_by(Patrol.started_at)).all()
+        assert [(p.source, p.problem_count) for p in patrols] == [("sms", 0), ("sms", 2), ("sms", 0), ("sms", 0)]

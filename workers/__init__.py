@@ -1,1 +1,22 @@
-"""Background workers: missed-patrol alerts, overdue escalations, the Thursday weekly report."""
+"""Background workers: missed-patrol alerts, overdue escalations, the Thursday weekly report.
+
+`init_app` starts the embedded timer (periodic jobs in-process) when there is no REDIS_URL, unless the
+app is TESTING or WORKERS_EMBEDDED_TIMER is off: tests build many apps and must not grow timer threads.
+"""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app) -> None:
+    from workers import settings
+    from workers.dashboard import init_dashboard
+    init_dashboard(app)
+    if app.config.get("REDIS_URL") or app.config.get("TESTING") or not settings.get("WORKERS_EMBEDDED_TIMER", app):
+        return
+    from workers.periodic import EmbeddedTimer
+    timer = EmbeddedTimer(app, float(settings.get("WORKERS_TIMER_SECONDS", app))).start()
+    app.extensions["gridpatrol.timer"] = timer
+    log.info("embedded periodic timer started (every %ss)", timer.seconds)

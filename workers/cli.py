@@ -1,2 +1,109 @@
-"""`gridpatrol` subcommands of the workers feature. The CLI adds every click command listed in `commands`."""
-commands: list = []
+"""`gridpatrol` subcommands of the workers feature: worker, cron, alerts run, reports weekly.
+
+    gridpatrol worker [--queues sms,alerts,reports] [--with-cron] [--burst]
+        an RQ worker (with RQ's scheduler for enqueue_at/enqueue_in) on the named queues; --with-cron
+        also starts `rq cron workers.cron_config` as a child process (the periodic jobs).
+    gridpatrol cron        the RQ cron scheduler alone (several may run: periods are claimed with SET NX)
+    gridpatrol alerts run [--now ISO]   every scan once for that moment (catching up after an outage)
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+def _redis_url() -> str:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("REDIS_URL is not set: without Redis the server runs jobs in-process "
+                                   "(embedded timer); set REDIS_URL to run RQ workers")
+    return url
+
+
+def _start_cron(url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "rq.cli", "cron", "workers.cron_config", "--url", url])
+
+
+@click.command("worker")
+@click.option("--queues", default="sms,alerts,reports", show_default=True, help="comma-separated, in priority order")
+@click.option("--with-cron/--no-cron", default=False, help="also run the RQ cron scheduler (periodic jobs)")
+@click.option("--burst", is_flag=True, help="stop when the queues are empty")
+@click.option("--simple", is_flag=True, help="run jobs in this process (SimpleWorker), no fork per job")
+@with_appcontext
+def worker_command(queues, with_cron, burst, simple):
+    """Run an RQ worker on the gridpatrol queues."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker, Worker
+    url = _redis_url()
+    connection = Redis.from_url(url)
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    cron = _start_cron(url) if with_cron else None
+    try:
+        worker_class = SimpleWorker if simple else Worker
+        worker = worker_class([Queue(n, connection=connection) for n in names], connection=connection)
+        worker.work(with_scheduler=True, burst=burst)
+    finally:
+        if cron is not None:
+            cron.terminate()
+            cron.wait(timeout=10)
+
+
+@click.command("cron")
+@with_appcontext
+def cron_command():
+    """Run the RQ cron scheduler with gridpatrol's periodic jobs (workers/cron_config.py)."""
+    from redis import Redis
+    from rq.cron import CronScheduler
+    scheduler = CronScheduler(connection=Redis.from_url(_redis_url()))
+    scheduler.load_config_from_file("workers.cron_config")
+    scheduler.start()
+
+
+@click.group("alerts")
+def alerts_group():
+    """Missed-patrol and overdue alerts."""
+
+
+@alerts_group.command("run")
+@click.option("--now", "now", default=None, help="the moment to scan for (ISO 8601; default: now)")
+@with_appcontext
+def alerts_run(now):
+    """Run every scan once for one moment: plan windows, missed patrols, overdue, held alerts, digest,
+    weekly report. Safe to repeat: alerts already sent are keyed and not sent again."""
+    from workers.jobs import parse_now, run_all
+    try:
+        moment = parse_now(now)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO time: {now!r}", param_hint="--now") from exc
+    click.echo(json.dumps(run_all(moment), ensure_ascii=False, indent=2, default=str))
+
+
+@click.group("reports")
+def reports_group():
+    """Weekly reports."""
+
+
+@reports_group.command("weekly")
+@click.option("--now", "now", default=None, help="ISO time; the report day is its local date")
+@click.option("--area", "area_code", default=None, help="sub-district code (default: all)")
+@with_appcontext
+def reports_weekly(now, area_code):
+    """Produce the weekly report now, whatever the weekday, and text the summaries."""
+    from server.domain.areas import area_by_code
+    from server.extensions import db
+    from workers.jobs import weekly_report_job
+    area_id = None
+    if area_code:
+        area = area_by_code(db.session, area_code)
+        if area is None:
+            raise click.BadParameter(f"no area {area_code}", param_hint="--area")
+        area_id = area.id
+    click.echo(json.dumps(weekly_report_job(now, subdistrict_id=area_id, force=True), ensure_ascii=False))
+
+
+commands: list = [worker_command, cron_command, alerts_group, reports_group]

@@ -18,7 +18,9 @@ def job_app() -> Flask:
         return current_app._get_current_object()
     if _process_app is None:
         from server import create_app
-        _process_app = create_app()
+        # A worker process runs jobs; the periodic timer belongs to an embedded server, never to a worker
+        # (started without REDIS_URL in its environment it would otherwise beat inside a work horse).
+        _process_app = create_app({"WORKERS_EMBEDDED_TIMER": False})
     return _process_app
 
 

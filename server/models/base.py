@@ -57,12 +57,15 @@ class TimestampMixin:
 
 
 class Versioned:
-    """A record that devices pull: `version` rises on every change (assigned by sync.versioning).
+    """A record that devices pull: `version` is assigned on every write (sync.versioning's flush hook).
 
-    `field_clocks` keeps each field's hybrid logical clock for field-level last-writer-wins merges;
-    `deleted_at` makes a delete a tombstone that devices are told about.
+    `field_clocks` keeps each field's hybrid logical clock for field-level last-writer-wins merges
+    ({"_": clock of the whole record at creation, "<field>": clock of a later edit}; missing = zero);
+    `deleted_at` makes a delete a tombstone that devices are told about; `sync_origin` is the device
+    whose sync wrote the current state (NULL for server-side writes), so it is not sent back its own write.
     """
 
     version: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)
     field_clocks: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sync_origin: Mapped[str | None] = mapped_column(String(36), nullable=True)

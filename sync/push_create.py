@@ -1,0 +1,158 @@
+"""Creating records from pushed changes: new rows are buffered and written with one COPY (or multi-row
+INSERT) per table when the batch ends or a later change needs them; incidents are created by the same
+rules as server.domain.incidents.create_incident (ticket, responsible level, deadline, history events),
+with tickets allocated for the whole batch at once."""
+from __future__ import annotations
+
+from flask import current_app
+
+from server.domain.access import can_act_on_incident
+from server.domain.areas import effective_timezone
+from server.domain.incidents import can_transition, compute_deadline, initial_responsible_area
+from server.errors import Invalid
+from server.models import Category, LEADER_ROLES, new_uuid
+from sync.bulk import RowRef, allocate_tickets, bulk_insert
+from sync.collections import COLLECTIONS
+from sync.versioning import allocate_versions
+
+WRITE_ROLES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
+STATUS_ACTION = {"resolved": "handle", "closed": "close", "rejected": "reject", "duplicate": "reject",
+                 "in_progress": "update", "open": "reopen"}
+INSERT_ORDER = ("patrols", "sites", "incidents", "incident_events")
+
+
+def roles_for(action: str) -> set[str]:
+    from server.domain.access import ACT_ON_INCIDENT
+    return ACT_ON_INCIDENT[action]
+
+
+class Creates:
+    """Mixed into sync.push.Push: expects session, principal, member, device_id, now, pending, pending_keys,
+    known_absent, tickets_needed, finalize, area(), lookup() and the caches."""
+
+    # ---- creates ------------------------------------------------------------------------------------
+    def _row(self, name: str, change: dict, clock, values: dict, origin=True) -> dict:
+        row = {"id": change["id"], "version": None, "field_clocks": {"_": str(clock)}, "deleted_at": None,
+               "sync_origin": self.device_id if origin else None, **values}
+        if name != "incident_events":
+            row.setdefault("created_at", self.now)
+            row.setdefault("updated_at", self.now)
+        self.pending[name].append(row)
+        self.pending_keys.add((name, change["id"]))
+        self.known_absent.discard((name, change["id"]))
+        return row
+
+    def _applied(self, row: dict, with_record: str | None = None) -> dict:
+        result = {"status": "applied"}
+        if with_record:  # the server filled fields in (ticket, deadline): the device needs them
+            result["_collection"] = with_record
+        self.finalize.append((result, RowRef(row)))
+        return result
+
+    def create_patrols(self, change, values, clock) -> dict:
+        area = self.area(values["area_id"])
+        self.principal.require(area, WRITE_ROLES, "record patrols")
+        row = self._row("patrols", change, clock, {
+            "member_id": self.member.id, "area_id": area.id, "started_at": values["started_at"],
+            "ended_at": values.get("ended_at"), "checkpoints": values.get("checkpoints", []),
+            "outcome": values.get("outcome", "all_clear"), "problem_count": values.get("problem_count", 0),
+            "source": "device", "notes": values.get("notes", "")})
+        return self._applied(row)
+
+    def create_sites(self, change, values, clock) -> dict:
+        area = self.area(values["area_id"])
+        self.principal.require(area, WRITE_ROLES, "add sites to the ledger")
+        row = self._row("sites", change, clock, {
+            "area_id": area.id, "name": values.get("name", ""), "address": values["address"],
+            "kind": values.get("kind", "coal_user"), "stove_count": values.get("stove_count", 0),
+            "status": values.get("status", "identified"), "latitude": values.get("latitude"),
+            "longitude": values.get("longitude"), "notes": values.get("notes", ""),
+            "last_inspected_at": values.get("last_inspected_at")})
+        return self._applied(row)
+
+    def create_incidents(self, change, values, clock) -> dict:
+        area = self.area(values["area_id"])
+        self.principal.require(area, WRITE_ROLES, "report problems")
+        if values["category_id"] not in self._categories:  # the identity map is weak: keep them here
+            self._categories[values["category_id"]] = self.session.get(Category, values["category_id"])
+        category = self._categories[values["category_id"]]
+        if category is None or not category.active:
+            raise Invalid("unknown category", details={"category_id": [f"Unknown category {values['category_id']}."]})
+        handling = values.get("handling_class", "reported")
+        if handling == "committed" and not values.get("promised_date"):
+            raise Invalid("a committed (承诺) problem needs a promised date",
+                          details={"promised_date": ["Required when handling_class is committed."]})
+        target = values.get("status", "open")
+        if target != "open":
+            if not can_transition("open", target):
+                raise Invalid(f"a new incident cannot start as {target}",
+                              details={"status": [f"A new incident can be open or move from open to: "
+                                                  f"in_progress, resolved, rejected, duplicate."]})
+            self.principal.require(area, roles_for(STATUS_ACTION[target]), f"mark problems {target}")
+        if values.get("patrol_id") and self.lookup("patrols", values["patrol_id"]) is None:
+            raise Invalid("unknown patrol", details={"patrol_id": ["No such patrol."]})
+        if (area.id, handling) not in self._responsible:
+            self._responsible[(area.id, handling)] = initial_responsible_area(self.session, area, handling)
+        responsible = self._responsible[(area.id, handling)]
+        if responsible.id not in self._tz:
+            self._tz[responsible.id] = effective_timezone(self.session, responsible,
+                                                          current_app.config["GRIDPATROL_TIMEZONE"])
+        reported_at = values.get("reported_at") or self.now
+        deadline = compute_deadline(handling, responsible.kind, reported_at, self._tz[responsible.id],
+                                    values.get("promised_date"), current_app.config.get("DEADLINE_POLICY"))
+        row = self._row("incidents", change, clock, {
+            "ticket": None, "category_id": category.id, "area_id": area.id, "responsible_area_id": responsible.id,
+            "responsible_level": responsible.kind, "location_text": values.get("location_text", ""),
+            "latitude": values.get("latitude"), "longitude": values.get("longitude"),
+            "description": values.get("description", ""), "source": "patrol", "handling_class": handling,
+            "promised_date": values.get("promised_date"), "status": target, "deadline": deadline,
+            "escalation_count": 0, "flagged": False, "acknowledged_at": None,
+            "resolved_at": self.now if target == "resolved" else None, "closed_at": None, "reported_at": reported_at,
+            "reporter_member_id": self.member.id, "reporter_phone": self.member.phone,
+            "patrol_id": values.get("patrol_id"), "duplicate_of_id": None})
+        self.tickets_needed.append(row)
+        self._event(change["id"], "created", to_status="open", to_area_id=responsible.id,
+                    data={"source": "patrol", "handling_class": handling})
+        if target != "open":
+            self._event(change["id"], "handled" if target == "resolved" else "status_change",
+                        from_status="open", to_status=target)
+        return self._applied(row, with_record="incidents")
+
+    def _event(self, incident_id, kind, **values) -> None:
+        """A server-written history event: the device has not got it, so it is pulled like any other."""
+        row = {"id": new_uuid(), "version": None, "field_clocks": {}, "deleted_at": None, "sync_origin": None,
+               "incident_id": incident_id, "kind": kind, "at": self.now, "channel": "device",
+               "actor_member_id": self.member.id, "actor_label": self.member.name, "from_status": None,
+               "to_status": None, "from_area_id": None, "to_area_id": None, "note": "", "data": {}}
+        row.update(values)
+        self.pending["incident_events"].append(row)
+
+    def create_incident_events(self, change, values, clock) -> dict:
+        incident = self.lookup("incidents", values["incident_id"])
+        if incident is None:  # a tombstoned incident still takes history: arrival order must not matter
+            raise Invalid("unknown incident", details={"incident_id": ["No such incident."]})
+        can_act_on_incident(self.principal, incident, "note")
+        row = self._row("incident_events", change, clock, {
+            "incident_id": incident.id, "kind": values["kind"], "at": values.get("at") or self.now,
+            "channel": "device", "actor_member_id": self.member.id, "actor_label": self.member.name,
+            "from_status": None, "to_status": None, "from_area_id": None, "to_area_id": None,
+            "note": values["note"], "data": values.get("data", {})})
+        return self._applied(row)
+
+    def flush_pending(self) -> None:
+        if not any(self.pending.values()):
+            return
+        if self.tickets_needed:
+            for row, ticket in zip(self.tickets_needed, allocate_tickets(self.session, len(self.tickets_needed))):
+                row["ticket"] = ticket
+            self.tickets_needed = []
+        rows_total = sum(len(rows) for rows in self.pending.values())
+        versions = iter(allocate_versions(self.session, rows_total))
+        for name in INSERT_ORDER:
+            rows = self.pending[name]
+            if rows:
+                for row in rows:
+                    row["version"] = next(versions)
+                bulk_insert(self.session, COLLECTIONS[name].model.__table__, rows)
+                self.pending[name] = []
+        self.pending_keys.clear()

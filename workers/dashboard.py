@@ -1,0 +1,61 @@
+"""rq-dashboard mounted at /admin/rq behind admin auth (only when REDIS_URL is set: it shows RQ).
+
+rq-dashboard has no authentication of its own. A browser cannot send a Bearer header, so the check
+also takes HTTP Basic with the staff token as the password (any user name): the browser prompts once.
+Only a global admin gets in.
+"""
+from __future__ import annotations
+
+import base64
+
+from flask import request
+
+DASHBOARD_PREFIX = "/admin/rq"
+
+
+def _token_from_request() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic" and value.strip():
+        try:
+            decoded = base64.b64decode(value.strip()).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+def _challenge(status: int, message: str):
+    from server.errors import error_response
+    response = error_response(status, "unauthorized" if status == 401 else "forbidden", message)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="gridpatrol rq-dashboard"'
+    return response
+
+
+def init_dashboard(app) -> None:
+    if not app.config.get("REDIS_URL") or not app.config.get("WORKERS_RQ_DASHBOARD", True):
+        return
+    import rq_dashboard
+    from rq_dashboard.web import setup_rq_connection
+
+    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
+    setup_rq_connection(app)
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=DASHBOARD_PREFIX)
+
+    @app.before_request
+    def _admin_only():
+        if request.blueprint != "rq_dashboard":
+            return None
+        from server.domain.access import Principal
+        from server.domain.tokens import find_staff_token
+        from server.extensions import db
+        token = _token_from_request()
+        record = find_staff_token(db.session, token) if token else None
+        if record is None:
+            return _challenge(401, "the RQ dashboard needs an admin's staff token (Bearer, or Basic password)")
+        if not Principal.for_member(record.member).is_global_admin:
+            return _challenge(403, "only an admin may open the RQ dashboard")
+        return None

@@ -1,0 +1,76 @@
+"""What the health view reports: the runner, Redis, each queue's depth and failed jobs, the cron
+schedulers alive, each periodic job's last run and the alerts waiting out quiet hours."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from server.extensions import db
+from workers.models import PeriodicRun, WorkerAlert
+from workers.periodic import PERIODIC, QUEUES, interval_of
+
+
+def _queues(app) -> tuple[dict, dict, list]:
+    if not app.config.get("REDIS_URL"):
+        return {"configured": False}, {}, []
+    from redis import Redis
+    from rq import Queue
+    try:
+        connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=2)
+        connection.ping()
+    except Exception as exc:  # report, don't raise: this view exists to say what is down
+        return {"configured": True, "ok": False, "error": type(exc).__name__}, {}, []
+    queues = {}
+    for name in QUEUES:
+        queue = Queue(name, connection=connection)
+        failed = queue.failed_job_registry
+        queues[name] = {"queued": queue.count, "started": queue.started_job_registry.count,
+                        "scheduled": queue.scheduled_job_registry.count, "failed": failed.count,
+                        "finished": queue.finished_job_registry.count,
+                        "recent_failures": _recent_failures(queue, failed)}
+    schedulers = []
+    try:
+        from rq.cron import CronScheduler
+        for scheduler in CronScheduler.all(connection):
+            heartbeat = scheduler.last_heartbeat
+            schedulers.append({"name": scheduler.name, "hostname": scheduler.hostname, "pid": scheduler.pid,
+                               "last_heartbeat": heartbeat.isoformat() if heartbeat else None})
+    except Exception:  # older rq without cron: not fatal for the view
+        pass
+    return {"configured": True, "ok": True}, queues, schedulers
+
+
+def _recent_failures(queue, registry, limit: int = 5) -> list[dict]:
+    """The newest failed jobs: what ran and the last line of its error (the full trace is in rq-dashboard)."""
+    from rq.job import Job
+    ids = registry.get_job_ids()[-limit:]
+    out = []
+    for job in Job.fetch_many(ids, connection=queue.connection):
+        if job is None:
+            continue
+        error = (job.latest_result().exc_string if job.latest_result() else "") or ""
+        out.append({"id": job.id, "function": job.func_name, "ended_at": job.ended_at.isoformat() if job.ended_at
+                    else None, "error": error.strip().splitlines()[-1] if error.strip() else ""})
+    return out
+
+
+def worker_health(app) -> dict:
+    redis, queues, schedulers = _queues(app)
+    runs = {r.name: r for r in db.session.scalars(select(PeriodicRun))}
+    periodic = []
+    for name, (function, queue, _) in PERIODIC.items():
+        run = runs.get(name)
+        periodic.append({
+            "name": name, "function": function, "queue": queue, "interval_seconds": interval_of(name),
+            "last_started_at": run.last_started_at.isoformat() if run and run.last_started_at else None,
+            "last_finished_at": run.last_finished_at.isoformat() if run and run.last_finished_at else None,
+            "last_now": run.last_now.isoformat() if run and run.last_now else None,
+            "last_status": run.last_status if run else None, "runs": run.runs if run else 0,
+            "last_summary": run.last_summary if run else {},
+            "last_error": (run.last_error or "")[-500:] if run else ""})
+    counts = dict(db.session.execute(select(WorkerAlert.status, func.count()).group_by(WorkerAlert.status)).all())
+    runner = app.extensions["gridpatrol.runner"]
+    if runner.name == "inprocess":
+        queues = {"inprocess": {"failed": len(getattr(runner, "failures", []))}}
+    return {"runner": runner.name, "redis": redis, "queues": queues, "periodic": periodic,
+            "cron_schedulers": schedulers,
+            "alerts": {s: counts.get(s, 0) for s in ("held", "pending", "queued", "cancelled")}}

@@ -1,0 +1,133 @@
+"""RQ job functions. Each takes an explicit `now` (datetime or ISO text; default: the clock) and ids,
+opens its own session with workers.context.job_session, and is safe to run twice (every effect is keyed).
+Each run is recorded in worker_periodic_runs for the health view, also when it fails.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime, timezone
+
+from server.models import utcnow
+from workers.context import job_session
+
+log = logging.getLogger(__name__)
+
+
+def parse_now(now: datetime | str | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if isinstance(now, str):
+        now = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return now.astimezone(timezone.utc)
+
+
+def _record(name: str, now: datetime, started: datetime, status: str, summary: dict, error: str = "") -> None:
+    from workers.models import PeriodicRun
+    try:
+        with job_session() as session:
+            run = session.get(PeriodicRun, name, with_for_update=True)
+            if run is None:
+                run = PeriodicRun(name=name, runs=0)
+                session.add(run)
+            run.last_started_at, run.last_finished_at, run.last_now = started, utcnow(), now
+            run.last_status, run.last_summary, run.last_error = status, summary, error[-4000:]
+            run.runs = (run.runs or 0) + 1
+    except Exception:  # the record is for the health view; never fail the job because of it
+        log.exception("could not record the run of %s", name)
+
+
+def _run(name: str, now, body) -> dict:
+    now = parse_now(now)
+    started = utcnow()
+    try:
+        with job_session() as session:
+            summary = body(session, now) or {}
+    except Exception:
+        _record(name, now, started, "failed", {}, traceback.format_exc())
+        raise
+    _record(name, now, started, "ok", summary)
+    log.info("%s at %s: %s", name, now.isoformat(), summary)
+    return summary
+
+
+def plan_windows_job(now=None, grid_ids: list[int] | None = None, force: bool = False) -> dict:
+    """Hourly. Walks every grid only when the roster or a schedule changed, or the local date did;
+    otherwise it costs two aggregate queries."""
+    from workers import settings
+    from workers.models import PeriodicRun
+    from workers.planning import plan_windows, roster_fingerprint
+    from workers.windows import local_date
+
+    def body(session, now):
+        fingerprint = roster_fingerprint(session)
+        day = local_date(now, settings.default_timezone()).isoformat()
+        last = session.get(PeriodicRun, "plan_windows")
+        summary = (last.last_summary or {}) if last is not None and last.last_status == "ok" else {}
+        if not force and grid_ids is None and summary.get("fingerprint") == fingerprint and \
+                summary.get("day") == day:
+            return {"skipped": True, "fingerprint": fingerprint, "day": day}
+        return {**plan_windows(session, now, grid_ids=grid_ids), "fingerprint": fingerprint, "day": day}
+    return _run("plan_windows", now, body)
+
+
+def missed_patrols_job(now=None) -> dict:
+    from workers.scans import scan_missed_patrols
+    return _run("missed_patrols", now, lambda s, n: scan_missed_patrols(s, n))
+
+
+def overdue_job(now=None) -> dict:
+    from workers.overdue import scan_overdue
+    return _run("overdue", now, lambda s, n: scan_overdue(s, n))
+
+
+def release_held_job(now=None) -> dict:
+    """Quiet hours over → pending; then deliver everything pending (also the safety net for a deliver
+    job that was lost or killed)."""
+    from workers.alerts import deliver_pending, release_held
+
+    def body(session, now):
+        released = release_held(session, now)
+        session.commit()
+        return {**released, **deliver_pending(session, now)}
+    return _run("release_held", now, body)
+
+
+def deliver_alerts_job(now=None) -> dict:
+    """Enqueued after a scan's transaction commits: hand its pending alerts to the SMS outbox."""
+    from workers.alerts import deliver_pending
+    return _run("deliver_alerts", now, lambda s, n: deliver_pending(s, n))
+
+
+def daily_digest_job(now=None) -> dict:
+    from workers.overdue import send_daily_digest
+    return _run("daily_digest", now, lambda s, n: send_daily_digest(s, n))
+
+
+def weekly_report_job(now=None, subdistrict_id: int | None = None, force: bool = False) -> dict:
+    """Hourly; produces a sub-district's report only on the report weekday after the report hour
+    (local), once per week (stored reports are unique by area and week), and texts its leaders."""
+    from workers.reports import run_weekly_reports
+    return _run("weekly_report", now, lambda s, n: run_weekly_reports(s, n, subdistrict_id=subdistrict_id,
+                                                                      force=force))
+
+
+def sms_sweep_job(now=None) -> dict:
+    """The SMS outbox's sweep (expire stale rows, re-enqueue lost sends), on the same clock as the scans."""
+    try:
+        from sms.outbox import sweep_outbox
+    except ImportError:  # a build without the SMS feature
+        return {}
+    return _run("sms_sweep", now, lambda s, n: sweep_outbox(s, n))
+
+
+def run_all(now=None) -> dict:
+    """Every scan once for one moment, in dependency order (`gridpatrol alerts run --now`)."""
+    now = parse_now(now)
+    return {name: func(now) for name, func in (
+        ("plan_windows", plan_windows_job), ("missed_patrols", missed_patrols_job), ("overdue", overdue_job),
+        ("release_held", release_held_job), ("daily_digest", daily_digest_job),
+        ("weekly_report", weekly_report_job))}
+

@@ -1,0 +1,256 @@
+"""The Thursday weekly report (周报): per community and for the sub-district, this week beside the last.
+
+A report for local date D (the report day) covers [D-7, D) and shows [D-14, D-7) beside it. Per community:
+patrol coverage (windows patrolled on time / windows scheduled, from worker_patrol_windows), incidents
+found in its grids by category, source and handling class (即办/上报/承诺), resolved within deadline,
+overdue, escalations and resident reports.
+
+Score (documented in docs/workers.md, as the offices' assessment tables rank communities):
+    score = max(0, 60 × coverage + 40 × on_time_rate − 2 × overdue), one decimal
+coverage = patrolled / scheduled (1.0 when nothing was scheduled); on_time_rate = resolved within deadline /
+incidents resolved, overdue or past their deadline (1.0 when none); overdue = incidents of
+the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue).
+Ranking: score descending, then code.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import Area, Category, Incident, IncidentEvent
+from workers import settings
+from workers.alerts import alert_key, raise_alerts
+from workers.models import PatrolWindow, WeeklyReport
+from workers.people import first_leaders
+
+SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
+
+
+def _instant(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+def _empty() -> dict:
+    return {"windows_scheduled": 0, "windows_patrolled": 0, "windows_late": 0, "windows_missed": 0,
+            "coverage": None, "incidents": 0, "by_category": {}, "by_source": {},
+            "by_handling": {"immediate": 0, "reported": 0, "committed": 0}, "resolved": 0,
+            "resolved_on_time": 0, "due": 0, "on_time_rate": None, "overdue": 0, "escalations": 0,
+            "resident_reports": 0}
+
+
+def _finish(m: dict) -> dict:
+    m["coverage"] = round(m["windows_patrolled"] / m["windows_scheduled"], 4) if m["windows_scheduled"] else None
+    m["on_time_rate"] = round(m["resolved_on_time"] / m["due"], 4) if m["due"] else None
+    return m
+
+
+def score(m: dict) -> float:
+    coverage = 1.0 if m["coverage"] is None else m["coverage"]
+    on_time = 1.0 if m["on_time_rate"] is None else m["on_time_rate"]
+    return round(max(0.0, 60 * coverage + 40 * on_time - 2 * m["overdue"]), 1)
+
+
+def _metrics(session: Session, communities: dict[int, Area], start: date, end: date, tz: str,
+             now: datetime, categories: dict[int, str]) -> dict[int, dict]:
+    """Metrics of each community (keyed by id) for local dates [start, end)."""
+    result = {cid: _empty() for cid in communities}
+    prefix_of = {c.path: cid for cid, c in communities.items()}
+
+    def community_of(path: str) -> int | None:
+        for prefix, cid in prefix_of.items():
+            if path.startswith(prefix):
+                return cid
+        return None
+
+    root_paths = [c.path for c in communities.values()]
+    if not root_paths:
+        return result
+    from sqlalchemy import or_
+    in_tree = or_(*[Area.path.startswith(p) for p in root_paths])
+    for state, path in session.execute(
+            select(PatrolWindow.state, Area.path).join(Area, Area.id == PatrolWindow.area_id)
+            .where(PatrolWindow.local_date >= start, PatrolWindow.local_date < end, in_tree)):
+        m = result.get(community_of(path))
+        if m is None:
+            continue
+        m["windows_scheduled"] += 1
+        m["windows_patrolled"] += state == "patrolled"
+        m["windows_late"] += state == "late"
+        m["windows_missed"] += state in ("missed", "acknowledged", "escalated")
+    t0, t1 = _instant(start, tz), _instant(end, tz)
+    cutoff = min(now, t1)
+    for incident, path in session.execute(
+            select(Incident, Area.path).join(Area, Area.id == Incident.area_id)
+            .where(Incident.reported_at >= t0, Incident.reported_at < t1, Incident.deleted_at.is_(None), in_tree)):
+        m = result.get(community_of(path))
+        if m is None:
+            continue
+        m["incidents"] += 1
+        code = categories.get(incident.category_id, "other")
+        m["by_category"][code] = m["by_category"].get(code, 0) + 1
+        m["by_source"][incident.source] = m["by_source"].get(incident.source, 0) + 1
+        m["by_handling"][incident.handling_class] = m["by_handling"].get(incident.handling_class, 0) + 1
+        m["resident_reports"] += incident.source == "resident_sms"
+        resolved = incident.resolved_at is not None and incident.status in ("resolved", "closed")
+        m["resolved"] += resolved
+        deadline = incident.deadline
+        on_time = resolved and (deadline is None or incident.resolved_at <= deadline)
+        m["resolved_on_time"] += on_time
+        late = incident.flagged or (deadline is not None and deadline <= cutoff and not on_time
+                                    and incident.status not in ("rejected", "duplicate"))
+        m["overdue"] += late
+        m["due"] += bool(resolved or late or (deadline is not None and deadline <= cutoff))
+    for path, in session.execute(
+            select(Area.path).select_from(IncidentEvent).join(Incident, Incident.id == IncidentEvent.incident_id)
+            .join(Area, Area.id == Incident.area_id)
+            .where(IncidentEvent.kind == "escalated", IncidentEvent.at >= t0, IncidentEvent.at < t1, in_tree)):
+        m = result.get(community_of(path))
+        if m is not None:
+            m["escalations"] += 1
+    return {cid: _finish(m) for cid, m in result.items()}
+
+
+def _sum(metrics: list[dict]) -> dict:
+    total = _empty()
+    for m in metrics:
+        for key in ("windows_scheduled", "windows_patrolled", "windows_late", "windows_missed", "incidents",
+                    "resolved", "resolved_on_time", "due", "overdue", "escalations", "resident_reports"):
+            total[key] += m[key]
+        for key in ("by_category", "by_source", "by_handling"):
+            for k, v in m[key].items():
+                total[key][k] = total[key].get(k, 0) + v
+    return _finish(total)
+
+
+def build_report(session: Session, subdistrict: Area, report_day: date, now: datetime) -> dict:
+    tz = settings.default_timezone()
+    from server.domain.areas import effective_timezone
+    tz = effective_timezone(session, subdistrict, tz)
+    communities = {c.id: c for c in session.scalars(select(Area).where(
+        Area.path.startswith(subdistrict.path), Area.kind == "community", Area.deleted_at.is_(None))
+        .order_by(Area.code))}
+    categories = dict(session.execute(select(Category.id, Category.code)).all())
+    start, prev_start = report_day - timedelta(days=7), report_day - timedelta(days=14)
+    current = _metrics(session, communities, start, report_day, tz, now, categories)
+    previous = _metrics(session, communities, prev_start, start, tz, now, categories)
+    rows = []
+    for cid, community in communities.items():
+        rows.append({"id": cid, "code": community.code, "name": community.name, "current": current[cid],
+                     "previous": previous[cid], "score": score(current[cid]), "previous_score": score(previous[cid])})
+    rows.sort(key=lambda r: (-r["score"], r["code"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return {
+        "subdistrict": {"id": subdistrict.id, "code": subdistrict.code, "name": subdistrict.name},
+        "timezone": tz, "week": {"start": start.isoformat(), "end": report_day.isoformat()},
+        "previous_week": {"start": prev_start.isoformat(), "end": start.isoformat()},
+        "generated_at": now.isoformat(), "score_formula": SCORE_FORMULA, "communities": rows,
+        "total": {"current": _sum([current[c] for c in communities]),
+                  "previous": _sum([previous[c] for c in communities])},
+    }
+
+
+def store_report(session: Session, subdistrict: Area, report_day: date, now: datetime,
+                 replace: bool = False) -> tuple[WeeklyReport, bool]:
+    """Build and keep the report once per sub-district and week (unique area + week_start)."""
+    week_start = report_day - timedelta(days=7)
+    existing = session.scalar(select(WeeklyReport).where(WeeklyReport.area_id == subdistrict.id,
+                                                         WeeklyReport.week_start == week_start))
+    if existing is not None and not replace:
+        return existing, False
+    data = build_report(session, subdistrict, report_day, now)
+    if existing is not None:
+        existing.data, existing.created_at = data, now
+        return existing, True
+    report = WeeklyReport(area_id=subdistrict.id, week_start=week_start, week_end=report_day, data=data,
+                          created_at=now)
+    session.add(report)
+    session.flush()
+    return report, True
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+MAX_SEGMENTS = 2
+
+
+def _segments(text: str) -> int:
+    try:
+        from sms.segments import count_segments
+    except ImportError:  # a build without the SMS feature: UCS-2 sizes (70 single, 67 per part)
+        return 1 if len(text) <= 70 else -(-len(text) // 67)
+    return count_segments(text).segments
+
+
+def summary_text(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str = "") -> str:
+    """One or two SMS segments: the figures first; the ranking/extra is dropped, then the text cut, if a
+    long community name would make it three."""
+    for tail in (extra, ""):
+        text = _summary(locale, name, week, m, prev, tail)
+        if _segments(text) <= MAX_SEGMENTS:
+            return text
+    while _segments(text) > MAX_SEGMENTS:
+        text = text[:-2] + "…"
+    return text
+
+
+def _summary(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str) -> str:
+    span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
+    if locale == "en":
+        text = (f"Weekly {span} {name}: coverage {_pct(m['coverage'])} (prev {_pct(prev['coverage'])}), "
+                f"{m['incidents']} problems, {m['resolved_on_time']} on time, {m['overdue']} overdue, "
+                f"{m['escalations']} escalated.{extra}")
+    else:
+        text = (f"【周报{span}】{name}：巡查覆盖{_pct(m['coverage'])}（上周{_pct(prev['coverage'])}），"
+                f"问题{m['incidents']}件（居民举报{m['resident_reports']}），按期办结{m['resolved_on_time']}，"
+                f"逾期{m['overdue']}，升级{m['escalations']}。{extra}")
+    return text
+
+
+def send_summaries(session: Session, report: WeeklyReport, now: datetime) -> dict:
+    data = report.data
+    count = len(data["communities"])
+    targets = [(row["id"], row["name"], row["current"], row["previous"],
+                f"得分{row['score']} 排名{row['rank']}/{count}", f" Score {row['score']}, rank {row['rank']}/{count}.")
+               for row in data["communities"]]
+    best = data["communities"][0] if data["communities"] else None
+    worst = data["communities"][-1] if len(data["communities"]) > 1 else None
+    zh_extra = f"首位{best['name']}{best['score']}" if best else ""
+    zh_extra += f"，末位{worst['name']}{worst['score']}" if worst else ""
+    targets.append((data["subdistrict"]["id"], data["subdistrict"]["name"], data["total"]["current"],
+                    data["total"]["previous"], zh_extra, f" Best {best['code']} {best['score']}." if best else ""))
+    leaders = first_leaders(session, [t[0] for t in targets])
+    specs = []
+    for area_id, name, current, previous, zh_extra, en_extra in targets:
+        leader = leaders.get(area_id)
+        if leader is None:
+            continue
+        extra = en_extra if leader.locale == "en" else zh_extra
+        specs.append({"rule": "weekly", "subject_type": "report", "subject_id": report.id, "member": leader,
+                      "area_id": area_id, "tz": data["timezone"], "urgent": False,
+                      "key": alert_key("weekly", f"a{area_id}", report.week_start.strftime("%Y%m%d"), leader.id),
+                      "body": summary_text(leader.locale, name, data["week"], current, previous, extra)})
+    return raise_alerts(session, specs, now)
+
+
+def run_weekly_reports(session: Session, now: datetime, *, subdistrict_id: int | None = None,
+                       force: bool = False) -> dict:
+    weekday, hour = settings.get("WORKERS_REPORT_WEEKDAY"), settings.get("WORKERS_REPORT_HOUR")
+    query = select(Area).where(Area.kind == "subdistrict", Area.deleted_at.is_(None)).order_by(Area.code)
+    if subdistrict_id is not None:
+        query = query.where(Area.id == subdistrict_id)
+    from server.domain.areas import effective_timezone
+    made = sent = 0
+    for subdistrict in session.scalars(query).all():
+        local = now.astimezone(ZoneInfo(effective_timezone(session, subdistrict, settings.default_timezone())))
+        if not force and (local.weekday() != weekday or local.hour < hour):
+            continue
+        report, created = store_report(session, subdistrict, local.date(), now)
+        made += created
+        sent += send_summaries(session, report, now)["sent"]
+    return {"reports": made, "sms": sent}

@@ -1,0 +1,153 @@
+"""/api/v1/reports: the stored weekly reports as JSON, CSV and XLSX, and producing one on demand.
+
+A report belongs to a sub-district; anyone with a staff role over it, or over one of its communities or
+grids (whose ranking it shows, as the printed tables do), may read it.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from server.api.common import StrictSchema, documents_errors, paginate
+from server.auth import staff_principal
+from server.errors import Forbidden, NotFound
+from server.extensions import db
+from server.models import Area, STAFF_ROLES, utcnow
+from workers.models import WeeklyReport
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Weekly reports (周报)")
+
+
+class ReportSchema(Schema):
+    id = fields.Integer()
+    area_id = fields.Integer()
+    week_start = fields.Date()
+    week_end = fields.Date()
+    created_at = fields.DateTime()
+    data = fields.Dict()
+
+
+class ReportSummarySchema(Schema):
+    id = fields.Integer()
+    area_id = fields.Integer()
+    week_start = fields.Date()
+    week_end = fields.Date()
+    created_at = fields.DateTime()
+
+
+class ReportPageSchema(Schema):
+    items = fields.List(fields.Nested(ReportSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class ReportQuery(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=500))
+    area_id = fields.Integer(load_default=None)
+
+
+class FormatQuery(StrictSchema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+
+
+class GenerateArgs(StrictSchema):
+    area_id = fields.Integer(required=True, metadata={"description": "the sub-district"})
+    report_date = fields.Date(load_default=None, metadata={"description": "local report day (default today)"})
+    send_sms = fields.Boolean(load_default=False)
+
+
+def _may_read(principal, area: Area) -> bool:
+    if principal.roles_over(area) & set(STAFF_ROLES):
+        return True
+    return any(path.startswith(area.path) for path in principal.scope_paths(set(STAFF_ROLES)))
+
+
+def _get(report_id: int) -> WeeklyReport:
+    principal = staff_principal()
+    report = db.session.get(WeeklyReport, report_id)
+    if report is None or not _may_read(principal, db.session.get(Area, report.area_id)):
+        raise NotFound(f"no weekly report with id {report_id}", details={"report_id": report_id})
+    return report
+
+
+@blp.route("/weekly")
+@blp.arguments(ReportQuery, location="query")
+@blp.response(200, ReportPageSchema)
+@documents_errors(blp, 401, 403)
+def list_reports(args):
+    principal = staff_principal()
+    areas = [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict")) if _may_read(principal, a)]
+    query = select(WeeklyReport).where(WeeklyReport.area_id.in_([a.id for a in areas]))
+    if args.get("area_id"):
+        query = query.where(WeeklyReport.area_id == args["area_id"])
+    return paginate(query.order_by(WeeklyReport.week_start.desc(), WeeklyReport.id), args, lambda r: r)
+
+
+def _download(report: WeeklyReport, fmt: str):
+    from workers.export import to_csv, to_xlsx
+    name = f"weekly-{report.data['subdistrict']['code']}-{report.week_end.isoformat()}"
+    if fmt == "csv":
+        return Response(to_csv(report.data), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(to_xlsx(report.data), mimetype=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+@blp.route("/weekly/<int:report_id>")
+@blp.arguments(FormatQuery, location="query")
+@blp.response(200, ReportSchema)
+@blp.alt_response(200, description="CSV or XLSX when format=csv|xlsx", content_type="text/csv")
+@documents_errors(blp, 401, 403, 404)
+def get_report(args, report_id):
+    report = _get(report_id)
+    if args["format"] != "json":
+        return _download(report, args["format"])
+    return report
+
+
+@blp.route("/weekly/<int:report_id>.csv")
+@blp.response(200, description="the report as CSV (UTF-8 with BOM)", content_type="text/csv")
+@documents_errors(blp, 401, 403, 404)
+def get_report_csv(report_id):
+    return _download(_get(report_id), "csv")
+
+
+@blp.route("/weekly/<int:report_id>.xlsx")
+@blp.response(200, description="the report as an Excel workbook", content_type=XLSX)
+@documents_errors(blp, 401, 403, 404)
+def get_report_xlsx(report_id):
+    return _download(_get(report_id), "xlsx")
+
+
+@blp.route("/weekly", methods=["POST"])
+@blp.arguments(GenerateArgs)
+@blp.response(201, ReportSchema)
+@documents_errors(blp, 401, 403, 404)
+def generate(args):
+    """Produce (or rebuild) a sub-district's report now: admin or that sub-district's leader."""
+    from workers.reports import send_summaries, store_report
+    principal = staff_principal()
+    area = db.session.get(Area, args["area_id"])
+    if area is None or area.kind != "subdistrict":
+        raise NotFound(f"no sub-district with id {args['area_id']}", details={"area_id": args["area_id"]})
+    if not (principal.roles_over(area) & {"admin", "subdistrict_leader", "district_leader"}):
+        raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
+                        code="role_not_permitted", details={"roles_allowed": ["admin", "subdistrict_leader"]})
+    now = utcnow()
+    from zoneinfo import ZoneInfo
+    from server.domain.areas import effective_timezone
+    day: date = args.get("report_date") or now.astimezone(
+        ZoneInfo(effective_timezone(db.session, area))).date()
+    report, _ = store_report(db.session, area, day, now, replace=True)
+    if args.get("send_sms"):
+        send_summaries(db.session, report, now)
+    db.session.commit()
+    return report, 201
