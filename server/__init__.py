@@ -28,6 +28,8 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     api.init_app(app)
     register_error_handlers(app)  # after Api so our shape wins over flask-smorest's
+    from server.auth import authenticate_first
+    app.before_request(authenticate_first)
     _register_blueprints(app, api)
 
     from workers.runner import init_runner

@@ -37,7 +37,7 @@ def _domain_errors(fn):
 
     from server.errors import DomainError
 
-    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+    from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
@@ -48,6 +48,9 @@ def _domain_errors(fn):
             raise click.ClickException(f"{exc.message}{detail}") from exc
         except IntegrityError as exc:
             raise click.ClickException(f"this would duplicate an existing record ({type(exc.orig).__name__})") from exc
+        except DataError as exc:  # a value the database cannot hold that no check caught first
+            raise click.ClickException(f"a value is too long or out of range ({str(exc.orig).strip().splitlines()[0]})"
+                                       ) from exc
         except (OperationalError, ProgrammingError) as exc:
             raise click.ClickException(
                 f"the database refused the command ({str(exc.orig).strip().splitlines()[0]}); is it reachable, "
@@ -140,6 +143,7 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
 
     from server.domain import audit
     from server.domain.areas import area_by_code
+    from server.domain.members import member_name
     from server.domain.phones import normalize_phone
     from server.domain.tokens import issue_staff_token
     from server.errors import Conflict, NotFound
@@ -149,6 +153,7 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
     app = build_app()
     with app.app_context():
         session = database.session
+        name = member_name(name)
         phone = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
         area = None
         if area_code:

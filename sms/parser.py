@@ -145,7 +145,7 @@ def _ticket(word: str | None) -> str | None:
 
 def _number(word: str) -> int | None:
     word = _clean(word)
-    if word.isdigit():
+    if word.isdecimal():  # not isdigit(): "𐩀" is a digit that int() refuses
         return int(word)
     if word and all(ch in CN_DIGITS for ch in word):
         if word == "十":

@@ -43,6 +43,19 @@ class StrictSchema(Schema):
         return data
 
 
+def as_record_id(value) -> int | None:
+    """The record id a path, query or body value names, or None when it names none: an int or plain ASCII
+    digits within the 32-bit id range. (str.isdigit() also accepts "¹" and other digits int() refuses.)"""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            return None
+        value = int(value)
+    return value if isinstance(value, int) and 0 < value <= MAX_INT else None
+
+
 def id_field(*, strict: bool = True, **kwargs) -> fields.Integer:
     """A record id in a body (strict: a JSON number) or a query string (strict=False: digits)."""
     return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
@@ -130,8 +143,8 @@ def area_from_ref(ref, field: str = "area"):
     from server.models import Area
     if ref is None:
         return None
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        area = db.session.get(Area, int(ref)) if 0 < int(ref) <= MAX_INT else None
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
+        area = db.session.get(Area, record_id) if (record_id := as_record_id(ref)) else None
     else:
         area = db.session.scalar(select(Area).where(Area.code == str(ref).strip().upper()))
     if area is None or area.deleted_at is not None:

@@ -11,7 +11,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from server.api.common import QUERY, READ_ROLES, area_from_ref, audit, documents_errors, page_schema, paginate
+from server.api.common import (QUERY, READ_ROLES, area_from_ref, as_record_id, audit, documents_errors, page_schema,
+                               paginate)
 from server.api.incident_schemas import (EscalateSchema, IncidentCreateSchema, IncidentDetailSchema, IncidentFilter,
                                          IncidentSchema, IncidentUpdateSchema, NoteOnlySchema, NoteRequiredSchema,
                                          ReassignSchema, RejectSchema)
@@ -32,8 +33,9 @@ CHANNEL = "api"
 
 
 def category_from_ref(ref, field: str = "category") -> Category:
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
-        category = db.session.scalar(select(Category).where(Category.number == int(ref)))
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
+        number = as_record_id(ref)  # SMS numbers are small; one beyond any column names no category
+        category = db.session.scalar(select(Category).where(Category.number == number)) if number else None
     else:
         category = db.session.scalar(select(Category).where(Category.code == str(ref).strip().lower()))
     if category is None or category.deleted_at is not None:

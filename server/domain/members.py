@@ -83,20 +83,35 @@ def replace_assignments(session: Session, member: Member, items: list[dict]) -> 
         member.assignments.append(Assignment(role=role, area_id=area.id if area else None, rank=rank))
 
 
+NAME_MAX = 100  # Member.name is VARCHAR(100)
+
+
+def member_name(name: str | None, field: str = "name") -> str:
+    """A person's name as stored: trimmed, not blank, at most NAME_MAX characters (PostgreSQL would refuse
+    a longer one mid-write; SQLite would keep it). Blank or overlong → Invalid on `field`."""
+    cleaned = (name or "").strip()
+    if not cleaned:
+        raise Invalid("a name is needed", details={field: ["Give the person's name; it must not be blank."]})
+    if len(cleaned) > NAME_MAX:
+        raise Invalid("name too long", details={field: [f"At most {NAME_MAX} characters."]})
+    return cleaned
+
+
 def create_member(session: Session, *, name: str, phone: str, region: str = "CN", locale: str = "zh",
                   active: bool = True, assignments: list[dict] | None = None) -> Member:
     """Add a member. A phone that belonged to a removed member brings that record back (same id, so old
     patrols and incidents stay hers) with the new name, locale and assignments; see `revived`."""
+    name = member_name(name)
     e164 = normalize_phone(phone, region)
     holder = member_by_phone(session, e164)
     if holder is not None and holder.deleted_at is not None:
         holder.deleted_at = None
         member = holder
-        member.name, member.locale, member.active = name.strip(), locale, active
+        member.name, member.locale, member.active = name, locale, active
         member.revived = True  # plain attribute for the caller (audit), not stored
     else:
         _check_phone_free(session, e164)
-        member = Member(name=name.strip(), phone=e164, locale=locale, active=active)
+        member = Member(name=name, phone=e164, locale=locale, active=active)
         session.add(member)
         member.revived = False
     replace_assignments(session, member, assignments or [])
@@ -111,7 +126,7 @@ def update_member(session: Session, member: Member, changes: dict, region: str =
         member.phone = e164
     for key in ("name", "locale", "active"):
         if key in changes:
-            setattr(member, key, changes[key].strip() if key == "name" else changes[key])
+            setattr(member, key, member_name(changes[key]) if key == "name" else changes[key])
     if "assignments" in changes:
         replace_assignments(session, member, changes["assignments"])
     session.flush()

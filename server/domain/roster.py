@@ -136,8 +136,8 @@ def resolve_parent(session: Session, code: str | None) -> Area:
     if code:
         code = code.strip()
         area = session.scalar(select(Area).where(Area.code == code.upper(), Area.deleted_at.is_(None)))
-        if area is None and code.isdigit():  # like the rest of the API: an area by id or by code
-            area = session.get(Area, int(code))
+        if area is None and code.isascii() and code.isdigit() and 0 < int(code) < 2 ** 31:
+            area = session.get(Area, int(code))  # like the rest of the API: an area by id or by code
             area = area if area is not None and area.deleted_at is None else None
         if area is None:
             raise Invalid(f"no area with code {code}", details={"parent": [f"No area with code {code!r}."]})

@@ -97,6 +97,12 @@ def _table_from_rows(numbered: list[tuple[int, list]], fmt: str) -> RosterTable:
     if len(body) > MAX_ROWS:
         raise Invalid(f"the file has {len(body)} rows; import at most {MAX_ROWS} at once", code="roster_too_long",
                       details={"file": [f"At most {MAX_ROWS} rows per import."]})
+    # A NUL byte is file damage, not a name; PostgreSQL cannot even search for it (SQLite would store it).
+    damaged = [line for line, values in body if any("\x00" in value for value in values)]
+    if damaged:
+        raise Invalid(f"line(s) {', '.join(map(str, damaged[:20]))} hold a NUL character; is the file damaged?",
+                      code="roster_malformed",
+                      details={"file": [f"Line {line}: a cell holds a NUL (0x00) character." for line in damaged[:20]]})
     by_index, columns = _map_headers(header)
     table = RosterTable(columns=columns, format=fmt)
     for line, values in body:

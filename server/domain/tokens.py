@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.errors import Invalid
 from server.models import Device, Member, StaffToken, utcnow
 
 DEVICE_PREFIX = "gpd_"
@@ -27,6 +28,8 @@ def _new_token(prefix: str) -> str:
 
 
 def register_device(session: Session, member: Member, name: str = "", device_id: str | None = None) -> tuple[Device, str]:
+    if len(name) > 100:  # Device.name is VARCHAR(100); the API checks this too, the CLI relies on it here
+        raise Invalid("device name too long", details={"name": ["At most 100 characters."]})
     token = _new_token(DEVICE_PREFIX)
     device = Device(member=member, name=name, token_hash=hash_token(token), token_prefix=token[:10])
     if device_id:
