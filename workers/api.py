@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
-from server.api.common import StrictSchema, documents_errors, paginate
+from server.api.common import PageArgs, StrictSchema, documents_errors, page_schema, paginate
 from server.auth import staff_principal
 from server.errors import Forbidden, NotFound
 from server.extensions import db
@@ -34,16 +34,10 @@ class AlertSchema(Schema):
     acknowledged_at = fields.DateTime(allow_none=True)
 
 
-class AlertPageSchema(Schema):
-    items = fields.List(fields.Nested(AlertSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+AlertPageSchema = page_schema(AlertSchema, "AlertPage")
 
 
-class AlertQuery(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=500))
+class AlertQuery(PageArgs):
     rule = fields.String(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(("held", "pending", "queued", "cancelled")))
     mine = fields.Boolean(load_default=False)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from server.api.common import StrictSchema, documents_errors, paginate
+from server.api.common import PageArgs, StrictSchema, documents_errors, page_schema, paginate
 from server.auth import staff_principal
 from server.errors import Forbidden, NotFound
 from server.extensions import db
@@ -24,15 +24,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Weekly reports (周报)")
 
 
-class ReportSchema(Schema):
-    id = fields.Integer()
-    area_id = fields.Integer()
-    week_start = fields.Date()
-    week_end = fields.Date()
-    created_at = fields.DateTime()
-    data = fields.Dict()
-
-
 class ReportSummarySchema(Schema):
     id = fields.Integer()
     area_id = fields.Integer()
@@ -41,16 +32,14 @@ class ReportSummarySchema(Schema):
     created_at = fields.DateTime()
 
 
-class ReportPageSchema(Schema):
-    items = fields.List(fields.Nested(ReportSummarySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+class ReportSchema(ReportSummarySchema):
+    data = fields.Dict()
 
 
-class ReportQuery(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=500))
+ReportPageSchema = page_schema(ReportSummarySchema, "ReportPage")
+
+
+class ReportQuery(PageArgs):
     area_id = fields.Integer(load_default=None)
 
 
