@@ -9,12 +9,11 @@ GRIDPATROL_SCHEMATHESIS_EXAMPLES for a deeper search.
 import os
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
+import schemathesis  # a declared test dependency: missing means a broken install, which must fail
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.api_helpers import as_, module_world  # noqa: E402
 from tests.conftest import bearer  # noqa: E402
