@@ -15,6 +15,8 @@ import pytest
 
 from tests.factories import build_world
 
+pytest_plugins = ["tests.support.browser"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b.strip() for b in os.environ.get("GRIDPATROL_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 POSTGRES_URL = os.environ.get("GRIDPATROL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
