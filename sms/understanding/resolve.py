@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sms.parser import STAFF_COMMANDS, ParsedCommand, parse
+from sms.parser import STAFF_COMMANDS, ParsedCommand, _split_command, parse
 from sms.understanding import Understanding, understand
 from sms.understanding.category import DEFAULT_THRESHOLD, Lexicon
 from sms.understanding.place import Gazetteer, locate
@@ -83,8 +83,8 @@ def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gaz
             return p
         if u.intent in ("report", "query") and (u.intent == "query" or u.confidence > 0):
             return _from_understanding(p, u, _body(p))
-    if p.command == "query" and p.error == "missing_ticket":
-        p.error = None  # "查询" alone: the sender's latest ticket
+    if p.command == "query" and p.error == "missing_ticket" and not re.search(r"\w", _split_command(_body(p))[1]):
+        p.error = None  # "查询" alone: the sender's latest ticket ("Q 99" still says a ticket is missing)
     return p
 
 
