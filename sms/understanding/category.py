@@ -153,6 +153,8 @@ def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THR
     s2 = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = round(s1 / (s1 + s2 + 1.0), 3)
     deciding = [c for c in cues if c["category"] == best]
-    if confidence < threshold:
+    # Hints alone (a place, an object nobody is burning) never decide: 待分类 rather than a guess.
+    decisive = any(c["kind"] == "term" or "with" in c for c in deciding)
+    if confidence < threshold or not decisive:
         return CategoryGuess(OTHER, confidence, {k: round(v, 2) for k, v in ranked}, cues, True)
     return CategoryGuess(best, confidence, {k: round(v, 2) for k, v in ranked}, deciding, False)
