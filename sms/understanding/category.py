@@ -68,6 +68,7 @@ def build_lexicon(extra: list[tuple[str, str, float, str]] = ()) -> Lexicon:
     lexicon = Lexicon()
     for row in (*shipped_rows(), *extra):
         lexicon.add(*row)
+    teach(lexicon.words())
     return lexicon
 
 
