@@ -7,6 +7,7 @@ word or alias added in another process is used within half a minute; in the same
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -210,8 +211,7 @@ def recategorise(session: Session, incident: Incident, category_name: str, *, ac
     understanding = session.get(IncidentUnderstanding, incident.id)
     text = understanding.text if understanding else incident.description
     known = lexicon(session)
-    missed = [w for w in dict.fromkeys(segment(text.casefold()))
-              if len(w) > 1 and w not in known.cues and w not in known.activities]
+    missed = unknown_words(text, known)
     update_incident(session, incident, {"category": category}, channel=channel, actor=actor, now=now)
     change = Recategorisation(incident_id=incident.id, from_category_id=old.id, to_category_id=category.id,
                               text=text, words=missed, actor_member_id=actor.id if actor else None,
@@ -224,6 +224,23 @@ def recategorise(session: Session, incident: Incident, category_name: str, *, ac
         add_words(session, category.code, learn, source="recategorise", added_by=change.actor_label)
     session.flush()
     return change
+
+
+def unknown_words(text: str, known: Lexicon) -> list[str]:
+    """The words of a text no cue knows; runs of single characters jieba could not place are joined
+    (玩/呲/花 → 呲花 after the known 玩), since an unknown word is exactly what jieba splits up."""
+    words, run = [], ""
+    for token in segment(text.casefold()) + [""]:
+        is_known = token in known.cues or token in known.activities
+        if len(token) == 1 and not is_known and re.match(r"[\u3400-\u9fff]", token):
+            run += token
+            continue
+        if len(run) > 1:
+            words.append(run)
+        run = ""
+        if len(token) > 1 and not is_known:
+            words.append(token)
+    return list(dict.fromkeys(words))
 
 
 def missed_words(session: Session, limit: int = 50) -> list[tuple[str, str, int]]:
