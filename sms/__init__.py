@@ -48,3 +48,5 @@ def init_app(app) -> None:
         app.config.setdefault("SMS_CATEGORY_THRESHOLD", float(raw) if raw not in (None, "") else 0.5)
     except ValueError as exc:
         raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
+    from sms.understanding.category import warm_up
+    warm_up()  # load jieba's dictionary in the background so the first resident text does not wait for it

@@ -162,10 +162,10 @@ def do_report(ctx: Context) -> Outcome:
         incident.handling_class = "reported"
         for event in incident.events:
             event.data = {**(event.data or {}), "handling_class": "reported", "intake": True}
-        incident.deadline = incident_rules.compute_deadline(
-            "reported", area.kind, ctx.now, effective_timezone(
-                ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai")),
-            policy=ctx.config.get("DEADLINE_POLICY"))
+        tz = _cached(ctx.session, f"timezone:{area.id}", lambda: effective_timezone(
+            ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai")))
+        incident.deadline = incident_rules.compute_deadline("reported", area.kind, ctx.now, tz,
+                                                            policy=ctx.config.get("DEADLINE_POLICY"))
     store.record(ctx.session, incident, understood, p.normalized, routed_by)
     return _report_reply(ctx, incident, routed_by=routed_by)
 

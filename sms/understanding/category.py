@@ -96,6 +96,13 @@ def _jieba():
     return _tokenizer
 
 
+def warm_up() -> None:
+    """Start loading jieba (about a second) on a daemon thread, once per process."""
+    if _tokenizer is None and not getattr(warm_up, "started", False):
+        warm_up.started = True
+        threading.Thread(target=_jieba, name="jieba-warm-up", daemon=True).start()
+
+
 def teach(words) -> None:
     """Make sure jieba keeps these words (lexicon cues, place names) in one piece."""
     new = [w for w in words if w not in _known and len(w) > 1]
