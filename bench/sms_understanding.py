@@ -63,9 +63,9 @@ def main() -> int:
     args.add_argument("--repeat", type=int, default=5, help="time each text this many times, keep the median")
     opts = args.parse_args()
     rows = load("heldout") + load("dev") if opts.part == "all" else load(opts.part)
+    started = time.perf_counter()
     lexicon = build_lexicon()
     gaz, intake = gazetteer()
-    started = time.perf_counter()
     prepare(lexicon, gaz)
     warm = time.perf_counter() - started
     for _, _, _, text in rows[:20]:
