@@ -6,11 +6,22 @@ Every write is audited with channel "cli".
 """
 from __future__ import annotations
 
+from functools import wraps
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from server.cli import CLI_ACTOR, _domain_errors
+CLI_ACTOR = "cli"  # server.cli.CLI_ACTOR; not imported here: server.cli imports this module while loading
+
+
+def _domain_errors(fn):
+    """server.cli's: domain errors become a one-line message and exit status 1 (looked up when called)."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        from server.cli import _domain_errors as domain_errors
+        return domain_errors(fn)(*args, **kwargs)
+    return wrapper
 
 
 @click.group("catalogue", help="The problem catalogue.")
