@@ -177,5 +177,6 @@ def area_name(area, lang: str) -> str:
 
 
 def too_long(text: str) -> bool:
+    """More than one segment (70 UCS-2 units for Chinese, 160 GSM-7 characters for English)."""
     from sms.segments import count_segments
-    return count_segments(text).units > 70
+    return count_segments(text).segments > 1
