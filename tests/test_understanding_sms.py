@@ -169,3 +169,29 @@ def test_cli_refuses_unknown_category_and_area(console_app, tmp_path):
     assert result.exit_code == 1 and "no category" in result.output
     result = CliRunner().invoke(main, ["areas", "alias", "XX99", "某某路"], env=env)
     assert result.exit_code == 1 and "no area XX99" in result.output
+
+
+def test_no_resident_report_is_ever_refused_through_the_gateway(console_app):
+    """Whatever a resident wraps around a report (staff keywords, punctuation, emoji, traditional
+    characters), it is filed as a ticket and answered — never refused, never an error."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from sms.inbound import receive
+    sms_world(console_app)
+    counter = [0]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(["", "巡查", "发现", "办结", "上报", "收到", "帮忙", "XC ", "F ", "举报", "反映", "喂，"]),
+           st.sampled_from(["楼下有人烧垃圾", "有人放二踢脚", "对面平房在烧散煤", "工地扬尘很大", "有人熏腊肉",
+                            "燒秸稈", "饭店油烟很大🔥", "有人烧轮胎"]),
+           st.text(alphabet="，。！？ 的了吗呢啊😡１２３", max_size=8))
+    def check(prefix, sentence, tail):
+        counter[0] += 1
+        with console_app.app_context():
+            row = receive(db.session, message_sid=f"SMHYP{counter[0]:027d}", sender=f"+86139{counter[0]:08d}",
+                          body=prefix + sentence + tail, config=console_app.config)
+            db.session.commit()
+            assert row.command == "report" and row.outcome == "ok", (row.body, row.reply)
+            assert row.reply.startswith("已受理，工单号")
+    check()
