@@ -57,7 +57,8 @@ def is_opt_out(text: str) -> bool:
     core = bare(text)
     for word in cues()["polite"]:
         core = core.replace(word.replace(" ", ""), "")
-    return core in cues()["stop_exact"] or (len(core) <= 12 and _has(core, "stop") is not None)
+    short = len(core) <= 16 or (not re.search(r"[\u3400-\u9fff]", text) and len(text.split()) <= 7)
+    return core in cues()["stop_exact"] or (short and _has(text, "stop") is not None)
 
 
 def is_opt_in(text: str) -> bool:
