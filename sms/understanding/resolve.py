@@ -106,19 +106,6 @@ def _body(p: ParsedCommand) -> str:
     return UUID.sub(" ", p.normalized).strip()
 
 
-_catalogue_words_cache: dict[int, set[str]] = {}
-
-
-def lexicon_category_words(lexicon: Lexicon) -> set[str]:
-    """Words that name a category outright when they stand as the first word after 举报."""
-    key = id(lexicon)
-    if key not in _catalogue_words_cache:
-        _catalogue_words_cache.clear()
-        _catalogue_words_cache[key] = {w for w, cues in lexicon.cues.items()
-                                       if any(c.kind == "term" and c.weight >= 3 for c in cues)}
-    return _catalogue_words_cache[key]
-
-
 def interpret(raw: str, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gazetteer | None, catalogue=None,
               threshold: float = DEFAULT_THRESHOLD) -> ParsedCommand:
     return refine(parse(raw, catalogue), is_staff=is_staff, lexicon=lexicon, gazetteer=gazetteer,
