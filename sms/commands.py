@@ -185,15 +185,17 @@ def _report_area(ctx: Context, understood: dict) -> tuple[Area | None, str]:
         if area is not None:
             return area, "grid"
     place = understood.get("place") or {}
+    found = None
     if place.get("area_id"):
-        area = ctx.session.get(Area, place["area_id"])
-        if area is not None:
-            return area, "gazetteer"
-    if "place" not in understood:  # not understood (a staff report, an explicit 举报 without place lookup)
-        area = locate_resident_report(ctx.session, text, ctx.config)
-        if area is not None and area.parent_id is not None:
-            return area, "gazetteer"
-    return store.intake_area(ctx.session, ctx.config)[0], "intake"
+        found = ctx.session.get(Area, place["area_id"])
+    elif "place" not in understood:  # not understood (a staff report, an explicit 举报 without place lookup)
+        found = locate_resident_report(ctx.session, text, ctx.config)
+    intake = store.intake_area(ctx.session, ctx.config)[0]
+    # A place no more precise than the intake area ("澄江区", the sub-district's own name) goes to intake:
+    # a report is never filed at a level the intake area's leaders cannot see.
+    if found is not None and not (intake is not None and intake.path.startswith(found.path)):
+        return found, "gazetteer"
+    return intake, "intake"
 
 
 def _report_reply(ctx: Context, incident: Incident, replayed: bool = False, routed_by: str = "") -> Outcome:

@@ -67,6 +67,12 @@ def test_a_text_naming_no_place_goes_to_the_intake_area_and_its_leaders_see_it(c
     assert incident(console_app, "100001") == ("garbage_burning", "HD03", "HD03")
 
 
+def test_a_place_above_the_intake_area_goes_to_the_intake_area(console_app):
+    sms_world(console_app)
+    assert "由映月街道处理" in say(console_app, RESIDENT, "惠东区有人烧垃圾")  # the district's name: not its desk
+    assert incident(console_app, "100001") == ("garbage_burning", "HD03", "HD03")
+
+
 def test_configured_intake_area_wins(db_url, tmp_path):
     from tests.sms_fixtures import _close, build_sms_app
     from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
