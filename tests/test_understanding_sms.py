@@ -201,3 +201,33 @@ def test_no_resident_report_is_ever_refused_through_the_gateway(console_app):
             assert row.command == "report" and row.outcome == "ok", (row.body, row.reply)
             assert row.reply.startswith("已受理，工单号")
     check()
+
+
+def test_triage_api_lists_in_scope_and_recategorises_in_one_action(console_app):
+    from tests.conftest import bearer
+    world = sms_world(console_app)
+    say(console_app, RESIDENT, "楼下有人玩呲花，吓死人")   # 待分类, at the intake area HD03
+    client = console_app.test_client()
+    response = client.get("/api/v1/triage", headers=bearer(world.tokens["sub_leader"]))
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [i["ticket"] for i in items] == ["100001"] and items[0]["area"] == "HD03"
+    assert client.get("/api/v1/triage", headers=bearer(world.tokens["c2_leader"])).get_json()["items"] == []
+    assert client.get("/api/v1/triage").status_code == 401
+    # out of scope, bad bodies, unknown category and ticket: precise 4xx, nothing changed
+    assert client.post("/api/v1/triage/100001", json={"category": "fireworks"},
+                       headers=bearer(world.tokens["c2_leader"])).status_code == 403
+    assert client.post("/api/v1/triage/100001", json={"category": "外星人"},
+                       headers=bearer(world.tokens["sub_leader"])).status_code == 422
+    assert client.post("/api/v1/triage/100001", json={"category": 6, "x": 1},
+                       headers=bearer(world.tokens["sub_leader"])).status_code == 422
+    assert client.post("/api/v1/triage/999999", json={"category": "6"},
+                       headers=bearer(world.tokens["sub_leader"])).status_code == 404
+    response = client.post("/api/v1/triage/100001", json={"category": "烟花爆竹", "learn": ["呲花"]},
+                           headers=bearer(world.tokens["sub_leader"]))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["category"] == "fireworks" and "呲花" in response.get_json()["missed_words"]
+    assert client.get("/api/v1/triage", headers=bearer(world.tokens["sub_leader"])).get_json()["items"] == []
+    with console_app.app_context():
+        assert db.session.scalar(select(AuditLog.action).where(AuditLog.action == "incident.recategorise"))
+        assert db.session.scalar(select(Recategorisation.channel)) == "api"
