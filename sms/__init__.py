@@ -11,6 +11,7 @@ Settings (environment variable → config key, default):
   GRIDPATROL_SMS_DUPLICATE_WINDOW SMS_DUPLICATE_WINDOW_SECONDS 600 (same body to same phone → duplicate; 0 = off)
   GRIDPATROL_SMS_RATE_LIMIT       SMS_RATE_LIMIT_PER_HOUR      20 inbound texts per sender per hour
   GRIDPATROL_SMS_INTAKE_AREA      SMS_INTAKE_AREA_CODE         area for resident reports naming no place
+  GRIDPATROL_SMS_CATEGORY_THRESHOLD SMS_CATEGORY_THRESHOLD     0.5 (below: 其他, 待分类)
 See docs/sms.md.
 """
 from __future__ import annotations
@@ -42,3 +43,10 @@ def init_app(app) -> None:
             raise ConfigError(f"{variable} must be a whole number, got {raw!r}") from exc
     app.config.setdefault("SMS_INPROCESS_RETRY", True)
     app.config.setdefault("SMS_INTAKE_AREA_CODE", os.environ.get("GRIDPATROL_SMS_INTAKE_AREA") or None)
+    raw = os.environ.get("GRIDPATROL_SMS_CATEGORY_THRESHOLD")
+    try:  # below this confidence a resident's report is filed as 其他 marked 待分类 (sms.understanding)
+        app.config.setdefault("SMS_CATEGORY_THRESHOLD", float(raw) if raw not in (None, "") else 0.5)
+    except ValueError as exc:
+        raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
+    from sms.understanding.category import warm_up
+    warm_up()  # load jieba's dictionary in the background so the first resident text does not wait for it

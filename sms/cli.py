@@ -54,4 +54,6 @@ def send_command(phone: str, text: str, key: str):
     click.echo(f"{message.key}: {message.state} ({message.encoding}, {message.segments} segment(s))")
 
 
-commands = [sms_group]
+from sms.understanding.cli import commands as _understanding_commands  # noqa: E402
+
+commands = [sms_group, *_understanding_commands]

@@ -138,28 +138,79 @@ def do_report(ctx: Context) -> Outcome:
         return _missing(ctx, "text", "report")
     if p.error == "unknown_category":
         return _fail(ctx, "unknown_category", "unknown_category", word=p.category_word or "")
-    category = _category(ctx, p.category)
-    area = locate_resident_report(ctx.session, p.text or p.normalized, ctx.config)
+    from sms.understanding import store
+    understood = p.understanding or {}
+    category = _category_by_code(ctx, understood.get("category")) or _category(ctx, p.category)
+    area, routed_by = _report_area(ctx, understood)
     if category is None or area is None:
         return _fail(ctx, "system_error", "not_configured")
     if p.record_id:
         existing = ctx.session.get(Incident, p.record_id)
         if existing is not None:
             return _report_reply(ctx, existing, replayed=True)
+    mentions = (understood.get("place") or {}).get("mentions") or []
+    text = p.text or p.normalized
     incident = incident_rules.create_incident(
         ctx.session, category=category, area=area, channel="sms",
-        source="patroller_sms" if ctx.is_staff else "resident_sms", handling_class="reported",
-        description=p.text or p.normalized, location_text=(p.text or p.normalized)[:300],
+        source="patroller_sms" if ctx.is_staff else "resident_sms",
+        handling_class="immediate" if routed_by == "intake" else "reported",
+        description=text, location_text=("；".join(mentions) or text)[:300],
         reporter=ctx.member, reporter_phone=ctx.sender, incident_id=p.record_id, now=ctx.now,
         policy=ctx.config.get("DEADLINE_POLICY"), default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
-    return _report_reply(ctx, incident)
+    if routed_by == "intake":
+        # Nobody knows where it is yet: the intake area itself sorts it out, under the 上报 deadline.
+        incident.handling_class = "reported"
+        for event in incident.events:
+            event.data = {**(event.data or {}), "handling_class": "reported", "intake": True}
+        tz = _cached(ctx.session, f"timezone:{area.id}", lambda: effective_timezone(
+            ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai")))
+        incident.deadline = incident_rules.compute_deadline("reported", area.kind, ctx.now, tz,
+                                                            policy=ctx.config.get("DEADLINE_POLICY"))
+    store.record(ctx.session, incident, understood, p.normalized, routed_by)
+    return _report_reply(ctx, incident, routed_by=routed_by)
 
 
-def _report_reply(ctx: Context, incident: Incident, replayed: bool = False) -> Outcome:
+def _category_by_code(ctx: Context, code: str | None) -> Category | None:
+    if not code:
+        return None
+    return ctx.session.scalar(select(Category).where(Category.code == code, Category.active.is_(True)))
+
+
+def _report_area(ctx: Context, understood: dict) -> tuple[Area | None, str]:
+    """A grid code in the text; else the deepest area the gazetteer found; else the intake area."""
+    from sms.understanding import store
+    text = ctx.parsed.text or ctx.parsed.normalized
+    for word in re.findall(r"[a-z]{1,4}\d[\w\-]*", text):
+        area = find_grid(ctx.session, word)
+        if area is not None:
+            return area, "grid"
+    place = understood.get("place") or {}
+    found = None
+    if place.get("area_id"):
+        found = ctx.session.get(Area, place["area_id"])
+    elif "place" not in understood:  # not understood (a staff report, an explicit 举报 without place lookup)
+        found = locate_resident_report(ctx.session, text, ctx.config)
+    intake = store.intake_area(ctx.session, ctx.config)[0]
+    # A place no more precise than the intake area ("澄江区", the sub-district's own name) goes to intake:
+    # a report is never filed at a level the intake area's leaders cannot see.
+    if found is not None and not (intake is not None and intake.path.startswith(found.path)):
+        return found, "gazetteer"
+    return intake, "intake"
+
+
+def _report_reply(ctx: Context, incident: Incident, replayed: bool = False, routed_by: str = "") -> Outcome:
     name = t.category_name(incident.category, ctx.lang)
-    return Outcome(t.render("report_ok", ctx.lang, ticket=incident.ticket, category=name),
+    handler = incident.area if routed_by != "intake" else incident.responsible_area
+    reply = t.render("report_ok_area", ctx.lang, ticket=incident.ticket, category=name,
+                     area=t.area_name(handler, ctx.lang))
+    if t.too_long(reply):
+        reply = t.render("report_ok", ctx.lang, ticket=incident.ticket, category=name)
+    understood = ctx.parsed.understanding or {}
+    return Outcome(reply,
                    result={"ticket": incident.ticket, "incident_id": incident.id, "category": incident.category.code,
-                           "guessed": not ctx.parsed.explicit, "replayed": replayed},
+                           "guessed": not ctx.parsed.explicit or "confidence" in understood, "replayed": replayed,
+                           "area": incident.area.code, "routed_by": routed_by,
+                           "needs_triage": bool(understood.get("needs_triage"))},
                    area_id=incident.area_id)
 
 
@@ -167,6 +218,12 @@ def do_query(ctx: Context) -> Outcome:
     p = ctx.parsed
     if p.error:
         return _missing(ctx, "ticket", "query")
+    if p.ticket is None:  # "我上次举报的处理了吗", a bare 查询: the sender's latest ticket
+        incident = ctx.session.scalar(select(Incident).where(Incident.reporter_phone == ctx.sender)
+                                      .order_by(Incident.reported_at.desc()).limit(1))
+        if incident is None:
+            return Outcome(t.render("query_none", ctx.lang), outcome="ok", error_code="no_tickets")
+        p.ticket = incident.ticket
     incident = incident_rules.find_by_ticket(ctx.session, p.ticket)
     visible = incident is not None and (
         incident.reporter_phone == ctx.sender
@@ -184,6 +241,14 @@ def do_query(ctx: Context) -> Outcome:
 
 def do_help(ctx: Context) -> Outcome:
     return Outcome(t.render("help_staff" if ctx.is_staff else "help", ctx.lang), outcome="help")
+
+
+def do_chat(ctx: Context) -> Outcome:
+    return Outcome(t.render("chat", ctx.lang), outcome="help")
+
+
+def do_spam(ctx: Context) -> Outcome:
+    return Outcome(t.render("spam", ctx.lang), outcome="help", error_code="spam")
 
 
 def do_stop(ctx: Context) -> Outcome:
@@ -352,6 +417,7 @@ def do_ack(ctx: Context) -> Outcome:
 
 
 HANDLERS = {"report": do_report, "query": do_query, "help": do_help, "empty": do_help, "stop": do_stop,
+            "chat": do_chat, "spam": do_spam,
             "start": do_start, "patrol": do_patrol, "found": do_found, "handle": do_handle,
             "escalate": do_escalate, "ack": do_ack}
 
@@ -369,6 +435,15 @@ def dispatch(ctx: Context) -> Outcome:
             return do_report(ctx)
         return _fail(ctx, "not_permitted", "not_permitted", outcome="not_permitted")
     return HANDLERS[p.command](ctx)
+
+
+def read_text(session: Session, body: str, member: Member | None, config: dict) -> ParsedCommand:
+    """The coded grammar, then (for what it does not cover) sms.understanding: intent, category, place."""
+    from sms.understanding import store
+    from sms.understanding.resolve import interpret
+    is_staff = member is not None and bool(set(member.roles) & STAFF_ROLE_NAMES)
+    return interpret(body, is_staff=is_staff, lexicon=store.lexicon(session), gazetteer=store.gazetteer(session),
+                     catalogue=catalogue(session), threshold=float(config.get("SMS_CATEGORY_THRESHOLD") or 0.5))
 
 
 _CACHE_SECONDS = 30.0

@@ -20,9 +20,8 @@ from server.errors import DomainError
 from server.models import Assignment, Member, utcnow
 from server.models.base import UTCDateTime
 from sms import templates as t
-from sms.commands import Context, Outcome, catalogue, dispatch
+from sms.commands import Context, Outcome, dispatch, read_text
 from sms.models import InboundMessage, SmsOptOut
-from sms.parser import parse
 
 log = logging.getLogger(__name__)
 ALWAYS_ANSWERED = {"stop", "start"}  # honoured even when rate-limited or opted out
@@ -87,7 +86,7 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
         return session.get(InboundMessage, facts.seen_id)
     member = session.get(Member, facts.member_id, options=[
         joinedload(Member.assignments).joinedload(Assignment.area)]) if facts.member_id and phone else None
-    parsed = parse(row.body, catalogue(session))
+    parsed = read_text(session, row.body, member, config)  # grammar first, then sms.understanding
     ctx = Context(session=session, sender=row.sender, member=member, parsed=parsed, now=now, config=config,
                   principal=Principal.for_member(member) if member else None)
     language = ctx.lang

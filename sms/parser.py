@@ -60,6 +60,7 @@ class ParsedCommand:
     text: str = ""                  # description, note or reason
     record_id: str | None = None
     error: str | None = None        # parse error code; the reply explains it
+    understanding: dict | None = None  # how a resident's text was understood (sms.understanding)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "normalized"}

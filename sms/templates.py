@@ -12,6 +12,18 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "report_ok": {
         "zh": "已受理，工单号{ticket}（{category}）。查询请回复：查询 {ticket}",
         "en": "Received: ticket {ticket} ({category}). To check, reply Q {ticket}"},
+    "report_ok_area": {
+        "zh": "已受理，工单号{ticket}（{category}），由{area}处理。查询回复：查询 {ticket}",
+        "en": "Ticket {ticket} ({category}) goes to {area}. To check, reply Q {ticket}"},
+    "query_none": {
+        "zh": "未找到您举报的工单。请回复工单号查询，如：查询 100001",
+        "en": "No ticket of yours found. Send: Q <ticket>, e.g. Q 100001"},
+    "chat": {
+        "zh": "您好，这里是大气污染举报短信。举报请写明问题和地点，查询请回复工单号。",
+        "en": "Hi! Text what and where to report pollution, or your ticket number."},
+    "spam": {
+        "zh": "本号码只受理大气污染举报，如需举报请写明问题和地点。",
+        "en": "This number only takes pollution reports: text what and where."},
     "query_status": {
         "zh": "工单{ticket}（{category}）：{status}，由{level}负责。",
         "en": "Ticket {ticket} ({category}): {status}, {level} level."},
@@ -157,3 +169,14 @@ def form(command: str, lang: str, grid: str = "HD03-1-1") -> tuple[str, str]:
 def render(key: str, lang: str = "zh", **values) -> str:
     lang = lang if lang in ("zh", "en") else "zh"
     return TEMPLATES[key][lang].format(**values)
+
+
+def area_name(area, lang: str) -> str:
+    """The area that will handle a report, as a resident reads it: its name, or its code in English."""
+    return area.code if lang == "en" else area.name
+
+
+def too_long(text: str) -> bool:
+    """More than one segment (70 UCS-2 units for Chinese, 160 GSM-7 characters for English)."""
+    from sms.segments import count_segments
+    return count_segments(text).segments > 1

@@ -36,7 +36,7 @@ def test_sms_end_to_end(twilio_app, stand_in):
 
     # a resident reports without any command word, then asks for the status
     reply = _say(client, RESIDENT, "映月社区3栋楼下有人烧垃圾，烟很大")
-    assert reply == "已受理，工单号100001（垃圾焚烧）。查询请回复：查询 100001"
+    assert reply == "已受理，工单号100001（垃圾焚烧），由映月社区处理。查询回复：查询 100001"
     assert _say(client, RESIDENT, "查询 100001") == "工单100001（垃圾焚烧）：待处理，由街道负责。"
     assert _say(client, "+8613900000000", "查询 100001").startswith("未找到您的工单100001")  # not theirs
 

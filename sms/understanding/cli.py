@@ -1,0 +1,154 @@
+"""`gridpatrol catalogue words …`, `gridpatrol catalogue triage …` and `gridpatrol areas alias|aliases|intake`.
+
+Registered through sms/cli.py `commands`; server/cli.py merges these groups with same-named ones from other
+features (the catalogue and areas groups of the production CLI), so each adds only its own subcommands.
+Every write is audited with channel "cli".
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+CLI_ACTOR = "cli"  # server.cli.CLI_ACTOR; not imported here: server.cli imports this module while loading
+
+
+def _domain_errors(fn):
+    """server.cli's: domain errors become a one-line message and exit status 1 (looked up when called)."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        from server.cli import _domain_errors as domain_errors
+        return domain_errors(fn)(*args, **kwargs)
+    return wrapper
+
+
+@click.group("catalogue", help="The problem catalogue.")
+def catalogue_group():
+    pass
+
+
+@catalogue_group.group("words", help="Residents' words for each category (the understanding lexicon).")
+def words_group():
+    pass
+
+
+@words_group.command("add", help="Add words to a category: gridpatrol catalogue words add 烟花爆竹 二踢脚 摔炮")
+@click.argument("category")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--kind", default="term", show_default=True,
+              help="term (says the category on its own), context (a weak hint), object:burn, object:uncovered…")
+@click.option("--weight", default=3.0, show_default=True, type=float, help="3 = one clear word; 0.8 = a hint")
+@with_appcontext
+@_domain_errors
+def words_add(category: str, words: tuple[str, ...], kind: str, weight: float):
+    from server.domain import audit
+    from server.extensions import db
+    from sms.understanding import store
+    added = store.add_words(db.session, category, list(words), kind=kind, weight=weight, added_by=CLI_ACTOR)
+    code = store.find_category(db.session, category).code
+    audit.record(db.session, "catalogue.words.add", channel="cli", actor_label=CLI_ACTOR, entity="category",
+                 entity_id=code, summary={"words": added, "kind": kind, "weight": weight})
+    db.session.commit()
+    click.echo(f"{code}: added {' '.join(added) if added else 'nothing (all known)'}")
+
+
+@words_group.command("list", help="The words offices added (the shipped lexicon is sms/understanding/data).")
+@with_appcontext
+def words_list():
+    from server.extensions import db
+    from sms.understanding import store
+    for code, word, kind, weight, source in store.list_words(db.session):
+        click.echo(f"{code}\t{word}\t{kind}\t{weight:g}\t{source}")
+
+
+@words_group.command("missed", help="Words from recategorised reports that no cue knew, most frequent first.")
+@with_appcontext
+def words_missed():
+    from server.extensions import db
+    from sms.understanding import store
+    for word, code, count in store.missed_words(db.session):
+        click.echo(f"{count}\t{word}\t→ {code}")
+
+
+@catalogue_group.group("triage", help="Reports filed as 其他 (待分类) because no category was sure enough.")
+def triage_group():
+    pass
+
+
+@triage_group.command("list")
+@with_appcontext
+def triage_list():
+    from server.extensions import db
+    from sms.understanding import store
+    for incident, understood in store.pending_triage(db.session):
+        click.echo(f"{incident.ticket}\t{incident.area.code}\t{understood.confidence:.2f}\t{understood.text}")
+
+
+@triage_group.command("set", help="Recategorise one ticket: gridpatrol catalogue triage set 100157 烟花爆竹 --learn 二踢脚")
+@click.argument("ticket")
+@click.argument("category")
+@click.option("--learn", multiple=True, help="also add this word to the category's lexicon (repeatable)")
+@with_appcontext
+@_domain_errors
+def triage_set(ticket: str, category: str, learn: tuple[str, ...]):
+    from server.domain import audit
+    from server.domain.incidents import find_by_ticket
+    from server.errors import NotFound
+    from server.extensions import db
+    from sms.understanding import store
+    incident = find_by_ticket(db.session, ticket)
+    if incident is None:
+        raise NotFound(f"no ticket {ticket}")
+    change = store.recategorise(db.session, incident, category, actor_label=CLI_ACTOR, channel="cli",
+                                learn=list(learn))
+    audit.record(db.session, "incident.recategorise", channel="cli", actor_label=CLI_ACTOR, entity="incident",
+                 entity_id=incident.id, summary={"ticket": ticket, "to": incident.category.code,
+                                                 "missed": change.words, "learned": list(learn)})
+    db.session.commit()
+    click.echo(f"{ticket}: now {incident.category.name_zh}; words no cue knew: {' '.join(change.words) or '-'}")
+
+
+@click.group("areas", help="The area tree.")
+def areas_group():
+    pass
+
+
+@areas_group.command("alias", help="Other names residents use for an area: gridpatrol areas alias CJ05-1-3 映月路 东风小区")
+@click.argument("code")
+@click.argument("aliases", nargs=-1, required=True)
+@with_appcontext
+@_domain_errors
+def areas_alias(code: str, aliases: tuple[str, ...]):
+    from server.domain import audit
+    from server.extensions import db
+    from sms.understanding import store
+    area, added = store.add_aliases(db.session, code, list(aliases), added_by=CLI_ACTOR)
+    audit.record(db.session, "area.alias.add", channel="cli", actor_label=CLI_ACTOR, entity="area",
+                 entity_id=area.id, summary={"code": area.code, "aliases": added})
+    db.session.commit()
+    click.echo(f"{area.code} {area.name}: added {' '.join(added) if added else 'nothing (all known)'}")
+
+
+@areas_group.command("aliases", help="List every area's aliases.")
+@with_appcontext
+def areas_aliases():
+    from server.extensions import db
+    from sms.understanding import store
+    for code, alias in store.list_aliases(db.session):
+        click.echo(f"{code}\t{alias}")
+
+
+@areas_group.command("intake", help="Where resident reports that name no known place go, and why.")
+@with_appcontext
+def areas_intake():
+    from server.extensions import db
+    from sms.understanding import store
+    area, rule = store.intake_area(db.session, current_app.config)
+    if area is None:
+        raise click.ClickException("no areas yet")
+    click.echo(f"{area.code} {area.name} ({area.kind}; {rule})")
+
+
+commands = [catalogue_group, areas_group]

@@ -1,0 +1,116 @@
+"""What a resident's text wants before what it is about: a report, a question about their ticket, opt-out
+or opt-in, help, small talk, or an advertisement. Every intent but `report` is answered without a ticket.
+
+Rules over the normalised text (NFKC, simplified, case-folded), checked in this order: opt-out/opt-in only
+when that is all the text says (an advert that ends in 回T退订 is spam, not an opt-out); spam markers; a
+ticket number with a question or on its own; a question about "my report" with no new problem in it;
+how-to questions; greetings and thanks that carry no problem. The cue words live in data/intents.tsv.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+# 5–8 digits on their own: tickets start at 100001; an 11-digit mobile or a 12号楼 is not one.
+TICKET = re.compile(r"(?<![\d.])(\d{5,8})(?![\d.]|号楼|栋|室|单元|米|元|块|平|斤|户|人|次|kg|km)")
+FILLER = re.compile(r"[\s,.!?;:~…、。\-—\"'“”()（）\[\]【】<>《》#*]+|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]+")
+
+
+@lru_cache(maxsize=1)
+def cues() -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    text = resources.files("sms.understanding").joinpath("data/intents.tsv").read_text("utf-8")
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, words = line.split("\t", 1)
+            table.setdefault(name, []).extend(w.replace("_", " ") for w in words.split())
+    return table
+
+
+@lru_cache(maxsize=None)
+def _pattern(name: str) -> re.Pattern:
+    """Chinese cues match anywhere; Latin ones only as whole words ("ok" is not in "smoke")."""
+    parts = []
+    for word in sorted(cues()[name], key=len, reverse=True):
+        escaped = re.escape(word)
+        parts.append(rf"(?<![a-z]){escaped}(?![a-z])" if re.search(r"[a-z]", word) else escaped)
+    return re.compile("|".join(parts))
+
+
+def _has(text: str, name: str) -> str | None:
+    match = _pattern(name).search(text)
+    return match.group() if match else None
+
+
+def bare(text: str) -> str:
+    """The text without punctuation, emoji and spaces."""
+    return FILLER.sub("", text)
+
+
+def find_ticket(text: str) -> str | None:
+    match = TICKET.search(text)
+    return match.group(1) if match else None
+
+
+def is_opt_out(text: str) -> bool:
+    core = bare(text)
+    for word in cues()["polite"]:
+        core = core.replace(word.replace(" ", ""), "")
+    short = len(core) <= 16 or (not re.search(r"[\u3400-\u9fff]", text) and len(text.split()) <= 7)
+    return core in cues()["stop_exact"] or (short and _has(text, "stop") is not None)
+
+
+def is_opt_in(text: str) -> bool:
+    core = bare(text)
+    for word in cues()["polite"]:
+        core = core.replace(word.replace(" ", ""), "")
+    return core in cues()["start_exact"]
+
+
+def spam_score(text: str) -> int:
+    score = 3 if _has(text, "spam_strong") else 0
+    score += len(set(_pattern("spam").findall(text)))
+    if re.search(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|cc|top)(?:/|\b)", text):
+        score += 2
+    if re.match(r"^\s*[【\[][^】\]]{1,12}[】\]]", text):
+        score += 1
+    return score
+
+
+def query_ticket(text: str, evidence: float) -> tuple[bool, str | None]:
+    """(is a question about a ticket, the ticket number if one is named)."""
+    ticket = find_ticket(text)
+    question = _has(text, "question") is not None
+    status = _has(text, "status") is not None
+    past = _has(text, "my_report") is not None
+    if ticket:
+        rest = bare(text.replace(ticket, ""))
+        for word in cues()["ticket_words"]:
+            rest = rest.replace(word.replace(" ", ""), "")
+        if question or status or len(rest) <= 4 or past:
+            return True, ticket
+        return False, None
+    if (status or question) and past and evidence < 3.0:
+        return True, None
+    if status and past:
+        return True, None
+    return False, None
+
+
+def is_help(text: str) -> bool:
+    return _has(text, "help") is not None
+
+
+def is_chat(text: str, evidence: float) -> bool:
+    if _has(text, "done") and _has(text, "thanks"):
+        return True
+    return evidence < 1.5 and len(bare(text)) <= 16 and _has(text, "chat") is not None
+
+
+def lacks_content(text: str) -> bool:
+    """Nothing to file: no Chinese to speak of and no real word (a stray "1", "ok?", "...")."""
+    core = bare(text)
+    cjk = len(re.findall(r"[\u3400-\u9fff]", core))
+    latin = re.findall(r"[a-z]{3,}", core)
+    return cjk < 2 and not latin

@@ -1,0 +1,112 @@
+"""From a parsed text to what the gateway should do: the grammar first, understanding where it falls short.
+
+The coded grammar (sms.parser) stays exact for patrollers. For everyone else:
+- a staff keyword that does not parse as that staff command ("巡查的人呢？楼下又在烧煤了", "发现有人烧垃圾")
+  is read as free text, so a resident's report is never refused;
+- a command-less text, or a 举报 whose category is not given as a word or number of its own, is understood:
+  intent first (query, opt-out/in, help, chat, spam, report), then category by evidence and place;
+- 帮助/订阅/查询 followed by a whole sentence is understood too ("帮忙看看楼下有人烧垃圾" is a report).
+Pure: no database. The result is a ParsedCommand whose `understanding` explains the decision.
+"""
+from __future__ import annotations
+
+import re
+
+from sms.parser import STAFF_COMMANDS, ParsedCommand, _split_command, parse
+from sms.understanding import Understanding, understand
+from sms.understanding.category import DEFAULT_THRESHOLD, Lexicon
+from sms.understanding.place import Gazetteer, locate
+
+GRID_CODE = re.compile(r"^[A-Z]{1,4}\d[0-9A-Z\-]*$")
+WORDY = re.compile(r"[\u3400-\u9fff]")
+
+
+def _well_formed_staff(p: ParsedCommand) -> bool:
+    if p.error:
+        return False
+    if p.command in ("patrol", "found"):
+        return bool(p.grid and GRID_CODE.match(p.grid))
+    return p.ticket is not None or p.command == "ack"
+
+
+def _from_understanding(p: ParsedCommand, u: Understanding, text: str) -> ParsedCommand:
+    command = {"report": "report"}.get(u.intent, u.intent)
+    out = ParsedCommand(command, p.language, explicit=False, normalized=p.normalized, record_id=p.record_id,
+                        understanding=u.as_dict())
+    if command == "report":
+        out.text = text
+    elif command == "query":
+        out.ticket = u.ticket
+    return out
+
+
+def _explicit_category(p: ParsedCommand, u: Understanding) -> bool:
+    """举报 5 …, 举报 烧煤 …: the sender named the category as a word of its own. A keyword glued to a
+    sentence (举报工地旁边那家饭店油烟很大) names it only when the evidence is not surer of another."""
+    word = (p.category_word or "").casefold()
+    if not word:
+        return False
+    if word.isdigit() or re.search(rf"(?:^|[\s,:;#、。]){re.escape(word)}(?:[\s,:;#、。]|$)", _body(p)):
+        return True
+    return u.needs_triage or u.intent != "report"
+
+
+def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gazetteer | None,
+           threshold: float = DEFAULT_THRESHOLD) -> ParsedCommand:
+    text = p.text or p.normalized
+    if p.command in STAFF_COMMANDS:
+        if is_staff or _well_formed_staff(p):
+            return p  # staff commands are exact; a resident sending a real one is told it is for staff
+        return _from_understanding(p, understand(_body(p), lexicon, gazetteer, threshold=threshold), _body(p))
+    if p.command == "report" and not p.explicit:
+        u = understand(text, lexicon, gazetteer, threshold=threshold)
+        return _from_understanding(p, u, text) if (u.intent != "report" or not is_staff) else _staff_free(p, u)
+    if p.command == "report":
+        if p.error:
+            return p
+        u = understand(_body(p), lexicon, gazetteer, threshold=threshold)
+        if u.intent == "query" and u.ticket:
+            return _from_understanding(p, u, text)
+        if _explicit_category(p, u):
+            place = locate(p.text or _body(p), gazetteer) if gazetteer is not None else {}
+            p.understanding = {"intent": "report", "explicit": p.category_word, "confidence": 1.0,
+                               "place": place}
+            return p
+        if u.intent != "report":  # "举报" followed by a whole sentence is still a report
+            u = understand_report(_body(p), lexicon, gazetteer, threshold)
+        p.category, p.category_word, p.text = None, None, _body(p)
+        p.understanding = u.as_dict()
+        return p
+    if p.command in ("help", "start", "query") and len(WORDY.findall(_body(p))) > 4:
+        u = understand(_body(p), lexicon, gazetteer, threshold=threshold)
+        if p.command == "query" and not p.error:
+            return p
+        if u.intent in ("report", "query") and (u.intent == "query" or u.confidence > 0):
+            return _from_understanding(p, u, _body(p))
+    if p.command == "query" and p.error == "missing_ticket" and not re.search(r"\w", _split_command(_body(p))[1]):
+        p.error = None  # "查询" alone: the sender's latest ticket ("Q 99" still says a ticket is missing)
+    return p
+
+
+def _staff_free(p: ParsedCommand, u: Understanding) -> ParsedCommand:
+    p.understanding = u.as_dict()
+    return p
+
+
+def understand_report(text: str, lexicon: Lexicon, gazetteer: Gazetteer | None, threshold: float) -> Understanding:
+    from sms.understanding import categorise
+    u = categorise(text, lexicon, threshold)
+    if gazetteer is not None:
+        u.place = locate(text, gazetteer)
+    return u
+
+
+def _body(p: ParsedCommand) -> str:
+    from sms.parser import UUID
+    return UUID.sub(" ", p.normalized).strip()
+
+
+def interpret(raw: str, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gazetteer | None, catalogue=None,
+              threshold: float = DEFAULT_THRESHOLD) -> ParsedCommand:
+    return refine(parse(raw, catalogue), is_staff=is_staff, lexicon=lexicon, gazetteer=gazetteer,
+                  threshold=threshold)

@@ -1,0 +1,253 @@
+"""The understanding feature over a database session: the office's lexicon and gazetteer, the intake area,
+what each report was understood as, the 待分类 list and recategorisation. Plain functions; the SMS
+commands, the CLI and (later) the dashboard are thin adapters over them.
+
+The lexicon and gazetteer are cached per process for 30 s like the catalogue (sms.commands._cached): a
+word or alias added in another process is used within half a minute; in the same process at once.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain.areas import area_by_code
+from server.errors import Invalid, NotFound
+from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
+from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
+from sms.understanding.category import segment
+from sms.understanding.models import AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation
+
+KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
+
+
+def _cached(session: Session, name: str, load):
+    from sms.commands import _cached as cached
+    return cached(session, name, load)
+
+
+def clear_caches() -> None:
+    from sms.commands import clear_caches as clear
+    clear()
+
+
+# ---------------------------------------------------------------- lexicon
+
+def lexicon(session: Session) -> Lexicon:
+    """The shipped lexicon, the catalogue's own keywords (as terms) and the office's words."""
+    def load():
+        rows = []
+        for code, keywords, name_zh in session.execute(
+                select(Category.code, Category.keywords, Category.name_zh).where(Category.active.is_(True))):
+            rows.extend((code, "term", 3.0, word) for word in (*(keywords or []), name_zh) if len(word) >= 2)
+        for code, word, kind, weight in session.execute(
+                select(Category.code, LexiconWord.word, LexiconWord.kind, LexiconWord.weight)
+                .join(LexiconWord, LexiconWord.category_id == Category.id)):
+            rows.append((code, kind, weight, word))
+        built = build_lexicon(rows)
+        prepare(built)
+        return built
+    return _cached(session, "understanding_lexicon", load)
+
+
+def find_category(session: Session, name: str) -> Category:
+    """A category by number, code, Chinese or English name (烟花爆竹, 6, fireworks)."""
+    name = (name or "").strip()
+    query = select(Category)
+    if name.isdigit():
+        category = session.scalar(query.where(Category.number == int(name)))
+    else:
+        category = session.scalar(query.where(Category.code == name.casefold())) or session.scalar(
+            query.where(Category.name_zh == name)) or session.scalar(query.where(Category.name_en == name))
+    if category is None:
+        raise NotFound(f"no category {name!r}", details={"category": [f"Unknown category {name!r}."]})
+    return category
+
+
+def add_words(session: Session, category_name: str, words: list[str], *, kind: str = "term",
+              weight: float = 3.0, source: str = "cli", added_by: str = "") -> list[str]:
+    """Add words to a category's lexicon; returns the ones that were new. Safe to run twice."""
+    if kind not in KINDS:
+        raise Invalid(f"unknown kind {kind!r}", details={"kind": [f"One of {', '.join(KINDS)}."]})
+    if not 0 < weight <= 10:
+        raise Invalid("weight must be in (0, 10]", details={"weight": ["Between 0 and 10."]})
+    category = find_category(session, category_name)
+    added = []
+    for word in dict.fromkeys(w.strip().casefold() for w in words):
+        if not word or len(word) > 40:
+            raise Invalid(f"bad word {word!r}", details={"words": ["1 to 40 characters each."]})
+        exists = session.scalar(select(LexiconWord.id).where(
+            LexiconWord.category_id == category.id, LexiconWord.word == word))
+        if exists is None:
+            session.add(LexiconWord(category_id=category.id, word=word, kind=kind, weight=weight, source=source,
+                                    added_by=added_by))
+            added.append(word)
+    session.flush()
+    clear_caches()
+    return added
+
+
+def list_words(session: Session) -> list[tuple[str, str, str, float, str]]:
+    return [tuple(row) for row in session.execute(
+        select(Category.code, LexiconWord.word, LexiconWord.kind, LexiconWord.weight, LexiconWord.source)
+        .join(Category, Category.id == LexiconWord.category_id).order_by(Category.number, LexiconWord.word))]
+
+
+# ---------------------------------------------------------------- gazetteer
+
+def gazetteer(session: Session) -> Gazetteer:
+    def load():
+        aliases: dict[int, list[str]] = {}
+        for area_id, alias in session.execute(select(AreaAlias.area_id, AreaAlias.alias)):
+            aliases.setdefault(area_id, []).append(alias)
+        g = Gazetteer()
+        for area_id, code, name, kind, depth in session.execute(
+                select(Area.id, Area.code, Area.name, Area.kind, Area.depth).where(Area.deleted_at.is_(None))):
+            g.add_area(area_id, code, name, kind, depth, aliases.get(area_id, ()))
+        prepare(Lexicon(), g)
+        return g
+    return _cached(session, "understanding_gazetteer", load)
+
+
+def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: str = "") -> tuple[Area, list[str]]:
+    area = area_by_code(session, code)
+    if area is None:
+        raise NotFound(f"no area {code}", details={"area": [f"Unknown area code {code}."]})
+    added = []
+    for alias in dict.fromkeys(a.strip() for a in aliases):
+        if not 2 <= len(alias) <= 60:
+            raise Invalid(f"bad alias {alias!r}", details={"aliases": ["2 to 60 characters each."]})
+        if session.scalar(select(AreaAlias.id).where(AreaAlias.area_id == area.id, AreaAlias.alias == alias)) is None:
+            session.add(AreaAlias(area_id=area.id, alias=alias, added_by=added_by))
+            added.append(alias)
+    session.flush()
+    clear_caches()
+    return area, added
+
+
+def list_aliases(session: Session) -> list[tuple[str, str]]:
+    return [tuple(r) for r in session.execute(
+        select(Area.code, AreaAlias.alias).join(Area, Area.id == AreaAlias.area_id).order_by(Area.code))]
+
+
+# ---------------------------------------------------------------- intake
+
+def intake_area(session: Session, config: dict) -> tuple[Area | None, str]:
+    """Where a report that names no known place goes, and why.
+
+    1. SMS_INTAKE_AREA_CODE (GRIDPATROL_SMS_INTAKE_AREA) when set and known;
+    2. else the deepest common ancestor of the areas of every sub-district-level-or-below leader — with one
+       sub-district that is the sub-district itself (what a roster import creates), so its leaders see it;
+    3. else the deepest common ancestor of all leaders' areas; 4. else the single root (or the first)."""
+    code = config.get("SMS_INTAKE_AREA_CODE")
+    if code:
+        area = area_by_code(session, code)
+        if area is not None:
+            return area, "configured"
+
+    def load():
+        rows = session.execute(select(Area.path, Area.kind).join(Assignment, Assignment.area_id == Area.id).join(
+            Member, Member.id == Assignment.member_id).where(
+            Assignment.role.in_(LEADER_ROLES), Member.active.is_(True), Area.deleted_at.is_(None))).all()
+        for paths, rule in (([p for p, k in rows if k != "district"], "leaders"), ([p for p, _ in rows], "leaders")):
+            if paths:
+                common = _common_path(paths)
+                if common:
+                    return int(common.strip("/").split("/")[-1]), rule
+        return None, "root"
+    area_id, rule = _cached(session, "understanding_intake", load)
+    area = session.get(Area, area_id) if area_id else None
+    if area is None:
+        area = session.scalar(select(Area).where(Area.parent_id.is_(None), Area.deleted_at.is_(None))
+                              .order_by(Area.id).limit(1))
+        rule = "root"
+    return area, rule
+
+
+def _common_path(paths: list[str]) -> str:
+    parts = [p.strip("/").split("/") for p in paths]
+    common = []
+    for level in zip(*parts):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return "/" + "/".join(common) + "/" if common else ""
+
+
+# ---------------------------------------------------------------- per incident
+
+def record(session: Session, incident: Incident, understanding: dict, text: str, routed_by: str) -> None:
+    session.add(IncidentUnderstanding(
+        incident_id=incident.id, text=text[:4000], category_code=incident.category.code,
+        confidence=float(understanding.get("confidence", 0.0)), needs_triage=bool(understanding.get("needs_triage")),
+        cues=understanding.get("cues", []) or ([{"word": understanding["explicit"], "kind": "explicit"}]
+                                              if understanding.get("explicit") else []),
+        place=understanding.get("place", {}), routed_by=routed_by))
+
+
+def pending_triage(session: Session, principal=None, limit: int = 200) -> list[tuple[Incident, IncidentUnderstanding]]:
+    """The 待分类 list: reports filed as 其他 because no category was sure enough, oldest first, limited
+    to the principal's areas (where or by whom it must be handled) when one is given."""
+    query = (select(Incident, IncidentUnderstanding)
+             .join(IncidentUnderstanding, IncidentUnderstanding.incident_id == Incident.id)
+             .where(IncidentUnderstanding.needs_triage.is_(True)).order_by(Incident.reported_at).limit(limit))
+    rows = session.execute(query).all()
+    if principal is not None:
+        rows = [r for r in rows if principal.in_scope(r[0].area) or principal.in_scope(r[0].responsible_area)]
+    return [tuple(r) for r in rows]
+
+
+def recategorise(session: Session, incident: Incident, category_name: str, *, actor: Member | None = None,
+                 actor_label: str = "", channel: str = "api", learn: list[str] | None = None,
+                 now: datetime | None = None) -> Recategorisation:
+    """One action: set the category, take the incident off the 待分类 list, record the change with the
+    text's words no cue knew (the office's to-do list for the lexicon), and optionally teach some of them."""
+    from server.domain.incident_edits import update_incident
+    now = now or utcnow()
+    category = find_category(session, category_name)
+    old = incident.category
+    understanding = session.get(IncidentUnderstanding, incident.id)
+    text = understanding.text if understanding else incident.description
+    known = lexicon(session)
+    missed = unknown_words(text, known)
+    update_incident(session, incident, {"category": category}, channel=channel, actor=actor, now=now)
+    change = Recategorisation(incident_id=incident.id, from_category_id=old.id, to_category_id=category.id,
+                              text=text, words=missed, actor_member_id=actor.id if actor else None,
+                              actor_label=actor_label or (actor.name if actor else ""), channel=channel, at=now)
+    session.add(change)
+    if understanding is not None:
+        understanding.needs_triage = False
+        understanding.triaged_at = now
+    if learn:
+        add_words(session, category.code, learn, source="recategorise", added_by=change.actor_label)
+    session.flush()
+    return change
+
+
+def unknown_words(text: str, known: Lexicon) -> list[str]:
+    """The words of a text no cue knows; runs of single characters jieba could not place are joined
+    (玩/呲/花 → 呲花 after the known 玩), since an unknown word is exactly what jieba splits up."""
+    words, run = [], ""
+    for token in segment(text.casefold()) + [""]:
+        is_known = token in known.cues or token in known.activities
+        if len(token) == 1 and not is_known and re.match(r"[\u3400-\u9fff]", token):
+            run += token
+            continue
+        if len(run) > 1:
+            words.append(run)
+        run = ""
+        if len(token) > 1 and not is_known:
+            words.append(token)
+    return list(dict.fromkeys(words))
+
+
+def missed_words(session: Session, limit: int = 50) -> list[tuple[str, str, int]]:
+    """(word, category it was moved to, how often) over every recategorisation: what the lexicon lacks."""
+    counts: dict[tuple[str, str], int] = {}
+    for words, code in session.execute(select(Recategorisation.words, Category.code).join(
+            Category, Category.id == Recategorisation.to_category_id)):
+        for word in words or []:
+            counts[(word, code)] = counts.get((word, code), 0) + 1
+    return sorted(((w, c, n) for (w, c), n in counts.items()), key=lambda r: -r[2])[:limit]
