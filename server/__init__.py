@@ -83,6 +83,7 @@ FEATURE_BLUEPRINTS = [
     "sms.api",
     "workers.api",
     "workers.reports_api",
+    "web.patrol_app.views",
 ]
 
 
