@@ -133,13 +133,17 @@ async function renderNow() {
   else if (route === 'sync') view = screens.syncScreen(ctx);
   else { view = screens.today(ctx); active = 'today'; }
   // keep what the user is typing if a background sync re-renders the same screen
-  const focused = document.activeElement && document.activeElement.id && main.contains(document.activeElement) ? document.activeElement.id : null;
-  if (focused && main.dataset.route === hash) { updateCounts(ctx); return; }
-  main.dataset.route = hash;
+  const el = document.activeElement;
+  const typing = el && main.contains(el) && ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) && el.type !== 'radio' && el.type !== 'checkbox';
+  const screenKey = `${hash}|${ctx.meta.token ? 'in' : 'out'}`;
+  if (typing && main.dataset.route === screenKey) { updateCounts(ctx); return; }
   document.getElementById('title').textContent = t('app');
   document.getElementById('pending-badge').textContent = ctx.pending ? `${t('pending')} ${ctx.pending}` : '';
   document.getElementById('lang').textContent = t('language');
+  const moved = main.dataset.route !== screenKey;
+  main.dataset.route = screenKey;
   main.replaceChildren(view);
+  if (moved) window.scrollTo(0, 0);
   const tabs = document.getElementById('tabs');
   tabs.replaceChildren(ctx.meta.token ? nav(active) : '');
 }

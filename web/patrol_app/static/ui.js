@@ -1,7 +1,9 @@
-// Tiny DOM helpers: h('button.big', {onclick}, 'text') — no framework needed for six screens.
+// Tiny DOM helpers: h('button#save.big', {onclick}, 'text') — no framework needed for six screens.
 export function h(tag, attrs = {}, ...children) {
-  const [name, ...classes] = tag.split('.');
+  const [head, ...classes] = tag.split('.');
+  const [name, id] = head.split('#');
   const el = document.createElement(name);
+  if (id) el.id = id;
   if (classes.length) el.className = classes.join(' ');
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
