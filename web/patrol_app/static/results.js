@@ -16,7 +16,8 @@ export function applyResult(replica, op, pushed, result) {
   else if ('record' in result) record = result.record;
   else if (status === 'applied') record = { ...(replica || {}), ...pushed };
   // rejected without a record: the replica keeps the server's state (a rejected create never appears)
-  const state = status === 'rejected' ? 'refused' : (status === 'merged' || status === 'conflict') ? 'merged' : 'synced';
+  // merged: some fields lost to newer edits; conflict/rejected: a rule refused (part of) the change
+  const state = status === 'merged' ? 'merged' : (status === 'rejected' || status === 'conflict') ? 'refused' : 'synced';
   return { record, version: result.version ?? null, conflict, state };
 }
 
