@@ -124,9 +124,7 @@ def redeem_pairing_code(session: Session, code: str, *, device_name: str = "", n
 
 def pairing_qr_svg(url: str, scale: int = 4) -> str:
     import segno
-    out = io.StringIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True)
-    return out.getvalue()
+    return segno.make(url, error="m").svg_inline(scale=scale)
 
 
 def pairing_qr_text(url: str) -> str:
