@@ -80,7 +80,7 @@ async function pair(code) {
     }
     if (body.member?.locale === 'en' && !(await store.getMeta('lang'))) setLang('en');
     history.replaceState(null, '', '/app/#/today');
-    await trigger('paired', true);
+    await trigger('paired');
     render();
   } catch (err) { toast(`${t('sync_failed')}：${err.message}`, true); }
 }
@@ -160,7 +160,7 @@ async function start() {
     main.dataset.route = '';
     render();
   });
-  window.addEventListener('hashchange', render);
+  window.addEventListener('hashchange', () => { toastBox.className = ''; render(); });
   window.addEventListener('online', () => { render(); trigger('online'); });
   window.addEventListener('offline', render);
   try { new BroadcastChannel(CHANNEL).onmessage = (e) => { if (e.data.type !== 'sync-start') render(); }; } catch { /* */ }

@@ -47,11 +47,15 @@ function rolesOver(ctx, areaId) {
 }
 
 function windowsFor(ctx, grid) {
-  const chain = new Set();
-  let area = grid;
-  while (area) { chain.add(String(area.id ?? '')); area = area.parent_id ? { ...ctx.areas.get(String(area.parent_id)), id: area.parent_id } : null; }
-  const schedule = [...ctx.schedules.values()].find((s) => chain.has(String(s.area_id)));
-  return schedule ? schedule.windows || [] : [{ start: '08:00', end: '12:00' }, { start: '14:00', end: '18:00' }];
+  // the nearest schedule on the grid or an ancestor (the path lists them: "/1/2/3/5/"); ancestors'
+  // schedules are pulled even when the ancestor areas themselves are outside the device's scope
+  const chain = (grid.path || '').split('/').filter(Boolean).reverse();
+  const schedules = [...ctx.schedules.values()];
+  for (const areaId of chain) {
+    const schedule = schedules.find((s) => String(s.area_id) === areaId);
+    if (schedule) return schedule.windows || [];
+  }
+  return [{ start: '08:00', end: '12:00' }, { start: '14:00', end: '18:00' }];
 }
 
 function gridPicker(ctx, name, selected) {
@@ -248,7 +252,7 @@ export function problem(ctx, id) {
     } }, h('label', {}, t('description'), desc), h('button.big', { type: 'submit', id: 'save-description' }, t('submit'))),
     h('h3', {}, t('history')),
     h('ol.history', {}, events.length ? events.map((e) => h('li', {}, `${fmtTime(e.fields.at)} ${e.fields.actor_label || ''} `,
-      e.fields.kind === 'note' ? `${t('note')}：${e.fields.note}` : `${e.fields.kind}${e.fields.to_status ? ' → ' + t(`status_${e.fields.to_status}`) : ''}${e.fields.note ? '：' + e.fields.note : ''}`,
+      e.fields.kind === 'note' ? `${t('note')}：${e.fields.note}` : `${t(`event_${e.fields.kind}`)}${e.fields.to_status ? ' → ' + t(`status_${e.fields.to_status}`) : ''}${e.fields.note ? '：' + e.fields.note : ''}`,
       e.state === 'waiting' ? h('span.badge.st-waiting', {}, t('waiting')) : null)) : h('li', {}, t('none'))));
 }
 
