@@ -7,6 +7,7 @@ touches.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from functools import lru_cache
@@ -29,6 +30,33 @@ SHELL_MODULES = ["app.js", "i18n.js", "store.js", "sync.js", "hlc.js", "results.
 
 bp = Blueprint("patrol_app", __name__, url_prefix="/app", static_folder="static", static_url_path="/static",
                template_folder="templates")
+
+
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/manifest+json", "image/svg+xml")
+
+
+@bp.after_request
+def _gzip(response: Response) -> Response:
+    """The shell is first loaded over 2G: text assets go gzip (about a third of their size) when asked."""
+    if (response.status_code != 200 or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or response.headers.get("Content-Encoding") or not response.mimetype.startswith(COMPRESSIBLE)):
+        return response
+    response.direct_passthrough = False
+    data = response.get_data()
+    if len(data) < 512:
+        return response
+    response.set_data(_compress(data))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    etag, weak = response.get_etag()
+    if etag:
+        response.set_etag(etag, weak=True)  # same content, another encoding; still matches If-None-Match
+    return response
+
+
+@lru_cache(maxsize=64)
+def _compress(data: bytes) -> bytes:
+    return gzip.compress(data, 9, mtime=0)
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,7 @@ const zh = {
   field_notes: '备注', field_outcome: '结果', field_problem_count: '问题数', field_ended_at: '结束时间',
   site_status: '状态', site_identified: '已登记', site_rectified_gas: '已改气', site_rectified_electric: '已改电', site_rectified_clean_coal: '改洁净煤', site_cleared: '已清零',
   event_created: '上报', event_handled: '办结', event_escalated: '上报上级', event_acknowledged: '收到', event_reassigned: '转派', event_status_change: '状态变更', event_note: '备注', event_deadline_alert: '期限提醒',
+  col_incidents: '问题', col_patrols: '巡查', col_sites: '台账点位', col_incident_events: '备注',
   no_records: '暂无记录', choose_grid: '请选择网格', choose_category: '请选择类别', need_description: '请填写描述',
 };
 const en = {
@@ -59,6 +60,7 @@ const en = {
   field_notes: 'notes', field_outcome: 'outcome', field_problem_count: 'problem count', field_ended_at: 'end time',
   site_status: 'Status', site_identified: 'identified', site_rectified_gas: 'to gas', site_rectified_electric: 'to electric', site_rectified_clean_coal: 'clean coal', site_cleared: 'cleared',
   event_created: 'Reported', event_handled: 'Handled', event_escalated: 'Escalated', event_acknowledged: 'Acknowledged', event_reassigned: 'Reassigned', event_status_change: 'Status change', event_note: 'Note', event_deadline_alert: 'Deadline alert',
+  col_incidents: 'Problem', col_patrols: 'Patrol', col_sites: 'Ledger point', col_incident_events: 'Note',
   no_records: 'Nothing yet', choose_grid: 'Choose a grid', choose_category: 'Choose a category', need_description: 'Describe the problem',
 };
 const tables = { zh, en };

@@ -295,7 +295,7 @@ export function syncScreen(ctx) {
       h('button.primary.big', { id: 'sync-now', onclick: () => ctx.sync('manual') }, t('sync_now'))),
     h('h2', {}, t('results')),
     h('ul.cards', { id: 'results' }, ctx.log.length ? ctx.log.map((e) => h('li.card', {},
-      h('div.row', {}, h('span', {}, `${e.collection} ${e.id.slice(0, 8)}`), h(`span.badge.st-${e.status === 'rejected' ? 'refused' : 'merged'}`, {}, t(e.status === 'rejected' ? 'refused' : 'merged'))),
+      h('div.row', {}, h('span', {}, `${t(`col_${e.collection}`)} ${e.id.slice(0, 8)}`), h(`span.badge.st-${e.status === 'rejected' ? 'refused' : 'merged'}`, {}, t(e.status === 'rejected' ? 'refused' : 'merged'))),
       h('p.explain', {}, explain(e)), h('div.muted', {}, fmtTime(e.at)))) : h('li', {}, t('none'))),
     h('div.panel', {}, h('p', {}, `${t('paired_as')}：${ctx.member.name}`),
       h('button.big', { id: 'sign-out', onclick: () => ctx.signOut() }, t('sign_out'))));

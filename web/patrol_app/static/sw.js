@@ -8,7 +8,7 @@ const CACHE = `gp-shell-${VERSION}`;
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
+    await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'no-cache' })));
     await self.skipWaiting();  // the shell is self-contained; the outbox stays in IndexedDB
   })());
 });
