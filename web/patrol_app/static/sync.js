@@ -86,7 +86,7 @@ async function run(reason) {
       const body = { device_id: meta.device_id, schema_version: 1, cursor, limit: 500,
         changes: ops.map((o) => ({ op_id: o.op_id, collection: o.collection, id: o.id, op: o.op, fields: o.fields, hlc: o.hlc })) };
       const { verdict, payload } = await post(meta.token, body, stats);
-      if (verdict === 'shrink') { batch = Math.max(1, Math.floor(batch / 2)); continue; }
+      if (verdict === 'shrink') { batch = Math.max(1, Math.floor(ops.length / 2)); continue; }  // half of what was sent
       const counts = await store.applyResponse(ops, payload, store.receiveClock(payload.server_hlc));
       stats.pushed += counts.pushed; stats.pulled += counts.pulled; stats.conflicts += counts.conflicts;
       if (counts.reset) stats.resets += 1;
