@@ -71,3 +71,17 @@ def test_sign_out_with_waiting_records_asks_and_keeps_them(page, live_server, ap
     page.click("#sign-out")
     wait_until(page, "document.querySelector('#pair-button') !== null")
     assert page.evaluate(PENDING) == 2  # signed out, nothing deleted
+
+
+def test_a_full_phone_is_shown_not_swallowed(page, live_server, app, world):
+    open_paired(page, app, world.ids["patroller"])
+    page.context.set_offline(True)
+    page.evaluate("location.hash = '#/patrol'")
+    page.wait_for_selector("#start-patrol")
+    page.evaluate("""() => { IDBObjectStore.prototype.add = function () {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); }; }""")
+    page.click("#start-patrol")
+    page.wait_for_selector("#toast.show.error")
+    assert "手机存储已满" in page.inner_text("#toast")
+    assert page.evaluate(PENDING) == 0 and page.locator("#start-patrol").count() == 1
+    page.browser_problems[:] = [p for p in page.browser_problems if "QuotaExceededError" not in p and "quota" not in p]

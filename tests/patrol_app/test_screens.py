@@ -19,6 +19,14 @@ from web.patrol_app.views import SHELL_MODULES, STATIC
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture
+def browser_context_options() -> dict:
+    """A phone that allows the app its position (映月路, Huizhou)."""
+    return {"locale": "zh-CN", "viewport": {"width": 412, "height": 860}, "device_scale_factor": 1,
+            "timezone_id": "Asia/Shanghai", "geolocation": {"latitude": 23.11, "longitude": 114.41},
+            "permissions": ["geolocation"]}
+
+
 def _seed(app, world):
     with app.app_context():
         s = db.session
@@ -63,7 +71,15 @@ def test_every_screen(page, live_server, app, world, screenshot):
     page.click("button.cat >> nth=4")
     page.click("button[data-handling=committed]")
     page.fill("#description", "烧散煤取暖，已劝导")
+    page.check("#gps")
+    page.wait_for_function("document.querySelector('label.check .hint').textContent === '已获取位置'")
     screenshot(page, "app-report", full_page=False)
+    page.click("#submit-problem")
+    page.wait_for_function("location.hash.startsWith('#/problem/')")
+    new_id = page.evaluate("location.hash.split('/')[2]")
+    fields = page.evaluate(f"window.gridpatrol.store.getRecord('incidents', '{new_id}').then(r => r.fields)")
+    assert (fields["latitude"], fields["longitude"]) == (23.11, 114.41) and fields["handling_class"] == "committed"
+    assert fields["promised_date"] and fields["patrol_id"]  # reported during the running patrol
     go(page, "#/problems")
     screenshot(page, "app-problems", full_page=False)
     go(page, f"#/problem/{incident_id}")

@@ -21,7 +21,7 @@ function toast(message, isError = false) {
 }
 
 function showStoreError(err) {
-  if (err instanceof store.StoreError && err.quota) toast(t('quota'), true);
+  if ((err instanceof store.StoreError && err.quota) || err?.name === 'QuotaExceededError') toast(t('quota'), true);
   else toast(`${t('sync_failed')}：${err.message || err}`, true);
 }
 

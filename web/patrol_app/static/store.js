@@ -67,6 +67,7 @@ async function tx(stores, mode, body) {
   } catch (err) {
     try { t.abort(); } catch { /* already finished */ }
     await finished.catch(() => {});
+    if (err && err.name === 'QuotaExceededError') throw new StoreError('quota', true);
     throw err;
   }
   await finished;
