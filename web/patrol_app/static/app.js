@@ -71,7 +71,7 @@ async function context() {
 async function pair(code) {
   try {
     const response = await fetch('/app/api/pair', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ code, device_name: navigator.userAgent.slice(0, 90) }) });
+      body: JSON.stringify({ code }) });  // the server names it "<member>的手机"
     const body = await response.json().catch(() => ({}));
     if (!response.ok) { toast(body.message || `HTTP ${response.status}`, true); return; }
     for (const [key, value] of Object.entries({ token: body.token, device_id: body.device_id, member: body.member,
