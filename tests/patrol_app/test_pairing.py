@@ -142,3 +142,17 @@ def test_cli_prints_code_link_and_qr(app, world, tmp_path):
     missing = CliRunner().invoke(main, ["device", "pair", "--phone", "+8617000000099"], env=env)
     assert missing.exit_code == 1 and "no member" in missing.output
     assert pairing_qr_svg("https://gp.example.org/app/pair?code=ABCDEFGH").startswith("<svg")
+
+
+def test_guessing_codes_is_cut_off(app, world, client):
+    from web.patrol_app.views import FAILED_PAIRINGS, PAIRING_FAILURES_ALLOWED
+    FAILED_PAIRINGS.clear()
+    with app.app_context():
+        code = issue_pairing_code(db.session, db.session.get(Member, world.ids["patroller"])).code
+        db.session.commit()
+    for n in range(PAIRING_FAILURES_ALLOWED):
+        assert client.post("/app/api/pair", json={"code": f"WRONG{n:03d}"}).status_code == 404
+    refused = client.post("/app/api/pair", json={"code": code})
+    assert refused.status_code == 429 and refused.get_json()["error"] == "too_many_attempts"
+    FAILED_PAIRINGS.clear()
+    assert client.post("/app/api/pair", json={"code": code}).status_code == 201
