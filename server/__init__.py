@@ -84,6 +84,7 @@ FEATURE_BLUEPRINTS = [
     "workers.api",
     "workers.reports_api",
     "sms.understanding.api",
+    "web.patrol_app.views",
 ]
 
 

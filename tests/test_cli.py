@@ -221,15 +221,15 @@ def test_a_feature_group_named_like_a_core_group_extends_it(monkeypatch):
     def feature_device():
         pass
 
-    @feature_device.command("pair")
-    def pair():
+    @feature_device.command("probe")  # not "pair": the patrol app (issue 11) owns `device pair`
+    def probe():
         click.echo("paired")
 
     monkeypatch.setattr(sync.cli, "commands", [feature_device])
     _add_feature_commands()
     try:
         device_group = main.commands["device"]
-        assert {"register", "pair"} <= set(device_group.commands)
-        assert CliRunner().invoke(main, ["device", "pair"]).stdout == "paired\n"
+        assert {"register", "probe"} <= set(device_group.commands)
+        assert CliRunner().invoke(main, ["device", "probe"]).stdout == "paired\n"
     finally:
-        main.commands["device"].commands.pop("pair", None)
+        main.commands["device"].commands.pop("probe", None)

@@ -16,3 +16,4 @@ import sync.models  # noqa: F401,E402
 import sms.models  # noqa: F401,E402
 import workers.models  # noqa: F401,E402
 import sms.understanding.models  # noqa: F401,E402
+from server.models.pairing import PairingCode  # noqa: F401,E402

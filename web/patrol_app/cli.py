@@ -1,0 +1,52 @@
+"""`gridpatrol device pair`: a one-time code (and link, and QR) a patroller's phone exchanges for its token."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from server.cli import CLI_ACTOR, _domain_errors, build_app
+
+
+@click.group("device")
+def device():
+    """Patrollers' devices."""
+
+
+@device.command("pair")
+@click.option("--phone", required=True, help="the member's phone number")
+@click.option("--json", "as_json", is_flag=True, help="print code, link and expiry as JSON")
+@click.option("--base-url", default=None, help="public base URL for the link (default GRIDPATROL_PUBLIC_BASE_URL)")
+@_domain_errors
+def device_pair(phone: str, as_json: bool, base_url: str | None) -> None:
+    """Issue a one-time pairing code (valid 24 h) and print the code, the link and a QR of the link."""
+    from sqlalchemy import select
+
+    from server.domain.pairing import issue_pairing_code, pairing_qr_text
+    from server.domain.phones import normalize_phone
+    from server.errors import NotFound
+    from server.extensions import db as database
+    from server.models import Member
+
+    app = build_app()
+    with app.app_context():
+        session = database.session
+        e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
+        member = session.scalar(select(Member).where(Member.phone == e164))
+        if member is None:
+            raise NotFound(f"no member with phone {e164}; import the roster first")
+        issued = issue_pairing_code(session, member, actor=None, actor_label=CLI_ACTOR, channel="cli")
+        session.commit()
+        base = (base_url or app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8080").rstrip("/")
+        name = member.name
+    link = base + issued.path
+    if as_json:
+        click.echo(json.dumps({"code": issued.code, "link": link, "path": issued.path, "member_id": issued.member_id,
+                               "member": name, "expires_at": issued.expires_at.isoformat()}, ensure_ascii=False))
+        return
+    click.echo(f"pairing code for {name}: {issued.code}  (valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, once)")
+    click.echo(f"link: {link}")
+    click.echo(pairing_qr_text(link))
+
+
+commands = [device]

@@ -1,0 +1,215 @@
+"""HTTP adapters of the patrol app: the shell under /app/ and its small JSON API under /app/api/.
+
+The shell version is a hash of every shipped asset (plus PATROL_APP_BUILD, an operator's salt): the
+service worker embeds it, so a deploy with changed assets changes the worker's bytes, the browser installs
+the new worker, and it swaps the cached shell. The outbox lives in IndexedDB, which no shell update
+touches.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from server.auth import device_principal
+from server.domain import incidents as rules
+from server.domain.access import can_act_on_incident
+from server.domain.pairing import redeem_pairing_code
+from server.errors import BadRequest, DomainError, Invalid, NotFound
+from server.extensions import db
+from server.models import Incident
+
+STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
+SHELL_MODULES = ["app.js", "i18n.js", "store.js", "sync.js", "hlc.js", "results.js", "sms.js", "screens.js",
+                 "ui.js", "app.css", "icon.svg", "icon-192.png", "icon-512.png"]
+
+bp = Blueprint("patrol_app", __name__, url_prefix="/app", static_folder="static", static_url_path="/static",
+               template_folder="templates")
+
+
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/manifest+json", "image/svg+xml")
+
+
+@bp.after_request
+def _gzip(response: Response) -> Response:
+    """The shell is first loaded over 2G: text assets go gzip (about a third of their size) when asked."""
+    if (response.status_code != 200 or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or response.headers.get("Content-Encoding") or not response.mimetype.startswith(COMPRESSIBLE)):
+        return response
+    response.direct_passthrough = False
+    data = response.get_data()
+    if len(data) < 512:
+        return response
+    response.set_data(_compress(data))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    etag, weak = response.get_etag()
+    if etag:
+        response.set_etag(etag, weak=True)  # same content, another encoding; still matches If-None-Match
+    return response
+
+
+@lru_cache(maxsize=64)
+def _compress(data: bytes) -> bytes:
+    return gzip.compress(data, 9, mtime=0)
+
+
+@lru_cache(maxsize=1)
+def _asset_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(list(STATIC.rglob("*")) + list(TEMPLATES.rglob("*"))):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def shell_version() -> str:
+    salt = str(current_app.config.get("PATROL_APP_BUILD", ""))
+    return hashlib.sha256((_asset_hash() + salt).encode()).hexdigest()[:12]
+
+
+def shell_urls() -> list[str]:
+    return ["/app/", "/app/manifest.webmanifest"] + [f"/app/static/{name}" for name in SHELL_MODULES]
+
+
+@bp.get("/")
+@bp.get("/pair")
+def index():
+    html = render_template("patrol_app.html", version=shell_version())
+    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@bp.get("/sw.js")
+def service_worker():
+    source = (STATIC / "sw.js").read_text(encoding="utf-8")
+    head = f"const VERSION = {json.dumps(shell_version())};\nconst SHELL = {json.dumps(shell_urls())};\n"
+    return Response(head + source, mimetype="text/javascript",
+                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/app/"})
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    body = {"name": "网格巡查", "short_name": "网格巡查", "description": "网格员巡查、上报问题与同步（离线可用，短信兜底）",
+            "lang": "zh-Hans", "start_url": "/app/#/today", "scope": "/app/", "display": "standalone",
+            "orientation": "portrait", "background_color": "#ffffff", "theme_color": "#0b4f2f",
+            "icons": [{"src": "/app/static/icon-192.png", "sizes": "192x192", "type": "image/png"},
+                      {"src": "/app/static/icon-512.png", "sizes": "512x512", "type": "image/png"},
+                      {"src": "/app/static/icon.svg", "sizes": "any", "type": "image/svg+xml"}]}
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json",
+                    headers={"Cache-Control": "no-cache"})
+
+
+def _json_object() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object", code="invalid_json")
+    return body
+
+
+def settings_payload() -> dict:
+    config = current_app.config
+    return {"sms_gateway_number": config.get("SMS_GATEWAY_NUMBER") or None,
+            "sms_fallback_minutes": config.get("PATROL_APP_SMS_FALLBACK_MINUTES", 30),
+            "shell_version": shell_version()}
+
+
+class TooManyAttempts(DomainError):
+    status, code = 429, "too_many_attempts"
+
+
+FAILED_PAIRINGS: dict[str, deque] = defaultdict(deque)
+_FAILED_LOCK = threading.Lock()
+PAIRING_FAILURES_ALLOWED = 20  # per client address per 10 minutes: typos pass, guessing 31^8 codes does not
+PAIRING_WINDOW_S = 600
+
+
+def _pairing_failures(address: str, add: bool = False) -> int:
+    now = time.monotonic()
+    with _FAILED_LOCK:
+        seen = FAILED_PAIRINGS[address]
+        while seen and seen[0] < now - PAIRING_WINDOW_S:
+            seen.popleft()
+        if add:
+            seen.append(now)
+        return len(seen)
+
+
+@bp.post("/api/pair")
+def pair():
+    """Exchange a one-time pairing code for a device token (shown once, kept on the phone)."""
+    address = request.remote_addr or "?"
+    if _pairing_failures(address) >= PAIRING_FAILURES_ALLOWED:
+        raise TooManyAttempts("too many wrong pairing codes from here; wait 10 minutes and ask your leader for a new code",
+                              details={"retry_after_seconds": PAIRING_WINDOW_S})
+    try:
+        return _pair()
+    except (NotFound, Invalid, BadRequest):
+        _pairing_failures(address, add=True)
+        raise
+
+
+def _pair():
+    body = _json_object()
+    code, name = body.get("code"), body.get("device_name", "")
+    if not isinstance(code, str) or not code.strip() or len(code) > 200:
+        raise Invalid("send the pairing code", details={"code": ["Missing or not a string."]})
+    if not isinstance(name, str) or len(name) > 100:
+        raise Invalid("device name too long", details={"device_name": ["At most 100 characters."]})
+    device, token = redeem_pairing_code(db.session, code, device_name=name.strip())
+    member = device.member
+    payload = {"device_id": device.id, "token": token,
+               "member": {"id": member.id, "name": member.name, "locale": member.locale},
+               **settings_payload()}
+    db.session.commit()
+    return Response(json.dumps(payload, ensure_ascii=False), status=201, mimetype="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/api/settings")
+def settings():
+    """What the server publishes to devices: the SMS gateway number and the fallback wait."""
+    principal = device_principal()
+    member = principal.member
+    payload = {"member": {"id": member.id, "name": member.name, "locale": member.locale}, **settings_payload()}
+    db.session.commit()  # last_seen_at
+    return Response(json.dumps(payload, ensure_ascii=False), mimetype="application/json")
+
+
+ACTIONS = {"escalate", "acknowledge"}
+
+
+@bp.post("/api/incidents/<string:incident_id>/<string:action>")
+def incident_action(incident_id: str, action: str):
+    """上报 and 收到 are server-side actions (a new responsible area and deadline), so they go online."""
+    principal = device_principal()
+    if action not in ACTIONS:
+        raise NotFound(f"unknown action {action!r}", details={"actions": sorted(ACTIONS)})
+    body = request.get_json(silent=True) if request.data else {}
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object", code="invalid_json")
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > 1000:
+        raise Invalid("note must be text", details={"note": ["At most 1000 characters of text."]})
+    incident = db.session.get(Incident, incident_id) if len(incident_id) <= 36 else None
+    if incident is None or incident.deleted_at is not None:
+        raise NotFound("no such problem", details={"id": incident_id})
+    can_act_on_incident(principal, incident, action)
+    if action == "escalate":
+        rules.escalate(db.session, incident, channel="device", actor=principal.member, reason=note,
+                       policy=current_app.config.get("DEADLINE_POLICY"),
+                       default_tz=current_app.config["GRIDPATROL_TIMEZONE"])
+    else:
+        rules.acknowledge(db.session, incident, channel="device", actor=principal.member, note=note)
+    db.session.commit()
+    return Response(json.dumps({"id": incident.id, "status": incident.status,
+                                "responsible_area_id": incident.responsible_area_id}),
+                    mimetype="application/json")
