@@ -80,7 +80,8 @@ FEATURE_BLUEPRINTS = [
     "server.api.roster",
     "server.api.audit",
     "sync.api",
-    "sms.api",
+    "sms.providers.twilio.webhooks",
+    "sms.providers.android.webhooks",
     "workers.api",
     "workers.reports_api",
 ]
