@@ -466,6 +466,8 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
     for message_id in due:
         runner.enqueue(SEND_JOB, message_id, queue="sms", now=now.isoformat())
         counts["enqueued"] += 1
+    from sms.delivery import reconcile_deliveries
+    counts.update(reconcile_deliveries(session, now))  # providers that report delivery only when asked
     return counts
 
 
