@@ -186,10 +186,24 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
                               member_id=i.get("member_id"), area_id=i.get("area_id"), route=i.get("route"),
                               params=i.get("params")) for i in items]
     from workers.runner import enqueue_many_after_commit
-    enqueue_many_after_commit(session, SEND_JOB, [(m.id,) for m in created if m.state == "queued"], queue="sms")
+    enqueue_many_after_commit(session, SEND_JOB, _send_jobs(created), queue="sms")
     log.info("outbox: %d new of %d (%d queued)", len(created), len(items),
              sum(1 for m in created if m.state == "queued"))
     return result
+
+
+def _send_jobs(messages: list[OutboundMessage]) -> list[tuple]:
+    """One send job per queued row, except for providers that take batches (Aliyun): one job per batch,
+    since each job sends a full batch of what is queued for its provider. The sweeper covers the rest."""
+    app = current_app._get_current_object()
+    jobs, by_provider = [], {}
+    for message in messages:
+        if message.state == "queued":
+            by_provider.setdefault(message.provider, []).append(message.id)
+    for name, ids in by_provider.items():
+        size = max(get_provider(app, name).max_batch, 1) if name else 1
+        jobs += [(message_id,) for message_id in ids[::size]]
+    return jobs
 
 
 def _recent_pairs(session: Session, numbers: set[str], now: datetime) -> set[tuple[str, str]]:
@@ -262,18 +276,22 @@ def send_message_job(message_id: int, now: str | datetime | None = None) -> str:
             provider = _provider_for(session, app, message, now)
             action = _claim(session, message, provider, now)
             state = message.state
-            if action != "send":
+            batch = [(message.id, _outgoing(message))] if action == "send" else []
+            if provider.max_batch > 1 and (batch or state not in PENDING_STATES):
+                # One job per batch was enqueued (see _send_jobs): it sends a full batch of whatever is
+                # queued for this provider and template, even when another job already took its own row.
+                limit = provider.max_batch - len(batch)
+                batch += [(peer.id, _outgoing(peer)) for peer in _claim_peers(session, message, provider, now, limit)]
+            if not batch:
                 return state
-            batch = [(message.id, _outgoing(message))]
-            if provider.max_batch > 1:
-                batch += [(peer.id, _outgoing(peer)) for peer in _claim_peers(session, message, provider, now)]
         results = provider.send_batch([out for _, out in batch]) if len(batch) > 1 else [_send_one(provider, batch[0][1])]
         outcome = state
         with job_session() as session:
+            rows = {m.id: m for m in session.scalars(select(OutboundMessage).where(
+                OutboundMessage.id.in_([row_id for row_id, _ in batch])).with_for_update())}
             for (row_id, _), result in zip(batch, results):
-                row = _locked(session, row_id)
                 sid, error = (None, result) if isinstance(result, SendError) else (result, None)
-                row_state = _record_outcome(session, row, provider, sid, error, now)
+                row_state = _record_outcome(session, rows.get(row_id), provider, sid, error, now)
                 if row_id == message_id:
                     outcome = row_state
         return outcome
@@ -297,7 +315,8 @@ def _provider_for(session: Session, app, message: OutboundMessage, now: datetime
     return get_provider(app, routing.choose(session, app.config, message, now))
 
 
-def _claim_peers(session: Session, message: OutboundMessage, provider, now: datetime) -> list[OutboundMessage]:
+def _claim_peers(session: Session, message: OutboundMessage, provider, now: datetime,
+                 limit: int) -> list[OutboundMessage]:
     """Queued rows that can share `message`'s provider call: same provider plan, same batch key, due now.
     SKIP LOCKED lets two workers build two batches instead of waiting on each other."""
     key = provider.batch_key(_outgoing(message))
@@ -305,23 +324,19 @@ def _claim_peers(session: Session, message: OutboundMessage, provider, now: date
         OutboundMessage.state == "queued", OutboundMessage.id != message.id,
         OutboundMessage.purpose == message.purpose, OutboundMessage.provider == provider.name,
         ((OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now)))
-        .order_by(OutboundMessage.id).limit(provider.max_batch * 2).with_for_update(skip_locked=True))
+        .order_by(OutboundMessage.id).limit(limit * 2).with_for_update(skip_locked=True))
     if message.route:
         query = query.where(OutboundMessage.route == message.route)
     else:
         query = query.where(OutboundMessage.route.is_(None))
-    peers = []
-    for peer in session.scalars(query):
-        if len(peers) + 1 >= provider.max_batch:
-            break
-        if provider.batch_key(_outgoing(peer)) != key:
-            continue
-        if _claim(session, peer, provider, now) == "send":
-            peers.append(peer)
-    return peers
+    candidates = [p for p in session.scalars(query) if provider.batch_key(_outgoing(p)) == key][:limit]
+    numbers = {p.to_number for p in candidates}
+    opted = set(session.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(numbers)))) if numbers else set()
+    return [p for p in candidates if _claim(session, p, provider, now, opted_out=p.to_number in opted) == "send"]
 
 
-def _claim(session: Session, message: OutboundMessage, provider, now: datetime) -> str:
+def _claim(session: Session, message: OutboundMessage, provider, now: datetime,
+           opted_out: bool | None = None) -> str:
     """Decide, under the row lock, whether this run sends. Returns "send" or "skip"."""
     if message.state not in PENDING_STATES:
         return "skip"
@@ -336,7 +351,9 @@ def _claim(session: Session, message: OutboundMessage, provider, now: datetime) 
     if message.created_at + timedelta(seconds=_cfg("SMS_EXPIRE_AFTER_SECONDS")) <= now:
         _finish(message, "expired", now)
         return "skip"
-    if message.purpose != "reply" and is_opted_out(session, message.to_number):
+    if opted_out is None and message.purpose != "reply":
+        opted_out = is_opted_out(session, message.to_number)
+    if message.purpose != "reply" and opted_out:
         _finish(message, "opted_out", now)
         return "skip"
     if message.attempts >= _cfg("SMS_MAX_ATTEMPTS"):
