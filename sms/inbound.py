@@ -175,26 +175,21 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
                          now: datetime | None = None) -> dict:
     """Apply one verified provider event (sms.providers.base.WebhookEvent) exactly once. The caller commits.
 
-    The event id is recorded first, so a concurrent retry of the same delivery waits on the unique key and
-    then fails (IntegrityError: the caller answers "duplicate"); a later retry is answered from the table."""
+    A later retry of a delivery is answered from the event table; a concurrent one collides on the unique
+    event id (or on the text's unique message_sid) at commit: IntegrityError, and the caller answers
+    "duplicate". Either way what the event caused happens once."""
     from sms import routing
     from sms.models import SmsWebhookEvent
     from sms.outbox import apply_status_callback
     now = now or utcnow()
-    record = None
-    if event.event_id:
-        if session.scalar(select(SmsWebhookEvent.id).where(SmsWebhookEvent.provider == event.provider,
-                                                           SmsWebhookEvent.event_id == event.event_id)):
-            return {"status": "duplicate", "event": event.kind}
-        record = SmsWebhookEvent(provider=event.provider, event_id=event.event_id, event=event.kind,
-                                 received_at=now)
-        session.add(record)
-        session.flush()
+    if event.event_id and session.scalar(select(SmsWebhookEvent.id).where(
+            SmsWebhookEvent.provider == event.provider, SmsWebhookEvent.event_id == event.event_id)):
+        return {"status": "duplicate", "event": event.kind}
     result = {"status": "ok", "event": event.kind}
+    inbound_id = None
     if event.kind == "inbound":
         row = file_inbound(session, event.inbound, config=config, reply_route=reply_route)
-        if record is not None:
-            record.inbound_id = row.id
+        inbound_id = row.id
         result.update(outcome=row.outcome, replied=bool(row.reply))
     elif event.kind == "status":
         update = event.status
@@ -203,4 +198,7 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
         result["known"] = message is not None
     elif event.kind == "heartbeat":
         routing.record_heartbeat(session, event.provider, now, event.data)
+    if event.event_id:
+        session.add(SmsWebhookEvent(provider=event.provider, event_id=event.event_id, event=event.kind,
+                                    received_at=now, inbound_id=inbound_id))
     return result

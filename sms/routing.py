@@ -77,8 +77,10 @@ def choose(session: Session, config, message: OutboundMessage, now: datetime) ->
     its error schedules a retry with backoff, and nothing is dropped."""
     candidates = chain(config, message)
     first = candidates[0]
+    if len(candidates) == 1:
+        return first  # a reply, or nowhere else to go: no need to look at the state
     first_down = down_reason(state_of(session, first), first, config, now)
-    if not first_down or len(candidates) == 1:
+    if not first_down:
         return first
     for name in candidates[1:]:
         if not down_reason(state_of(session, name), name, config, now):
@@ -89,7 +91,12 @@ def choose(session: Session, config, message: OutboundMessage, now: datetime) ->
 
 
 def record_success(session: Session, name: str, now: datetime) -> None:
+    """Written only when something changes (or once a minute): every send updating one shared row would
+    serialise the workers on its lock."""
     state = state_of(session, name, create=True)
+    fresh = state.last_ok_at is not None and now - state.last_ok_at < timedelta(seconds=60)
+    if fresh and not state.consecutive_down and state.down_since is None:
+        return
     state.last_ok_at = now
     if state.consecutive_down or state.down_since:
         log.warning("sms provider %s is sending again", name)
