@@ -81,7 +81,7 @@ def test_an_alert_goes_out_with_its_template_and_named_variables(aliyun_app, ali
     [sent] = aliyun.sent
     assert sent["template"] == ALIYUN_TEMPLATES["missed_patrol"] and sent["phone"] == "13800000001"
     assert sent["params"] == {"grid": "HD03-1-1", "window": "上午巡查"} and sent["out_id"] == row.reference
-    assert sent["text"] == "HD03-1-1网格上午巡查未巡查，请尽快安排补巡，并回复收到确认。"
+    assert sent["text"] == "HD03-1-1网格上午巡查未巡查，请尽快安排补巡，并向网格办号码回复收到确认。"
     request = next(r for r in aliyun.requests if r["action"] == "SendSms")
     assert request["params"]["SignName"] == "某街道网格办"
 

@@ -18,11 +18,11 @@ FORBIDDEN = re.compile(r"[【】]|https?://|www\.", re.IGNORECASE)
 # purpose → (variables in order, template text to submit for approval)
 TEMPLATES: dict[str, tuple[tuple[str, ...], str]] = {
     "missed_patrol": (("grid", "window"),
-                      "${grid}网格${window}未巡查，请尽快安排补巡，并回复收到确认。"),
+                      "${grid}网格${window}未巡查，请尽快安排补巡，并向网格办号码回复收到确认。"),
     "missed_patrol_up": (("grid", "window", "reason"),
                          "${grid}网格${window}未巡查（${reason}），请督促网格员补巡。"),
     "overdue": (("ticket", "category", "area", "deadline"),
-                "工单${ticket}（${category}，${area}）已超过办理期限${deadline}，请尽快办理，回复收到确认。"),
+                "工单${ticket}（${category}，${area}）已超过办理期限${deadline}，请尽快办理，并向网格办号码回复收到确认。"),
     "escalation": (("ticket", "category", "from_area", "to_area", "deadline"),
                    "工单${ticket}（${category}）在${from_area}超期未办，已升级至${to_area}挂牌督办，新期限${deadline}。"),
     "overdue_digest": (("area", "day", "count"),
