@@ -30,9 +30,9 @@ def _asks(name: str) -> bool:
 def reconcile_deliveries(session: Session, now: datetime) -> dict:
     from sms.outbox import apply_status_callback
     names = [n for n in configured_names(current_app.config) if _asks(n)]
-    counts = {"checked": 0, "updated": 0}
     if not names:
-        return counts
+        return {}  # no provider here reports delivery only when asked
+    counts = {"checked": 0, "updated": 0}
     delay = timedelta(seconds=current_app.config.get("SMS_DELIVERY_CHECK_AFTER", 60))
     rows = session.scalars(select(OutboundMessage).where(
         OutboundMessage.state == "sent", OutboundMessage.provider.in_(names),
