@@ -204,7 +204,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help=">1 uses gunicorn's gthread worker")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file (embedded mode)")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--provider", choices=["twilio", "android", "aliyun"], default="twilio",
+                        help="android: signed sms:received webhooks, replies to the stand-in phone; aliyun: the "
+                             "20,000-grid peak's alerts handed to Aliyun's stand-in (bench/sms_providers_bench.py)")
+    parser.add_argument("--alerts", type=int, default=2523, help="aliyun: alerts at the peak (alerts_bench.py)")
     args = parser.parse_args()
+    if args.provider != "twilio":
+        from bench.sms_providers_bench import bench_aliyun, bench_android
+        if args.provider == "android":
+            bench_android(args.rate, min(args.seconds, 120.0), args.database_url, args.workers, args.seed)
+        else:
+            bench_aliyun(args.alerts, args.database_url, 500)
+        return
     if not 8400 <= args.port <= 8499:
         raise SystemExit("use a port in 8400-8499")
     seconds = min(args.seconds, 120.0)

@@ -12,6 +12,18 @@ Settings (environment variable → config key, default):
   GRIDPATROL_SMS_RATE_LIMIT       SMS_RATE_LIMIT_PER_HOUR      20 inbound texts per sender per hour
   GRIDPATROL_SMS_INTAKE_AREA      SMS_INTAKE_AREA_CODE         area for resident reports naming no place
   GRIDPATROL_SMS_CATEGORY_THRESHOLD SMS_CATEGORY_THRESHOLD     0.5 (below: 其他, 待分类)
+Providers (sms/providers/, docs/sms.md "Providers"):
+  GRIDPATROL_SMS_BACKEND          SMS_BACKEND                  console | twilio | android | aliyun
+  GRIDPATROL_SMS_ALERTS_BACKEND   SMS_ALERTS_BACKEND           the main backend (alerts go through this one)
+  GRIDPATROL_SMS_PROVIDERS        SMS_PROVIDERS                more providers alerts fail over to (comma list)
+  GRIDPATROL_SMS_GATEWAY_NUMBER   SMS_GATEWAY_NUMBER           the number devices text (android: its number)
+  GRIDPATROL_SMS_ADMIN_PHONES     SMS_ADMIN_PHONES             told once when alerts fail over (else admins)
+  GRIDPATROL_SMS_HEARTBEAT_STALE  SMS_HEARTBEAT_STALE_SECONDS  600 (a phone silent longer is down)
+  GRIDPATROL_SMS_DOWN_AFTER       SMS_PROVIDER_DOWN_AFTER      3 provider_down errors in a row → down
+  GRIDPATROL_SMS_PROVIDER_RETRY   SMS_PROVIDER_RETRY_SECONDS   300 (a down provider is tried again after)
+  ANDROID_SMS_URL, ANDROID_SMS_USERNAME, ANDROID_SMS_PASSWORD, ANDROID_SMS_SIGNING_KEY, ANDROID_SMS_PHONE_NUMBER
+  ALIYUN_SMS_ACCESS_KEY_ID, ALIYUN_SMS_ACCESS_KEY_SECRET, ALIYUN_SMS_SIGN_NAME, ALIYUN_SMS_TEMPLATES (JSON),
+  ALIYUN_SMS_ENDPOINT (default dysmsapi.aliyuncs.com)
 See docs/sms.md.
 """
 from __future__ import annotations
@@ -27,6 +39,25 @@ DEFAULTS = {
     "SMS_SWEEP_GRACE_SECONDS": ("GRIDPATROL_SMS_SWEEP_GRACE", 60),
     "SMS_DUPLICATE_WINDOW_SECONDS": ("GRIDPATROL_SMS_DUPLICATE_WINDOW", 600),
     "SMS_RATE_LIMIT_PER_HOUR": ("GRIDPATROL_SMS_RATE_LIMIT", 20),
+    "SMS_HEARTBEAT_STALE_SECONDS": ("GRIDPATROL_SMS_HEARTBEAT_STALE", 600),
+    "SMS_PROVIDER_DOWN_AFTER": ("GRIDPATROL_SMS_DOWN_AFTER", 3),
+    "SMS_PROVIDER_RETRY_SECONDS": ("GRIDPATROL_SMS_PROVIDER_RETRY", 300),
+}
+# Provider settings read as plain strings (config key → environment variable).
+PROVIDER_SETTINGS = {
+    "SMS_ALERTS_BACKEND": "GRIDPATROL_SMS_ALERTS_BACKEND",
+    "SMS_PROVIDERS": "GRIDPATROL_SMS_PROVIDERS",
+    "SMS_ADMIN_PHONES": "GRIDPATROL_SMS_ADMIN_PHONES",
+    "ANDROID_SMS_URL": "ANDROID_SMS_URL",
+    "ANDROID_SMS_USERNAME": "ANDROID_SMS_USERNAME",
+    "ANDROID_SMS_PASSWORD": "ANDROID_SMS_PASSWORD",
+    "ANDROID_SMS_SIGNING_KEY": "ANDROID_SMS_SIGNING_KEY",
+    "ANDROID_SMS_PHONE_NUMBER": "ANDROID_SMS_PHONE_NUMBER",
+    "ALIYUN_SMS_ACCESS_KEY_ID": "ALIYUN_SMS_ACCESS_KEY_ID",
+    "ALIYUN_SMS_ACCESS_KEY_SECRET": "ALIYUN_SMS_ACCESS_KEY_SECRET",
+    "ALIYUN_SMS_SIGN_NAME": "ALIYUN_SMS_SIGN_NAME",
+    "ALIYUN_SMS_TEMPLATES": "ALIYUN_SMS_TEMPLATES",
+    "ALIYUN_SMS_ENDPOINT": "ALIYUN_SMS_ENDPOINT",
 }
 
 
@@ -50,3 +81,14 @@ def init_app(app) -> None:
         raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
     from sms.understanding.category import warm_up
     warm_up()  # load jieba's dictionary in the background so the first resident text does not wait for it
+    for key, variable in PROVIDER_SETTINGS.items():
+        app.config.setdefault(key, os.environ.get(variable) or None)
+    app.config.setdefault("SMS_GATEWAY_NUMBER", os.environ.get("GRIDPATROL_SMS_GATEWAY_NUMBER") or None)
+    if not app.config.get("SMS_GATEWAY_NUMBER"):
+        # The number devices text when they have no data: the office phone, else Twilio's number.
+        backend = (app.config.get("SMS_BACKEND") or "console").lower()
+        app.config["SMS_GATEWAY_NUMBER"] = (app.config.get("ANDROID_SMS_PHONE_NUMBER") if backend == "android"
+                                            else app.config.get("TWILIO_FROM_NUMBER") if backend == "twilio"
+                                            else None)
+    from sms.providers import check_providers
+    check_providers(app)  # a missing or malformed provider setting stops startup, naming the variable

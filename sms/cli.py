@@ -54,6 +54,33 @@ def send_command(phone: str, text: str, key: str):
     click.echo(f"{message.key}: {message.state} ({message.encoding}, {message.segments} segment(s))")
 
 
+@sms_group.command("status", help="Each SMS provider: up or down, last heartbeat, queue depth, last error.")
+@click.option("--probe", is_flag=True, help="also ask each provider's API now (the phone's /health)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@with_appcontext
+def status_command(probe: bool, as_json: bool):
+    import json
+    from server.extensions import db
+    from sms.providers import get_provider
+    from sms.routing import provider_states
+    states = provider_states(db.session, current_app._get_current_object())
+    if probe:
+        for state in states:
+            provider = get_provider(current_app._get_current_object(), state["name"])
+            try:
+                state["probe"] = provider.probe() if hasattr(provider, "probe") else {"status": "n/a"}
+            except Exception as exc:  # noqa: BLE001 - report, never crash the status command
+                state["probe"] = {"status": "fail", "error": str(exc)}
+    if as_json:
+        click.echo(json.dumps(states, ensure_ascii=False, indent=2))
+        return
+    for s in states:
+        flag = "up" if s["up"] else f"DOWN ({s['down_reason']})"
+        click.echo(f"{s['name']:8} {'/'.join(s['roles']):14} {flag:18} queue {s['queue_depth']:<6} "
+                   f"heartbeat {s['last_heartbeat_at'] or '-'}  last error {s['last_error'] or '-'}"
+                   + (f"  probe {s['probe'].get('status')}" if probe else ""))
+
+
 from sms.understanding.cli import commands as _understanding_commands  # noqa: E402
 
 commands = [sms_group, *_understanding_commands]

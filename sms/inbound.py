@@ -150,3 +150,54 @@ def _run(session: Session, ctx: Context) -> Outcome:
             return Outcome(t.render("system_error", lang), outcome="error", error_code="internal",
                            result={"exception": type(exc).__name__})
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# ---------------------------------------------------------------- provider webhooks (any provider)
+
+def file_inbound(session: Session, inbound, *, config: dict, reply_route: str | None = None) -> InboundMessage:
+    """File one text whatever provider brought it, and — for providers that cannot answer in the webhook's
+    response (the Android phone) — put the reply in the outbox in the SAME transaction, keyed by the text.
+
+    Committed together, the text and its reply are both there or both absent: a web process that dies
+    after the commit leaves a queued reply the sweeper sends; one that dies before leaves nothing, and the
+    provider's retry files the text afresh. The key makes a second filing queue nothing."""
+    row = receive(session, message_sid=inbound.message_sid, sender=inbound.sender, body=inbound.body,
+                  to=inbound.to, config=config)
+    if reply_route and row.reply:
+        from sms.outbox import queue_message
+        queue_message(session, to=row.sender, body=row.reply, key=f"reply:{row.message_sid}", purpose="reply",
+                      route=reply_route, member_id=row.member_id, area_id=row.area_id)
+    return row
+
+
+def handle_webhook_event(session: Session, event, *, config: dict, reply_route: str | None = None,
+                         now: datetime | None = None) -> dict:
+    """Apply one verified provider event (sms.providers.base.WebhookEvent) exactly once. The caller commits.
+
+    A later retry of a delivery is answered from the event table; a concurrent one collides on the unique
+    event id (or on the text's unique message_sid) at commit: IntegrityError, and the caller answers
+    "duplicate". Either way what the event caused happens once."""
+    from sms import routing
+    from sms.models import SmsWebhookEvent
+    from sms.outbox import apply_status_callback
+    now = now or utcnow()
+    if event.event_id and session.scalar(select(SmsWebhookEvent.id).where(
+            SmsWebhookEvent.provider == event.provider, SmsWebhookEvent.event_id == event.event_id)):
+        return {"status": "duplicate", "event": event.kind}
+    result = {"status": "ok", "event": event.kind}
+    inbound_id = None
+    if event.kind == "inbound":
+        row = file_inbound(session, event.inbound, config=config, reply_route=reply_route)
+        inbound_id = row.id
+        result.update(outcome=row.outcome, replied=bool(row.reply))
+    elif event.kind == "status":
+        update = event.status
+        message = apply_status_callback(session, reference=update.reference, sid=update.sid, status=update.status,
+                                        error_code=update.error_code, error_kind=update.error_kind, now=now)
+        result["known"] = message is not None
+    elif event.kind == "heartbeat":
+        routing.record_heartbeat(session, event.provider, now, event.data)
+    if event.event_id:
+        session.add(SmsWebhookEvent(provider=event.provider, event_id=event.event_id, event=event.kind,
+                                    received_at=now, inbound_id=inbound_id))
+    return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, JSON, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -57,6 +57,11 @@ class OutboundMessage(db.Model, TimestampMixin):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # One entry per attempt / callback: {"at", "event", "sid", "code", ...} for whoever triages it.
     history: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # The provider this message MUST leave through (a reply goes back the way its text came in); None lets
+    # the router choose (alerts: the alerts provider, failing over). `provider` records who sent it.
+    route: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Named template variables for template providers (Aliyun); free-text providers send `body`.
+    params: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     @property
     def to(self) -> str:
@@ -105,3 +110,36 @@ class SmsOptOut(db.Model):
     phone: Mapped[str] = mapped_column(String(32), primary_key=True)
     source: Mapped[str] = mapped_column(String(20), nullable=False, default="keyword")
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class SmsProviderState(db.Model):
+    """How each configured provider is doing: the Android phone's last heartbeat, the last error, and
+    whether repeated provider_down errors took it out of the alert rotation (and an admin was told)."""
+
+    __tablename__ = "sms_provider_state"
+
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    consecutive_down: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    admin_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SmsWebhookEvent(db.Model):
+    """Webhook deliveries already processed, by the provider's event id: a retried webhook is answered
+    without doing anything twice. Written in the same transaction as what the event caused."""
+
+    __tablename__ = "sms_webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_sms_webhook_events_provider_event"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    event: Mapped[str] = mapped_column(String(40), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    inbound_id: Mapped[int | None] = mapped_column(BigIntKey, nullable=True)

@@ -22,8 +22,11 @@ from sqlalchemy.orm import Session
 
 from server.domain.phones import mask_phone, try_normalize_phone
 from server.models import utcnow
-from sms.backends import INVALID_NUMBER_CODES, OPTED_OUT_CODES, TRANSIENT_CODES, SendError, get_backend
+from sms import routing
 from sms.models import OutboundMessage, PENDING_STATES, SmsOptOut
+from sms.providers import get_provider
+from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, RATE_LIMITED, RETRYABLE_KINDS, OutgoingSms,
+                                SendError)
 from sms.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -70,12 +73,16 @@ def opt_in(session: Session, phone: str) -> bool:
 # ---------------------------------------------------------------- queueing
 
 def queue_message(session: Session, *, to: str, body: str, key: str, purpose: str = "alert",
-                  member_id: int | None = None, area_id: int | None = None) -> OutboundMessage:
+                  member_id: int | None = None, area_id: int | None = None, route: str | None = None,
+                  params: dict | None = None) -> OutboundMessage:
     """Put a text in the outbox and send it after the caller commits.
 
     A second call with a known key returns the existing row and sends nothing. An opted-out recipient
     gets a row in state `opted_out` (visible in the log) and nothing is sent. An unparseable number is
     stored as `invalid_number`. `area_id` (optional) lets that area's leaders see the row in the log.
+    `route` pins the provider (a reply leaves the way its text came in); `params` are template variables
+    for template providers. A reply (purpose "reply") is exempt from the opt-out and duplicate checks:
+    the inbound layer already decided it must be sent (e.g. the STOP confirmation).
     """
     existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
     if existing is not None:
@@ -83,18 +90,27 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
     now = utcnow()
     number = try_normalize_phone(to or "", current_app.config.get("GRIDPATROL_PHONE_REGION", "CN"))
     info = count_segments(body)
+    reply = purpose == "reply"
+    rejected = _rejected_by_provider(to=number or "", body=body, purpose=purpose, route=route, params=params)
     if number is None:
         state, number = "invalid_number", (to or "")[:32]
-    elif is_opted_out(session, number):
+    elif rejected is not None:
+        state = "failed"
+    elif not reply and is_opted_out(session, number):
         state = "opted_out"
-    elif _recent_duplicate(session, number, body, now):
+    elif not reply and _recent_duplicate(session, number, body, now):
         state = "duplicate"
     else:
         state = "queued"
     message = OutboundMessage(key=key, to_number=number, body=body, purpose=purpose, member_id=member_id,
                               area_id=area_id, state=state, encoding=info.encoding, segments=info.segments,
-                              finished_at=None if state == "queued" else now)
-    message.note("queued" if state == "queued" else state, at=now)
+                              finished_at=None if state == "queued" else now, route=route, params=params,
+                              provider=routing.planned_provider(current_app.config, purpose, route))
+    message.note("queued" if state == "queued" else state, at=now,
+                 **({"code": rejected.code, "reason": str(rejected)} if rejected is not None and state == "failed"
+                    else {}))
+    if rejected is not None and state == "failed":
+        message.error_code, message.error_message = rejected.code, str(rejected)[:500]
     try:
         with session.begin_nested():
             session.add(message)
@@ -144,11 +160,21 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
             state = "queued"
             recent.add((number, body))
         info = count_segments(body)
-        message = OutboundMessage(key=key, to_number=number, body=body, purpose=item.get("purpose", "alert"),
+        purpose = item.get("purpose", "alert")
+        rejected = _rejected_by_provider(to=number or "", body=body, purpose=purpose, route=item.get("route"),
+                                         params=item.get("params")) if state == "queued" else None
+        if rejected is not None:
+            state = "failed"
+        message = OutboundMessage(key=key, to_number=number, body=body, purpose=purpose,
                                   member_id=item.get("member_id"), area_id=item.get("area_id"), state=state,
                                   encoding=info.encoding, segments=info.segments,
-                                  finished_at=None if state == "queued" else now)
-        message.note("queued" if state == "queued" else state, at=now)
+                                  finished_at=None if state == "queued" else now, route=item.get("route"),
+                                  params=item.get("params"),
+                                  provider=routing.planned_provider(current_app.config, purpose, item.get("route")))
+        message.note("queued" if state == "queued" else state, at=now,
+                     **({"code": rejected.code, "reason": str(rejected)} if rejected is not None else {}))
+        if rejected is not None:
+            message.error_code, message.error_message = rejected.code, str(rejected)[:500]
         known[key] = message
         created.append(message)
         result.append(message)
@@ -157,12 +183,27 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
             session.add_all(created)
     except IntegrityError:
         return [queue_message(session, to=i["to"], body=i["body"], key=i["key"], purpose=i.get("purpose", "alert"),
-                              member_id=i.get("member_id"), area_id=i.get("area_id")) for i in items]
+                              member_id=i.get("member_id"), area_id=i.get("area_id"), route=i.get("route"),
+                              params=i.get("params")) for i in items]
     from workers.runner import enqueue_many_after_commit
-    enqueue_many_after_commit(session, SEND_JOB, [(m.id,) for m in created if m.state == "queued"], queue="sms")
+    enqueue_many_after_commit(session, SEND_JOB, _send_jobs(created), queue="sms")
     log.info("outbox: %d new of %d (%d queued)", len(created), len(items),
              sum(1 for m in created if m.state == "queued"))
     return result
+
+
+def _send_jobs(messages: list[OutboundMessage]) -> list[tuple]:
+    """One send job per queued row, except for providers that take batches (Aliyun): one job per batch,
+    since each job sends a full batch of what is queued for its provider. The sweeper covers the rest."""
+    app = current_app._get_current_object()
+    jobs, by_provider = [], {}
+    for message in messages:
+        if message.state == "queued":
+            by_provider.setdefault(message.provider, []).append(message.id)
+    for name, ids in by_provider.items():
+        size = max(get_provider(app, name).max_batch, 1) if name else 1
+        jobs += [(message_id,) for message_id in ids[::size]]
+    return jobs
 
 
 def _recent_pairs(session: Session, numbers: set[str], now: datetime) -> set[tuple[str, str]]:
@@ -200,32 +241,102 @@ def _finish(message: OutboundMessage, state: str, now: datetime, **note) -> None
     message.note(state, at=now, **note)
 
 
+def _outgoing(message: OutboundMessage) -> OutgoingSms:
+    return OutgoingSms(to=message.to_number, body=message.body, reference=message.reference,
+                       purpose=message.purpose, params=message.params)
+
+
+def _rejected_by_provider(*, to: str, body: str, purpose: str, route: str | None,
+                          params: dict | None) -> SendError | None:
+    """Queue-time check against the planned provider's limits (Aliyun's template variables): a clear
+    failure in the log now instead of a refusal at send time. Nothing is ever truncated to fit."""
+    app = current_app._get_current_object()
+    provider = get_provider(app, routing.planned_provider(app.config, purpose, route))
+    try:
+        provider.validate(OutgoingSms(to=to, body=body, reference="", purpose=purpose, params=params))
+    except SendError as exc:
+        return exc
+    return None
+
+
 def send_message_job(message_id: int, now: str | datetime | None = None) -> str:
-    """RQ job: send one outbox row. Safe to run twice, concurrently, or after a crash. Returns the state."""
+    """RQ job: send one outbox row — and, when its provider takes batches (Aliyun's SendBatchSms), the
+    queued rows waiting for the same provider and template with it. Safe to run twice, concurrently, or
+    after a crash: every row is claimed under its lock and committed as `sending` before the provider call.
+    Returns the state of `message_id`."""
     from workers.context import job_app, job_session
 
     now = _as_datetime(now)
     app = job_app()
     with app.app_context():
-        backend = get_backend(app)
         with job_session() as session:
             message = _locked(session, message_id)
             if message is None:
                 return "missing"
-            action = _claim(session, message, backend, now)
-            state, to, body, reference = message.state, message.to_number, message.body, message.reference
-        if action != "send":
-            return state
-        try:
-            sid, error = backend.send(to, body, reference), None
-        except SendError as exc:
-            sid, error = None, exc
+            provider = _provider_for(session, app, message, now)
+            action = _claim(session, message, provider, now)
+            state = message.state
+            batch = [(message.id, _outgoing(message))] if action == "send" else []
+            if provider.max_batch > 1 and (batch or state not in PENDING_STATES):
+                # One job per batch was enqueued (see _send_jobs): it sends a full batch of whatever is
+                # queued for this provider and template, even when another job already took its own row.
+                limit = provider.max_batch - len(batch)
+                batch += [(peer.id, _outgoing(peer)) for peer in _claim_peers(session, message, provider, now, limit)]
+            if not batch:
+                return state
+        results = provider.send_batch([out for _, out in batch]) if len(batch) > 1 else [_send_one(provider, batch[0][1])]
+        outcome = state
         with job_session() as session:
-            message = _locked(session, message_id)
-            return _record_outcome(session, message, backend, sid, error, now)
+            rows = {m.id: m for m in session.scalars(select(OutboundMessage).where(
+                OutboundMessage.id.in_([row_id for row_id, _ in batch])).with_for_update())}
+            for (row_id, _), result in zip(batch, results):
+                sid, error = (None, result) if isinstance(result, SendError) else (result, None)
+                row_state = _record_outcome(session, rows.get(row_id), provider, sid, error, now)
+                if row_id == message_id:
+                    outcome = row_state
+        return outcome
 
 
-def _claim(session: Session, message: OutboundMessage, backend, now: datetime) -> str:
+def _send_one(provider, outgoing: OutgoingSms):
+    try:
+        return provider.send(outgoing)
+    except SendError as exc:
+        return exc
+
+
+def _provider_for(session: Session, app, message: OutboundMessage, now: datetime):
+    """A row whose last attempt's outcome is unknown stays with that provider (only it can say whether it
+    has the message); otherwise the router picks, failing alerts over when their provider is down."""
+    if message.state == "sending" and message.provider:
+        return get_provider(app, message.provider)
+    if message.state not in PENDING_STATES:
+        return get_provider(app, message.provider or routing.planned_provider(app.config, message.purpose,
+                                                                              message.route))
+    return get_provider(app, routing.choose(session, app.config, message, now))
+
+
+def _claim_peers(session: Session, message: OutboundMessage, provider, now: datetime,
+                 limit: int) -> list[OutboundMessage]:
+    """Queued rows that can share `message`'s provider call: same provider plan, same batch key, due now.
+    SKIP LOCKED lets two workers build two batches instead of waiting on each other."""
+    key = provider.batch_key(_outgoing(message))
+    query = (select(OutboundMessage).where(
+        OutboundMessage.state == "queued", OutboundMessage.id != message.id,
+        OutboundMessage.purpose == message.purpose, OutboundMessage.provider == provider.name,
+        ((OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now)))
+        .order_by(OutboundMessage.id).limit(limit * 2).with_for_update(skip_locked=True))
+    if message.route:
+        query = query.where(OutboundMessage.route == message.route)
+    else:
+        query = query.where(OutboundMessage.route.is_(None))
+    candidates = [p for p in session.scalars(query) if provider.batch_key(_outgoing(p)) == key][:limit]
+    numbers = {p.to_number for p in candidates}
+    opted = set(session.scalars(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(numbers)))) if numbers else set()
+    return [p for p in candidates if _claim(session, p, provider, now, opted_out=p.to_number in opted) == "send"]
+
+
+def _claim(session: Session, message: OutboundMessage, provider, now: datetime,
+           opted_out: bool | None = None) -> str:
     """Decide, under the row lock, whether this run sends. Returns "send" or "skip"."""
     if message.state not in PENDING_STATES:
         return "skip"
@@ -235,12 +346,14 @@ def _claim(session: Session, message: OutboundMessage, backend, now: datetime) -
         lease = timedelta(seconds=_cfg("SMS_SENDING_LEASE_SECONDS"))
         if message.next_attempt_at is None and message.sending_at and message.sending_at + lease > now:
             return "skip"  # another worker is on it right now
-        if _reconcile(session, message, backend, now) != "absent":
+        if _reconcile(session, message, provider, now) != "absent":
             return "skip"
     if message.created_at + timedelta(seconds=_cfg("SMS_EXPIRE_AFTER_SECONDS")) <= now:
         _finish(message, "expired", now)
         return "skip"
-    if is_opted_out(session, message.to_number):
+    if opted_out is None and message.purpose != "reply":
+        opted_out = is_opted_out(session, message.to_number)
+    if message.purpose != "reply" and opted_out:
         _finish(message, "opted_out", now)
         return "skip"
     if message.attempts >= _cfg("SMS_MAX_ATTEMPTS"):
@@ -250,12 +363,12 @@ def _claim(session: Session, message: OutboundMessage, backend, now: datetime) -
     message.attempts += 1
     message.sending_at = now
     message.next_attempt_at = None
-    message.provider = backend.name
-    message.note("sending", at=now, attempt=message.attempts)
+    message.provider = provider.name
+    message.note("sending", at=now, attempt=message.attempts, provider=provider.name)
     return "send"
 
 
-def _reconcile(session: Session, message: OutboundMessage, backend, now: datetime) -> str:
+def _reconcile(session: Session, message: OutboundMessage, provider, now: datetime) -> str:
     """A previous attempt's outcome is unknown: ask before resending. Returns "sent" (the provider has
     it: never resend), "absent" (safe to send) or "unknown" (could not ask; try again later)."""
     if message.provider_sid and not _sid_is_stale(message):
@@ -264,8 +377,7 @@ def _reconcile(session: Session, message: OutboundMessage, backend, now: datetim
         message.note("reconciled", at=now, sid=message.provider_sid, how="status callback")
         return "sent"
     try:
-        found = backend.find(message.to_number, message.body, message.reference,
-                             message.sending_at or message.created_at)
+        found = provider.find(_outgoing(message), message.sending_at or message.created_at)
     except SendError as exc:
         message.next_attempt_at = now + timedelta(seconds=_backoff_seconds(message.attempts))
         message.note("reconcile_failed", at=now, code=exc.code)
@@ -288,9 +400,11 @@ def _sid_is_stale(message: OutboundMessage) -> bool:
     return any(e.get("event") == "undelivered" and e.get("sid") == message.provider_sid for e in message.history)
 
 
-def _record_outcome(session, message, backend, sid, error: SendError | None, now) -> str:
+def _record_outcome(session, message, provider, sid, error: SendError | None, now) -> str:
+    """Branch on the error's kind only: what the provider's codes mean was decided in its folder."""
     if message is None:
         return "missing"
+    name = getattr(provider, "name", message.provider)
     if error is None:
         if message.state == "sending":  # a fast status callback may already have moved it on
             message.state = "sent"
@@ -298,24 +412,29 @@ def _record_outcome(session, message, backend, sid, error: SendError | None, now
         message.provider_sid = sid
         message.error_code = None
         message.note("accepted", at=now, sid=sid)
+        routing.record_success(session, name, now)
         return message.state
     message.error_code = error.code
     message.error_message = str(error)[:500]
-    if error.code in OPTED_OUT_CODES:
+    routing.record_error(session, name, error, now, current_app.config)
+    if error.kind == OPTED_OUT:
         opt_out(session, message.to_number, source="provider", now=now)
         _finish(message, "opted_out", now, code=error.code)
-    elif error.code in INVALID_NUMBER_CODES:
+    elif error.kind == INVALID_NUMBER:
         _finish(message, "invalid_number", now, code=error.code)
-    elif not error.transient:
-        _finish(message, "failed", now, code=error.code)
+    elif error.kind not in RETRYABLE_KINDS:  # rejected_content: the same words will be refused again
+        _finish(message, "failed", now, code=error.code, kind=error.kind)
     elif message.attempts >= _cfg("SMS_MAX_ATTEMPTS"):
-        _finish(message, "failed", now, code=error.code, reason="max attempts")
+        _finish(message, "failed", now, code=error.code, kind=error.kind, reason="max attempts")
     else:
-        # A network error may have happened after Twilio accepted the request: stay `sending` so the
-        # retry asks the provider first. An HTTP error answer means it was refused: plain queued.
-        message.state = "sending" if error.code == "network" else "queued"
-        message.next_attempt_at = now + timedelta(seconds=_backoff_seconds(message.attempts))
-        message.note("retry", at=now, code=error.code, due=message.next_attempt_at.isoformat())
+        # The request may have reached the provider before the error (a dropped connection, a garbled
+        # answer): stay `sending` so the retry asks the provider first. A refusal means plain queued.
+        message.state = "sending" if error.maybe_sent else "queued"
+        delay = _backoff_seconds(message.attempts)
+        if error.kind == RATE_LIMITED and error.retry_after:
+            delay = max(delay, float(error.retry_after))
+        message.next_attempt_at = now + timedelta(seconds=delay)
+        message.note("retry", at=now, code=error.code, kind=error.kind, due=message.next_attempt_at.isoformat())
         _schedule_retry(message.id, message.next_attempt_at, now)
     return message.state
 
@@ -364,6 +483,8 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
     for message_id in due:
         runner.enqueue(SEND_JOB, message_id, queue="sms", now=now.isoformat())
         counts["enqueued"] += 1
+    from sms.delivery import reconcile_deliveries
+    counts.update(reconcile_deliveries(session, now))  # providers that report delivery only when asked
     return counts
 
 
@@ -382,9 +503,11 @@ PROVIDER_STATES = {"accepted": None, "scheduled": None, "queued": None, "sending
 
 
 def apply_status_callback(session: Session, *, reference: str | None, sid: str | None, status: str,
-                          error_code: str | None = None, now: datetime | None = None) -> OutboundMessage | None:
+                          error_code: str | None = None, now: datetime | None = None,
+                          error_kind: str | None = None) -> OutboundMessage | None:
     """A delivery report from the provider. Never moves a row backwards; a report about an earlier
-    attempt's SID is only noted. Undelivered with a transient code (30003) is tried again."""
+    attempt's SID is only noted. `error_kind` (the provider's mapping of its code to a SendError kind)
+    decides what a failure means: opted out, invalid number, or transient (tried again)."""
     now = now or utcnow()
     message = None
     if reference:
@@ -412,12 +535,12 @@ def apply_status_callback(session: Session, *, reference: str | None, sid: str |
     elif target == "delivered":
         message.state, message.delivered_at = "delivered", now
         message.finished_at = now
-    elif error_code in OPTED_OUT_CODES:
+    elif error_kind == OPTED_OUT:
         opt_out(session, message.to_number, source="provider", now=now)
         _finish(message, "opted_out", now, code=error_code)
-    elif error_code in INVALID_NUMBER_CODES:
+    elif error_kind == INVALID_NUMBER:
         _finish(message, "invalid_number", now, code=error_code)
-    elif (target == "undelivered" and error_code in TRANSIENT_CODES
+    elif (target == "undelivered" and error_kind in RETRYABLE_KINDS
           and message.attempts < current_app.config["SMS_MAX_ATTEMPTS"]):
         message.note("undelivered", at=now, sid=message.provider_sid, code=error_code)
         message.state = "queued"

@@ -85,6 +85,14 @@ class TwilioStandIn:
                 answer = stand_in.script.pop(0) if stand_in.script else "ok"
                 if answer == "ok" and not re.match(r"^\+[1-9]\d{6,14}$", received.form.get("To", "")):
                     answer = (400, 21211)  # Twilio: "The 'To' number is not a valid phone number."
+                if answer == "garbage":  # a proxy's error page where JSON should be
+                    body = b"<html>bad gateway</html>"
+                    self.send_response(201)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if answer == "drop":  # accepted, then the connection dies before the answer
                     stand_in._store(received)
                     self.connection.shutdown(socket.SHUT_RDWR)

@@ -87,7 +87,8 @@ def test_deterministic_across_databases(tmp_path):
 
 def test_refuses_to_load_with_a_real_sms_backend(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "INSTANCE_PATH": str(tmp_path),
-                      "REDIS_URL": None, "SMS_BACKEND": "twilio"})
+                      "REDIS_URL": None, "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+                      "TWILIO_AUTH_TOKEN": "token", "TWILIO_FROM_NUMBER": "+15005550006"})
     with app.app_context():
         db.create_all()
         with pytest.raises(DemoRefused):

@@ -101,7 +101,7 @@ def test_status_callback_before_the_job_saved_its_answer(console_app):
         db.session.expire_all()
         stuck = db.session.get(OutboundMessage, stuck.id)
         assert any(e.get("how") == "status callback" for e in stuck.history)
-        from sms.backends import get_backend
+        from sms.providers import get_backend
         assert [m.body for m in get_backend().sent] == []
 
 
@@ -159,7 +159,7 @@ def test_real_concurrent_copies_of_a_webhook_run_once(console_app):
 
 def test_real_concurrent_queue_message_same_key_sends_once(console_app):
     import threading
-    from sms.backends import get_backend
+    from sms.providers import get_backend
     barrier = threading.Barrier(6)
     ids = []
 

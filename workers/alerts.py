@@ -28,7 +28,7 @@ def alert_key(rule: str, subject: str, when: datetime | str, member_id: int) -> 
 
 
 ALERT_COLUMNS = ("key", "rule", "subject_type", "subject_id", "area_id", "member_id", "phone", "body", "urgent",
-                 "status", "hold_until", "created_at", "queued_at")
+                 "status", "hold_until", "created_at", "queued_at", "params")
 
 
 def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
@@ -42,9 +42,11 @@ def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
         placeholders = ", ".join(["%s"] * len(ALERT_COLUMNS))
         sql = (f"INSERT INTO worker_alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({placeholders})"
                " ON CONFLICT (key) DO NOTHING RETURNING id, key")
+        from psycopg.types.json import Json
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
-            cursor.executemany(sql, [tuple(r[c] for c in ALERT_COLUMNS) for r in rows], returning=True)
+            cursor.executemany(sql, [tuple(Json(r[c]) if c == "params" and r[c] is not None else r[c]
+                                           for c in ALERT_COLUMNS) for r in rows], returning=True)
             created = {}
             while True:
                 for alert_id, key in cursor.fetchall():
@@ -84,7 +86,7 @@ def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:
                      "subject_id": str(spec["subject_id"]), "area_id": spec.get("area_id"), "member_id": member.id,
                      "phone": member.phone, "body": spec["body"], "urgent": bool(spec.get("urgent")),
                      "status": "held" if hold_until else "pending", "hold_until": hold_until, "created_at": now,
-                     "queued_at": None})
+                     "queued_at": None, "params": spec.get("params")})
     created = _insert_ignore(session, rows)
     held = sum(1 for key in created if by_key[key] is not None)
     if len(created) > held:
@@ -121,12 +123,12 @@ def deliver_pending(session: Session, now: datetime, *, batch: int | None = None
         # Plain rows, statuses written in one UPDATE per batch: ORM objects would be autoflushed by every
         # outbox lookup, one extra round trip per alert.
         alerts = session.execute(select(table.c.id, table.c.key, table.c.phone, table.c.body, table.c.member_id,
-                                        table.c.area_id).where(table.c.status == "pending")
+                                        table.c.area_id, table.c.params).where(table.c.status == "pending")
                                  .order_by(table.c.id).limit(batch).with_for_update(skip_locked=True)).all()
         from sms.outbox import queue_messages
         messages = queue_messages(session, [
             {"to": a.phone, "body": a.body, "key": a.key, "purpose": "alert", "member_id": a.member_id,
-             "area_id": a.area_id} for a in alerts])
+             "area_id": a.area_id, "params": a.params} for a in alerts])
         outbox_ids = {alert.id: str(message.id) for alert, message in zip(alerts, messages)}
         if alerts:
             session.execute(update(table).where(table.c.id.in_([a.id for a in alerts]))

@@ -58,6 +58,7 @@ class WorkerHealthSchema(Schema):
     periodic = fields.List(fields.Dict())
     cron_schedulers = fields.List(fields.Dict())
     alerts = fields.Dict()
+    sms_providers = fields.List(fields.Dict())
 
 
 @blp.route("/health")

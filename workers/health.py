@@ -71,6 +71,7 @@ def worker_health(app) -> dict:
     runner = app.extensions["gridpatrol.runner"]
     if runner.name == "inprocess":
         queues = {"inprocess": {"failed": len(getattr(runner, "failures", []))}}
+    from sms.routing import provider_states
     return {"runner": runner.name, "redis": redis, "queues": queues, "periodic": periodic,
-            "cron_schedulers": schedulers,
+            "cron_schedulers": schedulers, "sms_providers": provider_states(db.session, app),
             "alerts": {s: counts.get(s, 0) for s in ("held", "pending", "queued", "cancelled")}}

@@ -94,6 +94,8 @@ class WorkerAlert(db.Model):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     outbox_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Named variables for template SMS providers (workers.texts.template_params); None for free text.
+    params: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class PeriodicRun(db.Model):

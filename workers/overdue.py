@@ -113,7 +113,9 @@ def _alert_at_deadline(session, incidents, now, grace, urgent_ids, totals) -> No
             "area_id": incident.responsible_area_id, "tz": tz, "urgent": incident.category_id in urgent_ids,
             "key": alert_key("overdue", f"i{incident.id}", incident.deadline, leader.id),
             "body": texts.overdue(leader.locale, incident.ticket, _category_name(category, leader.locale),
-                                  index.code(incident.responsible_area_id), incident.deadline, tz)})
+                                  index.code(incident.responsible_area_id), incident.deadline, tz),
+            "params": texts.incident_params("overdue", incident.ticket, _category_name(category, "zh"),
+                                            incident.deadline, tz, area=index.code(incident.responsible_area_id))})
     result = raise_alerts(session, specs, now)
     totals["alerts"] += result["sent"]
     totals["held"] += result["held"]
@@ -165,7 +167,10 @@ def _after_grace(session, tracks, now, urgent_ids, totals) -> None:
             "key": alert_key("escalated", f"i{incident.id}-a{incident.responsible_area_id}",
                              f"n{incident.escalation_count}", leader.id),
             "body": texts.escalated(leader.locale, incident.ticket, _category_name(incident.category, leader.locale),
-                                    from_area.code, incident.responsible_area.code, incident.deadline, tz)})
+                                    from_area.code, incident.responsible_area.code, incident.deadline, tz),
+            "params": texts.incident_params("escalation", incident.ticket, _category_name(incident.category, "zh"),
+                                            incident.deadline, tz, from_area=from_area.code,
+                                            to_area=incident.responsible_area.code)})
     result = raise_alerts(session, specs, now)
     totals["alerts"] += result["sent"]
     totals["held"] += result["held"]
@@ -199,7 +204,9 @@ def send_daily_digest(session: Session, now: datetime) -> dict:
         specs.append({"rule": "digest", "subject_type": "digest", "subject_id": f"a{area_id}", "member": leader,
                       "area_id": area_id, "tz": tz, "urgent": True,
                       "key": alert_key("digest", f"a{area_id}", local.strftime("%Y%m%d"), leader.id),
-                      "body": texts.digest(leader.locale, index.areas[area_id].name, day, tickets)})
+                      "body": texts.digest(leader.locale, index.areas[area_id].name, day, tickets),
+                      "params": texts.template_params("overdue_digest", area=index.areas[area_id].name, day=day,
+                                                      count=len(tickets))})
     result = raise_alerts(session, specs, now)
     return {"areas": len(by_area), "alerts": result["sent"], "duplicate": result["duplicate"]}
 

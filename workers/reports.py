@@ -234,7 +234,8 @@ def send_summaries(session: Session, report: WeeklyReport, now: datetime) -> dic
         specs.append({"rule": "weekly", "subject_type": "report", "subject_id": report.id, "member": leader,
                       "area_id": area_id, "tz": data["timezone"], "urgent": False,
                       "key": alert_key("weekly", f"a{area_id}", report.week_start.strftime("%Y%m%d"), leader.id),
-                      "body": summary_text(leader.locale, name, data["week"], current, previous, extra)})
+                      "body": summary_text(leader.locale, name, data["week"], current, previous, extra),
+                      "params": texts_params_weekly(name, data["week"], current)})
     return raise_alerts(session, specs, now)
 
 
@@ -254,3 +255,11 @@ def run_weekly_reports(session: Session, now: datetime, *, subdistrict_id: int |
         made += created
         sent += send_summaries(session, report, now)["sent"]
     return {"reports": made, "sms": sent}
+
+
+def texts_params_weekly(name: str, week: dict, m: dict) -> dict:
+    """The weekly summary's named variables for template providers (see workers.texts.template_params)."""
+    from workers.texts import template_params
+    span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
+    return template_params("weekly_summary", area=name, week=span, coverage=_pct(m["coverage"]),
+                           overdue=m["overdue"])

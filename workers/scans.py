@@ -169,7 +169,8 @@ def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect
                           "area_id": window.area_id, "tz": tz, "urgent": urgent,
                           "key": alert_key("missed", f"a{window.area_id}{_site(window)}", window.starts_at, member.id),
                           "body": texts.missed_window(member.locale, code, window.label, window.heightened,
-                                                      window.site)})
+                                                      window.site),
+                          "params": texts.window_params(code, window.label, window.site)})
         if streak:
             leader = community_leaders.get(communities.get(window.id))
             if leader is not None:
@@ -188,7 +189,8 @@ def _missed_up_spec(window, leader, code, tz, reason, urgent) -> dict:
     return {"rule": "missed_up", "subject_type": "window", "subject_id": window.id, "member": leader,
             "area_id": window.area_id, "tz": tz, "urgent": urgent,
             "key": alert_key("missed_up", f"a{window.area_id}{_site(window)}", window.starts_at, leader.id),
-            "body": texts.missed_up(leader.locale, code, window.label, reason, window.heightened, window.site)}
+            "body": texts.missed_up(leader.locale, code, window.label, reason, window.heightened, window.site),
+            "params": texts.window_params(code, window.label, window.site, reason)}
 
 
 def _follow_up_windows(session: Session, rows, now: datetime, totals: dict) -> None:

@@ -49,3 +49,22 @@ def digest(locale: str, area_name: str, day: str, tickets: list[str]) -> str:
     if locale == "en":
         return f"Overdue digest {day} {area_name}: {len(tickets)} flagged open: {', '.join(tickets[:8])}"
     return f"【逾期督办日报{day}】{area_name}{len(tickets)}件超期未办结：{shown}"
+
+
+def template_params(template: str, **variables) -> dict:
+    """The same facts as the text, as named variables for template SMS providers (Aliyun needs an approved
+    template per purpose; docs/sms.md lists the exact texts). Values are never cut to fit: the provider
+    refuses an over-long one at queue time, in the log."""
+    return {"template": template, "vars": {k: str(v) for k, v in variables.items()}}
+
+
+def window_params(grid_code: str, label: str, site: str = "", reason: str = "") -> dict:
+    window = f"{label}（{site}）" if site else label
+    if reason:
+        why = "连续两次未巡查" if reason == "streak" else "提醒未回复"
+        return template_params("missed_patrol_up", grid=grid_code, window=window, reason=why)
+    return template_params("missed_patrol", grid=grid_code, window=window)
+
+
+def incident_params(template: str, ticket: str, category: str, deadline: datetime, tz: str, **areas) -> dict:
+    return template_params(template, ticket=ticket, category=category, deadline=_local(deadline, tz), **areas)

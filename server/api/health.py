@@ -16,6 +16,8 @@ class HealthSchema(Schema):
     database = fields.Dict()
     redis = fields.Dict()
     jobs = fields.String()
+    sms = fields.List(fields.Dict(), metadata={"description": "each SMS provider: up, last heartbeat, queue depth, "
+                                                              "last error"})
 
 
 @blp.route("/healthz")
@@ -39,4 +41,11 @@ def healthz():
             report["status"] = "degraded"
     else:
         report["redis"] = {"ok": None, "configured": False}
+    if report["database"]["ok"]:
+        try:
+            from sms.routing import provider_states
+            report["sms"] = provider_states(db.session, current_app._get_current_object())
+        except Exception as exc:  # noqa: BLE001 - the SMS view must not take health down with it
+            db.session.rollback()
+            report["sms"] = [{"error": type(exc).__name__}]
     return report, (200 if report["status"] == "ok" else 503)

@@ -1,4 +1,4 @@
-"""Twilio's webhooks (plain Flask: form-encoded in, TwiML out) and the message log API.
+"""Twilio's webhooks (plain Flask: form-encoded in, TwiML out); registers the message log API too.
 
 Every webhook request must carry a valid X-Twilio-Signature over the PUBLIC URL Twilio called — with
 GRIDPATROL_PUBLIC_BASE_URL set that is `<base><path>?<query>` whatever scheme and host the app sees behind
@@ -18,6 +18,7 @@ from server.extensions import db
 from sms.inbound import clean_text, find_inbound, receive
 from sms.messages_api import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)
 from sms.outbox import apply_status_callback
+from sms.providers.twilio.backend import parse_inbound_form, parse_status_form
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,11 @@ def twiml(text: str) -> Response:
 @bp.post("/twilio/inbound")
 def twilio_inbound():
     require_twilio_signature()
-    form = request.form
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    if not sid:
+    inbound = parse_inbound_form(request)
+    if inbound is None:
         return twiml("")  # signed by Twilio but not a message (e.g. a console test ping)
-    kwargs = dict(message_sid=sid, sender=form.get("From", ""), to=form.get("To", ""), body=form.get("Body", ""),
+    sid = inbound.message_sid
+    kwargs = dict(message_sid=sid, sender=inbound.sender, to=inbound.to, body=inbound.body,
                   config=current_app.config)
     for attempt in (1, 2):
         try:
@@ -84,9 +85,8 @@ def twilio_inbound():
 @bp.post("/twilio/status")
 def twilio_status():
     require_twilio_signature()
-    form = request.form
-    apply_status_callback(db.session, reference=request.args.get("ref"), sid=form.get("MessageSid"),
-                          status=(form.get("MessageStatus") or form.get("SmsStatus") or "").lower(),
-                          error_code=form.get("ErrorCode") or None)
+    update = parse_status_form(request)
+    apply_status_callback(db.session, reference=update.reference, sid=update.sid, status=update.status,
+                          error_code=update.error_code, error_kind=update.error_kind)
     db.session.commit()
     return Response("", status=204)

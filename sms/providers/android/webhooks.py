@@ -1,0 +1,48 @@
+"""POST /sms/android/webhook: every event the office phone sends (texts in, delivery reports, pings).
+
+The provider module verifies and parses (403 forged/replayed, 400/413/422 malformed: nothing stored);
+the shared inbound layer (sms.inbound.handle_webhook_event) applies the event once. A text's reply is
+queued in the outbox in the same transaction and leaves through this phone.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from server.errors import error_response
+from server.extensions import db
+from sms.inbound import handle_webhook_event
+from sms.providers import configured_names, get_provider
+from sms.providers.android.webhook import MAX_BODY_BYTES
+from sms.providers.base import WebhookRejected
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("sms_android", __name__, url_prefix="/sms/android")
+
+
+@bp.post("/webhook")
+def android_webhook():
+    if "android" not in configured_names(current_app.config):
+        return error_response(404, "not_configured", "the android SMS provider is not configured here")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return error_response(413, "payload_too_large", f"a webhook body is at most {MAX_BODY_BYTES} bytes")
+    provider = get_provider(current_app._get_current_object(), "android")
+    raw = request.get_data(cache=True)
+    try:
+        event = provider.parse_event(raw, request.headers)
+    except WebhookRejected as exc:
+        log.warning("android webhook refused: %s (%s)", exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    for attempt in (1, 2):
+        try:
+            result = handle_webhook_event(db.session, event, config=current_app.config, reply_route="android")
+            db.session.commit()
+            return jsonify(result)
+        except IntegrityError:
+            db.session.rollback()  # the same delivery (or the same text) is being filed right now: go again
+            if attempt == 2:
+                return jsonify({"status": "duplicate", "event": event.kind})
+    return jsonify({"status": "ok"})  # pragma: no cover
