@@ -86,6 +86,7 @@ FEATURE_BLUEPRINTS = [
     "workers.reports_api",
     "sms.understanding.api",
     "web.patrol_app.views",
+    "web.site",
 ]
 
 

@@ -59,7 +59,7 @@ def test_a_residents_text_is_filed_and_answered_through_the_phone_exactly_once(a
     assert _post(client, "sms:received", payload, event_id="evt-2").json["status"] in ("ok", "duplicate")
     android_app.extensions["gridpatrol.runner"].wait(timeout=30)
     sent = phone.wait_for(1)
-    assert [(m["to"], m["text"]) for m in sent] == [(RESIDENT, "已受理，工单号100001（垃圾焚烧）。查询请回复：查询 100001")]
+    assert [(m["to"], m["text"]) for m in sent] == [(RESIDENT, "已受理，工单号100001（垃圾焚烧），由映月社区处理。查询回复：查询 100001")]
     with android_app.app_context():
         inbound = db.session.scalars(select(InboundMessage)).all()
         reply = db.session.scalar(select(OutboundMessage))
