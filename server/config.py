@@ -85,6 +85,7 @@ def load_config(overrides: dict | None = None) -> dict:
             "security": [{"bearerAuth": []}],
         },
         "STAFF_TOKEN_TTL_DAYS": _int_env("GRIDPATROL_STAFF_TOKEN_TTL_DAYS", 30),
+        "MAX_PROMISE_DAYS": _int_env("GRIDPATROL_MAX_PROMISE_DAYS", 30),  # a 承诺 promise is at most N days
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])

@@ -134,6 +134,14 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(422, "invalid_value", "A value is out of range or not storable.",
                               {"reason": type(getattr(exc, "orig", exc)).__name__})
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):
+        """JSON nested thousands of levels deep ([[[[…) exhausts the parser's recursion: a bad request."""
+        from server.extensions import db
+        db.session.rollback()
+        return error_response(400, "invalid_json", "The request body is nested too deeply.",
+                              {"reason": "RecursionError"})
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         return _from_http_exception(exc)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from server.domain.access import Principal
+from server.domain.access import Principal, sync_scope
 from server.errors import BadRequest, Forbidden, Invalid, PayloadTooLarge
 from sync import hlc as hlc_module
 from sync.models import SyncDeviceState
@@ -97,7 +97,7 @@ def run_sync(session: Session, principal: Principal, body, now: datetime | None 
                         details={"device_id": request["device_id"]})
     now = now or datetime.now(timezone.utc)
     info = meta(session)
-    paths = principal.scope_paths()
+    paths = sync_scope(principal)  # the permission table's reading rules, as the API applies them
     current_scope = scope_hash(paths)
     state = session.get(SyncDeviceState, device.id)
 

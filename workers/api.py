@@ -69,8 +69,9 @@ def health():
     if not (principal.is_global_admin or principal.has_role("admin", "supervisor")):
         raise Forbidden("only an admin or supervisor may see worker health", code="role_not_permitted",
                         details={"roles_allowed": ["admin", "supervisor"]})
+    from server.domain.access import can
     from workers.health import worker_health
-    return worker_health(current_app)
+    return worker_health(current_app, details=can(principal, "details", "worker_health"))
 
 
 def _visible(principal):
