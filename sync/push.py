@@ -240,6 +240,14 @@ class Push(Creates):
         if "category_id" in values and self.session.get(Category, values["category_id"]) is None:
             raise Invalid("unknown category", details={"category_id": [f"Unknown category {values['category_id']}."]})
         winners, losers = last_writer_wins(current, obj.field_clocks or {}, values, clock)
+        handling = {k: winners[k] for k in HANDLING_FIELDS
+                    if k in winners and winners[k] != getattr(obj, k)} if name == "incidents" else {}
+        if handling:  # a new deadline and a history event, as the API and SMS write them
+            update_incident(self.session, obj, handling, channel="device", actor=self.member, now=self.now,
+                            policy=current_app.config.get("DEADLINE_POLICY") or None,
+                            default_tz=current_app.config["GRIDPATROL_TIMEZONE"])
+            self.transitioned.add(obj.id)
+            self.deferred.pop((name, obj.id), None)
         errors = {}
         if name == "incidents" and "status" in winners and winners["status"] != obj.status:
             target = winners.pop("status")
@@ -260,13 +268,6 @@ class Push(Creates):
                 winners["status"] = target
             else:
                 losers["status"] = obj.status
-        handling = {k: winners[k] for k in HANDLING_FIELDS if k in winners} if name == "incidents" else {}
-        if handling:  # a new deadline and a history event, as the API and SMS write them
-            update_incident(self.session, obj, handling, channel="device", actor=self.member, now=self.now,
-                            policy=current_app.config.get("DEADLINE_POLICY") or None,
-                            default_tz=current_app.config["GRIDPATROL_TIMEZONE"])
-            self.transitioned.add(obj.id)
-            self.deferred.pop((name, obj.id), None)
         if winners:
             for field, value in winners.items():
                 if field != "status":
