@@ -37,6 +37,7 @@ class Context:
     now: datetime
     config: dict
     principal: Principal | None = None
+    pin: str | None = None  # the `*4821` suffix of a staff command, when the member has an SMS PIN
 
     @property
     def lang(self) -> str:
@@ -144,8 +145,10 @@ def do_report(ctx: Context) -> Outcome:
         return _fail(ctx, "system_error", "not_configured")
     if p.record_id:
         existing = ctx.session.get(Incident, p.record_id)
-        if existing is not None:
+        if existing is not None and existing.reporter_phone == ctx.sender:
             return _report_reply(ctx, existing, replayed=True)
+        if existing is not None:
+            p.record_id = None  # someone else's record id: a new report, never that incident's ticket
     incident = incident_rules.create_incident(
         ctx.session, category=category, area=area, channel="sms",
         source="patroller_sms" if ctx.is_staff else "resident_sms", handling_class="reported",
@@ -238,6 +241,8 @@ def do_patrol(ctx: Context) -> Outcome:
         return area
     p = ctx.parsed
     patrol = ctx.session.get(Patrol, p.record_id) if p.record_id else None
+    if patrol is not None and patrol.member_id != ctx.member.id:
+        patrol, p.record_id = None, None  # another member's record id: never replay (or reveal) it
     if patrol is None:
         patrol = create_patrol(ctx.session, member=ctx.member, area=area, started_at=ctx.now, ended_at=ctx.now,
                                outcome="all_clear" if p.all_clear else "problems_found",
@@ -266,7 +271,12 @@ def do_found(ctx: Context) -> Outcome:
         return _fail(ctx, "unknown_category", "unknown_category", word=p.category_word or "")
     if p.error == "missing_days":
         return _missing(ctx, "days", "found")
+    max_days = ctx.config.get("MAX_PROMISE_DAYS", 30)
+    if p.days and p.days > max_days:
+        return _fail(ctx, "promise_too_long", "promise_too_long", count=max_days)
     incident = ctx.session.get(Incident, p.record_id) if p.record_id else None
+    if incident is not None and incident.reporter_member_id != ctx.member.id:
+        incident, p.record_id = None, None  # another member's record id: never replay (or reveal) it
     if incident is None:
         tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
         promised = (ctx.now.astimezone(ZoneInfo(tz)).date() + timedelta(days=p.days)) if p.days else None
@@ -351,6 +361,11 @@ def do_ack(ctx: Context) -> Outcome:
     return _ticket_action(ctx, "ack", "acknowledge", run)
 
 
+def _pin_ok(ctx: Context) -> bool:
+    from werkzeug.security import check_password_hash
+    return ctx.pin is not None and check_password_hash(ctx.member.sms_pin_hash, ctx.pin)
+
+
 HANDLERS = {"report": do_report, "query": do_query, "help": do_help, "empty": do_help, "stop": do_stop,
             "start": do_start, "patrol": do_patrol, "found": do_found, "handle": do_handle,
             "escalate": do_escalate, "ack": do_ack}
@@ -361,6 +376,9 @@ def dispatch(ctx: Context) -> Outcome:
     if p.command == "report" and not p.explicit and ctx.is_staff:
         # Staff are expected to use codes; a stray text from them is not silently filed as a report.
         return Outcome(t.render("help_staff", ctx.lang), outcome="error", error_code="unknown_command")
+    if p.command in STAFF_COMMANDS and ctx.is_staff and ctx.member.sms_pin_hash and not _pin_ok(ctx):
+        # The office requires a PIN for this member: the caller id alone does not prove who is texting.
+        return _fail(ctx, "pin_required", "pin_required", outcome="not_permitted")
     if p.command in STAFF_COMMANDS and not ctx.is_staff:
         if p.error:  # "A man is burning coal" is a report that happens to start with a code letter
             ctx.parsed = ParsedCommand("report", p.language, explicit=False, normalized=p.normalized,

@@ -55,6 +55,8 @@ class MemberSchema(Schema):
     roles = fields.List(fields.String())
     assignments = fields.List(fields.Nested(AssignmentSchema))
     has_password = fields.Function(lambda m: bool(m.password_hash))
+    has_sms_pin = fields.Function(lambda m: bool(m.sms_pin_hash),
+                                  metadata={"description": "staff SMS commands must end with *PIN"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -67,6 +69,9 @@ class MemberUpdateSchema(StrictSchema):
     active = fields.Boolean()
     assignments = fields.List(fields.Nested(AssignmentInSchema), validate=validate.Length(max=50),
                               metadata={"description": "replaces all assignments"})
+    sms_pin = fields.String(allow_none=True, load_only=True, validate=validate.Regexp(r"^\d{4,8}$"),
+                            metadata={"description": "4-8 digits this member must end staff SMS commands "
+                                                     "with (`办结 100002 *4821`); null removes it"})
 
 
 class MemberCreateSchema(MemberUpdateSchema):

@@ -119,7 +119,7 @@ def member_name(name: str | None, field: str = "name") -> str:
 
 
 def create_member(session: Session, *, name: str, phone: str, region: str = "CN", locale: str = "zh",
-                  active: bool = True, assignments: list[dict] | None = None) -> Member:
+                  active: bool = True, assignments: list[dict] | None = None, sms_pin: str | None = None) -> Member:
     """Add a member. A phone that belonged to a removed member brings that record back (same id, so old
     patrols and incidents stay hers) with the new name, locale and assignments; see `revived`."""
     name = member_name(name)
@@ -139,8 +139,14 @@ def create_member(session: Session, *, name: str, phone: str, region: str = "CN"
         session.add(member)
         member.revived = False
     replace_assignments(session, member, assignments or [])
+    set_sms_pin(member, sms_pin)
     session.flush()
     return member
+
+
+def set_sms_pin(member: Member, pin: str | None) -> None:
+    """The PIN staff SMS commands must end with (None: caller id alone, the default); stored hashed."""
+    member.sms_pin_hash = generate_password_hash(pin) if pin else None
 
 
 def update_member(session: Session, member: Member, changes: dict, region: str = "CN") -> Member:
@@ -155,6 +161,8 @@ def update_member(session: Session, member: Member, changes: dict, region: str =
             setattr(member, key, member_name(changes[key]) if key == "name" else changes[key])
     if "assignments" in changes:
         replace_assignments(session, member, changes["assignments"])
+    if "sms_pin" in changes:
+        set_sms_pin(member, changes["sms_pin"])
     session.flush()
     return member
 

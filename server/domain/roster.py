@@ -166,7 +166,11 @@ def _roster_phone(raw: str, region: str) -> str:
     return e164 if phonenumbers.is_valid_number(phonenumbers.parse(e164)) else ""
 
 
-def plan_roster(session: Session, table: RosterTable, parent: Area, region: str = "CN") -> RosterPlan:
+def plan_roster(session: Session, table: RosterTable, parent: Area, region: str = "CN",
+                manages=None) -> RosterPlan:
+    """`manages(member) -> bool`: may the importer manage this existing member? A phone that belongs to
+    someone outside the importer's areas is an error that names nobody (an area admin must neither learn
+    who is behind a number nor pull a member of another district into her area)."""
     plan = RosterPlan(parent=parent, skipped_sheets=list(table.skipped_sheets))
     codes = _CodeAllocator(session)
     phone_seen: dict[str, tuple[str, str]] = {}  # phone -> (where first seen, name)
@@ -242,6 +246,10 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
             plan.error(line, "phone", f"{phone} is also on {first_place} for {first_name}.", phone_raw)
             continue
         existing_member = session.scalar(select(Member).where(Member.phone == phone))
+        if existing_member is not None and manages is not None and not manages(existing_member):
+            plan.error(line, "phone", f"{phone} belongs to a member outside your areas; an admin over their "
+                       "areas must add this role.", phone_raw)
+            continue
         if existing_member is not None and existing_member.name != name:
             plan.error(line, "phone", f"{phone} already belongs to {existing_member.name}.", phone_raw)
             continue
@@ -340,8 +348,8 @@ class RosterRejected(Invalid):
 
 
 def import_roster(session: Session, table: RosterTable, parent: Area, *, commit: bool, channel: str,
-                  actor: Member | None = None, actor_label: str = "", region: str = "CN") -> dict:
-    plan = plan_roster(session, table, parent, region)
+                  actor: Member | None = None, actor_label: str = "", region: str = "CN", manages=None) -> dict:
+    plan = plan_roster(session, table, parent, region, manages)
     if not commit:
         return {**plan.report(), "committed": False}
     return apply_plan(session, plan, channel=channel, actor=actor, actor_label=actor_label)

@@ -15,3 +15,4 @@ from server.models.audit import AuditLog  # noqa: F401
 import sync.models  # noqa: F401,E402
 import sms.models  # noqa: F401,E402
 import workers.models  # noqa: F401,E402
+from server.models.security import RateLimit  # noqa: F401,E402
