@@ -364,7 +364,9 @@ def can_act_on_incident(principal: Principal, incident, action: str) -> None:
     for area in (incident.responsible_area, incident.area):
         if can(principal, action, "incidents", area):
             return
-    require(principal, action, "incidents", incident.responsible_area)
+    # Name the area where the actor does hold a role (role_not_permitted), else the responsible one.
+    judged = incident.area if principal.in_scope(incident.area) else incident.responsible_area
+    require(principal, action, "incidents", judged)
 
 
 def may_grant(principal: Principal, role: str, area: Area | None) -> bool:
