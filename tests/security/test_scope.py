@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain.access import READERS, SYNCED_COLLECTIONS, rule
 from tests.api_helpers import As, as_, assert_error
 from tests.security.helpers import area_admin, new_member
 from tests.sync_helpers import change, new_id, ok, patrol_fields, pull_all, sync
@@ -40,6 +39,7 @@ def test_patroller_device_pulls_only_her_grid(app, client, world):
 
 def test_sync_reads_with_the_api_reading_rule():
     """One definition: every synced collection is read by the table's readers; volunteers read nothing."""
+    from server.domain.access import READERS, SYNCED_COLLECTIONS, rule
     for collection in SYNCED_COLLECTIONS:
         assert rule(collection, "read").roles == READERS
         assert "volunteer" not in rule(collection, "read").roles
