@@ -321,8 +321,10 @@ def apply_plan(session: Session, plan: RosterPlan, *, channel: str, actor: Membe
 
     members = {m.phone: m for m in session.scalars(select(Member).where(
         Member.phone.in_({row.phone for row in plan.assignments})))}
+    granted = []  # every grant in the audit entry: who, role AND area
     for row in plan.assignments:
         area = area_of(row.area_key)
+        granted.append({"name": row.name, "role": row.role, "area": area.code, "rank": row.rank})
         member = members.get(row.phone)
         if member is None:
             member = members[row.phone] = Member(name=row.name, phone=row.phone)
@@ -331,7 +333,8 @@ def apply_plan(session: Session, plan: RosterPlan, *, channel: str, actor: Membe
     session.flush()
     summary = plan.summary()
     counts = {"communities": len(summary["communities"]), "grids": len(summary["grids"]),
-              "members": len(summary["members"]), "assignments": summary["assignments"], "rows": plan.rows}
+              "members": len(summary["members"]), "assignments": summary["assignments"], "rows": plan.rows,
+              "grants": granted}
     audit.record(session, "roster.import", channel=channel, actor=actor, actor_label=actor_label,
                  entity="area", entity_id=plan.parent.id, summary=counts)
     return {**plan.report(), "committed": True, "created": summary}
