@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain import incidents as incident_rules
-from server.domain.access import Principal, can_act_on_incident
+from server.domain.access import Principal, can, can_act_on_incident, roles_for
 from server.domain.areas import area_by_code, effective_timezone
 from server.errors import Conflict, Forbidden, IllegalTransition
 from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
@@ -24,7 +24,7 @@ from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
 
-PATROL_ROLES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
+PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (server/domain/access.py)
 STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
 
 
@@ -173,8 +173,8 @@ def do_query(ctx: Context) -> Outcome:
     incident = incident_rules.find_by_ticket(ctx.session, p.ticket)
     visible = incident is not None and (
         incident.reporter_phone == ctx.sender
-        or (ctx.principal is not None and (ctx.principal.in_scope(incident.area)
-                                           or ctx.principal.in_scope(incident.responsible_area))))
+        or (ctx.principal is not None and (can(ctx.principal, "read", "incidents", incident.area)
+                                           or can(ctx.principal, "read", "incidents", incident.responsible_area))))
     if not visible:
         shape, example = t.form("query", ctx.lang)
         return _fail(ctx, "ticket_not_found", "ticket_not_found", ticket=p.ticket, form=shape, example=example)

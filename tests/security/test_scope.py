@@ -165,3 +165,19 @@ def test_every_endpoint_family_with_each_roles_token(app, client, world, role):
         else:
             assert_error(response, response.status_code)
             assert response.status_code in (401, 403), (family, role, response.get_json())
+
+
+def test_sms_query_follows_the_reading_rule(app, client, world):
+    """SMS commands ask the same table: a volunteer reads nobody else's tickets by SMS either."""
+    from server.extensions import db
+    from sms.inbound import receive
+    new_member(client, world, "红袖标", "+8617000000071", [{"role": "volunteer", "area_code": "HD03-1"}])
+    ticket = as_(client, world, "admin").post("/incidents", {"category": "coal", "area": "HD03-1-1"}).get_json()["ticket"]
+    replies = {}
+    for sender, sid in (("+8617000000071", "SMq1"), ("+8617000000005", "SMq2")):
+        with app.app_context():
+            row = receive(db.session, message_sid=sid, sender=sender, body=f"查询 {ticket}", config=dict(app.config))
+            db.session.commit()
+            replies[sender] = row.reply
+    assert "未找到" in replies["+8617000000071"]
+    assert "未找到" not in replies["+8617000000005"] and ticket in replies["+8617000000005"]
