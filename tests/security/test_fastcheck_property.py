@@ -120,3 +120,46 @@ def test_fast_path_declines_when_a_schema_has_hooks():
     document = {"area_id": 1, "address": "映月路1号"}
     assert fast_load(FIELD_SCHEMAS["sites"], document) is not None
     assert fast_load(Hooked(), document) is None
+
+
+ENVELOPE_CHANGE = st.fixed_dictionaries({}, optional={
+    "op_id": st.one_of(st.text(max_size=70), st.just("op-1"), JSON_SCALARS),
+    "collection": st.one_of(st.sampled_from(["patrols", "sites", "incidents", "areas", "nope"]), JSON_SCALARS),
+    "id": st.one_of(UUID_TEXTS, JSON_SCALARS),
+    "op": st.one_of(st.sampled_from(["put", "delete", "PUT"]), JSON_SCALARS),
+    "fields": st.one_of(st.dictionaries(st.text(max_size=5), JSON, max_size=3), JSON_SCALARS),
+    "hlc": st.one_of(st.sampled_from(["18c5f0a8e00-0-d1", "x", "18c5f0a8e00-0-"]), JSON_SCALARS),
+})
+ENVELOPES = st.fixed_dictionaries({}, optional={
+    "device_id": st.one_of(st.text(max_size=70), JSON_SCALARS), "schema_version": JSON_SCALARS,
+    "cursor": st.one_of(st.none(), st.text(max_size=10), JSON_SCALARS),
+    "limit": st.one_of(st.integers(min_value=-5, max_value=6000), JSON_SCALARS),
+    "changes": st.one_of(st.lists(ENVELOPE_CHANGE, max_size=3), JSON_SCALARS),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(ENVELOPES)
+def test_fast_envelope_equals_schema_or_declines(body):
+    """The request envelope's fast path (sync/service._fast_envelope) obeys the same law."""
+    from sync.service import REQUEST_SCHEMA, _fast_envelope
+    fast = _fast_envelope(body)
+    if fast is None:
+        return
+    try:
+        loaded = REQUEST_SCHEMA.load(body)
+    except ValidationError as exc:
+        raise AssertionError(f"fast envelope accepted what the schema refuses: {body!r} → {exc.messages}")
+    fast_changes = [{k: v for k, v in c.items() if k != "clock"} for c in fast["changes"]]
+    assert {**fast, "changes": fast_changes} == loaded
+
+
+def test_a_well_formed_envelope_takes_the_fast_path():
+    from sync.service import REQUEST_SCHEMA, _fast_envelope
+    body = {"device_id": "d1", "schema_version": 1, "cursor": None, "limit": 10, "changes": [
+        {"op_id": "o1", "collection": "sites", "id": str(uuid.uuid4()), "op": "put", "fields": {"x": 1},
+         "hlc": "18c5f0a8e00-0-d1"}]}
+    fast = _fast_envelope(body)
+    assert fast is not None
+    assert {**fast, "changes": [{k: v for k, v in c.items() if k != "clock"} for c in fast["changes"]]} == \
+        REQUEST_SCHEMA.load(body)
