@@ -5,6 +5,8 @@ two cannot drift apart: anything this module does not understand falls back to m
 from __future__ import annotations
 
 import math
+import re
+from datetime import date, datetime
 
 from marshmallow import ValidationError, fields as mf, validate
 
@@ -84,12 +86,17 @@ def _value(field, value):
             return _FALLBACK  # a field that would take NaN is the schema's business, not ours
     elif kind in (mf.AwareDateTime, mf.Date, mf.UUID):
         # Parsing dates is where Python and marshmallow disagree most (ISO weeks, compact forms, offsets
-        # like +08): use the field's own parser, so both accept exactly the same texts.
+        # like +08, non-ASCII digits, a trailing newline): the canonical forms devices send are parsed here
+        # (a strict subset both accept alike); anything else goes through the field's own parser.
         if type(value) is not str:
             return _FALLBACK
+        canonical = _CANONICAL.get(kind)
         try:
-            value = field.deserialize(value)
-        except ValidationError:
+            if canonical is not None and canonical[0].fullmatch(value):
+                value = canonical[1](value)
+            else:
+                value = field.deserialize(value)
+        except (ValidationError, ValueError):
             return _FALLBACK
         if field.validators and not _check_validators(field, value):
             return _FALLBACK
@@ -107,6 +114,20 @@ def _value(field, value):
     if field.validators and not _check_validators(field, value):
         return _FALLBACK
     return value
+
+
+def _aware(text: str):
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("naive")
+    return parsed
+
+
+_CANONICAL = {
+    mf.AwareDateTime: (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+                                  r"(?:Z|[+-][0-9]{2}:[0-9]{2})"), _aware),
+    mf.Date: (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), date.fromisoformat),
+}
 
 
 def has_hooks(schema) -> bool:
