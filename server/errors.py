@@ -126,6 +126,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
+    @app.errorhandler(UnicodeEncodeError)
     def _unstorable(exc: Exception):
         """A value the database cannot hold (out-of-range number, NUL byte) that validation let through."""
         from server.extensions import db

@@ -12,6 +12,13 @@ from marshmallow import ValidationError, fields as mf, validate
 
 _FALLBACK = object()
 MAX_INT64 = 2 ** 63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text(value: str) -> bool:
+    """NUL (PostgreSQL text cannot hold it) or an unpaired surrogate ("\\ud800" in JSON: not UTF-8, so the
+    database driver fails the whole batch on it)."""
+    return "\x00" in value or _SURROGATE.search(value) is not None
 
 
 def finite_json(value, _depth: int = 0) -> None:
@@ -27,8 +34,8 @@ def finite_json(value, _depth: int = 0) -> None:
         if abs(value) > MAX_INT64:
             raise ValidationError(f"Number out of range (at most {MAX_INT64}).")
     elif type(value) is str:
-        if "\x00" in value:
-            raise ValidationError("Must not contain NUL characters.")
+        if unstorable_text(value):
+            raise ValidationError("Must not contain NUL characters or unpaired surrogates.")
     elif type(value) is dict:
         for key, item in value.items():
             finite_json(key, _depth + 1)
@@ -54,7 +61,7 @@ def _check_validators(field, value) -> bool:
                     validator.min_inclusive and validator.max_inclusive):
                 return False
         elif getattr(validator, "__name__", "") == "no_nul":
-            if "\x00" in value:
+            if unstorable_text(value):
                 return False
         elif validator is finite_json:
             try:

@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from server.models import HANDLING_CLASSES, PATROL_OUTCOMES, SITE_KINDS, SITE_STATUSES, STATUSES
 from sync import hlc as hlc_module
 from sync.collections import COLLECTIONS
-from sync.fastcheck import fast_load, finite_json
+from sync.fastcheck import fast_load, finite_json, unstorable_text
 
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SCHEMA_VERSIONS = (1, 1)  # supported range, inclusive
@@ -19,8 +19,9 @@ DEFAULT_LIMIT = 500
 
 
 def no_nul(value):
-    if isinstance(value, str) and "\x00" in value:
-        raise ValidationError("Must not contain NUL characters.")
+    """Text a database column can hold: no NUL, no unpaired surrogate."""
+    if isinstance(value, str) and unstorable_text(value):
+        raise ValidationError("Must not contain NUL characters or unpaired surrogates.")
 
 
 class ChangeSchema(Schema):

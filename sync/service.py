@@ -13,6 +13,7 @@ from sync.models import SyncDeviceState
 from sync.pull import changes_since, decode_cursor, encode_cursor, meta, removed_between, scope_hash
 from sync.push import push_changes
 from sync.collections import COLLECTIONS
+from sync.fastcheck import unstorable_text
 from sync.schemas import CANONICAL_UUID, DEFAULT_LIMIT, MAX_CHANGES, MAX_LIMIT, SCHEMA_VERSIONS, SyncRequestSchema
 
 REQUEST_SCHEMA = SyncRequestSchema()
@@ -62,7 +63,7 @@ def _fast_envelope(body: dict) -> dict | None:
             return None
         op_id, record_id, clock = change.get("op_id"), change.get("id"), change.get("hlc")
         fields = change.get("fields", {})
-        if (type(op_id) is not str or not 0 < len(op_id) <= 64 or "\x00" in op_id
+        if (type(op_id) is not str or not 0 < len(op_id) <= 64 or unstorable_text(op_id)
                 or change.get("collection") not in COLLECTIONS or change.get("op") not in ("put", "delete")
                 or type(fields) is not dict or any(type(k) is not str for k in fields)
                 or type(record_id) is not str or not CANONICAL_UUID.fullmatch(record_id)

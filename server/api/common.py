@@ -15,6 +15,8 @@ MAX_BIGINT = 2 ** 63 - 1  # no column holds more; features may take 64-bit value
 def _bad_value(value) -> str | None:
     if isinstance(value, str) and "\x00" in value:
         return "Must not contain a NUL character."
+    if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "Must not contain unpaired surrogate characters (not UTF-8)."
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_BIGINT:
         return f"Number out of range (at most {MAX_BIGINT})."
     if isinstance(value, (list, tuple)):

@@ -132,3 +132,14 @@ def test_deeply_nested_json_is_a_400(app, client, world, path, token_kind):
     response = client.post(path, data=b"[" * 100_000, headers=headers)
     assert response.status_code in (400, 401), response.get_data(as_text=True)[:200]
     assert_error(response, response.status_code)
+
+
+def test_unpaired_surrogates_are_refused_not_a_failed_batch(app, client, world):
+    r"""A lone "\ud800" is valid JSON but not UTF-8: PostgreSQL's driver would fail the whole batch on it."""
+    site = _change_json("sites", new_id(), '{"area_id": %d, "address": "映月路\\ud800号"}' % world.ids["g11"])
+    body = ok(_raw_sync(client, world.device_token, world.ids["device"], ",".join([site, _good_patrol(world)])))
+    assert [r["status"] for r in body["results"]] == ["rejected", "applied"]
+    response = client.post("/api/v1/incidents", data='{"category": "coal", "area": "HD03-1-1", '
+                                                     '"description": "\\udfff"}'.encode(),
+                           headers={**bearer(world.tokens["admin"]), "Content-Type": "application/json"})
+    assert_error(response, 422)
