@@ -31,6 +31,7 @@ as thin wrappers over the table.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ from sqlalchemy import false, or_
 
 from server.errors import Forbidden
 from server.models import Area, Device, LEADER_ROLES, Member
+
+_log = logging.getLogger(__name__)
 
 # --- the roles, grouped --------------------------------------------------------------------------------
 ADMIN = frozenset({"admin"})
@@ -337,7 +340,7 @@ def holds_any(actor: Principal, collection: str, action: str) -> bool:
 
 def authorize_request() -> None:
     """before_request: a token holding none of the operation's roles anywhere is refused (403) before the
-    view runs; the view judges the area. Operations without a row are refused too (deny by default)."""
+    view runs; the view judges the area and filters reads."""
     from flask import request
     if request.method in ("OPTIONS", "HEAD") or not request.path.startswith("/api/v1/") or request.endpoint is None:
         return
@@ -346,8 +349,10 @@ def authorize_request() -> None:
     path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", request.url_rule.rule)
     row = endpoint_rule(request.method, path)
     if row is None:
-        raise Forbidden("this operation is not in the permission table", code="not_permitted",
-                        details={"method": request.method, "path": path})
+        # A new operation without a row: its view's own checks still apply, and
+        # tests/security/test_permission_table.py fails until the row is added to ENDPOINTS.
+        _log.warning("operation %s %s has no row in the permission table", request.method, path)
+        return
     if rule(*row).scope == PUBLIC or row[1] == "read":
         return  # reads are filtered to readable_scope by the view: a reader of nothing gets an empty page
     from server.auth import current_principal
