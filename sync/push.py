@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from server.domain.access import Principal, can_act_on_incident, require, roles_for
+from server.domain.audit import record as audit_record
 from server.domain.incident_edits import HANDLING_FIELDS, check_handling_change, update_incident
 from server.domain.incidents import can_transition, transition
 from server.errors import Conflict, DomainError, Forbidden, Invalid
@@ -246,6 +247,9 @@ class Push(Creates):
             update_incident(self.session, obj, handling, channel="device", actor=self.member, now=self.now,
                             policy=current_app.config.get("DEADLINE_POLICY") or None,
                             default_tz=current_app.config["GRIDPATROL_TIMEZONE"])
+            audit_record(self.session, "incident.update", channel="device", actor=self.member, entity="incident",
+                         entity_id=obj.id, summary={"ticket": obj.ticket, "fields": sorted(handling),
+                                                    "device_id": self.device_id})
             self.transitioned.add(obj.id)
             self.deferred.pop((name, obj.id), None)
         errors = {}

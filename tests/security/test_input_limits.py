@@ -118,6 +118,8 @@ def test_leader_device_handling_change_writes_an_event_and_a_new_deadline(app, c
     assert after["handling_class"] == "committed" and after["deadline"] != before["deadline"]
     assert len(after["events"]) == len(before["events"]) + 1
     assert after["events"][-1]["data"]["changes"]["promised_date"]["to"] == promised
+    from tests.security.helpers import audit_entries
+    assert audit_entries(app, "incident.update")[-1]["fields"] == ["handling_class", "promised_date"]
 
 
 @pytest.mark.parametrize("path,token_kind", [("/api/v1/areas", None), ("/api/v1/areas", "admin"),
