@@ -30,6 +30,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)  # after Api so our shape wins over flask-smorest's
     from server.auth import authenticate_first
     app.before_request(authenticate_first)
+    from server.domain.access import authorize_request
+    app.before_request(authorize_request)  # the permission table's coarse gate (server/domain/access.py)
     _register_blueprints(app, api)
 
     from workers.runner import init_runner

@@ -173,7 +173,9 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
             member.assignments.append(Assignment(role="admin", area_id=area_id))
         _, token = issue_staff_token(session, member, name="cli")
         audit.record(session, "admin.create", channel="cli", actor_label=CLI_ACTOR, entity="member",
-                     entity_id=member.id, summary={"name": name, "area": area.code if area else None})
+                     entity_id=member.id, summary={"name": name, "area": area.code if area else None,
+                                                   "assignments": [{"role": "admin",
+                                                                    "area": area.code if area else None}]})
         session.commit()
     click.echo(f"admin {name} ({phone}) — staff token (shown once, keep it safe):", err=True)
     click.echo(token)

@@ -89,6 +89,7 @@ def load_config(overrides: dict | None = None) -> dict:
         # how long a record waits unsynced before the app offers to send it by SMS.
         "SMS_GATEWAY_NUMBER": _env("GRIDPATROL_SMS_GATEWAY_NUMBER"),
         "PATROL_APP_SMS_FALLBACK_MINUTES": _int_env("GRIDPATROL_APP_SMS_FALLBACK_MINUTES", 30),
+        "MAX_PROMISE_DAYS": _int_env("GRIDPATROL_MAX_PROMISE_DAYS", 30),  # a 承诺 promise is at most N days
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])

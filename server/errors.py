@@ -126,6 +126,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
+    @app.errorhandler(UnicodeEncodeError)
     def _unstorable(exc: Exception):
         """A value the database cannot hold (out-of-range number, NUL byte) that validation let through."""
         from server.extensions import db
@@ -133,6 +134,14 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("unstorable value reached the database: %s", getattr(exc, "orig", exc))
         return error_response(422, "invalid_value", "A value is out of range or not storable.",
                               {"reason": type(getattr(exc, "orig", exc)).__name__})
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):
+        """JSON nested thousands of levels deep ([[[[…) exhausts the parser's recursion: a bad request."""
+        from server.extensions import db
+        db.session.rollback()
+        return error_response(400, "invalid_json", "The request body is nested too deeply.",
+                              {"reason": "RecursionError"})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

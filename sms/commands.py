@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain import incidents as incident_rules
-from server.domain.access import Principal, can_act_on_incident
+from server.domain.access import Principal, can, can_act_on_incident, roles_for
 from server.domain.areas import area_by_code, effective_timezone
 from server.errors import Conflict, Forbidden, IllegalTransition
 from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
@@ -24,7 +24,7 @@ from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
 
-PATROL_ROLES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
+PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (server/domain/access.py)
 STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
 
 
@@ -37,6 +37,7 @@ class Context:
     now: datetime
     config: dict
     principal: Principal | None = None
+    pin: str | None = None  # the `*4821` suffix of a staff command, when the member has an SMS PIN
 
     @property
     def lang(self) -> str:
@@ -146,8 +147,10 @@ def do_report(ctx: Context) -> Outcome:
         return _fail(ctx, "system_error", "not_configured")
     if p.record_id:
         existing = ctx.session.get(Incident, p.record_id)
-        if existing is not None:
+        if existing is not None and existing.reporter_phone == ctx.sender:
             return _report_reply(ctx, existing, replayed=True)
+        if existing is not None:
+            p.record_id = None  # someone else's record id: a new report, never that incident's ticket
     mentions = (understood.get("place") or {}).get("mentions") or []
     text = p.text or p.normalized
     incident = incident_rules.create_incident(
@@ -227,8 +230,8 @@ def do_query(ctx: Context) -> Outcome:
     incident = incident_rules.find_by_ticket(ctx.session, p.ticket)
     visible = incident is not None and (
         incident.reporter_phone == ctx.sender
-        or (ctx.principal is not None and (ctx.principal.in_scope(incident.area)
-                                           or ctx.principal.in_scope(incident.responsible_area))))
+        or (ctx.principal is not None and (can(ctx.principal, "read", "incidents", incident.area)
+                                           or can(ctx.principal, "read", "incidents", incident.responsible_area))))
     if not visible:
         shape, example = t.form("query", ctx.lang)
         return _fail(ctx, "ticket_not_found", "ticket_not_found", ticket=p.ticket, form=shape, example=example)
@@ -303,6 +306,8 @@ def do_patrol(ctx: Context) -> Outcome:
         return area
     p = ctx.parsed
     patrol = ctx.session.get(Patrol, p.record_id) if p.record_id else None
+    if patrol is not None and patrol.member_id != ctx.member.id:
+        patrol, p.record_id = None, None  # another member's record id: never replay (or reveal) it
     if patrol is None:
         patrol = create_patrol(ctx.session, member=ctx.member, area=area, started_at=ctx.now, ended_at=ctx.now,
                                outcome="all_clear" if p.all_clear else "problems_found",
@@ -331,7 +336,12 @@ def do_found(ctx: Context) -> Outcome:
         return _fail(ctx, "unknown_category", "unknown_category", word=p.category_word or "")
     if p.error == "missing_days":
         return _missing(ctx, "days", "found")
+    max_days = ctx.config.get("MAX_PROMISE_DAYS", 30)
+    if p.days and p.days > max_days:
+        return _fail(ctx, "promise_too_long", "promise_too_long", count=max_days)
     incident = ctx.session.get(Incident, p.record_id) if p.record_id else None
+    if incident is not None and incident.reporter_member_id != ctx.member.id:
+        incident, p.record_id = None, None  # another member's record id: never replay (or reveal) it
     if incident is None:
         tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
         promised = (ctx.now.astimezone(ZoneInfo(tz)).date() + timedelta(days=p.days)) if p.days else None
@@ -416,6 +426,11 @@ def do_ack(ctx: Context) -> Outcome:
     return _ticket_action(ctx, "ack", "acknowledge", run)
 
 
+def _pin_ok(ctx: Context) -> bool:
+    from werkzeug.security import check_password_hash
+    return ctx.pin is not None and check_password_hash(ctx.member.sms_pin_hash, ctx.pin)
+
+
 HANDLERS = {"report": do_report, "query": do_query, "help": do_help, "empty": do_help, "stop": do_stop,
             "chat": do_chat, "spam": do_spam,
             "start": do_start, "patrol": do_patrol, "found": do_found, "handle": do_handle,
@@ -427,6 +442,9 @@ def dispatch(ctx: Context) -> Outcome:
     if p.command == "report" and not p.explicit and ctx.is_staff:
         # Staff are expected to use codes; a stray text from them is not silently filed as a report.
         return Outcome(t.render("help_staff", ctx.lang), outcome="error", error_code="unknown_command")
+    if p.command in STAFF_COMMANDS and ctx.is_staff and ctx.member.sms_pin_hash and not _pin_ok(ctx):
+        # The office requires a PIN for this member: the caller id alone does not prove who is texting.
+        return _fail(ctx, "pin_required", "pin_required", outcome="not_permitted")
     if p.command in STAFF_COMMANDS and not ctx.is_staff:
         if p.error:  # "A man is burning coal" is a report that happens to start with a code letter
             ctx.parsed = ParsedCommand("report", p.language, explicit=False, normalized=p.normalized,

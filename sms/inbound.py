@@ -7,6 +7,7 @@ so the command runs once. Whatever goes wrong inside a command, the text stays s
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from server.domain import ratelimit
 from server.domain.access import Principal
 from server.domain.phones import mask_phone, try_normalize_phone
 from server.errors import DomainError
@@ -25,6 +27,25 @@ from sms.models import InboundMessage, SmsOptOut
 
 log = logging.getLogger(__name__)
 ALWAYS_ANSWERED = {"stop", "start"}  # honoured even when rate-limited or opted out
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_PIN_SUFFIX = re.compile(r"\s*\*\s*(\d{4,8})\s*$")
+
+
+def sanitize_reply(text: str) -> str:
+    """Replies echo what people typed (grid codes, notes); control characters there would make the
+    provider's reply (TwiML is XML) invalid and the sender would get nothing. Every reply passes here,
+    whatever the provider."""
+    return _NOT_XML.sub("", text or "")
+
+
+def split_pin(body: str) -> tuple[str | None, str]:
+    """(`4821`, text without ` *4821`) for a staff command ending in a PIN; (None, text) otherwise."""
+    match = _PIN_SUFFIX.search(body or "")
+    if not match:
+        return None, body
+    return match.group(1), body[:match.start()]
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
@@ -81,21 +102,27 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     row = InboundMessage(message_sid=clean_text(message_sid, 64),
                          sender=phone or clean_text(sender, 32) or "unknown", to_number=clean_text(to, 32),
                          body=clean_text(body, 4000), received_at=now, outcome="ok")
+    # One sender's texts are decided one after another (a row lock until commit), so 60 concurrent texts
+    # cannot all read "19 this hour" and all act: the rate limit is atomic (server/domain/ratelimit.py).
+    ratelimit.serialize(session, f"sms:{row.sender}", now)
     facts = preflight(session, row.message_sid, row.sender, now)
     if facts.seen_id is not None:
         return session.get(InboundMessage, facts.seen_id)
     member = session.get(Member, facts.member_id, options=[
         joinedload(Member.assignments).joinedload(Assignment.area)]) if facts.member_id and phone else None
-    parsed = read_text(session, row.body, member, config)  # grammar first, then sms.understanding
+    pin, text = split_pin(row.body) if member is not None and member.sms_pin_hash else (None, row.body)
+    if pin is not None:
+        row.body = text + " *****"  # the message log never keeps a PIN
+    parsed = read_text(session, text, member, config)  # grammar first, then sms.understanding
     ctx = Context(session=session, sender=row.sender, member=member, parsed=parsed, now=now, config=config,
-                  principal=Principal.for_member(member) if member else None)
+                  principal=Principal.for_member(member) if member else None, pin=pin)
     language = ctx.lang
     outcome = _decide(session, ctx, facts, config)
     row.member_id = facts.member_id if member else None
     row.normalized = parsed.normalized[:4000]
     row.command = parsed.command
     row.language = language
-    row.reply = outcome.reply
+    row.reply = sanitize_reply(outcome.reply)
     row.outcome = outcome.outcome
     row.error_code = outcome.error_code
     row.result = {"parsed": parsed.as_dict(), **outcome.result}
@@ -111,7 +138,7 @@ def _decide(session: Session, ctx: Context, facts: Preflight, config: dict) -> O
     command = ctx.parsed.command
     if command not in ALWAYS_ANSWERED:
         limit = config.get("SMS_RATE_LIMIT_PER_HOUR", 20)
-        if limit and facts.recent >= limit:
+        if limit and facts.recent >= limit:  # counted under the sender's lock (receive): atomic
             # One polite notice per hour, then silence. The texts are still stored.
             noticed = session.scalar(select(InboundMessage.id).where(
                 InboundMessage.sender == ctx.sender, InboundMessage.outcome == "rate_limited",

@@ -67,7 +67,8 @@ MessagePage = Schema.from_dict({"items": fields.List(fields.Nested(MessageSchema
 def _scope(principal, area_col, member_col):
     if principal.is_global_admin:
         return None
-    paths = principal.scope_paths(set(STAFF_ROLES))
+    from server.domain.access import readable_scope
+    paths = readable_scope(principal, "messages")
     if not paths:
         raise Forbidden("the message log is for leaders, supervisors and admins", code="role_not_permitted",
                         details={"roles_allowed": sorted(STAFF_ROLES)})

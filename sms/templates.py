@@ -48,6 +48,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "not_permitted": {
         "zh": "该指令仅限登记的网格员和组长使用。举报请发：举报 类别 地点",
         "en": "Only registered patrol staff may use this. To report: R <what> <where>"},
+    "promise_too_long": {
+        "zh": "承诺期限最长{count}天，请改短后重发。",
+        "en": "A promise may run at most {count} days; send again with fewer."},
+    "pin_required": {
+        "zh": "此号码的工作指令需在末尾加PIN，如：办结 100002 已熄灭 *1234",
+        "en": "This number needs your PIN after staff commands, e.g. D 100002 *1234"},
     "system_error": {
         "zh": "暂时无法处理，短信已保存，工作人员会跟进。",
         "en": "We could not process this now; it is saved and staff will follow up."},

@@ -72,7 +72,7 @@ COLLECTIONS: dict[str, Collection] = {c.name: c for c in [
                lambda paths: select(Area).where(_under(Area.path, paths))),
     Collection("members", Member, ("name", "active", "roles"), False, _members_scoped),
     Collection("categories", Category, ("code", "number", "name_zh", "name_en", "keywords", "urgent", "active"),
-               False, lambda paths: select(Category)),
+               False, lambda paths: select(Category) if paths else select(Category).where(false())),
     Collection("schedules", PatrolSchedule, ("area_id", "name", "windows", "active_from", "active_to", "heightened",
                                              "key_sites"), False,
                lambda paths: select(PatrolSchedule).join(Area, Area.id == PatrolSchedule.area_id)

@@ -4,12 +4,45 @@ that marshmallow itself runs and produces its messages. The rules are read from 
 two cannot drift apart: anything this module does not understand falls back to marshmallow."""
 from __future__ import annotations
 
-import uuid
+import math
+import re
 from datetime import date, datetime
 
-from marshmallow import fields as mf, validate
+from marshmallow import ValidationError, fields as mf, validate
 
 _FALLBACK = object()
+MAX_INT64 = 2 ** 63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text(value: str) -> bool:
+    """NUL (PostgreSQL text cannot hold it) or an unpaired surrogate ("\\ud800" in JSON: not UTF-8, so the
+    database driver fails the whole batch on it)."""
+    return "\x00" in value or _SURROGATE.search(value) is not None
+
+
+def finite_json(value, _depth: int = 0) -> None:
+    """Validator for free-form JSON fields (checkpoints, data): no NaN or infinities, no integer beyond
+    64 bits, at most 32 levels deep. PostgreSQL's JSON refuses NaN and the rest breaks readers; a value
+    here that the database refused would fail the device's whole batch on every retry."""
+    if _depth > 32:
+        raise ValidationError("Nested too deeply (at most 32 levels).")
+    if type(value) is float:
+        if not math.isfinite(value):
+            raise ValidationError("NaN and infinities are not numbers JSON can carry.")
+    elif type(value) is int:
+        if abs(value) > MAX_INT64:
+            raise ValidationError(f"Number out of range (at most {MAX_INT64}).")
+    elif type(value) is str:
+        if unstorable_text(value):
+            raise ValidationError("Must not contain NUL characters or unpaired surrogates.")
+    elif type(value) is dict:
+        for key, item in value.items():
+            finite_json(key, _depth + 1)
+            finite_json(item, _depth + 1)
+    elif type(value) is list:
+        for item in value:
+            finite_json(item, _depth + 1)
 
 
 def _check_validators(field, value) -> bool:
@@ -28,7 +61,12 @@ def _check_validators(field, value) -> bool:
                     validator.min_inclusive and validator.max_inclusive):
                 return False
         elif getattr(validator, "__name__", "") == "no_nul":
-            if "\x00" in value:
+            if unstorable_text(value):
+                return False
+        elif validator is finite_json:
+            try:
+                finite_json(value)
+            except ValidationError:
                 return False
         else:
             return False
@@ -46,37 +84,37 @@ def _value(field, value):
         if type(value) is not int:
             return _FALLBACK
     elif kind is mf.Float:
-        if type(value) not in (int, float):
+        if type(value) not in (int, float) or (type(value) is int and abs(value) > MAX_INT64):
             return _FALLBACK
         value = float(value)
-    elif kind is mf.AwareDateTime:
+        if not math.isfinite(value):  # NaN passes Range; the schema refuses it (allow_nan=False): decline
+            return _FALLBACK
+        if field.allow_nan is not False:
+            return _FALLBACK  # a field that would take NaN is the schema's business, not ours
+    elif kind in (mf.AwareDateTime, mf.Date, mf.UUID):
+        # Parsing dates is where Python and marshmallow disagree most (ISO weeks, compact forms, offsets
+        # like +08, non-ASCII digits, a trailing newline): the canonical forms devices send are parsed here
+        # (a strict subset both accept alike); anything else goes through the field's own parser.
         if type(value) is not str:
             return _FALLBACK
+        canonical = _CANONICAL.get(kind)
         try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
+            if canonical is not None and canonical[0].fullmatch(value):
+                value = canonical[1](value)
+            else:
+                value = field.deserialize(value)
+        except (ValidationError, ValueError):
             return _FALLBACK
-        if value.tzinfo is None:
+        if field.validators and not _check_validators(field, value):
             return _FALLBACK
-    elif kind is mf.Date:
-        if type(value) is not str or len(value) != 10:
-            return _FALLBACK
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            return _FALLBACK
-    elif kind is mf.UUID:
-        if type(value) is not str:
-            return _FALLBACK
-        try:
-            value = uuid.UUID(value)
-        except ValueError:
-            return _FALLBACK
+        return value
     elif kind is mf.Dict and field.key_field is None and field.value_field is None:
         if type(value) is not dict:
             return _FALLBACK
     elif kind is mf.List and type(field.inner) is mf.Dict and field.inner.key_field is None:
         if type(value) is not list or any(type(item) is not dict for item in value):
+            return _FALLBACK
+        if field.inner.validators and not all(_check_validators(field.inner, item) for item in value):
             return _FALLBACK
     else:
         return _FALLBACK
@@ -85,9 +123,29 @@ def _value(field, value):
     return value
 
 
+def _aware(text: str):
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("naive")
+    return parsed
+
+
+_CANONICAL = {
+    mf.AwareDateTime: (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+                                  r"(?:Z|[+-][0-9]{2}:[0-9]{2})"), _aware),
+    mf.Date: (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), date.fromisoformat),
+}
+
+
+def has_hooks(schema) -> bool:
+    """pre/post_load, validates_schema or @validates: rules the fast path cannot see; it declines."""
+    return any(getattr(schema, "_hooks", {}).values())
+
+
 def fast_load(schema, data, partial: bool = False):
-    """The loaded dict, or None to say 'let marshmallow decide'."""
-    if type(data) is not dict:
+    """The loaded dict, or None to say 'let marshmallow decide'. Whenever it returns a dict, that dict equals
+    what `schema.load(data)` returns (tests/security/test_fastcheck_property.py proves it)."""
+    if type(data) is not dict or has_hooks(schema):
         return None
     declared = schema.fields
     loaded = {}

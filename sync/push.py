@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from server.domain.access import Principal, can_act_on_incident
+from server.domain.access import Principal, can_act_on_incident, require, roles_for
+from server.domain.audit import record as audit_record
+from server.domain.incident_edits import HANDLING_FIELDS, check_handling_change, update_incident
 from server.domain.incidents import can_transition, transition
 from server.errors import Conflict, DomainError, Forbidden, Invalid
 from server.models import Area, Category, LEADER_ROLES
@@ -24,11 +27,12 @@ from sync.bulk import bulk_insert, bulk_update
 from sync.collections import COLLECTIONS, in_list, to_wire, wire_value
 from sync.merge import clock_of, last_writer_wins, same_value, updated_clocks
 from sync.models import SyncConflict, SyncOpResult, SyncTombstone
-from sync.push_create import INSERT_ORDER, STATUS_ACTION, WRITE_ROLES, Creates
+from server.domain.access import SYNC_WRITE_ACTIONS
+from sync.push_create import INSERT_ORDER, STATUS_ACTION, WRITE_ROLES, Creates  # noqa: F401
 from sync.schemas import load_fields
 from sync.versioning import STAMPED, allocate_versions
 
-DELETE_ROLES = {*LEADER_ROLES, "supervisor", "admin"}
+DELETE_ROLES = set(roles_for("patrols", "delete"))  # the permission table's row
 
 
 class Push(Creates):
@@ -141,6 +145,11 @@ class Push(Creates):
         except DomainError as exc:
             errors = {k: v for k, v in exc.details.items() if isinstance(v, list)} or {"_schema": [exc.message]}
             return {"status": "rejected", "reason": exc.code, "errors": errors}
+        except (OverflowError, ArithmeticError, ValueError) as exc:
+            # A value no rule foresaw (a date at the end of time, a number beyond range): this change is
+            # rejected; the batch's other changes still land ("one bad change never fails the others").
+            return {"status": "rejected", "reason": "invalid_value",
+                    "errors": {"_schema": [f"A value is out of range: {type(exc).__name__}."]}}
 
     def _deferrable(self, name: str, obj) -> bool:
         return self.lock and name in ("patrols", "sites", "incidents") and obj.id not in self.transitioned
@@ -203,9 +212,10 @@ class Push(Creates):
         if name == "incidents":
             can_act_on_incident(self.principal, obj, "update")
         elif name == "patrols" and obj.member_id != self.member.id:
-            self.principal.require(self.area(obj.area_id), DELETE_ROLES, "edit another member's patrol")
+            require(self.principal, "update_others", "patrols", self.area(obj.area_id), "edit another member's patrol")
         else:
-            self.principal.require(self.area(obj.area_id), WRITE_ROLES, f"edit {name}")
+            action = SYNC_WRITE_ACTIONS[(name, "update")]
+            require(self.principal, action, name, self.area(obj.area_id), f"edit {name}")
 
     def update(self, name: str, change: dict, obj, clock) -> dict:
         if obj.deleted_at is not None:
@@ -220,13 +230,28 @@ class Push(Creates):
             return self.log_conflict(change, clock, "append_only", {k: wire_value(v) for k, v in current.items()},
                                      obj=obj)
         self._may_update(name, obj)
+        if name == "incidents":  # who may move a deadline, and reported_at fixed: the domain rule
+            check_handling_change(self.session, self.principal, obj, values, now=self.now,
+                                  max_days=current_app.config.get("MAX_PROMISE_DAYS"),
+                                  default_tz=current_app.config["GRIDPATROL_TIMEZONE"])
         if "area_id" in values and values["area_id"] != obj.area_id:
-            self.principal.require(self.area(values["area_id"]), WRITE_ROLES, f"move {name} here")
+            require(self.principal, "create", name, self.area(values["area_id"]), f"move {name} here")
         if values.get("patrol_id") and self.lookup("patrols", values["patrol_id"]) is None:
             raise Invalid("unknown patrol", details={"patrol_id": ["No such patrol."]})
         if "category_id" in values and self.session.get(Category, values["category_id"]) is None:
             raise Invalid("unknown category", details={"category_id": [f"Unknown category {values['category_id']}."]})
         winners, losers = last_writer_wins(current, obj.field_clocks or {}, values, clock)
+        handling = {k: winners[k] for k in HANDLING_FIELDS
+                    if k in winners and winners[k] != getattr(obj, k)} if name == "incidents" else {}
+        if handling:  # a new deadline and a history event, as the API and SMS write them
+            update_incident(self.session, obj, handling, channel="device", actor=self.member, now=self.now,
+                            policy=current_app.config.get("DEADLINE_POLICY") or None,
+                            default_tz=current_app.config["GRIDPATROL_TIMEZONE"])
+            audit_record(self.session, "incident.update", channel="device", actor=self.member, entity="incident",
+                         entity_id=obj.id, summary={"ticket": obj.ticket, "fields": sorted(handling),
+                                                    "device_id": self.device_id})
+            self.transitioned.add(obj.id)
+            self.deferred.pop((name, obj.id), None)
         errors = {}
         if name == "incidents" and "status" in winners and winners["status"] != obj.status:
             target = winners.pop("status")
@@ -292,8 +317,8 @@ class Push(Creates):
             raise Conflict(f"{name} records are append-only once submitted", code="append_only")
         own_draft = name == "patrols" and obj.member_id == self.member.id
         if not own_draft:
-            self.principal.require(self.area(obj.area_id if name != "incident_events" else obj.incident.area_id),
-                                   DELETE_ROLES, f"delete {name}")
+            require(self.principal, "delete", name,
+                    self.area(obj.area_id if name != "incident_events" else obj.incident.area_id), f"delete {name}")
         obj.deleted_at = self.now
         obj.field_clocks = updated_clocks(obj.field_clocks, ["_deleted"], clock)
         obj.sync_origin = self.device_id

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from server.domain.access import can_act_on_incident
+from server.domain.access import can_act_on_incident, require as require_permission, roles_for as roles_for_table
 from server.domain.areas import effective_timezone
+from server.domain.incident_edits import check_promise, check_reported_at, local_today
 from server.domain.incidents import can_transition, compute_deadline, initial_responsible_area
 from server.errors import Invalid
 from server.models import Category, LEADER_ROLES, new_uuid
@@ -15,7 +16,7 @@ from sync.bulk import RowRef, allocate_tickets, bulk_insert
 from sync.collections import COLLECTIONS
 from sync.versioning import allocate_versions
 
-WRITE_ROLES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
+WRITE_ROLES = set(roles_for_table("incidents", "create"))  # the permission table's writers
 STATUS_ACTION = {"resolved": "handle", "closed": "close", "rejected": "reject", "duplicate": "reject",
                  "in_progress": "update", "open": "reopen"}
 INSERT_ORDER = ("patrols", "sites", "incidents", "incident_events")
@@ -51,7 +52,7 @@ class Creates:
 
     def create_patrols(self, change, values, clock) -> dict:
         area = self.area(values["area_id"])
-        self.principal.require(area, WRITE_ROLES, "record patrols")
+        require_permission(self.principal, "create", "patrols", area, "record patrols")
         row = self._row("patrols", change, clock, {
             "member_id": self.member.id, "area_id": area.id, "started_at": values["started_at"],
             "ended_at": values.get("ended_at"), "checkpoints": values.get("checkpoints", []),
@@ -61,7 +62,7 @@ class Creates:
 
     def create_sites(self, change, values, clock) -> dict:
         area = self.area(values["area_id"])
-        self.principal.require(area, WRITE_ROLES, "add sites to the ledger")
+        require_permission(self.principal, "create", "sites", area, "add sites to the ledger")
         row = self._row("sites", change, clock, {
             "area_id": area.id, "name": values.get("name", ""), "address": values["address"],
             "kind": values.get("kind", "coal_user"), "stove_count": values.get("stove_count", 0),
@@ -72,7 +73,7 @@ class Creates:
 
     def create_incidents(self, change, values, clock) -> dict:
         area = self.area(values["area_id"])
-        self.principal.require(area, WRITE_ROLES, "report problems")
+        require_permission(self.principal, "create", "incidents", area, "report problems")
         if values["category_id"] not in self._categories:  # the identity map is weak: keep them here
             self._categories[values["category_id"]] = self.session.get(Category, values["category_id"])
         category = self._categories[values["category_id"]]
@@ -98,6 +99,11 @@ class Creates:
             self._tz[responsible.id] = effective_timezone(self.session, responsible,
                                                           current_app.config["GRIDPATROL_TIMEZONE"])
         reported_at = values.get("reported_at") or self.now
+        check_reported_at(reported_at, self.now)
+        if values.get("promised_date") is not None:
+            check_promise(values["promised_date"], local_today(self.session, area, self.now,
+                                                               current_app.config["GRIDPATROL_TIMEZONE"]),
+                          current_app.config.get("MAX_PROMISE_DAYS"))
         deadline = compute_deadline(handling, responsible.kind, reported_at, self._tz[responsible.id],
                                     values.get("promised_date"), current_app.config.get("DEADLINE_POLICY"))
         row = self._row("incidents", change, clock, {

@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from server.models import HANDLING_CLASSES, PATROL_OUTCOMES, SITE_KINDS, SITE_STATUSES, STATUSES
 from sync import hlc as hlc_module
 from sync.collections import COLLECTIONS
-from sync.fastcheck import fast_load
+from sync.fastcheck import fast_load, finite_json, unstorable_text
 
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SCHEMA_VERSIONS = (1, 1)  # supported range, inclusive
@@ -19,8 +19,9 @@ DEFAULT_LIMIT = 500
 
 
 def no_nul(value):
-    if isinstance(value, str) and "\x00" in value:
-        raise ValidationError("Must not contain NUL characters.")
+    """Text a database column can hold: no NUL, no unpaired surrogate."""
+    if isinstance(value, str) and unstorable_text(value):
+        raise ValidationError("Must not contain NUL characters or unpaired surrogates.")
 
 
 class ChangeSchema(Schema):
@@ -114,7 +115,7 @@ class PatrolFields(_Fields):
     area_id = _ref(required=True)
     started_at = fields.AwareDateTime(required=True)
     ended_at = fields.AwareDateTime(allow_none=True)
-    checkpoints = fields.List(fields.Dict(), validate=validate.Length(max=500))
+    checkpoints = fields.List(fields.Dict(validate=finite_json), validate=validate.Length(max=500))
     outcome = fields.String(validate=validate.OneOf(PATROL_OUTCOMES))
     problem_count = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
     notes = _text(5000)
@@ -127,8 +128,8 @@ class SiteFields(_Fields):
     kind = fields.String(validate=validate.OneOf(SITE_KINDS))
     stove_count = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
     status = fields.String(validate=validate.OneOf(SITE_STATUSES))
-    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
-    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+    latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180))
     notes = _text(5000)
     last_inspected_at = fields.AwareDateTime(allow_none=True)
 
@@ -138,8 +139,8 @@ class IncidentFields(_Fields):
     area_id = _ref(required=True)
     description = _text(5000)
     location_text = _text(300)
-    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
-    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+    latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180))
     handling_class = fields.String(validate=validate.OneOf(HANDLING_CLASSES))
     promised_date = fields.Date(allow_none=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -152,7 +153,7 @@ class IncidentEventFields(_Fields):
     kind = fields.String(required=True, validate=validate.OneOf(["note"]))
     note = fields.String(required=True, validate=[validate.Length(min=1, max=5000), no_nul])
     at = fields.AwareDateTime()
-    data = fields.Dict()
+    data = fields.Dict(validate=finite_json)
 
 
 FIELD_SCHEMAS = {"patrols": PatrolFields(), "sites": SiteFields(), "incidents": IncidentFields(),

@@ -6,13 +6,14 @@ from datetime import datetime, timezone
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from server.domain.access import Principal
+from server.domain.access import Principal, sync_scope
 from server.errors import BadRequest, Forbidden, Invalid, PayloadTooLarge
 from sync import hlc as hlc_module
 from sync.models import SyncDeviceState
 from sync.pull import changes_since, decode_cursor, encode_cursor, meta, removed_between, scope_hash
 from sync.push import push_changes
 from sync.collections import COLLECTIONS
+from sync.fastcheck import unstorable_text
 from sync.schemas import CANONICAL_UUID, DEFAULT_LIMIT, MAX_CHANGES, MAX_LIMIT, SCHEMA_VERSIONS, SyncRequestSchema
 
 REQUEST_SCHEMA = SyncRequestSchema()
@@ -62,7 +63,7 @@ def _fast_envelope(body: dict) -> dict | None:
             return None
         op_id, record_id, clock = change.get("op_id"), change.get("id"), change.get("hlc")
         fields = change.get("fields", {})
-        if (type(op_id) is not str or not 0 < len(op_id) <= 64 or "\x00" in op_id
+        if (type(op_id) is not str or not 0 < len(op_id) <= 64 or unstorable_text(op_id)
                 or change.get("collection") not in COLLECTIONS or change.get("op") not in ("put", "delete")
                 or type(fields) is not dict or any(type(k) is not str for k in fields)
                 or type(record_id) is not str or not CANONICAL_UUID.fullmatch(record_id)
@@ -97,7 +98,7 @@ def run_sync(session: Session, principal: Principal, body, now: datetime | None 
                         details={"device_id": request["device_id"]})
     now = now or datetime.now(timezone.utc)
     info = meta(session)
-    paths = principal.scope_paths()
+    paths = sync_scope(principal)  # the permission table's reading rules, as the API applies them
     current_scope = scope_hash(paths)
     state = session.get(SyncDeviceState, device.id)
 

@@ -60,6 +60,9 @@ def read_json_body():
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("The request body is not valid JSON.", code="invalid_json",
                          details={"reason": str(exc)[:200]}) from None
+    except RecursionError:
+        raise BadRequest("The request body is nested too deeply.", code="invalid_json",
+                         details={"reason": "RecursionError"}) from None
 
 
 def _dumps(value) -> str:

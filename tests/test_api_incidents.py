@@ -123,11 +123,18 @@ def test_reject_duplicate_and_reassign(client, world):
     assert_error(leader.post(f"/incidents/{first['ticket']}/note", {"note": ""}), 422)
 
 
+def _in_days(days: int) -> str:
+    """A promised date N days from today in Shanghai (promises run from today to at most 30 days ahead)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    return (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=days)).isoformat()
+
+
 def test_list_filters(app, client, world):
     admin = as_(client, world, "admin")
     a = _report(admin)
     b = _report(admin, area="HD03-2-1", category="fireworks", handling_class="reported", source="volunteer")
-    c = _report(admin, area="HD03-1-2", handling_class="committed", promised_date="2026-12-01")
+    c = _report(admin, area="HD03-1-2", handling_class="committed", promised_date=_in_days(1))
     admin.post(f"/incidents/{b['ticket']}/escalate", {"flag": True})
     admin.post(f"/incidents/{c['ticket']}/handle", {})
 
@@ -173,10 +180,10 @@ def test_correcting_a_report_keeps_the_old_values_in_history(app, client, world)
     ref = incident["ticket"]
     leader = as_(client, world, "c1_leader")
     fixed = leader.patch(f"/incidents/{ref}", {"category": "cured_meat", "location_text": "映月路14号",
-                                               "handling_class": "committed", "promised_date": "2026-12-31"})
+                                               "handling_class": "committed", "promised_date": _in_days(20)})
     assert fixed.status_code == 200, fixed.get_json()
     body = fixed.get_json()
-    assert body["category_code"] == "cured_meat" and body["deadline"].startswith("2026-12-31T15:59:59")
+    assert body["category_code"] == "cured_meat" and body["deadline"].startswith(_in_days(20) + "T15:59:59")
     correction = body["events"][-1]
     assert correction["kind"] == "note" and correction["data"]["changes"]["category"] == {"from": "coal",
                                                                                            "to": "cured_meat"}

@@ -148,7 +148,7 @@ def test_record_that_arrived_first_by_sms_merges_with_the_device_copy(app, clien
     body = ok(sync(client, world.device_token, world.ids["device"],
                    [change("incidents", iid, _incident(world, category_id=5, description="完整描述：映月路12号烧煤",
                                                        status="resolved"))]))
-    assert body["results"][0]["status"] == "applied"
+    assert body["results"][0]["status"] == "applied", body["results"][0]
     with app.app_context():
         assert db.session.query(Incident).count() == 1
         incident = db.session.get(Incident, iid)

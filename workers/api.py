@@ -67,11 +67,13 @@ class WorkerHealthSchema(Schema):
 def health():
     """Queue depths, failed jobs, and each periodic job's last run (admin or supervisor)."""
     principal = staff_principal()
-    if not (principal.is_global_admin or principal.has_role("admin", "supervisor")):
+    from server.domain.access import holds_any
+    if not holds_any(principal, "worker_health", "read"):
         raise Forbidden("only an admin or supervisor may see worker health", code="role_not_permitted",
                         details={"roles_allowed": ["admin", "supervisor"]})
+    from server.domain.access import can
     from workers.health import worker_health
-    return worker_health(current_app)
+    return worker_health(current_app, details=can(principal, "details", "worker_health"))
 
 
 def _visible(principal):

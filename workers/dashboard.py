@@ -58,4 +58,22 @@ def init_dashboard(app) -> None:
             return _challenge(401, "the RQ dashboard needs an admin's staff token (Bearer, or Basic password)")
         if not Principal.for_member(record.member).is_global_admin:
             return _challenge(403, "only an admin may open the RQ dashboard")
+        if not _same_origin():
+            return _challenge(403, "a change to the queues must come from this site's own pages (Origin check)")
         return None
+
+
+def _same_origin() -> bool:
+    """Cross-site request forgery guard: the browser caches Basic credentials and would send them with a
+    form posted from any other site, so a state-changing request carrying Basic auth must show an Origin
+    (or Referer) of this very host. Bearer tokens are never sent by a browser on its own; they pass."""
+    from urllib.parse import urlsplit
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return True
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return True
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    if not source or source == "null":
+        return False
+    parts = urlsplit(source)
+    return parts.netloc == request.host and parts.scheme in ("http", "https")

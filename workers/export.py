@@ -14,6 +14,22 @@ COLUMNS = [
 ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """OWASP's rule against spreadsheet formula injection: text a person typed (area, community, category
+    names) that starts like a formula gets a leading apostrophe, so Excel/WPS show it as text. Numbers stay
+    numbers. Every CSV and XLSX the project writes passes its cells through here."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_row(row) -> list:
+    return [neutralise(value) for value in row]
+
+
 def _value(metrics: dict, key: str):
     if key in ("immediate", "reported", "committed"):
         return metrics["by_handling"].get(key, 0)
@@ -52,8 +68,8 @@ def to_csv(data: dict) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header, rows = table(data)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(safe_row(header))
+    writer.writerows(safe_row(row) for row in rows)
     return "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
 
 
@@ -64,14 +80,14 @@ def to_xlsx(data: dict) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "周报 weekly"
-    sheet.append([f"{data['subdistrict']['name']} 周报 {data['week']['start']} – {data['week']['end']}"])
-    sheet.append([f"得分公式 score = {data['score_formula']}"])
+    _append(sheet, [f"{data['subdistrict']['name']} 周报 {data['week']['start']} – {data['week']['end']}"])
+    _append(sheet, [f"得分公式 score = {data['score_formula']}"])
     header, rows = table(data)
-    sheet.append(header)
+    _append(sheet, header)
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        _append(sheet, row)
     percent_columns = [i + 1 for i, label in enumerate(header) if "覆盖率" in label]
     for row in sheet.iter_rows(min_row=4):
         for cell in row:
@@ -79,9 +95,18 @@ def to_xlsx(data: dict) -> bytes:
                 cell.number_format = "0%"
     detail = book.create_sheet("分类 categories")
     header, rows = categories_table(data)
-    detail.append(header)
+    _append(detail, header)
     for row in rows:
-        detail.append(row)
+        _append(detail, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _append(sheet, row) -> None:
+    """Append a row with every text cell stored as a string, never as a formula (openpyxl would store a
+    value starting with "=" as a live formula), after the OWASP apostrophe."""
+    sheet.append(safe_row(row))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"

@@ -53,7 +53,22 @@ def _recent_failures(queue, registry, limit: int = 5) -> list[dict]:
     return out
 
 
-def worker_health(app) -> dict:
+_PATHS = None
+
+
+def redact(text: str) -> str:
+    """The last line of an error without file-system paths: enough to see what failed, not where the code
+    lives (tracebacks with server paths are for global admins only)."""
+    import re
+    global _PATHS
+    if _PATHS is None:
+        _PATHS = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-]+){2,}")
+    last = text.strip().splitlines()[-1] if text and text.strip() else ""
+    return _PATHS.sub("<path>", last)[:300]
+
+
+def worker_health(app, details: bool = True) -> dict:
+    """`details` False (anyone but a global admin): errors are one redacted line, never a traceback."""
     redis, queues, schedulers = _queues(app)
     runs = {r.name: r for r in db.session.scalars(select(PeriodicRun))}
     periodic = []
@@ -72,6 +87,12 @@ def worker_health(app) -> dict:
     if runner.name == "inprocess":
         queues = {"inprocess": {"failed": len(getattr(runner, "failures", []))}}
     from sms.routing import provider_states
+    if not details:
+        for item in periodic:
+            item["last_error"] = redact(item["last_error"])
+        for queue in queues.values():
+            for failure in queue.get("recent_failures", []):
+                failure["error"] = redact(failure["error"])
     return {"runner": runner.name, "redis": redis, "queues": queues, "periodic": periodic,
             "cron_schedulers": schedulers, "sms_providers": provider_states(db.session, app),
             "alerts": {s: counts.get(s, 0) for s in ("held", "pending", "queued", "cancelled")}}

@@ -54,9 +54,11 @@ class GenerateArgs(StrictSchema):
 
 
 def _may_read(principal, area: Area) -> bool:
-    if principal.roles_over(area) & set(STAFF_ROLES):
+    """The permission table's reports/read row: over the sub-district, or over a part of it."""
+    from server.domain.access import can, readable_scope
+    if can(principal, "read", "reports", area):
         return True
-    return any(path.startswith(area.path) for path in principal.scope_paths(set(STAFF_ROLES)))
+    return any(path.startswith(area.path) for path in readable_scope(principal, "reports"))
 
 
 def _get(report_id: int) -> WeeklyReport:
@@ -127,7 +129,8 @@ def generate(args):
     area = db.session.get(Area, args["area_id"])
     if area is None or area.kind != "subdistrict":
         raise NotFound(f"no sub-district with id {args['area_id']}", details={"area_id": args["area_id"]})
-    if not (principal.roles_over(area) & {"admin", "subdistrict_leader", "district_leader"}):
+    from server.domain.access import can
+    if not can(principal, "create", "reports", area):
         raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
                         code="role_not_permitted", details={"roles_allowed": ["admin", "subdistrict_leader"]})
     now = utcnow()

@@ -16,6 +16,7 @@ from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_er
 from server.api.scoping import require_admin_over_member as _require_admin_over_member
 from server.auth import staff_principal
 from server.domain.members import check_password, get_member, member_by_phone
+from server.domain import ratelimit
 from server.domain.audit import record as audit_record
 from server.domain.phones import mask_phone, try_normalize_phone
 from server.domain.tokens import issue_staff_token
@@ -110,6 +111,10 @@ def login(body):
     Failed attempts are kept in the audit log; after LOGIN_MAX_FAILURES for one phone within
     LOGIN_FAILURE_WINDOW the phone is refused (429) until the window has passed, whatever the password."""
     phone = try_normalize_phone(body["phone"], current_app.config["GRIDPATROL_PHONE_REGION"])
+    if phone:
+        # Logins for one phone are judged one after another (a row lock until commit): 64 concurrent
+        # attempts cannot all read "4 failures so far" and all get a password check.
+        ratelimit.serialize(db.session, f"login:{phone}")
     if phone and recent_login_failures(db.session, phone) >= LOGIN_MAX_FAILURES:
         raise DomainError("too many failed logins for this phone; try again later", code="rate_limited", status=429,
                           details={"retry_after_seconds": int(LOGIN_FAILURE_WINDOW.total_seconds())})

@@ -15,6 +15,8 @@ MAX_BIGINT = 2 ** 63 - 1  # no column holds more; features may take 64-bit value
 def _bad_value(value) -> str | None:
     if isinstance(value, str) and "\x00" in value:
         return "Must not contain a NUL character."
+    if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "Must not contain unpaired surrogate characters (not UTF-8)."
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_BIGINT:
         return f"Number out of range (at most {MAX_BIGINT})."
     if isinstance(value, (list, tuple)):
@@ -97,8 +99,7 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 # Roles that may read the records of their areas. Volunteers (红袖标志愿者) report problems but do not
 # browse the roster, phones or other people's reports.
-READ_ROLES = frozenset({"patroller", "grid_leader", "community_leader", "subdistrict_leader", "district_leader",
-                        "supervisor", "admin"})
+from server.domain.access import READERS as READ_ROLES  # noqa: E402  (the permission table's readers)
 ANY_ROLE = READ_ROLES  # the default of scoping.require_in_scope
 QUERY = {"location": "query", "unknown": RAISE}  # a mistyped filter is an error, not "no filter"
 

@@ -71,6 +71,27 @@ class ReassignSchema(StrictSchema):
     note = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
+def _viewer():
+    from flask import g
+    return g.get("principal")
+
+
+def _phone_for_viewer(phone, area):
+    """Residents' numbers: whole for those who may read the message log of the area, masked for the rest."""
+    from server.domain.access import may_see_phones
+    from server.domain.phones import mask_phone
+    if not phone:
+        return phone
+    return phone if may_see_phones(_viewer(), area) else mask_phone(phone)
+
+
+def _event_label(event):
+    label = event.actor_label or ""
+    if label.startswith("+") and label[1:].isdigit():
+        return _phone_for_viewer(label, event.incident.area)
+    return label
+
+
 def _area_code(area_id):
     if area_id is None:
         return None
@@ -84,7 +105,7 @@ class EventSchema(Schema):
     at = fields.DateTime()
     channel = fields.String()
     actor_member_id = fields.Integer(allow_none=True)
-    actor_label = fields.String()
+    actor_label = fields.Function(_event_label)
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
     from_area_code = fields.Function(lambda e: _area_code(e.from_area_id), allow_none=True)
@@ -126,7 +147,9 @@ class IncidentSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     reported_at = fields.DateTime()
     reporter_member_id = fields.Integer(allow_none=True)
-    reporter_phone = fields.String(allow_none=True)
+    reporter_phone = fields.Function(lambda i: _phone_for_viewer(i.reporter_phone, i.area), allow_none=True,
+                                     metadata={"description": "masked (+86 139****5678) unless you may read "
+                                                              "the SMS message log of the area"})
     patrol_id = fields.String(allow_none=True)
     duplicate_of_id = fields.String(allow_none=True)
     created_at = fields.DateTime()

@@ -19,8 +19,8 @@ from server.api.incident_schemas import (EscalateSchema, IncidentCreateSchema, I
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain import incidents as rules
-from server.domain.access import ACT_ON_INCIDENT, can_act_on_incident
-from server.domain.incident_edits import update_incident
+from server.domain.access import ACT_ON_INCIDENT, can, can_act_on_incident, roles_for
+from server.domain.incident_edits import check_promise, local_today, update_incident
 from server.domain.phones import normalize_phone
 from server.errors import Invalid, NotFound
 from server.extensions import db
@@ -112,6 +112,10 @@ def create(body):
     if body.get("reporter_phone"):
         body["reporter_phone"] = normalize_phone(body["reporter_phone"], current_app.config["GRIDPATROL_PHONE_REGION"])
     reporter_phone = body.pop("reporter_phone")
+    if body.get("promised_date") is not None:
+        check_promise(body["promised_date"], local_today(db.session, area, utcnow(),
+                                                         current_app.config["GRIDPATROL_TIMEZONE"]),
+                      current_app.config.get("MAX_PROMISE_DAYS"))
     incident = rules.create_incident(db.session, category=category, area=area, channel=CHANNEL,
                                      reporter=principal.member if not reporter_phone else None,
                                      reporter_phone=reporter_phone, **body, **_policy_kwargs())
@@ -128,9 +132,14 @@ def detail(ref):
     """One incident by UUID or ticket, with its whole event history."""
     principal = staff_principal()
     incident = find_incident(ref)
-    if not ((principal.roles_over(incident.area) | principal.roles_over(incident.responsible_area)) & READ_ROLES):
-        require_in_scope(principal, incident.responsible_area)
+    if not _readable(principal, incident):
+        require_in_scope(principal, incident.responsible_area, "view", roles_for("incidents", "read"))
     return incident
+
+
+def _readable(principal, incident: Incident) -> bool:
+    return can(principal, "read", "incidents", incident.area) or can(principal, "read", "incidents",
+                                                                      incident.responsible_area)
 
 
 @blp.route("/<string:ref>", methods=["PATCH"])
@@ -144,7 +153,8 @@ def update(body, ref):
         body["category"] = category_from_ref(body["category"])
         if not body["category"].active and body["category"].id != incident.category_id:
             raise Invalid("that category is no longer in use", details={"category": ["Category is inactive."]})
-    event = update_incident(db.session, incident, body, channel=CHANNEL, actor=principal.member, **_policy_kwargs())
+    event = update_incident(db.session, incident, body, channel=CHANNEL, actor=principal.member, principal=principal,
+                            max_days=current_app.config.get("MAX_PROMISE_DAYS"), **_policy_kwargs())
     if event is None:
         return incident
     return _finish(incident, "update", event, {"fields": sorted(event.data["changes"])})
@@ -234,6 +244,9 @@ def reject(body, ref):
     target, extra = "rejected", {}
     if body["duplicate_of"]:
         original = find_incident(body["duplicate_of"])
+        if not _readable(principal, original):  # neither confirm nor reveal an incident outside your areas
+            raise NotFound(f"no incident {body['duplicate_of']}",
+                           details={"duplicate_of": [f"No incident with id or ticket {body['duplicate_of']}."]})
         if original.id == incident.id:
             raise Invalid("an incident cannot duplicate itself", details={"duplicate_of": ["Names this incident."]})
         target, extra = "duplicate", {"duplicate_of": original.ticket}

@@ -9,11 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, id_field, live,
                                page_args_schema, page_schema, paginate)
-from server.api.scoping import (member_filter, require_admin_over_areas, require_admin_over_member,
-                                require_member_visible)
+from server.api.scoping import member_filter, require_admin_over_member, require_member_visible
 from server.auth import staff_principal
-from server.domain.members import (check_password, create_member, deactivate_member, get_member, set_password,
-                                   update_member, validate_assignments)
+from server.domain.access import require_may_grant
+from server.domain.members import (check_password, create_member, deactivate_member, get_member,
+                                   removed_member_with_phone, set_password, update_member, validate_assignments)
 from server.domain.phones import normalize_phone
 from server.errors import Invalid
 from server.extensions import db
@@ -55,6 +55,8 @@ class MemberSchema(Schema):
     roles = fields.List(fields.String())
     assignments = fields.List(fields.Nested(AssignmentSchema))
     has_password = fields.Function(lambda m: bool(m.password_hash))
+    has_sms_pin = fields.Function(lambda m: bool(m.sms_pin_hash),
+                                  metadata={"description": "staff SMS commands must end with *PIN"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -67,6 +69,9 @@ class MemberUpdateSchema(StrictSchema):
     active = fields.Boolean()
     assignments = fields.List(fields.Nested(AssignmentInSchema), validate=validate.Length(max=50),
                               metadata={"description": "replaces all assignments"})
+    sms_pin = fields.String(allow_none=True, load_only=True, validate=validate.Regexp(r"^\d{4,8}$"),
+                            metadata={"description": "4-8 digits this member must end staff SMS commands "
+                                                     "with (`办结 100002 *4821`); null removes it"})
 
 
 class MemberCreateSchema(MemberUpdateSchema):
@@ -97,9 +102,16 @@ def _region() -> str:
     return current_app.config["GRIDPATROL_PHONE_REGION"]
 
 
-def _assignment_areas(items: list[dict]) -> list[Area | None]:
-    """The areas new assignments name (None for a global admin); validation errors surface first."""
-    return [area for _role, area, _rank in validate_assignments(db.session, items)]
+def _assignment_pairs(items: list[dict]) -> list[tuple[str, Area | None]]:
+    """(role, area) of each new assignment (area None = everywhere); validation errors surface first."""
+    return [(role, area) for role, area, _rank in validate_assignments(db.session, items)]
+
+
+def assignments_summary(member: Member) -> list[dict]:
+    """What the audit log keeps of a member's grants: role AND area (None = everywhere), never role names
+    alone, so a change of reach is as visible as a change of role."""
+    return sorted(({"role": a.role, "area": a.area.code if a.area is not None else None, "rank": a.rank}
+                   for a in member.assignments), key=lambda g: (g["role"], g["area"] or "", g["rank"]))
 
 
 @blp.route("", methods=["GET"])
@@ -141,10 +153,19 @@ def create(body):
     """Add a member (admin of every area the assignments name). Duplicate phone → 409 on `phone`; the phone of
     a removed member brings her record back (same id) with the new details."""
     principal = staff_principal()
-    require_admin_over_areas(principal, _assignment_areas(body["assignments"]) or [None], "add members")
+    pairs = _assignment_pairs(body["assignments"])
+    require_may_grant(principal, pairs or [("admin", None)], "add members")
+    removed = removed_member_with_phone(db.session, body["phone"], _region())
+    before = []
+    if removed is not None:  # reviving someone: her old areas must be the actor's too
+        require_admin_over_member(principal, removed, "bring back a removed member")
+        before = assignments_summary(removed)
     member = create_member(db.session, region=_region(), **body)
+    db.session.flush()
+    db.session.refresh(member, ["assignments"])
     audit("member.reactivate" if member.revived else "member.create", "member", member.id,
-          {"name": member.name, "roles": member.roles})
+          {"name": member.name, "roles": member.roles, "assignments_before": before,
+           "assignments": assignments_summary(member)})
     db.session.commit()
     return member
 
@@ -168,9 +189,14 @@ def update(body, member_id):
     member = get_member(db.session, member_id)
     require_admin_over_member(principal, member, "edit members")
     if "assignments" in body:
-        require_admin_over_areas(principal, _assignment_areas(body["assignments"]) or [None], "assign roles")
+        require_may_grant(principal, _assignment_pairs(body["assignments"]), "assign roles")
+    before = assignments_summary(member)
     update_member(db.session, member, body, _region())
-    audit("member.update", "member", member.id, {"fields": sorted(body), "roles": member.roles})
+    db.session.flush()
+    db.session.refresh(member, ["assignments"])
+    audit("member.update", "member", member.id, {"fields": sorted(body), "roles": member.roles,
+                                                 "assignments_before": before,
+                                                 "assignments": assignments_summary(member)})
     db.session.commit()
     return member
 

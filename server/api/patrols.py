@@ -18,8 +18,9 @@ from server.models import Area, PATROL_OUTCOMES, Patrol
 
 blp = Blueprint("patrols", __name__, url_prefix="/api/v1/patrols", description="Patrols (巡查)")
 
-RECORDERS_FOR_OTHERS = {"admin", "supervisor", "grid_leader", "community_leader", "subdistrict_leader",
-                        "district_leader"}
+from server.domain.access import roles_for  # noqa: E402  (the permission table decides)
+
+RECORDERS_FOR_OTHERS = roles_for("patrols", "create_for_others")
 
 
 class CheckpointSchema(StrictSchema):

@@ -97,6 +97,16 @@ def _uploaded_file() -> tuple[bytes, str | None]:
     return data, None
 
 
+def _manages(principal, member) -> bool:
+    from server.api.scoping import require_admin_over_member
+    from server.errors import Forbidden
+    try:
+        require_admin_over_member(principal, member, "import")
+    except Forbidden:
+        return False
+    return True
+
+
 @blp.route("/import", methods=["POST"])
 @blp.arguments(RosterImportArgs, location="query", as_kwargs=True)
 @blp.doc(requestBody=_FILE_BODY)
@@ -112,6 +122,7 @@ def import_roster_file(commit: bool, parent: str | None):
     data, filename = _uploaded_file()
     table = read_roster(data, filename)
     report = import_roster(db.session, table, parent_area, commit=commit, channel="api", actor=principal.member,
-                           region=current_app.config["GRIDPATROL_PHONE_REGION"])
+                           region=current_app.config["GRIDPATROL_PHONE_REGION"],
+                           manages=lambda member: _manages(principal, member))
     db.session.commit()
     return report, (201 if commit else 200)

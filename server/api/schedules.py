@@ -21,7 +21,9 @@ from server.models import DEFAULT_WINDOWS, Area, PatrolSchedule
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1/schedules",
                 description="Patrol schedules (daily windows, seasons, heightened periods, key sites)")
 
-SCHEDULE_WRITERS = {"admin", "district_leader", "subdistrict_leader", "community_leader"}
+from server.domain.access import roles_for  # noqa: E402  (the permission table decides)
+
+SCHEDULE_WRITERS = roles_for("schedules", "create")
 
 
 class WindowSchema(StrictSchema):

@@ -50,10 +50,10 @@ def require_admin_over_member(principal, member: Member, action: str) -> None:
 
 
 def require_admin_over_areas(principal, areas, action: str) -> None:
+    """Admin over EVERY area named; None ("everywhere", e.g. a root area's missing parent) needs a global
+    admin — it is never dropped from the check (issue 8: that is how an area admin became a global one)."""
     if principal.is_global_admin:
         return
-    areas = [a for a in areas if a is not None]
-    if not areas:
-        principal.require_admin(None, action)
+    areas = list(areas) or [None]
     for area in areas:
         principal.require_admin(area, action)

@@ -18,8 +18,11 @@ from server.models import Area, SITE_KINDS, SITE_STATUSES, Site
 blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites",
                 description="The ledger (台账): pollution-source points and their inspections")
 
-LEDGER_KEEPERS = {"admin", "supervisor", "grid_leader", "community_leader", "subdistrict_leader", "district_leader"}
-INSPECTORS = LEDGER_KEEPERS | {"patroller"}
+from server.domain.access import roles_for  # noqa: E402  (the permission table decides)
+
+LEDGER_KEEPERS = roles_for("sites", "update")
+LEDGER_CREATORS = roles_for("sites", "create")  # a patroller who finds a coal user adds it
+INSPECTORS = roles_for("sites", "inspect")
 
 
 class SiteUpdateSchema(StrictSchema):
@@ -122,7 +125,7 @@ def list_sites(args):
 def create(body):
     principal = staff_principal()
     area = area_from_ref(body.pop("area"))
-    require_in_scope(principal, area, "keep the ledger", LEDGER_KEEPERS)
+    require_in_scope(principal, area, "keep the ledger", LEDGER_CREATORS)
     site = create_site(db.session, area, body)
     audit("site.create", "site", site.id, {"area": area.code, "address": site.address, "status": site.status})
     db.session.commit()

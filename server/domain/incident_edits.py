@@ -14,6 +14,54 @@ from server.domain.incidents import add_event, compute_deadline
 from server.errors import IllegalTransition, Invalid
 from server.models import Incident, Member, OPEN_STATUSES, utcnow
 
+HANDLING_FIELDS = ("handling_class", "promised_date")
+DEFAULT_MAX_PROMISE_DAYS = 30
+
+
+def check_promise(promised: date | None, today: date, max_days: int | None = None) -> None:
+    """A promised date (承诺) lies between today and today + max_days (config MAX_PROMISE_DAYS)."""
+    if promised is None:
+        return
+    max_days = DEFAULT_MAX_PROMISE_DAYS if max_days is None else max_days
+    if promised < today or (promised - today).days > max_days:
+        raise Invalid(f"a promise runs from today to at most {max_days} days ahead",
+                      details={"promised_date": [f"Must be between {today.isoformat()} and "
+                                                 f"{max_days} days later."]})
+
+
+def check_reported_at(reported_at: datetime, now: datetime) -> None:
+    """A problem is reported in the past (a device clock may run 5 minutes ahead) and in this century."""
+    from datetime import timedelta, timezone
+    if reported_at > now + timedelta(minutes=5) or reported_at < datetime(2000, 1, 1, tzinfo=timezone.utc):
+        raise Invalid("reported_at must not lie in the future",
+                      details={"reported_at": ["Must be a moment in the past (device clocks may run 5 minutes "
+                                               "ahead)."]})
+
+
+def local_today(session: Session, incident_or_area, now: datetime, default_tz: str = "Asia/Shanghai") -> date:
+    from zoneinfo import ZoneInfo
+    area = getattr(incident_or_area, "responsible_area", None) or incident_or_area
+    return now.astimezone(ZoneInfo(effective_timezone(session, area, default_tz))).date()
+
+
+def check_handling_change(session: Session, actor, incident: Incident, changes: dict, *, now: datetime | None = None,
+                          max_days: int | None = None, default_tz: str = "Asia/Shanghai") -> None:
+    """Who may move a deadline: the handling class and promised date are changed only by roles the permission
+    table gives `set_handling` (leaders, supervisors, admins) over the incident, within the promise range.
+    The same rule for the API, SMS and device sync; `reported_at` never changes after creation."""
+    from server.domain.access import can_act_on_incident
+    if "reported_at" in changes and changes["reported_at"] != incident.reported_at:
+        raise Invalid("reported_at is fixed when a problem is reported",
+                      details={"reported_at": ["Cannot be changed after the incident was created."]})
+    moving = {k for k in HANDLING_FIELDS if k in changes and changes[k] != getattr(incident, k)}
+    if not moving:
+        return
+    if actor is not None:
+        can_act_on_incident(actor, incident, "set_handling")
+    if "promised_date" in moving:
+        check_promise(changes["promised_date"], local_today(session, incident, now or utcnow(), default_tz), max_days)
+
+
 EDITABLE = ("category", "description", "location_text", "latitude", "longitude", "handling_class", "promised_date")
 
 
@@ -27,9 +75,11 @@ def _plain(value):
 
 def update_incident(session: Session, incident: Incident, changes: dict, *, channel: str,
                     actor: Member | None = None, now: datetime | None = None, policy: dict | None = None,
-                    default_tz: str = "Asia/Shanghai"):
-    """Apply the changes; a new handling class or promised date recomputes the deadline of an open incident."""
+                    default_tz: str = "Asia/Shanghai", principal=None, max_days: int | None = None):
+    """Apply the changes; a new handling class or promised date recomputes the deadline of an open incident.
+    With `principal`, the handling rule (check_handling_change) is enforced for it."""
     now = now or utcnow()
+    check_handling_change(session, principal, incident, changes, now=now, max_days=max_days, default_tz=default_tz)
     if incident.status not in OPEN_STATUSES and {"handling_class", "promised_date"} & set(changes):
         raise IllegalTransition(f"incident {incident.ticket} is {incident.status}; its handling is settled",
                                 details={"status": [f"Cannot change the handling of a {incident.status} incident."]})

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.areas import effective_timezone, parent_area
+from server.domain.phones import mask_phone
 from server.errors import Conflict, IllegalTransition, Invalid
 from server.models import Area, Category, Counter, Incident, IncidentEvent, Member, utcnow
 
@@ -109,7 +110,7 @@ def create_incident(session: Session, *, category: Category, area: Area, channel
         incident.id = incident_id
     session.add(incident)
     add_event(session, incident, "created", channel=channel, actor=reporter,
-              actor_label=reporter.name if reporter else (reporter_phone or ""), to_status="open",
+              actor_label=reporter.name if reporter else mask_phone(reporter_phone), to_status="open",
               to_area_id=responsible.id, at=now, data={"source": source, "handling_class": handling_class})
     session.flush()
     return incident

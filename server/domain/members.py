@@ -30,8 +30,29 @@ def member_by_phone(session: Session, phone_e164: str) -> Member | None:
 def _check_phone_free(session: Session, phone: str, member: Member | None = None) -> None:
     holder = member_by_phone(session, phone)
     if holder is not None and holder is not member:
-        raise Conflict(f"phone {phone} already belongs to member {holder.id}", code="duplicate_phone",
-                       details={"phone": [f"{phone} already belongs to member {holder.id} ({holder.name})."]})
+        # No name, no id: a 409 must not tell an area admin who is behind a phone in another district.
+        raise Conflict(f"phone {phone} already belongs to another member", code="duplicate_phone",
+                       details={"phone": [f"{phone} already belongs to another member."]})
+
+
+def removed_member_with_phone(session: Session, phone: str, region: str = "CN") -> Member | None:
+    """The removed member a new member with this phone would bring back, if any (None for a bad phone)."""
+    from server.domain.phones import try_normalize_phone
+    e164 = try_normalize_phone(phone, region)
+    holder = member_by_phone(session, e164) if e164 else None
+    return holder if holder is not None and holder.deleted_at is not None else None
+
+
+def revoke_credentials(session: Session, member: Member, now=None) -> None:
+    """Every way to act as this member stops for good: staff tokens, devices, the password."""
+    from server.models import StaffToken
+    now = now or utcnow()
+    for device in member.devices:
+        if device.revoked_at is None:
+            device.revoked_at = now
+    for token in session.scalars(select(StaffToken).where(StaffToken.member_id == member.id,
+                                                          StaffToken.revoked_at.is_(None))):
+        token.revoked_at = now
 
 
 def validate_assignments(session: Session, items: list[dict]) -> list[tuple[str, Area | None, int]]:
@@ -98,7 +119,7 @@ def member_name(name: str | None, field: str = "name") -> str:
 
 
 def create_member(session: Session, *, name: str, phone: str, region: str = "CN", locale: str = "zh",
-                  active: bool = True, assignments: list[dict] | None = None) -> Member:
+                  active: bool = True, assignments: list[dict] | None = None, sms_pin: str | None = None) -> Member:
     """Add a member. A phone that belonged to a removed member brings that record back (same id, so old
     patrols and incidents stay hers) with the new name, locale and assignments; see `revived`."""
     name = member_name(name)
@@ -107,6 +128,9 @@ def create_member(session: Session, *, name: str, phone: str, region: str = "CN"
     if holder is not None and holder.deleted_at is not None:
         holder.deleted_at = None
         member = holder
+        # A new person with a recycled number: nothing of the removed member's access survives.
+        revoke_credentials(session, member)
+        member.password_hash = None
         member.name, member.locale, member.active = name, locale, active
         member.revived = True  # plain attribute for the caller (audit), not stored
     else:
@@ -115,8 +139,14 @@ def create_member(session: Session, *, name: str, phone: str, region: str = "CN"
         session.add(member)
         member.revived = False
     replace_assignments(session, member, assignments or [])
+    set_sms_pin(member, sms_pin)
     session.flush()
     return member
+
+
+def set_sms_pin(member: Member, pin: str | None) -> None:
+    """The PIN staff SMS commands must end with (None: caller id alone, the default); stored hashed."""
+    member.sms_pin_hash = generate_password_hash(pin) if pin else None
 
 
 def update_member(session: Session, member: Member, changes: dict, region: str = "CN") -> Member:
@@ -124,11 +154,15 @@ def update_member(session: Session, member: Member, changes: dict, region: str =
         e164 = normalize_phone(changes["phone"], region)
         _check_phone_free(session, e164, member)
         member.phone = e164
+    if changes.get("active") is False and member.active:
+        revoke_credentials(session, member)  # deactivation revokes for good; reactivating brings nothing back
     for key in ("name", "locale", "active"):
         if key in changes:
             setattr(member, key, member_name(changes[key]) if key == "name" else changes[key])
     if "assignments" in changes:
         replace_assignments(session, member, changes["assignments"])
+    if "sms_pin" in changes:
+        set_sms_pin(member, changes["sms_pin"])
     session.flush()
     return member
 
@@ -138,13 +172,7 @@ def deactivate_member(session: Session, member: Member) -> None:
     now = utcnow()
     member.active = False
     member.deleted_at = now
-    for device in member.devices:
-        if device.revoked_at is None:
-            device.revoked_at = now
-    from server.models import StaffToken
-    for token in session.scalars(select(StaffToken).where(StaffToken.member_id == member.id,
-                                                          StaffToken.revoked_at.is_(None))):
-        token.revoked_at = now
+    revoke_credentials(session, member, now)
 
 
 def set_password(member: Member, password: str) -> None:

@@ -166,7 +166,11 @@ def _roster_phone(raw: str, region: str) -> str:
     return e164 if phonenumbers.is_valid_number(phonenumbers.parse(e164)) else ""
 
 
-def plan_roster(session: Session, table: RosterTable, parent: Area, region: str = "CN") -> RosterPlan:
+def plan_roster(session: Session, table: RosterTable, parent: Area, region: str = "CN",
+                manages=None) -> RosterPlan:
+    """`manages(member) -> bool`: may the importer manage this existing member? A phone that belongs to
+    someone outside the importer's areas is an error that names nobody (an area admin must neither learn
+    who is behind a number nor pull a member of another district into her area)."""
     plan = RosterPlan(parent=parent, skipped_sheets=list(table.skipped_sheets))
     codes = _CodeAllocator(session)
     phone_seen: dict[str, tuple[str, str]] = {}  # phone -> (where first seen, name)
@@ -242,6 +246,10 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
             plan.error(line, "phone", f"{phone} is also on {first_place} for {first_name}.", phone_raw)
             continue
         existing_member = session.scalar(select(Member).where(Member.phone == phone))
+        if existing_member is not None and manages is not None and not manages(existing_member):
+            plan.error(line, "phone", f"{phone} belongs to a member outside your areas; an admin over their "
+                       "areas must add this role.", phone_raw)
+            continue
         if existing_member is not None and existing_member.name != name:
             plan.error(line, "phone", f"{phone} already belongs to {existing_member.name}.", phone_raw)
             continue
@@ -313,8 +321,10 @@ def apply_plan(session: Session, plan: RosterPlan, *, channel: str, actor: Membe
 
     members = {m.phone: m for m in session.scalars(select(Member).where(
         Member.phone.in_({row.phone for row in plan.assignments})))}
+    granted = []  # every grant in the audit entry: who, role AND area
     for row in plan.assignments:
         area = area_of(row.area_key)
+        granted.append({"name": row.name, "role": row.role, "area": area.code, "rank": row.rank})
         member = members.get(row.phone)
         if member is None:
             member = members[row.phone] = Member(name=row.name, phone=row.phone)
@@ -323,7 +333,8 @@ def apply_plan(session: Session, plan: RosterPlan, *, channel: str, actor: Membe
     session.flush()
     summary = plan.summary()
     counts = {"communities": len(summary["communities"]), "grids": len(summary["grids"]),
-              "members": len(summary["members"]), "assignments": summary["assignments"], "rows": plan.rows}
+              "members": len(summary["members"]), "assignments": summary["assignments"], "rows": plan.rows,
+              "grants": granted}
     audit.record(session, "roster.import", channel=channel, actor=actor, actor_label=actor_label,
                  entity="area", entity_id=plan.parent.id, summary=counts)
     return {**plan.report(), "committed": True, "created": summary}
@@ -340,8 +351,8 @@ class RosterRejected(Invalid):
 
 
 def import_roster(session: Session, table: RosterTable, parent: Area, *, commit: bool, channel: str,
-                  actor: Member | None = None, actor_label: str = "", region: str = "CN") -> dict:
-    plan = plan_roster(session, table, parent, region)
+                  actor: Member | None = None, actor_label: str = "", region: str = "CN", manages=None) -> dict:
+    plan = plan_roster(session, table, parent, region, manages)
     if not commit:
         return {**plan.report(), "committed": False}
     return apply_plan(session, plan, channel=channel, actor=actor, actor_label=actor_label)

@@ -17,3 +17,4 @@ import sms.models  # noqa: F401,E402
 import workers.models  # noqa: F401,E402
 import sms.understanding.models  # noqa: F401,E402
 from server.models.pairing import PairingCode  # noqa: F401,E402
+from server.models.security import RateLimit  # noqa: F401,E402

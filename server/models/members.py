@@ -27,6 +27,9 @@ class Member(db.Model, TimestampMixin, Versioned):
     locale: Mapped[str] = mapped_column(String(8), nullable=False, default="zh")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Optional PIN an office may require after staff SMS commands (`办结 100002 已熄灭 *4821`): caller ids
+    # can be spoofed by carriers, a PIN cannot be read off the number. Hashed like a password.
+    sms_pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     assignments: Mapped[list["Assignment"]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="Assignment.id")
