@@ -230,7 +230,14 @@ class Push(Creates):
             return self.log_conflict(change, clock, "append_only", {k: wire_value(v) for k, v in current.items()},
                                      obj=obj)
         self._may_update(name, obj)
-        if name == "incidents":  # who may move a deadline, and reported_at fixed: the domain rule
+        fixed = {}
+        if name == "incidents" and "reported_at" in values and not same_value(values["reported_at"], obj.reported_at):
+            # reported_at is fixed at creation (server.domain.incident_edits). A device's other value — say the
+            # phone's own copy of a record that first arrived by coded SMS — loses like an older clock, and the
+            # rest of its change still merges.
+            values.pop("reported_at")
+            fixed["reported_at"] = obj.reported_at
+        if name == "incidents":  # who may move a deadline: the domain rule
             check_handling_change(self.session, self.principal, obj, values, now=self.now,
                                   max_days=current_app.config.get("MAX_PROMISE_DAYS"),
                                   default_tz=current_app.config["GRIDPATROL_TIMEZONE"])
@@ -241,6 +248,7 @@ class Push(Creates):
         if "category_id" in values and self.session.get(Category, values["category_id"]) is None:
             raise Invalid("unknown category", details={"category_id": [f"Unknown category {values['category_id']}."]})
         winners, losers = last_writer_wins(current, obj.field_clocks or {}, values, clock)
+        losers.update(fixed)
         handling = {k: winners[k] for k in HANDLING_FIELDS
                     if k in winners and winners[k] != getattr(obj, k)} if name == "incidents" else {}
         if handling:  # a new deadline and a history event, as the API and SMS write them

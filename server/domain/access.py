@@ -166,6 +166,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", f"{_V}/sync"): ("sync", "sync"),
     ("GET", f"{_V}/messages"): ("messages", "read"),
     ("POST", "/sms/twilio/inbound"): ("sms", "receive"), ("POST", "/sms/twilio/status"): ("sms", "receive"),
+    ("POST", "/sms/android/webhook"): ("sms", "receive"),
+    ("GET", f"{_V}/triage"): ("incidents", "read"),  # 待分类: residents' reports no cue could place
+    ("POST", f"{_V}/triage/{{ref}}"): ("incidents", "update"),
     ("GET", f"{_V}/workers/health"): ("worker_health", "read"),
     ("GET", f"{_V}/workers/alerts"): ("alerts", "read"),
     ("POST", f"{_V}/workers/alerts/{{alert_id}}/acknowledge"): ("alerts", "acknowledge"),
