@@ -64,7 +64,7 @@ def _init_features(app: Flask) -> None:
             module.init_app(app)
 
 
-FEATURE_PACKAGES = ["sync", "sms", "workers"]
+FEATURE_PACKAGES = ["sync", "sms", "workers", "web.dashboard"]
 
 FEATURE_BLUEPRINTS = [
     "server.api.health",
@@ -83,6 +83,8 @@ FEATURE_BLUEPRINTS = [
     "sms.api",
     "workers.api",
     "workers.reports_api",
+    *[f"web.dashboard.{page}" for page in ("auth_pages", "overview", "problems", "patrols", "reports", "ledger",
+                                           "people", "schedules", "messages")],
 ]
 
 
