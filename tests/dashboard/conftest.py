@@ -21,7 +21,43 @@ def demo(app):
         out = load_demo(db.session)
         plan_windows(db.session, utcnow())
         db.session.commit()
+        patrol_the_demo(db.session, app.config)
     return out
+
+
+def patrol_the_demo(session, config) -> None:
+    """A believable day: most windows that have ended were patrolled, every seventh grid missed its windows,
+    one grid patrolled late; a resident texted a report; then the workers' scan judged the windows (and
+    raised the missed-patrol alerts)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from server.domain.patrols import create_patrol
+    from server.models import Area, Assignment, Member, utcnow
+    from sms.inbound import receive
+    from workers.models import PatrolWindow
+    from workers.scans import scan_missed_patrols
+
+    now = utcnow()
+    grids = {a.id: a for a in session.scalars(select(Area).where(Area.kind == "grid").order_by(Area.id))}
+    patroller = {a.area_id: a.member for a in session.scalars(select(Assignment).where(Assignment.role == "patroller"))}
+    ended = session.scalars(select(PatrolWindow).where(PatrolWindow.ends_at <= now).order_by(PatrolWindow.id)).all()
+    for window in ended:
+        index = list(grids).index(window.area_id)
+        if index % 7 == 3:
+            continue  # missed
+        start = window.ends_at + timedelta(minutes=20) if index % 11 == 5 else window.starts_at + timedelta(minutes=30)
+        if start > now:
+            continue
+        create_patrol(session, member=patroller[window.area_id], area=grids[window.area_id], started_at=start,
+                      ended_at=start + timedelta(minutes=40) if start + timedelta(minutes=40) <= now else None)
+    session.commit()
+    receive(session, message_sid="SMdashboarddemo0001", sender="+8617009990002", body="举报 烧煤 映月路20号",
+            now=now - timedelta(minutes=30), config=config)
+    session.commit()
+    scan_missed_patrols(session, now)
+    session.commit()
 
 
 def sign_in(page, phone: str, password: str = "yingyue-demo") -> None:

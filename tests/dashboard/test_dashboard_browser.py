@@ -23,7 +23,21 @@ def test_login_page_and_wrong_password(page, live_server, demo, screenshot):
     page.browser_problems.clear()  # the 401 answer of the failed sign-in is logged by Chromium, as expected
 
 
-def test_community_leader_sees_only_her_community(page, live_server, demo, screenshot):
+def _tickets_in(app, code: str) -> set[str]:
+    from sqlalchemy.orm import aliased
+
+    from server.extensions import db
+    from server.models import Area, Incident
+    found, responsible = aliased(Area), aliased(Area)
+    with app.app_context():
+        root = db.session.scalar(select(Area).where(Area.code == code))
+        return set(db.session.scalars(
+            select(Incident.ticket).join(found, found.id == Incident.area_id)
+            .join(responsible, responsible.id == Incident.responsible_area_id)
+            .where(found.path.startswith(root.path) | responsible.path.startswith(root.path))))
+
+
+def test_community_leader_sees_only_her_community(page, live_server, demo, screenshot, app):
     mine = leader_of(demo, "CJ05-1")
     sign_in(page, mine["phone"])
     assert "映月社区" in page.inner_text("h1")
@@ -33,8 +47,7 @@ def test_community_leader_sees_only_her_community(page, live_server, demo, scree
     screenshot(page, "dashboard-overview-community")
     page.goto("/dashboard/problems")
     tickets = page.locator("#problems tbody td:first-child a").all_inner_texts()
-    expected = {i["ticket"] for i in demo["incidents"] if i["area"].startswith("CJ05-1-") or i["responsible_area"] == "CJ05-1"}
-    assert set(tickets) == expected
+    assert set(tickets) == _tickets_in(app, "CJ05-1") and len(tickets) >= 3
     other = next(i for i in demo["incidents"] if not i["area"].startswith("CJ05-1-") and i["responsible_area"] != "CJ05-1")
     for url in ("/dashboard/?area=CJ05-2", f"/dashboard/problems/{other['ticket']}", "/dashboard/ledger?area=CJ05"):
         assert page.request.get(url).status == 403, url
@@ -92,7 +105,7 @@ def test_weekly_report_charts_render(page, live_server, demo, screenshot):
     for chart in ("#chart-category", "#chart-trend", "#chart-coverage"):
         assert page.locator(f"{chart} svg").count() == 1, chart
     assert page.locator("#chart-category svg rect").count() >= 1
-    assert page.locator("#chart-coverage svg rect").count() == 13
+    assert page.locator("#chart-coverage svg text").count() >= 26  # a name and a value (or —) per community
     assert page.locator("#chart-trend svg circle").count() >= 8
     box = page.locator("#chart-category svg").bounding_box()
     assert box["width"] > 200 and box["height"] > 30

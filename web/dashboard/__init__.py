@@ -34,4 +34,5 @@ def init_app(app) -> None:
     app.register_blueprint(static)
     app.jinja_env.globals.update(
         _=common.t, csrf_token=common.csrf_token, local=common.local, lang=common.lang,
-        current_leader=common.current_leader, NAV=NAV)
+        current_leader=common.current_leader, NAV=NAV,
+        short_name=common.short_name)

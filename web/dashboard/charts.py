@@ -18,21 +18,24 @@ def _nice_max(value: float) -> float:
     return value * 1.1
 
 
-def bar_chart(items: list[tuple[str, float]], *, title: str, unit: str = "", max_value: float | None = None,
+def bar_chart(items: list[tuple[str, float | None]], *, title: str, unit: str = "", max_value: float | None = None,
               fmt: str = "{:g}") -> Markup:
     """Horizontal bars, one per item, with the value at the bar's end (labels stay readable on a phone)."""
     row, left, width = 26, 130, 640
     height = max(1, len(items)) * row + 30
-    top = max_value if max_value is not None else _nice_max(max((v for _, v in items), default=0))
+    top = max_value if max_value is not None else _nice_max(max((v for _, v in items if v is not None), default=0))
     scale = (width - left - 70) / (top or 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{escape(title)}" class="bar-chart"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(items):
         y = 10 + i * row
-        w = max(0.0, value * scale)
-        color = COLORS[i % len(COLORS)] if len(items) <= 8 else COLORS[0]
         parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="13" fill="#1d2430">'
                      f'{escape(label[:12])}</text>')
+        if value is None:  # nothing to measure (e.g. no windows scheduled): say so instead of drawing a zero
+            parts.append(f'<text x="{left + 6}" y="{y + 16}" font-size="12" fill="#5b6474">—</text>')
+            continue
+        w = max(0.0, value * scale)
+        color = COLORS[i % len(COLORS)] if len(items) <= 8 else COLORS[0]
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" rx="3" fill="{color}">'
                      f'<title>{escape(label)}: {escape(fmt.format(value))}{escape(unit)}</title></rect>')
         parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12" fill="#5b6474">'

@@ -186,9 +186,20 @@ def breadcrumb(principal: Principal, area: Area) -> list[Area]:
     return [by_id[i] for i in ids if i in by_id and principal.in_scope(by_id[i])]
 
 
+def natural_order():
+    """Codes in the order people count them: CJ05-2 before CJ05-10."""
+    from sqlalchemy import func
+    return (func.length(Area.code), Area.code)
+
+
 def children_of(area: Area, limit: int = 300) -> list[Area]:
     return list(db.session.scalars(select(Area).where(Area.parent_id == area.id, Area.deleted_at.is_(None))
-                                   .order_by(Area.code).limit(limit)))
+                                   .order_by(*natural_order()).limit(limit)))
+
+
+def short_name(name: str, parent_name: str) -> str:
+    """映月社区第一网格 under 映月社区 → 第一网格 (the row already says which community)."""
+    return name[len(parent_name):] if parent_name and name.startswith(parent_name) and len(name) > len(parent_name) else name
 
 
 def page(template: str, **context):

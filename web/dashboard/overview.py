@@ -57,7 +57,7 @@ def hierarchy_grid(focus: Area, day, now: datetime) -> list[dict]:
         cells_by_row.setdefault(row_id, []).append((names.get(cell_id), bucket))
     out = []
     for row in row_areas:
-        cells = sorted((c for c in cells_by_row.get(row.id, []) if c[0] is not None), key=lambda c: c[0].code)
+        cells = sorted((c for c in cells_by_row.get(row.id, []) if c[0] is not None), key=lambda c: (len(c[0].code), c[0].code))
         total = dict.fromkeys(STATES, 0)
         for _, bucket in cells:
             for k in STATES:

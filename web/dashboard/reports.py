@@ -95,7 +95,8 @@ def index():
     names = {c.code: (c.name_en if lang() == "en" else c.name_zh) for c in db.session.scalars(select(Category))}
     by_category = sorted(data["total"]["current"]["by_category"].items(), key=lambda kv: (-kv[1], kv[0]))
     category_chart = bar_chart([(names.get(code, code), n) for code, n in by_category], title=t("各类问题数"), unit="")
-    coverage_chart = bar_chart([(row["name"], round((row["current"]["coverage"] or 0) * 100, 1))
+    coverage_chart = bar_chart([(row["name"], None if row["current"]["coverage"] is None
+                                 else round(row["current"]["coverage"] * 100, 1))
                                 for row in data["communities"]], title=t("各社区巡查覆盖率"), unit="%", max_value=100)
     weeks = trend(area, day)
     trend_chart = line_chart([label for label, _ in weeks], [
