@@ -19,6 +19,8 @@ def demo(app):
     from workers.planning import plan_windows
     with app.app_context():
         out = load_demo(db.session)
+        from datetime import timedelta
+        plan_windows(db.session, utcnow() - timedelta(days=1))  # yesterday's windows too: a week has begun
         plan_windows(db.session, utcnow())
         db.session.commit()
         patrol_the_demo(db.session, app.config)
@@ -34,7 +36,7 @@ def patrol_the_demo(session, config) -> None:
     from sqlalchemy import select
 
     from server.domain.patrols import create_patrol
-    from server.models import Area, Assignment, Member, utcnow
+    from server.models import Area, Assignment, utcnow
     from sms.inbound import receive
     from workers.models import PatrolWindow
     from workers.scans import scan_missed_patrols

@@ -2,8 +2,6 @@
 the roster import, and a screenshot of every page (test-artifacts/screenshots/dashboard-*.png)."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -102,6 +100,7 @@ def test_weekly_report_charts_render(page, live_server, demo, screenshot):
     sub = leader_of(demo, "CJ05")
     sign_in(page, sub["phone"])
     page.goto("/dashboard/reports")
+    page.wait_for_selector("#chart-trend svg")
     for chart in ("#chart-category", "#chart-trend", "#chart-coverage"):
         assert page.locator(f"{chart} svg").count() == 1, chart
     assert page.locator("#chart-category svg rect").count() >= 1
@@ -113,6 +112,7 @@ def test_weekly_report_charts_render(page, live_server, demo, screenshot):
     page.click("#generate")
     page.wait_for_selector(".flash.ok")
     assert "已生成于" in page.inner_text("main")
+    page.wait_for_selector("#chart-trend svg")
     with page.expect_download() as download:
         page.click("#download-xlsx")
     assert download.value.suggested_filename.endswith(".xlsx")

@@ -52,7 +52,7 @@ EN = {
     "按期办结": "Resolved on time", "居民举报": "Resident reports", "各类问题数": "Problems by category",
     "近 8 周趋势": "Last 8 weeks", "各社区巡查覆盖率": "Coverage by community", "考核排名": "Ranking",
     "得分": "Score", "排名": "Rank", "社区": "Community", "上周得分": "Last week", "覆盖率": "Coverage",
-    "覆盖率%": "Coverage %",
+    "覆盖率%": "Coverage %", "加载中…": "Loading…",
     # ledger
     "类型": "Kind", "地址或名称": "Address or name", "导出 XLSX": "Export XLSX", "点位": "Points", "炉具": "Stoves",
     "只显示前 500 条，请缩小范围": "showing the first 500; narrow the filter", "名称": "Name", "地址": "Address",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import request
+from flask import request, url_for
 from sqlalchemy import and_, case, func, select
 
 from server.api.common import READ_ROLES
@@ -35,35 +35,66 @@ def _segments(path: str) -> list[int]:
     return [int(p) for p in path.strip("/").split("/") if p]
 
 
-def hierarchy_grid(focus: Area, day, now: datetime) -> list[dict]:
+MAX_CELLS = 400  # above this many cells (a district or the whole city) each row is one summary bar
+
+
+def _bucket() -> dict:
+    return dict.fromkeys(STATES, 0)
+
+
+def hierarchy_grid(focus: Area, day, now: datetime) -> tuple[list[dict], bool]:
+    """Rows (the focus's children) with their cells (the children's children), each cell the counts of
+    today's windows in its subtree by state; (rows, summary) where summary means the cells were too many
+    to draw and each row carries only its total."""
     depth = len(_segments(focus.path))
-    counts: dict[tuple[int, int], dict] = {}
-    rows = db.session.execute(
-        select(Area.path, window_class(now).label("cls"), func.count())
-        .join(Area, Area.id == PatrolWindow.area_id)
-        .where(PatrolWindow.local_date == day, Area.path.startswith(focus.path))
-        .group_by(Area.path, "cls"))
-    for path, cls, n in rows:
-        seg = _segments(path)
-        row_id = seg[depth] if len(seg) > depth else focus.id
-        cell_id = seg[depth + 1] if len(seg) > depth + 1 else row_id
-        bucket = counts.setdefault((row_id, cell_id), dict.fromkeys(STATES, 0))
-        bucket[cls] += n
     row_areas = children_of(focus) or [focus]
-    ids = {c for _, c in counts} | {r.id for r in row_areas}
-    names = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(ids)))} if ids else {}
+    cell_count = db.session.scalar(select(func.count()).select_from(Area).where(
+        Area.path.startswith(focus.path), Area.depth == focus.depth + 2, Area.deleted_at.is_(None)))
+    summary = cell_count > MAX_CELLS
+    in_focus = PatrolWindow.area_id.in_(select(Area.id).where(Area.path.startswith(focus.path)))
+    cls = window_class(now).label("cls")
+    counts: dict[tuple[int, int], dict] = {}
+    if summary:
+        # Group by the grids' parents in SQL (a few thousand groups, not every grid), then place each parent
+        # under its row by its path.
+        grouped = db.session.execute(
+            select(Area.parent_id, cls, func.count()).select_from(PatrolWindow)
+            .join(Area, Area.id == PatrolWindow.area_id)
+            .where(PatrolWindow.local_date == day, in_focus).group_by(Area.parent_id, "cls")).all()
+        parent_ids = {p for p, _, _ in grouped if p is not None}
+        paths = dict(db.session.execute(select(Area.id, Area.path).where(  # the usual shape: one range scan
+            Area.path.startswith(focus.path), Area.depth.between(focus.depth + 1, focus.depth + 2))).all())
+        missing = parent_ids - set(paths)
+        if missing:  # deeper trees: look the rest up by id
+            paths.update(db.session.execute(select(Area.id, Area.path).where(Area.id.in_(missing))).all())
+        for parent_id, state, n in grouped:
+            seg = _segments(paths.get(parent_id, ""))
+            row_id = seg[depth] if len(seg) > depth else focus.id
+            counts.setdefault((row_id, row_id), _bucket())[state] += n
+    else:
+        for path, state, n in db.session.execute(
+                select(Area.path, cls, func.count()).select_from(PatrolWindow)
+                .join(Area, Area.id == PatrolWindow.area_id)
+                .where(PatrolWindow.local_date == day, in_focus).group_by(Area.path, "cls")):
+            seg = _segments(path)
+            row_id = seg[depth] if len(seg) > depth else focus.id
+            cell_id = seg[depth + 1] if len(seg) > depth + 1 else row_id
+            counts.setdefault((row_id, cell_id), _bucket())[state] += n
+    cell_ids = {c for _, c in counts} if not summary else set()
+    names = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(cell_ids)))} if cell_ids else {}
     cells_by_row: dict[int, list] = {}
+    totals: dict[int, dict] = {}
     for (row_id, cell_id), bucket in counts.items():
-        cells_by_row.setdefault(row_id, []).append((names.get(cell_id), bucket))
+        total = totals.setdefault(row_id, _bucket())
+        for k in STATES:
+            total[k] += bucket[k]
+        if not summary and cell_id in names:
+            cells_by_row.setdefault(row_id, []).append((names[cell_id], bucket))
     out = []
     for row in row_areas:
-        cells = sorted((c for c in cells_by_row.get(row.id, []) if c[0] is not None), key=lambda c: (len(c[0].code), c[0].code))
-        total = dict.fromkeys(STATES, 0)
-        for _, bucket in cells:
-            for k in STATES:
-                total[k] += bucket[k]
-        out.append({"area": row, "cells": cells, "total": total})
-    return out
+        cells = sorted(cells_by_row.get(row.id, []), key=lambda c: (len(c[0].code), c[0].code))
+        out.append({"area": row, "cells": cells, "total": totals.get(row.id, _bucket())})
+    return out, summary
 
 
 def counts(principal, focus: Area, now: datetime, since: datetime) -> dict:
@@ -94,8 +125,10 @@ def _context():
     focus = focus_area(principal, request.args.get("area"))
     now = datetime.now(timezone.utc)
     today = local_today()
-    return {"focus": focus, "crumbs": breadcrumb(principal, focus), "children": children_of(focus),
-            "grid": hierarchy_grid(focus, today, now), "counts": counts(principal, focus, now, local_midnight_utc(today)),
+    grid, summary = hierarchy_grid(focus, today, now)
+    return {"overview_base": url_for("dashboard_overview.index"), "patrols_base": url_for("dashboard_patrols.index"),
+            "focus": focus, "crumbs": breadcrumb(principal, focus), "children": children_of(focus),
+            "grid": grid, "summary": summary, "counts": counts(principal, focus, now, local_midnight_utc(today)),
             "today": today, "now": now, "endpoint": "dashboard_overview.index"}
 
 

@@ -18,7 +18,7 @@ from server.errors import Forbidden, Invalid, NotFound
 from server.extensions import db
 from server.models import Area, Category
 from web.dashboard.charts import bar_chart, line_chart
-from web.dashboard.common import CHANNEL, focus_area, lang, leader, local_today, make_blueprint, page, roots_of, t
+from web.dashboard.common import CHANNEL, lang, leader, local_today, make_blueprint, page, roots_of, t
 from workers.models import WeeklyReport
 
 bp = make_blueprint("dashboard_reports", __name__, "/reports")
@@ -62,28 +62,59 @@ def _day(raw: str | None, area: Area) -> date:
     return latest or local_today()
 
 
+CACHE_SECONDS = 300
+_built: dict[tuple[int, str], tuple[float, dict]] = {}
+
+
+def _build_cached(area: Area, day: date) -> dict:
+    """workers.reports.build_report for a week not stored yet, kept a few minutes per process: the page, the
+    trend and the downloads of one visit ask for the same weeks, and each build reads a fortnight of windows."""
+    import time as _time
+    from workers.reports import build_report
+    key = (area.id, day.isoformat())
+    hit = _built.get(key)
+    if hit is not None and _time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    data = build_report(db.session, area, day, datetime.now(timezone.utc))
+    if len(_built) > 512:
+        _built.clear()
+    _built[key] = (_time.monotonic(), data)
+    return data
+
+
 def report_data(area: Area, day: date) -> tuple[dict, WeeklyReport | None]:
     """The stored report of that week when there is one, else the same report built now (not stored)."""
-    from workers.reports import build_report
     stored = db.session.scalar(select(WeeklyReport).where(WeeklyReport.area_id == area.id,
                                                          WeeklyReport.week_end == day))
     if stored is not None:
         return stored.data, stored
-    return build_report(db.session, area, day, datetime.now(timezone.utc)), None
+    return _build_cached(area, day), None
 
 
 def trend(area: Area, day: date) -> list[tuple[str, dict]]:
     """The sub-district totals of the last TREND_WEEKS weeks, oldest first (stored reports where kept)."""
-    from workers.reports import build_report
     days = [day - timedelta(days=7 * k) for k in range(TREND_WEEKS - 1, -1, -1)]
     stored = {r.week_end: r.data for r in db.session.scalars(
         select(WeeklyReport).where(WeeklyReport.area_id == area.id, WeeklyReport.week_end.in_(days)))}
-    now = datetime.now(timezone.utc)
-    out = []
-    for d in days:
-        data = stored.get(d) or build_report(db.session, area, d, now)
-        out.append(((d - timedelta(days=7)).strftime("%m/%d"), data["total"]["current"]))
-    return out
+    return [((d - timedelta(days=7)).strftime("%m/%d"), (stored.get(d) or _build_cached(area, d))["total"]["current"])
+            for d in days]
+
+
+def trend_chart(area: Area, day: date):
+    weeks = trend(area, day)
+    return line_chart([label for label, _ in weeks], [
+        (t("问题数"), [m["incidents"] for _, m in weeks]),
+        (t("逾期"), [m["overdue"] for _, m in weeks]),
+        (t("覆盖率%"), [None if m["coverage"] is None else round(m["coverage"] * 100, 1) for _, m in weeks]),
+    ], title=t("近 8 周趋势"))
+
+
+@bp.route("/trend")
+def trend_fragment():
+    """The 8-week line chart, loaded after the page (static/report.js): eight weeks cost more than one."""
+    principal = leader()
+    area, _ = _subdistrict(principal, request.args.get("area"))
+    return str(trend_chart(area, _day(request.args.get("day"), area)))
 
 
 @bp.route("")
@@ -98,15 +129,9 @@ def index():
     coverage_chart = bar_chart([(row["name"], None if row["current"]["coverage"] is None
                                  else round(row["current"]["coverage"] * 100, 1))
                                 for row in data["communities"]], title=t("各社区巡查覆盖率"), unit="%", max_value=100)
-    weeks = trend(area, day)
-    trend_chart = line_chart([label for label, _ in weeks], [
-        (t("问题数"), [m["incidents"] for _, m in weeks]),
-        (t("逾期"), [m["overdue"] for _, m in weeks]),
-        (t("覆盖率%"), [None if m["coverage"] is None else round(m["coverage"] * 100, 1) for _, m in weeks]),
-    ], title=t("近 8 周趋势"))
     may_generate = bool(principal.roles_over(area) & GENERATE_ROLES)
     return page("reports.html", area=area, choices=choices, day=day, data=data, stored=stored,
-                category_chart=category_chart, coverage_chart=coverage_chart, trend_chart=trend_chart,
+                category_chart=category_chart, coverage_chart=coverage_chart,
                 may_generate=may_generate, names=names, today=local_today(),
                 prev_day=(day - timedelta(days=7)).isoformat(), next_day=(day + timedelta(days=7)).isoformat())
 

@@ -90,7 +90,7 @@ def index():
     grid = focus_area(principal, grid_code) if grid_code else focus
     effective, owner = effective_schedule(db.session, grid, day)
     eff_windows = windows_on(effective, day) if effective else []
-    year = day.year
+    year = day.year + 1 if day.month >= 3 else day.year  # the coming 除夕/春节, as a winter campaign sees it
     return page("schedules.html", focus=focus, crumbs=breadcrumb(principal, focus), children=children_of(focus),
                 endpoint="dashboard_schedules.index", extra={}, schedules=schedules, areas=areas, day=day, grid=grid,
                 effective=effective, owner=owner, eff_windows=eff_windows, windows_text=windows_text,
