@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import request
+from flask import request, url_for
 from sqlalchemy import func, select
 
 from server.errors import Invalid
@@ -71,4 +71,5 @@ def index():
     return page("patrols.html", focus=focus, crumbs=breadcrumb(principal, focus), children=children_of(focus),
                 endpoint="dashboard_patrols.index", extra={"week": start.isoformat()}, grids=grids, days=days,
                 cells=cells, missed=missed, who=who, start=start, truncated=truncated,
-                prev_week=(start - timedelta(days=7)).isoformat(), next_week=end.isoformat())
+                prev_week=(start - timedelta(days=7)).isoformat(), next_week=end.isoformat(),
+                base=url_for("dashboard_patrols.index"))

@@ -47,9 +47,12 @@ def index():
         page_no = max(1, min(int(request.args.get("page", "1")), 10000))
     except ValueError:
         page_no = 1
-    in_focus = exists(select(Assignment.id).join(Area, Area.id == Assignment.area_id).where(
-        Assignment.member_id == Member.id, Area.path.startswith(focus.path),
-        principal.area_filter(Area.path, set(READ_ROLES))))
+    whole_tree = principal.is_global_admin and focus.parent_id is None and db.session.scalar(
+        select(func.count()).select_from(Area).where(Area.parent_id.is_(None))) == 1
+    in_focus = Member.id.isnot(None) if whole_tree else exists(
+        select(Assignment.id).join(Area, Area.id == Assignment.area_id).where(
+            Assignment.member_id == Member.id, Area.path.startswith(focus.path),
+            principal.area_filter(Area.path, set(READ_ROLES))))
     members = db.session.scalars(select(Member).where(in_focus, Member.deleted_at.is_(None)).order_by(Member.name, Member.id)
                                  .offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
                                  .options(selectinload(Member.assignments).joinedload(Assignment.area),
