@@ -23,6 +23,7 @@ NAV = [  # (endpoint, Chinese label) in menu order
 def init_app(app) -> None:
     """Jinja helpers, the static files and the session cookie's flags; the page blueprints are registered
     through server.FEATURE_BLUEPRINTS."""
+    from server.domain.phones import mask_phone
     from web.dashboard import common
 
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
@@ -35,4 +36,4 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         _=common.t, csrf_token=common.csrf_token, local=common.local, lang=common.lang,
         current_leader=common.current_leader, NAV=NAV,
-        short_name=common.short_name)
+        short_name=common.short_name, mask=mask_phone)

@@ -52,6 +52,8 @@ def line_chart(labels: list[str], series: list[tuple[str, list[float | None]]], 
     width, height, left, right, top, bottom = 640, 260, 44, 16, 30, 34
     values = [v for _, vs in series for v in vs if v is not None]
     ymax = _nice_max(max(values, default=0))
+    if ymax <= 40:  # four grid steps of whole numbers for small counts
+        ymax = 4 * -(-ymax // 4)
     n = max(1, len(labels) - 1)
     sx = (width - left - right) / n
     sy = (height - top - bottom) / (ymax or 1)

@@ -35,7 +35,8 @@ EN = {
     "备注": "Note", "您的角色在此问题上没有可执行的操作": "Your role has no action on this problem",
     "处理记录": "History", "上报问题": "Reported", "上报上级": "Escalated", "转派": "Reassigned",
     "状态变更": "Status changed", "逾期提醒": "Overdue alert", "系统": "System", "接口": "API", "手机": "Phone app",
-    "命令行": "CLI", "网页": "Web", "已{label}": "Done: {label}",
+    "命令行": "CLI", "网页": "Web", "巡查发现": "found on patrol", "网格员短信": "patroller SMS",
+    "居民短信举报": "resident SMS", "工作人员": "staff", "已{label}": "Done: {label}",
     # patrols
     "上一周": "Previous week", "下一周": "Next week", "周（任一天）": "Week (any day)", "查看": "Show",
     "网格太多，只显示前 200 个；请选择下级区域。": "Too many grids: showing the first 200; pick a smaller area.",
@@ -91,6 +92,11 @@ EN = {
     "手机号已隐去中间四位（仅管理员可见完整号码）。": "Phone numbers are masked (only admins see them whole).",
     "时间": "Time", "发件人": "From", "内容": "Text", "识别为": "Understood as", "回复": "Reply", "收件人": "To",
     "用途": "Purpose", "没有短信": "No messages",
+    "排队中": "queued", "发送中": "sending", "已发送": "sent", "已送达": "delivered", "未送达": "undelivered",
+    "失败": "failed", "已退订": "opted out", "重复未发": "duplicate (not sent)", "已过期": "expired",
+    "号码无效": "invalid number", "已处理": "handled", "无法识别": "not understood", "无权限": "not permitted",
+    "过于频繁": "rate limited", "恢复订阅": "opted in", "帮助": "help", "空短信": "empty", "提醒": "alert",
+    "手动": "manual",
 }
 
 

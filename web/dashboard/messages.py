@@ -12,6 +12,11 @@ from sms.models import InboundMessage, OutboundMessage
 from web.dashboard.common import breadcrumb, children_of, focus_area, leader, make_blueprint, page
 
 bp = make_blueprint("dashboard_messages", __name__, "/messages")
+STATE_ZH = {"queued": "排队中", "sending": "发送中", "sent": "已发送", "delivered": "已送达", "undelivered": "未送达",
+            "failed": "失败", "opted_out": "已退订", "duplicate": "重复未发", "expired": "已过期",
+            "invalid_number": "号码无效", "ok": "已处理", "error": "无法识别", "not_permitted": "无权限",
+            "rate_limited": "过于频繁", "opted_in": "恢复订阅", "help": "帮助", "empty": "空短信"}
+PURPOSE_ZH = {"alert": "提醒", "reply": "回复", "manual": "手动", "weekly": "周报"}
 PAGE_SIZE = 50
 
 
@@ -45,4 +50,5 @@ def index():
     return page("messages.html", rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page_no=page_no,
                 direction=direction, focus=focus, crumbs=breadcrumb(principal, focus), children=children_of(focus),
                 endpoint="dashboard_messages.index", extra={"direction": direction},
-                phone=(lambda p: p) if show else mask_phone, show_phones=show)
+                phone=(lambda p: p) if show else mask_phone, show_phones=show,
+                STATE_ZH=STATE_ZH, PURPOSE_ZH=PURPOSE_ZH)

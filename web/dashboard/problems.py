@@ -30,6 +30,8 @@ STATUS_ZH = {"open": "待受理", "in_progress": "处理中", "resolved": "已�
 CLASS_ZH = {"immediate": "即办", "reported": "上报", "committed": "承诺"}
 EVENT_ZH = {"created": "上报问题", "note": "备注", "handled": "办结", "escalated": "上报上级", "acknowledged": "受理",
             "reassigned": "转派", "status_change": "状态变更", "deadline_alert": "逾期提醒"}
+SOURCE_ZH = {"patrol": "巡查发现", "patroller_sms": "网格员短信", "resident_sms": "居民短信举报", "volunteer": "志愿者",
+             "staff": "工作人员"}
 CHANNEL_ZH = {"api": "接口", "device": "手机", "sms": "短信", "worker": "系统", "cli": "命令行", "web": "网页"}
 # (action, Chinese label, permission in access.ACT_ON_INCIDENT)
 ACTIONS = [("acknowledge", "受理", "acknowledge"), ("handle", "办结", "handle"), ("escalate", "上报", "escalate"),
@@ -170,7 +172,7 @@ def detail(ref):
     duplicate_of = db.session.get(Incident, incident.duplicate_of_id) if incident.duplicate_of_id else None
     return page("problem.html", incident=incident, events=events, areas=areas, actions=allowed_actions(principal, incident),
                 now=datetime.now(timezone.utc), duplicate_of=duplicate_of, STATUS_ZH=STATUS_ZH, CLASS_ZH=CLASS_ZH,
-                EVENT_ZH=EVENT_ZH, CHANNEL_ZH=CHANNEL_ZH, can_see_phone=principal.is_global_admin)
+                EVENT_ZH=EVENT_ZH, CHANNEL_ZH=CHANNEL_ZH, SOURCE_ZH=SOURCE_ZH, can_see_phone=principal.is_global_admin)
 
 
 def perform(principal, incident: Incident, action: str, note: str, duplicate_ref: str = ""):

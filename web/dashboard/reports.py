@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from flask import Response, flash, redirect, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from server.domain.areas import ancestor_of_kind
@@ -101,12 +102,15 @@ def trend(area: Area, day: date) -> list[tuple[str, dict]]:
 
 
 def trend_chart(area: Area, day: date):
+    """Counts and coverage on separate axes: a percentage beside a handful of problems flattens the counts."""
     weeks = trend(area, day)
-    return line_chart([label for label, _ in weeks], [
-        (t("问题数"), [m["incidents"] for _, m in weeks]),
-        (t("逾期"), [m["overdue"] for _, m in weeks]),
-        (t("覆盖率%"), [None if m["coverage"] is None else round(m["coverage"] * 100, 1) for _, m in weeks]),
-    ], title=t("近 8 周趋势"))
+    labels = [label for label, _ in weeks]
+    counts = line_chart(labels, [(t("问题数"), [m["incidents"] for _, m in weeks]),
+                                 (t("逾期"), [m["overdue"] for _, m in weeks]),
+                                 (t("上报上级"), [m["escalations"] for _, m in weeks])], title=t("近 8 周趋势"))
+    coverage = line_chart(labels, [(t("覆盖率%"), [None if m["coverage"] is None else round(m["coverage"] * 100, 1)
+                                                   for _, m in weeks])], title=t("巡查覆盖率"))
+    return Markup(f'<div class="grid2">{counts}{coverage}</div>')
 
 
 @bp.route("/trend")
