@@ -85,6 +85,11 @@ def load_config(overrides: dict | None = None) -> dict:
             "security": [{"bearerAuth": []}],
         },
         "STAFF_TOKEN_TTL_DAYS": _int_env("GRIDPATROL_STAFF_TOKEN_TTL_DAYS", 30),
+        # The dashboard's session cookie: not readable by scripts, not sent on cross-site posts, https only
+        # in production (behind TLS).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])

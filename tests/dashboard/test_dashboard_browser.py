@@ -102,7 +102,7 @@ def test_weekly_report_charts_render(page, live_server, demo, screenshot):
     page.goto("/dashboard/reports")
     page.wait_for_selector("#chart-trend svg")
     for chart in ("#chart-category", "#chart-trend", "#chart-coverage"):
-        assert page.locator(f"{chart} svg").count() == 1, chart
+        assert page.locator(f"{chart} svg").count() >= 1, chart
     assert page.locator("#chart-category svg rect").count() >= 1
     assert page.locator("#chart-coverage svg text").count() >= 26  # a name and a value (or —) per community
     assert page.locator("#chart-trend svg circle").count() >= 8

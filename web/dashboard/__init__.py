@@ -21,15 +21,11 @@ NAV = [  # (endpoint, Chinese label) in menu order
 
 
 def init_app(app) -> None:
-    """Jinja helpers, the static files and the session cookie's flags; the page blueprints are registered
-    through server.FEATURE_BLUEPRINTS."""
+    """Jinja helpers and the static files; the page blueprints are registered through
+    server.FEATURE_BLUEPRINTS, the session cookie's flags are in server/config.py."""
     from server.domain.phones import mask_phone
     from web.dashboard import common
 
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    if app.config.get("GRIDPATROL_ENV") == "production":
-        app.config["SESSION_COOKIE_SECURE"] = True
     static = Blueprint("dashboard_static", __name__, static_folder="static",
                        static_url_path="/dashboard/static")
     app.register_blueprint(static)
