@@ -161,7 +161,10 @@ def test_every_page_renders_for_the_subdistrict_leader(page, live_server, demo, 
     assert "已清零" in page.inner_text("#site-status")
     screenshot(page, "dashboard-ledger-site")
     page.click("text=English")
-    assert "Overview" in page.inner_text("header") or "Problems" in page.inner_text("header")
+    assert "Overview" in page.inner_text("header") and "Problems" in page.inner_text("header")
+    page.goto("/dashboard/")
+    assert "Today's patrols" in page.inner_text("main")
+    screenshot(page, "dashboard-overview-en")
     page.click("header .me button")  # sign out
     assert "/dashboard/login" in page.url
 

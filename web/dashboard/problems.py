@@ -124,7 +124,8 @@ def index():
     return page("problems.html", rows=rows, filters=filters, query=query, focus=focus, next_after=next_after,
                 first_page=cursor is None, categories=categories, crumbs=breadcrumb(principal, focus),
                 children=children_of(focus), endpoint="dashboard_problems.index", extra=query,
-                now=datetime.now(timezone.utc), STATUS_ZH=STATUS_ZH, CLASS_ZH=CLASS_ZH)
+                now=datetime.now(timezone.utc), STATUS_ZH=STATUS_ZH, CLASS_ZH=CLASS_ZH,
+                detail_base=url_for("dashboard_problems.index") + "/")
 
 
 def find(ref: str) -> Incident:
