@@ -68,7 +68,7 @@ SMALL_SUBTREE = 5000  # area ids listed literally up to here (index lookups); a 
 
 
 def list_statement(principal, focus: Area, args) -> tuple:
-    """The scoped, filtered list query (newest first) and the filters as understood.
+    """The scoped, filtered list query, newest first, and the filters as understood.
 
     Scope is the API's rule (found in, or now the responsibility of, an area the leader reads): `focus_area`
     has checked the focus is hers, and her roles reach its whole subtree, so the subtree is the scope."""
@@ -78,9 +78,11 @@ def list_statement(principal, focus: Area, args) -> tuple:
     statement = select(Incident).where(Incident.deleted_at.is_(None))
     whole_tree = principal.is_global_admin and focus.parent_id is None and db.session.scalar(
         select(func.count()).select_from(Area).where(Area.parent_id.is_(None))) == 1
+    small = False
     if not whole_tree:
         ids = db.session.scalars(select(Area.id).where(Area.path.startswith(focus.path)).limit(SMALL_SUBTREE + 1)).all()
-        subtree = ids if len(ids) <= SMALL_SUBTREE else select(Area.id).where(Area.path.startswith(focus.path))
+        small = len(ids) <= SMALL_SUBTREE
+        subtree = ids if small else select(Area.id).where(Area.path.startswith(focus.path))
         statement = statement.where(or_(Incident.area_id.in_(subtree), Incident.responsible_area_id.in_(subtree)))
     f = {k: (args.get(k) or "").strip() for k in ("status", "category", "handling_class", "overdue", "flagged")}
     if f["status"] == "active":
@@ -101,7 +103,12 @@ def list_statement(principal, focus: Area, args) -> tuple:
     if until:
         statement = statement.where(Incident.reported_at < local_midnight_utc(until + timedelta(days=1)))
     f.update(since=since.isoformat() if since else "", until=until.isoformat() if until else "")
-    return statement, f
+    # A filtered page of a small subtree is found through the area indexes and sorted (a few thousand rows at
+    # most): walking the reported_at index backwards would read most of the city's problems to fill it. The
+    # expression keeps the planner off that index; unfiltered pages and big subtrees walk it.
+    selective = small and any(f.values())
+    newest = func.coalesce(Incident.reported_at, Incident.reported_at) if selective else Incident.reported_at
+    return statement.order_by(newest.desc(), Incident.id.desc()), f
 
 
 @bp.route("")
@@ -113,7 +120,7 @@ def index():
     if cursor:
         at, ident = cursor
         statement = statement.where(or_(Incident.reported_at < at, and_(Incident.reported_at == at, Incident.id < ident)))
-    rows = db.session.scalars(statement.order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(PAGE_SIZE + 1)
+    rows = db.session.scalars(statement.limit(PAGE_SIZE + 1)
                               .options(joinedload(Incident.category), joinedload(Incident.area),
                                        joinedload(Incident.responsible_area))).unique().all()
     more = len(rows) > PAGE_SIZE
