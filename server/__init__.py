@@ -66,7 +66,7 @@ def _init_features(app: Flask) -> None:
             module.init_app(app)
 
 
-FEATURE_PACKAGES = ["sync", "sms", "workers"]
+FEATURE_PACKAGES = ["sync", "sms", "workers", "web.dashboard"]
 
 FEATURE_BLUEPRINTS = [
     "server.api.health",
@@ -89,6 +89,8 @@ FEATURE_BLUEPRINTS = [
     "sms.understanding.api",
     "web.patrol_app.views",
     "web.site",
+    *[f"web.dashboard.{page}" for page in ("auth_pages", "overview", "problems", "patrols", "reports", "ledger",
+                                           "people", "schedules", "messages")],
 ]
 
 

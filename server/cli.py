@@ -370,7 +370,7 @@ def serve(with_demo: bool, host: str, port: int) -> None:
 
 def _add_feature_commands() -> None:
     """A feature group named like an existing group (sync's `device`) adds its subcommands to it."""
-    for package in ("sync", "sms", "workers", "web.patrol_app"):
+    for package in ("sync", "sms", "workers", "web.patrol_app", "web.dashboard"):
         for command in getattr(import_module(f"{package}.cli"), "commands", []):
             existing = main.commands.get(command.name)
             if isinstance(existing, click.Group) and isinstance(command, click.Group):

@@ -140,12 +140,13 @@ def load_demo(session: Session, *, channel: str = "cli", now: datetime | None = 
     session.flush()
 
     _, admin_token = issue_staff_token(session, admin, name="demo")
-    out["admin"] = {"name": admin.name, "phone": admin.phone, "token": admin_token}
+    out["admin"] = {"name": admin.name, "phone": admin.phone, "token": admin_token, "password": DEMO_PASSWORD}
+    _demo_passwords(session, out)
     for member, where in [(sub_leader, sub)] + list(zip(community_leaders, communities)):
         _, token = issue_staff_token(session, member, name="demo")
         role = "subdistrict_leader" if where is sub else "community_leader"
         out["staff_tokens"].append({"name": member.name, "phone": member.phone, "role": role, "area": where.code,
-                                    "token": token})
+                                    "token": token, "password": DEMO_PASSWORD})
     for member, grid in patrollers:
         device, token = register_device(session, member, name=f"{member.name}的手机")
         out["devices"].append({"member": member.name, "phone": member.phone, "area": grid.code,
@@ -160,6 +161,24 @@ def load_demo(session: Session, *, channel: str = "cli", now: datetime | None = 
                           "devices": len(out["devices"]), "incidents": len(out["incidents"])})
     session.flush()
     return out
+
+
+DEMO_PASSWORD = "yingyue-demo"  # every demo leader's and the admin's dashboard password (invented people)
+
+
+def _demo_passwords(session: Session, out: dict) -> None:
+    """Leaders and the admin sign in to the dashboard with DEMO_PASSWORD. One hash shared by all: hashing is
+    deliberately slow, and these are invented people."""
+    from werkzeug.security import generate_password_hash
+    shared = generate_password_hash(DEMO_PASSWORD)
+    leader_roles = {"admin", "grid_leader", "community_leader", "subdistrict_leader", "district_leader"}
+    phones = {e["phone"] for e in out["members"] if any(r["role"] in leader_roles for r in e["roles"])}
+    for member in session.scalars(select(Member).where(Member.phone.in_(phones))):
+        member.password_hash = shared
+    for entry in out["members"]:
+        if entry["phone"] in phones:
+            entry["password"] = DEMO_PASSWORD
+    out["leader_password"] = DEMO_PASSWORD
 
 
 def _schedules(session: Session, sub: Area, now: datetime) -> None:

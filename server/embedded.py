@@ -58,6 +58,8 @@ def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> st
         f"SMS backend {app.config['SMS_BACKEND']})",
         f"  database: {app.config['SQLALCHEMY_DATABASE_URI']} at {', '.join(heads)}",
         f"  serving:  {url}   health: {url}/healthz   OpenAPI: {url}/api/openapi.json",
+        f"  leaders' dashboard: {url}/dashboard/"
+        + ("   (demo leaders' password: yingyue-demo; phones in the credentials file)" if with_demo else ""),
     ]
     if note:
         lines.append(f"  {note}")

@@ -38,6 +38,7 @@ class Incident(db.Model, TimestampMixin, Versioned):
     __table_args__ = (
         Index("ix_incidents_open_deadline", "status", "deadline"),
         Index("ix_incidents_responsible_status", "responsible_area_id", "status"),
+        Index("ix_incidents_reported_at", "reported_at", "id"),  # the dashboard's newest-first keyset pages
     )
 
     id: Mapped[str] = uuid_pk()

@@ -1,0 +1,146 @@
+"""人员与网格: the area tree, members and their roles, devices, setting a member's password (admins), and the
+roster import (dry run shown row by row with errors by line, then commit).
+
+Member visibility and admin rights are the API's (server.api.scoping); the import is
+server.domain.roster.import_roster, the same function the CLI and POST /api/v1/roster/import call.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import current_app, flash, redirect, request, url_for
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
+
+from server.api.common import READ_ROLES
+from server.api.scoping import require_admin_over_member
+from server.domain.audit import record as audit_record
+from server.domain.members import get_member, set_password
+from server.domain.phones import mask_phone
+from server.domain.roster import import_roster, resolve_parent
+from server.domain.roster_files import read_roster
+from server.errors import DomainError, Invalid
+from server.extensions import db
+from server.models import Area, Assignment, Member
+from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, make_blueprint,
+                                  page, t)
+
+bp = make_blueprint("dashboard_people", __name__, "/people")
+PAGE_SIZE = 100
+ROLE_ZH = {"patroller": "网格员", "grid_leader": "网格组长", "community_leader": "社区负责人",
+           "subdistrict_leader": "街道负责人", "district_leader": "区负责人", "supervisor": "督查员", "admin": "管理员",
+           "volunteer": "志愿者"}
+MAX_UPLOAD = 2 * 1024 * 1024
+
+
+@bp.route("")
+def index():
+    principal = leader()
+    focus = focus_area(principal, request.args.get("area"))
+    children = children_of(focus)
+    member_counts = dict(db.session.execute(
+        select(Area.id, func.count(func.distinct(Assignment.member_id)))
+        .join(Assignment, Assignment.area_id == Area.id).where(Area.id.in_([c.id for c in children] + [focus.id]))
+        .group_by(Area.id)).all()) if children or focus else {}
+    try:
+        page_no = max(1, min(int(request.args.get("page", "1")), 10000))
+    except ValueError:
+        page_no = 1
+    whole_tree = principal.is_global_admin and focus.parent_id is None and db.session.scalar(
+        select(func.count()).select_from(Area).where(Area.parent_id.is_(None))) == 1
+    in_focus = Member.id.isnot(None) if whole_tree else exists(
+        select(Assignment.id).join(Area, Area.id == Assignment.area_id).where(
+            Assignment.member_id == Member.id, Area.path.startswith(focus.path),
+            principal.area_filter(Area.path, set(READ_ROLES))))
+    members = db.session.scalars(select(Member).where(in_focus, Member.deleted_at.is_(None)).order_by(Member.name, Member.id)
+                                 .offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+                                 .options(selectinload(Member.assignments).joinedload(Assignment.area),
+                                          selectinload(Member.devices))).all()
+    more = len(members) > PAGE_SIZE
+    is_admin = "admin" in principal.roles_over(focus)
+    return page("people.html", focus=focus, crumbs=breadcrumb(principal, focus), children=children,
+                endpoint="dashboard_people.index", extra={}, members=members[:PAGE_SIZE], more=more, page_no=page_no,
+                member_counts=member_counts, ROLE_ZH=ROLE_ZH, is_admin=is_admin,
+                show_phone=True, mask=mask_phone)  # members are colleagues; residents' numbers stay masked (短信)
+
+
+@bp.route("/members/<int:member_id>/password", methods=["POST"])
+def set_member_password(member_id):
+    principal = leader()
+    member = get_member(db.session, member_id)
+    try:
+        require_admin_over_member(principal, member, "set passwords")
+        set_password(member, request.form.get("password", "")[:200])
+        audit_record(db.session, "member.password_set", channel=CHANNEL, actor=principal.member, entity="member",
+                     entity_id=member.id)
+        db.session.commit()
+        flash(t("已为 {name} 设置密码", name=member.name), "ok")
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/dashboard/")
+                    else url_for("dashboard_people.index"))
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.config["INSTANCE_PATH"]) / "roster-uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.route("/roster", methods=["GET", "POST"])
+def roster():
+    """GET: the upload form. POST: a dry run of the uploaded sheet; the file is kept under a random name so
+    the commit step imports exactly the rows that were checked."""
+    principal = leader()
+    parent_code = (request.values.get("parent") or "").strip()[:32]
+    if request.method == "GET":
+        return page("roster.html", parent=parent_code or focus_area(principal, None).code, report=None, table=None)
+    parent = resolve_parent(db.session, parent_code or None)
+    principal.require_admin(parent, "import a roster")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("choose a roster file", details={"file": ["Choose a CSV or XLSX file."]})
+    data = upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise Invalid("file too large", details={"file": ["At most 2 MB."]})
+    table = read_roster(data, upload.filename)
+    report = import_roster(db.session, table, parent, commit=False, channel=CHANNEL, actor=principal.member,
+                           region=current_app.config["GRIDPATROL_PHONE_REGION"])
+    db.session.rollback()
+    token = secrets.token_urlsafe(16)
+    (_upload_dir() / token).write_bytes(data)
+    (_upload_dir() / f"{token}.name").write_text(upload.filename[-200:], encoding="utf-8")
+    errors_by_line: dict[int, list[dict]] = {}
+    for error in report["errors"]:
+        errors_by_line.setdefault(error["line"], []).append(error)
+    return page("roster.html", parent=parent.code, report=report, table=table, errors_by_line=errors_by_line,
+                token=token, ROLE_ZH=ROLE_ZH)
+
+
+@bp.route("/roster/commit", methods=["POST"])
+def roster_commit():
+    principal = leader()
+    parent = resolve_parent(db.session, (request.form.get("parent") or "").strip()[:32] or None)
+    principal.require_admin(parent, "import a roster")
+    token = request.form.get("token", "")
+    if not token.replace("-", "").replace("_", "").isalnum() or not (_upload_dir() / token).exists():
+        raise Invalid("the checked file is gone; upload it again", details={"file": ["Upload the roster again."]})
+    data = (_upload_dir() / token).read_bytes()
+    name = (_upload_dir() / f"{token}.name").read_text(encoding="utf-8")
+    table = read_roster(data, name)
+    try:
+        report = import_roster(db.session, table, parent, commit=True, channel=CHANNEL, actor=principal.member,
+                               region=current_app.config["GRIDPATROL_PHONE_REGION"])
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for("dashboard_people.roster", parent=parent.code))
+    for path in (_upload_dir() / token, _upload_dir() / f"{token}.name"):
+        path.unlink(missing_ok=True)
+    created = report.get("created") or {}
+    flash(t("花名册已导入：新增社区 {c} 个、网格 {g} 个、人员 {m} 人", c=len(created.get("communities", [])),
+            g=len(created.get("grids", [])), m=len(created.get("members", []))), "ok")
+    return redirect(url_for("dashboard_people.index", area=parent.code))
