@@ -16,6 +16,7 @@ class HealthSchema(Schema):
     database = fields.Dict()
     redis = fields.Dict()
     jobs = fields.String()
+    warnings = fields.List(fields.String())
 
 
 @blp.route("/healthz")
@@ -39,4 +40,7 @@ def healthz():
             report["status"] = "degraded"
     else:
         report["redis"] = {"ok": None, "configured": False}
+    from server.startup_checks import configuration_warnings, current_warnings
+    report["warnings"] = (current_warnings(current_app, db.session) if report["database"]["ok"]
+                          else configuration_warnings(current_app))
     return report, (200 if report["status"] == "ok" else 503)
