@@ -230,7 +230,7 @@ def mask_phones_in(text: str) -> str:
     global PHONE_IN_TEXT
     if PHONE_IN_TEXT is None:
         import re
-        PHONE_IN_TEXT = re.compile(r"(?<![\w.])(\+?\d{3})\d{4,8}(\d{4})(?![\d.])")
+        PHONE_IN_TEXT = re.compile(r"(?<![\w.])(\+?\d{3})\d{4,8}(\d{4})(?!\d)")
     return PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
 
 

@@ -112,7 +112,8 @@ def test_cli_drains_in_process_jobs_before_exit(tmp_path):
     jobs a command queues (and the jobs those queue) finish before the interpreter shuts down."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}", "GRIDPATROL_INSTANCE": str(tmp_path),
            "REDIS_URL": "", "GRIDPATROL_ENV": "development", "GRIDPATROL_SMS_BACKEND": "console"}
-    gridpatrol = [sys.executable, "-m", "server.cli"]
+    from pathlib import Path
+    gridpatrol = [str(Path(sys.executable).parent / "gridpatrol")]  # the installed console script
     subprocess.run(gridpatrol + ["db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
     loaded = subprocess.run(gridpatrol + ["demo", "load"], env=env, capture_output=True, text=True, timeout=180)
     assert loaded.returncode == 0, loaded.stderr

@@ -8,7 +8,7 @@ overdue, escalations and resident reports.
 Score (documented in docs/workers.md, as the offices' assessment tables rank communities):
     score = max(0, 60 × coverage + 40 × on_time_rate − 2 × overdue), one decimal
 coverage = patrolled / scheduled — windows from worker_patrol_windows, or straight from the schedules for days
-the planner never walked; nothing scheduled → no score, shown as 无数据 and not ranked; on_time_rate = resolved within deadline /
+the planner never walked (from the day each schedule was made); nothing scheduled → no score, shown as 无数据 and not ranked; on_time_rate = resolved within deadline /
 incidents resolved, overdue or past their deadline (1.0 when none); overdue = incidents of
 the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue).
 Ranking: score descending, equal scores share a rank, codes in natural order (CJ05-2 before CJ05-10).
@@ -144,7 +144,13 @@ def _unplanned_windows(session: Session, in_tree, start: date, end: date, now: d
     by_area: dict[int, list[dict]] = {}
     for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.deleted_at.is_(None))
                                     .order_by(PatrolSchedule.id)):
-        by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
+        # A schedule counts from the day it was made (or its active_from, if later): days before it
+        # existed owe no windows.
+        since = schedule.created_at.astimezone(ZoneInfo(default_tz)).date() if schedule.created_at else None
+        if since is not None and (schedule.active_from is None or schedule.active_from < since):
+            by_area.setdefault(schedule.area_id, []).append({**_schedule_dict(schedule), "active_from": since})
+        else:
+            by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
     if not by_area and not settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
         return
     first, last = _instant(start - timedelta(days=1), default_tz), _instant(end + timedelta(days=1), default_tz)

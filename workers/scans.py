@@ -168,7 +168,7 @@ def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect
             specs.append({"rule": "missed", "subject_type": "window", "subject_id": window.id, "member": member,
                           "area_id": window.area_id, "tz": tz, "urgent": urgent,
                           "key": alert_key("missed", f"a{window.area_id}{_site(window)}", window.starts_at, member.id),
-                          "body": texts.missed_window(member.locale, code, _dated(window), window.heightened,
+                          "body": texts.missed_window(member.locale, code, _dated(window, tz), window.heightened,
                                                       window.site)})
         if streak:
             leader = community_leaders.get(communities.get(window.id))
@@ -188,13 +188,14 @@ def _missed_up_spec(window, leader, code, tz, reason, urgent) -> dict:
     return {"rule": "missed_up", "subject_type": "window", "subject_id": window.id, "member": leader,
             "area_id": window.area_id, "tz": tz, "urgent": urgent,
             "key": alert_key("missed_up", f"a{window.area_id}{_site(window)}", window.starts_at, leader.id),
-            "body": texts.missed_up(leader.locale, code, _dated(window), reason, window.heightened, window.site)}
+            "body": texts.missed_up(leader.locale, code, _dated(window, tz), reason, window.heightened, window.site)}
 
 
-def _dated(window: PatrolWindow) -> str:
+def _dated(window, tz: str) -> str:
     """The window's label with its local date: a catch-up run covering several days sends one text per
     day, and the outbox's same-body duplicate window must not swallow yesterday's as a repeat of today's."""
-    return f"{window.local_date:%m-%d} {window.label}"
+    from zoneinfo import ZoneInfo
+    return f"{window.starts_at.astimezone(ZoneInfo(tz)):%m-%d} {window.label}"
 
 
 def _follow_up_windows(session: Session, rows, now: datetime, totals: dict) -> None:
