@@ -127,3 +127,29 @@ def test_cli_drains_in_process_jobs_before_exit(tmp_path):
         queued = conn.execute("SELECT count(*) FROM sms_outbound WHERE state = 'queued'").fetchone()[0]
         sent = conn.execute("SELECT count(*) FROM sms_outbound WHERE state IN ('sent', 'delivered')").fetchone()[0]
     assert queued == 0 and sent > 0  # every text the run queued was handed to the (console) backend
+
+
+def test_device_cli_takes_area_codes_and_prints_rejected_changes_with_reasons(app, live_server, world, tmp_path):
+    """Failure 11: `device add-patrol --area` wanted a numeric id; `device sync` said only "conflicts": 2."""
+    runner = CliRunner()
+    phone = str(tmp_path / "phone.sqlite")
+    first = runner.invoke(main, ["device", "sync", "--db", phone, "--server", live_server.url,
+                                 "--token", world.device_token, "--device-id", str(world.ids["device"])])
+    assert first.exit_code == 0, first.output  # the device's areas sync down to its replica
+    added = runner.invoke(main, ["device", "add-patrol", "--db", phone, "--area", "hd03-1-1"])
+    assert added.exit_code == 0, added.output
+    unknown = runner.invoke(main, ["device", "add-patrol", "--db", phone, "--area", "XX99-1"])
+    assert unknown.exit_code == 2 and "no area XX99-1" in unknown.output
+    # a change the server refuses: an incident in a grid outside the device's scope
+    refused = runner.invoke(main, ["device", "add-incident", "--db", phone, "--area", str(world.ids["g21"]),
+                                   "--category", "5", "--description", "烧煤"])
+    assert refused.exit_code == 0
+    synced = runner.invoke(main, ["device", "sync", "--db", phone])
+    assert synced.exit_code == 0, synced.output
+    lines = synced.output.strip().splitlines()
+    stats = json.loads(lines[0])
+    assert stats["conflicts"] == len(lines) - 1 >= 1
+    assert lines[1].startswith("rejected incidents/") and ":" in lines[1] and "no reason given" not in lines[1]
+    with app.app_context():
+        from server.models import Patrol
+        assert db.session.scalar(select(func.count()).select_from(Patrol)) == 1
