@@ -48,7 +48,7 @@ def current_warnings(app: Flask, session) -> list[str]:
         try:
             warnings += data_warnings(session)
         except Exception as exc:  # noqa: BLE001 - health reports the database separately
-            warnings.append(f"unchecked: the database did not answer ({type(exc).__name__})")
+            warnings.append(_unchecked(exc))
     return warnings
 
 
@@ -64,6 +64,13 @@ def warn_at_startup(app: Flask) -> None:
             with Session(db.engine) as session:
                 warnings = current_warnings(app, session)
         except Exception as exc:  # noqa: BLE001
-            warnings = configuration_warnings(app) + [f"unchecked: the database did not answer ({type(exc).__name__})"]
+            warnings = configuration_warnings(app) + [_unchecked(exc)]
     for warning in warnings:
         log.warning("PRODUCTION WARNING %s", warning)
+
+
+def _unchecked(exc: BaseException) -> str:
+    from sqlalchemy.exc import ProgrammingError
+    if isinstance(exc, ProgrammingError) or "no such table" in str(exc):  # tables missing: a fresh database before `gridpatrol db upgrade`
+        return "not_migrated: the database has no gridpatrol tables yet (run `gridpatrol db upgrade`)"
+    return f"unchecked: the database did not answer ({type(exc).__name__})"

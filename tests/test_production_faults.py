@@ -149,3 +149,31 @@ def test_error_logs_hide_parameters_and_mask_phones(caplog):
     caplog.set_level(logging.INFO)
     logging.getLogger("gridpatrol.test").warning("resident %s wrote", "+8613912345678")
     assert "+8613912345678" not in caplog.text and "5678" in caplog.text
+
+
+def test_production_warnings_in_log_and_healthz(tmp_path, caplog, monkeypatch):
+    """Failure 5: production on the console backend, with no schedule, told nobody anything."""
+    from server import create_app
+    from server.extensions import db as database
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    caplog.set_level(logging.WARNING)
+    config = {"GRIDPATROL_ENV": "production", "SECRET_KEY": "k", "REDIS_URL": None, "SMS_BACKEND": "console",
+              "INSTANCE_PATH": str(tmp_path), "WORKERS_EMBEDDED_TIMER": False}
+    app = create_app(config)
+    assert "PRODUCTION WARNING not_migrated" in caplog.text
+    with app.app_context():
+        database.create_all()
+    caplog.clear()
+    app = create_app(config)
+    for code in ("sms_console", "no_schedule", "empty_catalogue"):
+        assert f"PRODUCTION WARNING {code}" in caplog.text
+    body = app.test_client().get("/healthz").get_json()
+    assert [w.split(":")[0] for w in body["warnings"]] == ["sms_console", "no_schedule", "empty_catalogue"]
+    with app.app_context():
+        from server.domain.catalogue import seed_categories
+        seed_categories(database.session)
+        database.session.commit()
+    body = app.test_client().get("/healthz").get_json()
+    assert [w.split(":")[0] for w in body["warnings"]] == ["sms_console", "no_schedule"]
+    dev = create_app({**config, "GRIDPATROL_ENV": "development", "INSTANCE_PATH": str(tmp_path / "d")})
+    assert dev.test_client().get("/healthz").get_json()["warnings"] == []

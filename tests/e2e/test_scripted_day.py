@@ -40,7 +40,7 @@ from tests.support.plain_install import (ROOT, Processes, free_port, fresh_postg
                                          production_env, wait_for_http)
 from tests.support.tcp_proxy import TcpProxy
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900)]
 TZ = ZoneInfo("Asia/Shanghai")
 GRIDS = {"映月社区": ["映月一网格", "映月二网格"], "白马社区": ["白马一网格", "白马二网格"]}
 RESIDENTS = [f"+861390000{n:04d}" for n in range(1, 11)]
@@ -129,7 +129,8 @@ def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path)
                          TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_NUMBER=FROM_NUMBER,
                          TWILIO_API_BASE_URL=twilio.base_url, GRIDPATROL_PUBLIC_BASE_URL=PUBLIC_BASE_URL,
                          GRIDPATROL_SMS_SWEEP_GRACE=5, GRIDPATROL_SMS_RETRY_BASE=2,
-                         GRIDPATROL_WORKERS_SCAN_INTERVAL_SECONDS=60)
+                         GRIDPATROL_WORKERS_SCAN_INTERVAL_SECONDS=60, GRIDPATROL_WORKERS_QUIET_START="00:00",
+                         GRIDPATROL_WORKERS_QUIET_END="00:00")
     procs = Processes(logs, env)
     direct = psycopg.connect(database_url, autocommit=True)  # the test's own eyes, not through the proxy
     q = lambda sql, *args: direct.execute(sql, args).fetchall()  # noqa: E731
@@ -181,15 +182,6 @@ def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path)
         lazy_grid = grids["白马二网格"]["id"]
         morning = datetime(day.year, day.month, day.day, 9, 0, tzinfo=TZ).astimezone(timezone.utc)
         synced_ids: list[str] = []
-        clients = []
-        for n, (device_id, token, grid_id) in enumerate(devices):
-            client = DeviceClient(str(tmp_path / f"phone{n}.sqlite"), HttpTransport(base, token), device_id=device_id,
-                                  max_attempts=12, backoff=0.5)
-            clients.append(client)
-            if grid_id != lazy_grid:
-                synced_ids.append(client.put("patrols", area_id=grid_id, started_at=morning.isoformat(),
-                                             ended_at=(morning + timedelta(minutes=40)).isoformat(),
-                                             notes="早巡", outcome="all_clear"))
 
         # ---- PostgreSQL cut for 10 s while texts and syncs arrive
         texts: list[tuple[str, str, str]] = []
@@ -206,8 +198,15 @@ def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path)
                 time.sleep(0.2)
 
         def sync_all():
-            for client in clients:
+            """Each phone (its own SQLite replica, opened in this thread) queues its morning patrol, then syncs."""
+            for n, (device_id, token, grid_id) in enumerate(devices):
                 try:
+                    client = DeviceClient(str(tmp_path / f"phone{n}.sqlite"), HttpTransport(base, token),
+                                          device_id=device_id, max_attempts=12, backoff=0.5)
+                    if grid_id != lazy_grid:
+                        synced_ids.append(client.put("patrols", area_id=grid_id, started_at=morning.isoformat(),
+                                                     ended_at=(morning + timedelta(minutes=40)).isoformat(),
+                                                     notes="早巡", outcome="all_clear"))
                     client.sync()
                 except BaseException as exc:  # noqa: BLE001 - reported below
                     sync_errors.append(exc)
@@ -258,15 +257,18 @@ def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path)
         assert q("SELECT count(*) FROM worker_patrol_windows WHERE area_id = %s AND acknowledged_at IS NOT NULL",
                  lazy_grid)[0][0] == 1
 
-        # ---- an overdue problem climbs one level: a resident's report, 30 h later
-        ticket_area = q("SELECT i.ticket, a.kind FROM incidents i JOIN areas a ON a.id = i.area_id "
-                        "ORDER BY i.ticket LIMIT 1")[0]
-        later = (datetime.now(timezone.utc) + timedelta(hours=30)).isoformat()
-        procs.run(["gridpatrol", "alerts", "run", "--now", later], timeout=180)
-        after = q("SELECT a.kind, i.flagged FROM incidents i JOIN areas a ON a.id = i.area_id WHERE i.ticket = %s",
-                  ticket_area[0])[0]
-        levels = ["grid", "community", "subdistrict", "district"]
-        assert levels.index(after[0]) == levels.index(ticket_area[1]) + 1 and after[1] is True
+        # ---- an overdue problem climbs one level: a patroller's 上报 in a grid (24 h deadline) passes its
+        # deadline (the grid's 组长 is alerted), and two hours later it is escalated to the community, flagged
+        grid_code = grids["映月一网格"]["code"]
+        incident = api.call("POST", "/incidents", {"category": 5, "area": grid_code, "handling_class": "reported",
+                                                   "location_text": "映月路12号"})
+        for hours in (25, 27.5):
+            moment = (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat()
+            procs.run(["gridpatrol", "alerts", "run", "--now", moment], timeout=180)
+        after = q("SELECT a.kind, i.flagged FROM incidents i JOIN areas a ON a.id = i.responsible_area_id "
+                  "WHERE i.ticket = %s",
+                  incident["ticket"])[0]
+        assert after == ("community", True)
 
         # ---- Thursday's report, and its XLSX opens
         report_day = (day + timedelta(days=1)).isoformat()
