@@ -72,11 +72,6 @@ def twilio_inbound():
             db.session.commit()
             after_stored(current_app)
             return twiml(reply)
-        except DBAPIError as exc:
-            if not is_unavailable(exc):
-                raise
-            # The database blinked: keep the text in the durable spool (issue 9), acknowledge it.
-            return twiml(spool_inbound(current_app, db.session, exc, provider="twilio", **kwargs))
         except IntegrityError:
             db.session.rollback()  # the same MessageSid arrived twice at once: answer like the first
             existing = find_inbound(db.session, clean_text(sid, 64))
@@ -84,6 +79,11 @@ def twilio_inbound():
                 return twiml(existing.reply)
             if attempt == 2:
                 raise  # not a MessageSid race: the error handler answers 409 in the JSON shape
+        except DBAPIError as exc:  # after IntegrityError (a subclass): the MessageSid race is handled above
+            if not is_unavailable(exc):
+                raise
+            # The database blinked: keep the text in the durable spool (issue 9), acknowledge it.
+            return twiml(spool_inbound(current_app, db.session, exc, provider="twilio", **kwargs))
     return twiml("")  # pragma: no cover
 
 

@@ -130,7 +130,9 @@ def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path)
                          TWILIO_API_BASE_URL=twilio.base_url, GRIDPATROL_PUBLIC_BASE_URL=PUBLIC_BASE_URL,
                          GRIDPATROL_SMS_SWEEP_GRACE=5, GRIDPATROL_SMS_RETRY_BASE=2,
                          GRIDPATROL_WORKERS_SCAN_INTERVAL_SECONDS=60, GRIDPATROL_WORKERS_QUIET_START="00:00",
-                         GRIDPATROL_WORKERS_QUIET_END="00:00")
+                         GRIDPATROL_WORKERS_QUIET_END="00:00",
+                         # the day is scripted two days back: a bare 收到 today must still find its alerts
+                         GRIDPATROL_WORKERS_ACK_LOOKBACK_HOURS=96)
     procs = Processes(logs, env)
     direct = psycopg.connect(database_url, autocommit=True)  # the test's own eyes, not through the proxy
     q = lambda sql, *args: direct.execute(sql, args).fetchall()  # noqa: E731
@@ -257,18 +259,20 @@ def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path)
         assert q("SELECT count(*) FROM worker_patrol_windows WHERE area_id = %s AND acknowledged_at IS NOT NULL",
                  lazy_grid)[0][0] == 1
 
-        # ---- an overdue problem climbs one level: a patroller's 上报 in a grid (24 h deadline) passes its
-        # deadline (the grid's 组长 is alerted), and two hours later it is escalated to the community, flagged
+        # ---- an overdue problem climbs one level: a 上报 from a grid (the community answers for it, 24 h) passes
+        # its deadline (its leader is alerted), and two hours later it is escalated one level up, flagged
         grid_code = grids["映月一网格"]["code"]
         incident = api.call("POST", "/incidents", {"category": 5, "area": grid_code, "handling_class": "reported",
                                                    "location_text": "映月路12号"})
+        levels = ["grid", "community", "subdistrict", "district"]
+        level_of = lambda: q("SELECT a.kind, i.flagged FROM incidents i JOIN areas a ON a.id = i.responsible_area_id "  # noqa: E731
+                             "WHERE i.ticket = %s", incident["ticket"])[0]
+        before = level_of()
         for hours in (25, 27.5):
             moment = (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat()
             procs.run(["gridpatrol", "alerts", "run", "--now", moment], timeout=180)
-        after = q("SELECT a.kind, i.flagged FROM incidents i JOIN areas a ON a.id = i.responsible_area_id "
-                  "WHERE i.ticket = %s",
-                  incident["ticket"])[0]
-        assert after == ("community", True)
+        after = level_of()
+        assert levels.index(after[0]) == levels.index(before[0]) + 1 and after[1] is True and before[1] is False
 
         # ---- Thursday's report, and its XLSX opens
         report_day = (day + timedelta(days=1)).isoformat()
