@@ -19,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    from server.errors import install_log_masking
+    install_log_masking()
 
     from server.extensions import api, db
     from server.errors import register_error_handlers
@@ -37,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     from workers.runner import init_runner
     init_runner(app)
     _init_features(app)
+    from server.startup_checks import warn_at_startup
+    warn_at_startup(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             _sqlite_pragmas(db.engine)

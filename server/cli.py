@@ -26,9 +26,30 @@ def build_app(*, timers: bool = False, **overrides) -> Flask:
     if not timers:
         overrides.setdefault("WORKERS_EMBEDDED_TIMER", False)
     try:
-        return create_app(overrides)
+        app = create_app(overrides)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
+    _BUILT_APPS.append(app)
+    return app
+
+
+_BUILT_APPS: list[Flask] = []
+
+
+def drain_runners(timeout: float = 300.0) -> int:
+    """Finish the jobs the command queued on the in-process runner before the interpreter shuts down
+    (its thread pool refuses new work at shutdown: texts were lost and a traceback printed). Says how
+    many it left; those are picked up by the outbox sweep of the next run."""
+    left = 0
+    while _BUILT_APPS:
+        app = _BUILT_APPS.pop()
+        runner = app.extensions.get("gridpatrol.runner")
+        if runner is not None and getattr(runner, "name", "") == "inprocess":
+            left += runner.drain(timeout)
+    if left:
+        click.echo(f"{left} background job(s) left unfinished; the outbox sweep (`gridpatrol sms sweep`) "
+                   "picks their texts up", err=True)
+    return left
 
 
 def _domain_errors(fn):
@@ -65,6 +86,7 @@ def main(ctx: click.Context) -> None:
     # Feature commands may use flask.cli.with_appcontext; it builds its app through this ScriptInfo.
     from flask.cli import ScriptInfo
     ctx.obj = ScriptInfo(create_app=build_app, set_debug_flag=False)
+    ctx.call_on_close(drain_runners)
 
 
 # ---------------------------------------------------------------- db
@@ -85,6 +107,11 @@ def db_upgrade() -> None:
         raise click.ClickException(str(exc)) from exc
     record_migration(app, "db.upgrade", before, heads)
     click.echo(f"database at {', '.join(heads)} ({_describe_db(app)})")
+    from server.migrate import seed_after_upgrade
+    seeded = seed_after_upgrade(app)
+    if seeded.get("categories_added"):
+        click.echo(f"seeded the standard problem catalogue ({seeded['categories_added']} categories; "
+                   "`gridpatrol catalogue list`)")
 
 
 @db.command("stamp")
@@ -236,8 +263,10 @@ def roster() -> None:
 @click.option("--parent", default=None, help="code of the sub-district the roster belongs to")
 @click.option("--commit", is_flag=True, help="apply the import (default: dry run, nothing written)")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--create-parent", "create_parent", default=None,
+              help='create the missing district/sub-district above the roster, e.g. "澄江区/映月街道"')
 @_domain_errors
-def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool) -> None:
+def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool, create_parent: str | None) -> None:
     """Import a roster from CSV (UTF-8/GB18030) or XLSX: a dry run unless --commit; all or nothing."""
     from server.domain.roster import RosterRejected, import_roster, resolve_parent
     from server.domain.roster_files import read_roster
@@ -246,6 +275,13 @@ def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool) -
     app = build_app()
     with app.app_context():
         session = database.session
+        if create_parent:
+            if not parent:
+                raise click.UsageError("--create-parent needs --parent CODE (the sub-district's code)")
+            from server.domain.reference import ensure_parent_path
+            _, made = ensure_parent_path(session, parent, create_parent)
+            if made:
+                click.echo(f"{'created' if commit else 'would create'} {', '.join(made)}", err=True)
         parent_area = resolve_parent(session, parent)
         table = read_roster(file.read_bytes(), file.name)
         try:
@@ -255,7 +291,7 @@ def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool) -
             session.rollback()
             report = {**exc.details, "committed": False}
         else:
-            session.commit()
+            session.commit() if commit else session.rollback()  # a dry run keeps no --create-parent areas
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -382,6 +418,8 @@ def _add_feature_commands() -> None:
 
 
 _add_feature_commands()
+for _command in import_module("server.reference_cli").commands:  # catalogue, areas (issue 9)
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -53,7 +53,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "GRIDPATROL_ENV": env,
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: an error never prints a statement's values (residents' phones, SMS bodies).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": _env("REDIS_URL"),
         "SECRET_KEY": _env("GRIDPATROL_SECRET_KEY"),
         "GRIDPATROL_TIMEZONE": _env("GRIDPATROL_TIMEZONE", "Asia/Shanghai"),
@@ -99,7 +100,7 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, "hide_parameters": True}
     _check_secrets(cfg)
     return cfg
 

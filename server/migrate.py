@@ -86,3 +86,14 @@ def head_revisions() -> list[str]:
 
 def is_up_to_date(app: Flask) -> bool:
     return current_revisions(app) == head_revisions()
+
+
+def seed_after_upgrade(app: Flask) -> dict:
+    """Reference data a working installation needs (the standard problem catalogue), seeded once into an
+    empty catalogue after the schema is current. Why not a data migration: server/domain/reference.py."""
+    from server.domain.reference import seed_reference_data
+    from server.extensions import db
+    with app.app_context():
+        result = seed_reference_data(db.session)
+        db.session.commit()
+    return result

@@ -24,6 +24,16 @@ def sweep_command():
     click.echo(f"expired {counts['expired']}, enqueued {counts['enqueued']}")
 
 
+@sms_group.command("replay-spool", help="Store the texts spooled while the database was down (sms/spool.py).")
+@with_appcontext
+def replay_spool_command():
+    from sms import spool
+    counts = spool.replay(current_app._get_current_object())
+    click.echo(f"replayed {counts['replayed']}, already stored {counts['already_stored']}, "
+               f"unreadable {counts['bad_lines']}, still waiting {counts['left']}"
+               + (" (another replay is running)" if counts.get("busy") else ""))
+
+
 @sms_group.command("simulate", help="Process a text as if it came from PHONE (no Twilio, no signature).")
 @click.argument("phone")
 @click.argument("text")

@@ -228,3 +228,38 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
         session.add(SmsWebhookEvent(provider=event.provider, event_id=event.event_id, event=event.kind,
                                     received_at=now, inbound_id=inbound_id))
     return result
+
+
+# ---------------------------------------------------------------- the database blinked (issue 9)
+def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, message_sid: str, sender: str,
+                  to: str = "", body: str = "", config=None) -> str:
+    """Called by a provider's webhook when `receive` could not reach the database: write the text to the
+    durable spool (sms/spool.py) and return the reply that acknowledges it. If even the spool cannot be
+    written, re-raise: the webhook answers 503 and the provider may retry."""
+    from server.errors import describe_unavailable
+    from sms import spool
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone
+        pass
+    try:
+        spool.append(app.config["INSTANCE_PATH"], provider=provider, message_sid=message_sid, sender=sender,
+                     to=to, body=body, received_at=utcnow())
+    except OSError:
+        log.exception("sms spool write failed")
+        raise exc
+    log.warning("sms in %s from %s spooled, database unavailable: %s", clean_text(message_sid, 64),
+                mask_phone(try_normalize_phone(sender or "", app.config.get("GRIDPATROL_PHONE_REGION", "CN"))
+                           or ""), describe_unavailable(exc))
+    return t.render("system_error", app.config.get("GRIDPATROL_LOCALE", "zh"))
+
+
+def after_stored(app) -> None:
+    """After a text reached the database: if earlier ones wait in this host's spool, queue their replay."""
+    from sms import spool
+    if spool.has_pending(app.config["INSTANCE_PATH"]):
+        from workers.runner import get_runner
+        try:
+            get_runner(app).enqueue("sms.spool.replay_spool_job", queue="sms")
+        except Exception as exc:  # noqa: BLE001 - the periodic job replays it anyway
+            log.warning("could not queue the spool replay: %s", type(exc).__name__)

@@ -59,21 +59,47 @@ def device_sync(db, server, token, device_id, batch_size):
     if client.transport is None or not client.device_id:
         raise click.UsageError("give --server, --token and --device-id once (or run `gridpatrol device init`)")
     client.batch_size = batch_size
+    seen = len(client.conflicts())
     try:
         stats = client.sync()
     except SyncError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(stats, ensure_ascii=False))
+    for item in client.conflicts()[seen:]:  # each change the server merged away or refused, and why (issue 9)
+        click.echo(_describe_conflict(item))
+
+
+def _describe_conflict(item: dict) -> str:
+    why = item.get("reason") or ""
+    errors = item.get("errors")
+    if errors:
+        why += (" " if why else "") + json.dumps(errors, ensure_ascii=False)
+    lost = item.get("lost_fields")
+    if lost:
+        why += (" " if why else "") + "lost: " + ", ".join(sorted(lost) if isinstance(lost, (list, dict)) else [str(lost)])
+    return f"{item['status']} {item['collection']}/{item['id']}: {why or 'no reason given'}"
+
+
+def _area_id(client, value: str) -> int:
+    """`--area CJ05-1-1` or an id: codes are looked up in the device's replica (areas sync down to it)."""
+    value = str(value).strip()
+    if value.isdigit():
+        return int(value)
+    for record_id, area in client.all("areas").items():
+        if str(area.get("code", "")).upper() == value.upper():
+            return int(record_id)
+    raise click.BadParameter(f"no area {value} on this device (run `gridpatrol device sync` first)",
+                             param_hint="--area")
 
 
 @device.command("add-patrol")
 @db_option
-@click.option("--area", "area_id", type=int, required=True)
+@click.option("--area", "area_id", required=True, help="grid code (e.g. CJ05-1-1) or id")
 @click.option("--notes", default="")
 @click.option("--problems", type=int, default=0)
 @click.option("--ended/--ongoing", default=True, help="An ended patrol is submitted and becomes immutable.")
 def add_patrol(db, area_id, notes, problems, ended):
-    fields = {"area_id": area_id, "started_at": _now(), "notes": notes, "problem_count": problems,
+    fields = {"area_id": _area_id(_client(db), area_id), "started_at": _now(), "notes": notes, "problem_count": problems,
               "outcome": "problems_found" if problems else "all_clear"}
     if ended:
         fields["ended_at"] = _now()
@@ -82,7 +108,7 @@ def add_patrol(db, area_id, notes, problems, ended):
 
 @device.command("add-incident")
 @db_option
-@click.option("--area", "area_id", type=int, required=True)
+@click.option("--area", "area_id", required=True, help="grid code (e.g. CJ05-1-1) or id")
 @click.option("--category", "category_id", type=int, required=True, help="Category number, e.g. 5 for 散煤.")
 @click.option("--description", default="")
 @click.option("--location", "location_text", default="")
@@ -92,18 +118,20 @@ def add_patrol(db, area_id, notes, problems, ended):
 @click.option("--patrol", "patrol_id", default=None)
 def add_incident(db, **fields):
     fields = {k: v for k, v in fields.items() if v not in (None, "")}
+    fields["area_id"] = _area_id(_client(db), fields["area_id"])
     fields["reported_at"] = _now()
     click.echo(_client(db).put("incidents", **fields))
 
 
 @device.command("add-site")
 @db_option
-@click.option("--area", "area_id", type=int, required=True)
+@click.option("--area", "area_id", required=True, help="area code (e.g. CJ05-1-1) or id")
 @click.option("--address", required=True)
 @click.option("--name", default="")
 @click.option("--kind", default="coal_user")
 @click.option("--stoves", "stove_count", type=int, default=0)
 def add_site(db, **fields):
+    fields["area_id"] = _area_id(_client(db), fields["area_id"])
     click.echo(_client(db).put("sites", **fields))
 
 

@@ -3,8 +3,9 @@
 PostgreSQL and Redis are real servers on this machine. When one is unreachable the tests that need it
 skip on a developer's machine and FAIL under CI=true, so a green CI always means they really ran.
 Environment knobs (for running several suites side by side):
-  GRIDPATROL_TEST_POSTGRES_URL   default postgresql://postgres@127.0.0.1:5432/test
-  GRIDPATROL_TEST_REDIS_URL      default redis://127.0.0.1:6379/15
+  GRIDPATROL_TEST_POSTGRES_URL   default postgresql://postgres@127.0.0.1:5432/gridpatrol_test (created when missing)
+  GRIDPATROL_TEST_REDIS_URL      default redis://127.0.0.1:6379/15 (flushed only when it holds the suite's
+                                 marker key or nothing at all)
   GRIDPATROL_TEST_BACKENDS       default "sqlite,postgresql"
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ pytest_plugins = ["tests.support.browser"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b.strip() for b in os.environ.get("GRIDPATROL_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
-POSTGRES_URL = os.environ.get("GRIDPATROL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get("GRIDPATROL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/gridpatrol_test")
 REDIS_URL = os.environ.get("GRIDPATROL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -40,6 +41,7 @@ def postgres_url() -> str:
     if "ready" not in _pg_state:
         import psycopg
         try:
+            ensure_postgres_database(POSTGRES_URL)
             with psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True) as conn:
                 # A clean schema per test session: models may have changed since the last run.
                 conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
@@ -58,7 +60,44 @@ def redis_url() -> str:
         Redis.from_url(REDIS_URL, socket_timeout=3).ping()
     except Exception as exc:  # noqa: BLE001
         unavailable("Redis", exc)
+    claim_test_redis(REDIS_URL)
     return REDIS_URL
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the suite's database when the server is up but the database is not (a fresh machine)."""
+    import psycopg
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    with psycopg.connect(f"{base}/postgres", connect_timeout=3, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+REDIS_OWNER_KEY = "gridpatrol:test-suite:owner"
+
+
+def claim_test_redis(url: str) -> None:
+    """The suite flushes its Redis db; it must be the suite's own. An empty db is claimed with a marker
+    key; a db holding other keys and no marker is refused (set GRIDPATROL_TEST_REDIS_URL to a free db)."""
+    from redis import Redis
+    connection = Redis.from_url(url)
+    if connection.exists(REDIS_OWNER_KEY):
+        return
+    if connection.dbsize():
+        pytest.fail(f"Redis {url} holds {connection.dbsize()} keys that are not this test suite's; refusing to "
+                    "flush it. Point GRIDPATROL_TEST_REDIS_URL at an empty database (README, Configuration).",
+                    pytrace=False)
+    connection.set(REDIS_OWNER_KEY, "gridpatrol tests flush this database")
+
+
+def flush_test_redis(url: str) -> None:
+    """Empty the suite's Redis db, keeping its ownership marker."""
+    from redis import Redis
+    claim_test_redis(url)
+    connection = Redis.from_url(url)
+    connection.flushdb()
+    connection.set(REDIS_OWNER_KEY, "gridpatrol tests flush this database")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -29,7 +29,7 @@ def test_missed_window_alerts_first_leader_and_patrollers_once(session, w):
     assert again["checked"] == 0  # nothing new is due: the scan costs what is due
     sent = alerts(session, rule="missed")
     assert sorted(a.member_id for a in sent) == sorted([w.g11_leader.id, w.patroller.id])  # not the deputy
-    assert all(a.body.startswith("HD03-1-1 网格 08:00-12:00 未巡查") for a in sent)
+    assert all(a.body.startswith("HD03-1-1 网格 11-23 08:00-12:00 未巡查") for a in sent)  # dated (issue 9)
     assert {a.status for a in sent} == {"queued"}
     g12 = windows(session, w.g12)[0]
     assert g12.state == "patrolled" and g12.patrol_id is not None

@@ -55,8 +55,9 @@ def test_report_figures_score_and_ranking(session, w):
     assert c1["previous"]["windows_scheduled"] == 2 and c1["previous"]["coverage"] == 0.5
     assert c2["previous"]["incidents"] == 1 and c2["current"]["incidents"] == 0
     assert c1["score"] == score(current) == round(60 * 0.5 + 40 * 0.5 - 2 * 1, 1)
-    assert [r["code"] for r in data["communities"]] == ["HD03-2", "HD03-1"]  # 100 beats 48
-    assert [r["rank"] for r in data["communities"]] == [1, 2]
+    # HD03-2 has no schedule: 无数据, not ranked (it used to score 100 and rank first; issue 9)
+    assert [r["code"] for r in data["communities"]] == ["HD03-1", "HD03-2"]
+    assert [r["rank"] for r in data["communities"]] == [1, None] and c2["score"] is None
     assert data["total"]["current"]["incidents"] == 2
 
 
@@ -73,7 +74,9 @@ def test_report_runs_on_thursday_once_and_texts_each_leader(session, w):
     from sms.segments import count_segments
     assert all(count_segments(a.body).segments <= 2 for a in texts)  # one or two segments each
     c1_text = next(a.body for a in texts if a.member_id == w.c1_leader.id)
-    assert c1_text.startswith("【周报11/12-11/19】映月社区") and "排名2/2" in c1_text
+    assert c1_text.startswith("【周报11/12-11/19】映月社区") and "排名1/1" in c1_text
+    c2_text = next(a.body for a in texts if a.member_id == w.c2_leader.id)
+    assert "无数据" in c2_text  # HD03-2 has no schedule (issue 9)
 
 
 def test_report_downloads_as_json_csv_and_xlsx(app, session, w, world, client):
@@ -90,10 +93,11 @@ def test_report_downloads_as_json_csv_and_xlsx(app, session, w, world, client):
     assert body["data"]["subdistrict"]["code"] == "HD03"
     csv = call(client, "get", f"/api/v1/reports/weekly/{report_id}?format=csv", world.tokens["admin"])
     assert csv.mimetype == "text/csv" and "HD03-1,映月社区" in csv.get_data(as_text=True)
+    assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"  # was "charset=utf-8; charset=utf-8"
     xlsx = call(client, "get", f"/api/v1/reports/weekly/{report_id}.xlsx", world.tokens["admin"])
     book = load_workbook(io.BytesIO(xlsx.data))
-    rows = list(book["周报 weekly"].iter_rows(values_only=True))
-    assert rows[3][0] == "HD03-2" and rows[4][0] == "HD03-1" and rows[-1][1].endswith("合计")
+    rows = list(book["周报排名"].iter_rows(values_only=True))
+    assert rows[3][:2] == (1, "HD03-1") and rows[4][:2] == ("—", "HD03-2") and rows[-1][2].endswith("合计")
     refused = call(client, "post", "/api/v1/reports/weekly", world.tokens["c1_leader"],
                    json={"area_id": w.subdistrict.id})
     assert refused.status_code == 403 and refused.get_json()["error"] == "role_not_permitted"

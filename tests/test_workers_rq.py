@@ -18,7 +18,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from tests.conftest import make_app, reset_database
+from tests.conftest import flush_test_redis, make_app, reset_database
 from tests.factories import build_world
 from tests.workers_helpers import add_schedule, load_world, local
 from workers.models import PatrolWindow, PeriodicRun, WorkerAlert
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def rq_app(postgres_url, redis_url, tmp_path):
     from server.extensions import db
-    Redis.from_url(redis_url).flushdb()
+    flush_test_redis(redis_url)
     app = make_app(postgres_url, tmp_path, REDIS_URL=redis_url)
     with app.app_context():
         reset_database(db)
@@ -38,7 +38,7 @@ def rq_app(postgres_url, redis_url, tmp_path):
         app.world = world
         yield app
         db.session.remove()
-    Redis.from_url(redis_url).flushdb()
+    flush_test_redis(redis_url)
 
 
 @pytest.fixture

@@ -45,8 +45,13 @@ def worker_command(queues, with_cron, burst, simple):
     cron = _start_cron(url) if with_cron else None
     try:
         worker_class = SimpleWorker if simple else Worker
-        worker = worker_class([Queue(n, connection=connection) for n in names], connection=connection)
-        worker.work(with_scheduler=True, burst=burst)
+        while True:
+            worker = worker_class([Queue(n, connection=connection) for n in names], connection=connection)
+            try:
+                worker.work(with_scheduler=True, burst=burst)
+                break
+            except RedisUnavailable as exc:  # a Redis blink must not end the worker (issue 9)
+                _wait_for_redis(connection, exc)
     finally:
         if cron is not None:
             cron.terminate()
@@ -59,9 +64,39 @@ def cron_command():
     """Run the RQ cron scheduler with gridpatrol's periodic jobs (workers/cron_config.py)."""
     from redis import Redis
     from rq.cron import CronScheduler
-    scheduler = CronScheduler(connection=Redis.from_url(_redis_url()))
-    scheduler.load_config_from_file("workers.cron_config")
-    scheduler.start()
+    connection = Redis.from_url(_redis_url())
+    while True:
+        scheduler = CronScheduler(connection=connection)
+        scheduler.load_config_from_file("workers.cron_config")
+        try:
+            scheduler.start()
+            return
+        except RedisUnavailable as exc:  # a Redis blink must not end the scheduler (issue 9)
+            _wait_for_redis(connection, exc)
+
+
+try:
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+    from redis.exceptions import TimeoutError as _RedisTimeout
+    RedisUnavailable: tuple = (_RedisConnectionError, _RedisTimeout)
+except ImportError:  # pragma: no cover
+    RedisUnavailable = ()
+
+
+def _wait_for_redis(connection, exc: BaseException, pause: float = 2.0) -> None:
+    """Log once, then ping until Redis answers; the caller starts its loop again."""
+    import logging
+    import time
+    log = logging.getLogger("workers.cli")
+    log.warning("Redis unavailable (%s); waiting for it to come back", type(exc).__name__)
+    while True:
+        time.sleep(pause)
+        try:
+            connection.ping()
+            log.warning("Redis is back; resuming")
+            return
+        except RedisUnavailable:
+            continue
 
 
 @click.group("alerts")

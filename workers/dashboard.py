@@ -36,10 +36,16 @@ def _challenge(status: int, message: str):
 
 
 def init_dashboard(app) -> None:
-    if not app.config.get("REDIS_URL") or not app.config.get("WORKERS_RQ_DASHBOARD", True):
+    from workers import settings
+    if not app.config.get("REDIS_URL") or not settings.get("WORKERS_RQ_DASHBOARD", app):
         return
-    import rq_dashboard
-    from rq_dashboard.web import setup_rq_connection
+    try:
+        import rq_dashboard
+        from rq_dashboard.web import setup_rq_connection
+    except ImportError as exc:  # optional: `pip install 'gridpatrol[dashboard]'`
+        import logging
+        logging.getLogger(__name__).info("RQ dashboard off: %s (install the `dashboard` extra)", exc)
+        return
 
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     setup_rq_connection(app)

@@ -7,10 +7,11 @@ overdue, escalations and resident reports.
 
 Score (documented in docs/workers.md, as the offices' assessment tables rank communities):
     score = max(0, 60 × coverage + 40 × on_time_rate − 2 × overdue), one decimal
-coverage = patrolled / scheduled (1.0 when nothing was scheduled); on_time_rate = resolved within deadline /
+coverage = patrolled / scheduled — windows from worker_patrol_windows, or straight from the schedules for days
+the planner never walked (from the day each schedule was made); nothing scheduled → no score, shown as 无数据 and not ranked; on_time_rate = resolved within deadline /
 incidents resolved, overdue or past their deadline (1.0 when none); overdue = incidents of
 the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue).
-Ranking: score descending, then code.
+Ranking: score descending, equal scores share a rank, codes in natural order (CJ05-2 before CJ05-10).
 """
 from __future__ import annotations
 
@@ -47,8 +48,11 @@ def _finish(m: dict) -> dict:
     return m
 
 
-def score(m: dict) -> float:
-    coverage = 1.0 if m["coverage"] is None else m["coverage"]
+def score(m: dict) -> float | None:
+    """None (无数据) when nothing was scheduled: an unscheduled community is not ranked, never first."""
+    if m["coverage"] is None:
+        return None
+    coverage = m["coverage"]
     on_time = 1.0 if m["on_time_rate"] is None else m["on_time_rate"]
     return round(max(0.0, 60 * coverage + 40 * on_time - 2 * m["overdue"]), 1)
 
@@ -70,16 +74,25 @@ def _metrics(session: Session, communities: dict[int, Area], start: date, end: d
         return result
     from sqlalchemy import or_
     in_tree = or_(*[Area.path.startswith(p) for p in root_paths])
-    for state, path in session.execute(
-            select(PatrolWindow.state, Area.path).join(Area, Area.id == PatrolWindow.area_id)
+    planned_days: set[tuple[int, date]] = set()
+    for state, path, grid_id, day in session.execute(
+            select(PatrolWindow.state, Area.path, PatrolWindow.area_id, PatrolWindow.local_date)
+            .join(Area, Area.id == PatrolWindow.area_id)
             .where(PatrolWindow.local_date >= start, PatrolWindow.local_date < end, in_tree)):
         m = result.get(community_of(path))
         if m is None:
             continue
+        planned_days.add((grid_id, day))
         m["windows_scheduled"] += 1
         m["windows_patrolled"] += state == "patrolled"
         m["windows_late"] += state == "late"
         m["windows_missed"] += state in ("missed", "acknowledged", "escalated")
+    for path, scheduled, patrolled in _unplanned_windows(session, in_tree, start, end, now, planned_days):
+        m = result.get(community_of(path))
+        if m is not None:
+            m["windows_scheduled"] += scheduled
+            m["windows_patrolled"] += patrolled
+            m["windows_missed"] += scheduled - patrolled
     t0, t1 = _instant(start, tz), _instant(end, tz)
     cutoff = min(now, t1)
     for incident, path in session.execute(
@@ -113,6 +126,80 @@ def _metrics(session: Session, communities: dict[int, Area], start: date, end: d
     return {cid: _finish(m) for cid, m in result.items()}
 
 
+def _unplanned_windows(session: Session, in_tree, start: date, end: date, now: datetime,
+                       planned_days: set[tuple[int, date]]):
+    """Coverage from the schedules' windows for the days the planner never walked (a fresh installation,
+    the days before the workers ran, a demo): each window that has ended is counted, and patrolled when a
+    patrol of the grid overlaps it. Yields (grid path, scheduled, patrolled) per grid."""
+    from server.models import Patrol
+    from server.models.schedules import PatrolSchedule
+    from workers.planning import _schedule_dict
+    from workers.windows import effective_schedules, windows_for_date
+    default_tz = settings.default_timezone()
+    tz_of = dict(session.execute(select(Area.id, Area.timezone).where(Area.deleted_at.is_(None))).all())
+    grids = list(session.execute(select(Area.id, Area.path, Area.code).where(
+        Area.kind == "grid", Area.deleted_at.is_(None), in_tree)))
+    if not grids:
+        return
+    by_area: dict[int, list[dict]] = {}
+    for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.deleted_at.is_(None))
+                                    .order_by(PatrolSchedule.id)):
+        # A schedule counts from the day it was made (or its active_from, if later): days before it
+        # existed owe no windows.
+        since = schedule.created_at.astimezone(ZoneInfo(default_tz)).date() if schedule.created_at else None
+        if since is not None and (schedule.active_from is None or schedule.active_from < since):
+            by_area.setdefault(schedule.area_id, []).append({**_schedule_dict(schedule), "active_from": since})
+        else:
+            by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
+    if not by_area and not settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
+        return
+    first, last = _instant(start - timedelta(days=1), default_tz), _instant(end + timedelta(days=1), default_tz)
+    patrols: dict[int, list[tuple[datetime, datetime]]] = {}
+    for area_id, began, ended in session.execute(select(Patrol.area_id, Patrol.started_at, Patrol.ended_at).where(
+            Patrol.area_id.in_([g.id for g in grids]), Patrol.started_at >= first, Patrol.started_at < last,
+            Patrol.deleted_at.is_(None))):
+        patrols.setdefault(area_id, []).append((began, ended or began))
+    for grid in grids:
+        chain = [int(p) for p in grid.path.strip("/").split("/") if p]
+        tz = next((tz_of[i] for i in reversed(chain) if tz_of.get(i)), None) or default_tz
+        chain_schedules = [by_area.get(i, []) for i in chain]
+        scheduled = patrolled = 0
+        day = start
+        while day < end:
+            if (grid.id, day) not in planned_days:
+                schedules = effective_schedules(chain_schedules, day)
+                if not schedules and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
+                    from server.models import DEFAULT_WINDOWS
+                    schedules = [{"windows": DEFAULT_WINDOWS}]
+                for w in windows_for_date(schedules, day, tz, grid_code=grid.code):
+                    if w.ends_at > now:
+                        continue
+                    scheduled += 1
+                    patrolled += any(b <= w.ends_at and e >= w.starts_at for b, e in patrols.get(grid.id, []))
+            day += timedelta(days=1)
+        if scheduled:
+            yield grid.path, scheduled, patrolled
+
+
+def natural_key(code: str) -> list:
+    """CJ05-2 before CJ05-10: digits compare as numbers."""
+    import re
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", code or "")]
+
+
+def assign_ranks(rows: list[dict]) -> None:
+    """Score descending, codes in natural order; equal scores share a rank (1, 2, 2, 4). Rows with no
+    scheduled windows (score None, shown as 无数据) come last and are not ranked."""
+    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), natural_key(r["code"])))
+    previous_score, previous_rank = object(), 0
+    for position, row in enumerate(rows, start=1):
+        if row["score"] is None:
+            row["rank"] = None
+            continue
+        row["rank"] = previous_rank if row["score"] == previous_score else position
+        previous_score, previous_rank = row["score"], row["rank"]
+
+
 def _sum(metrics: list[dict]) -> dict:
     total = _empty()
     for m in metrics:
@@ -133,6 +220,8 @@ def build_report(session: Session, subdistrict: Area, report_day: date, now: dat
         Area.path.startswith(subdistrict.path), Area.kind == "community", Area.deleted_at.is_(None))
         .order_by(Area.code))}
     categories = dict(session.execute(select(Category.id, Category.code)).all())
+    category_names = {code: (zh, number) for code, zh, number in
+                      session.execute(select(Category.code, Category.name_zh, Category.number))}
     start, prev_start = report_day - timedelta(days=7), report_day - timedelta(days=14)
     current = _metrics(session, communities, start, report_day, tz, now, categories)
     previous = _metrics(session, communities, prev_start, start, tz, now, categories)
@@ -140,14 +229,14 @@ def build_report(session: Session, subdistrict: Area, report_day: date, now: dat
     for cid, community in communities.items():
         rows.append({"id": cid, "code": community.code, "name": community.name, "current": current[cid],
                      "previous": previous[cid], "score": score(current[cid]), "previous_score": score(previous[cid])})
-    rows.sort(key=lambda r: (-r["score"], r["code"]))
-    for rank, row in enumerate(rows, start=1):
-        row["rank"] = rank
+    assign_ranks(rows)
     return {
         "subdistrict": {"id": subdistrict.id, "code": subdistrict.code, "name": subdistrict.name},
         "timezone": tz, "week": {"start": start.isoformat(), "end": report_day.isoformat()},
         "previous_week": {"start": prev_start.isoformat(), "end": start.isoformat()},
         "generated_at": now.isoformat(), "score_formula": SCORE_FORMULA, "communities": rows,
+        "category_names": {code: zh for code, (zh, _) in category_names.items()},
+        "category_order": [code for code, _ in sorted(category_names.items(), key=lambda kv: kv[1][1])],
         "total": {"current": _sum([current[c] for c in communities]),
                   "previous": _sum([previous[c] for c in communities])},
     }
@@ -214,12 +303,14 @@ def _summary(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str
 
 def send_summaries(session: Session, report: WeeklyReport, now: datetime) -> dict:
     data = report.data
-    count = len(data["communities"])
+    ranked = [row for row in data["communities"] if row.get("rank") is not None]
+    count = len(ranked)
     targets = [(row["id"], row["name"], row["current"], row["previous"],
-                f"得分{row['score']} 排名{row['rank']}/{count}", f" Score {row['score']}, rank {row['rank']}/{count}.")
+                f"得分{row['score']} 排名{row['rank']}/{count}" if row.get("rank") else "无数据（无巡查排班）",
+                f" Score {row['score']}, rank {row['rank']}/{count}." if row.get("rank") else " No schedule: no data.")
                for row in data["communities"]]
-    best = data["communities"][0] if data["communities"] else None
-    worst = data["communities"][-1] if len(data["communities"]) > 1 else None
+    best = ranked[0] if ranked else None
+    worst = ranked[-1] if len(ranked) > 1 else None
     zh_extra = f"首位{best['name']}{best['score']}" if best else ""
     zh_extra += f"，末位{worst['name']}{worst['score']}" if worst else ""
     targets.append((data["subdistrict"]["id"], data["subdistrict"]["name"], data["total"]["current"],

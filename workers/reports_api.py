@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from server.api.common import PageArgs, StrictSchema, documents_errors, page_schema, paginate
+from server.api.common import AreaRef, PageArgs, StrictSchema, area_from_ref, documents_errors, page_schema, paginate
 from server.auth import staff_principal
 from server.errors import Forbidden, NotFound
 from server.extensions import db
@@ -40,7 +40,7 @@ ReportPageSchema = page_schema(ReportSummarySchema, "ReportPage")
 
 
 class ReportQuery(PageArgs):
-    area_id = fields.Integer(load_default=None)
+    area_id = AreaRef(load_default=None, metadata={"description": "the sub-district (id or code, e.g. CJ05)"})
 
 
 class FormatQuery(StrictSchema):
@@ -48,7 +48,7 @@ class FormatQuery(StrictSchema):
 
 
 class GenerateArgs(StrictSchema):
-    area_id = fields.Integer(required=True, metadata={"description": "the sub-district"})
+    area_id = AreaRef(required=True, metadata={"description": "the sub-district (id or code, e.g. CJ05)"})
     report_date = fields.Date(load_default=None, metadata={"description": "local report day (default today)"})
     send_sms = fields.Boolean(load_default=False)
 
@@ -78,7 +78,7 @@ def list_reports(args):
     areas = [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict")) if _may_read(principal, a)]
     query = select(WeeklyReport).where(WeeklyReport.area_id.in_([a.id for a in areas]))
     if args.get("area_id"):
-        query = query.where(WeeklyReport.area_id == args["area_id"])
+        query = query.where(WeeklyReport.area_id == area_from_ref(args["area_id"], "area_id").id)
     return paginate(query.order_by(WeeklyReport.week_start.desc(), WeeklyReport.id), args, lambda r: r)
 
 
@@ -86,7 +86,7 @@ def _download(report: WeeklyReport, fmt: str):
     from workers.export import to_csv, to_xlsx
     name = f"weekly-{report.data['subdistrict']['code']}-{report.week_end.isoformat()}"
     if fmt == "csv":
-        return Response(to_csv(report.data), mimetype="text/csv; charset=utf-8",
+        return Response(to_csv(report.data), content_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     return Response(to_xlsx(report.data), mimetype=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
@@ -126,7 +126,7 @@ def generate(args):
     """Produce (or rebuild) a sub-district's report now: admin or that sub-district's leader."""
     from workers.reports import send_summaries, store_report
     principal = staff_principal()
-    area = db.session.get(Area, args["area_id"])
+    area = area_from_ref(args["area_id"], "area_id")
     if area is None or area.kind != "subdistrict":
         raise NotFound(f"no sub-district with id {args['area_id']}", details={"area_id": args["area_id"]})
     from server.domain.access import can

@@ -29,6 +29,11 @@ class JobRunner:
     def wait(self, timeout: float | None = None) -> None:
         """Block until enqueued work has finished (in-process only; RQ workers are elsewhere)."""
 
+    def drain(self, timeout: float = 120.0) -> int:
+        """Before a CLI command exits: finish what this process queued (jobs a job queues included) and
+        answer how many jobs were left unfinished (0 for RQ: its workers live elsewhere)."""
+        return 0
+
 
 def _resolve(func: Callable | str) -> Callable:
     if callable(func):
@@ -77,6 +82,21 @@ class InProcessRunner(JobRunner):
                 except Exception:  # already logged and recorded
                     pass
 
+    def drain(self, timeout: float = 120.0) -> int:
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                pending = [f for f in self.pending if not f.done()]
+            if not pending:
+                return 0
+            try:
+                pending[0].result(timeout=max(0.01, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 - logged by _run; a timeout ends the loop below
+                pass
+        with self.lock:
+            return len([f for f in self.pending if not f.done()])
+
 
 class RQRunner(JobRunner):
     name = "rq"
@@ -122,8 +142,15 @@ def enqueue_many_after_commit(session: Session, func, args_list: list[tuple], *,
 
     @event.listens_for(session, "after_commit", once=True)
     def _enqueue(_session):
-        for args, job_id in zip(args_list, job_ids):
-            runner.enqueue(func, *args, queue=queue, job_id=job_id, **kwargs)
+        # The write is committed: a queue outage must not turn it into an error. What is not enqueued is
+        # picked up by the periodic sweeps (the SMS outbox sweep re-sends rows still `queued`).
+        for number, (args, job_id) in enumerate(zip(args_list, job_ids)):
+            try:
+                runner.enqueue(func, *args, queue=queue, job_id=job_id, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - redis down, pool shut down …
+                log.warning("queue unavailable (%s): %d job(s) of %s left for the periodic sweep",
+                            type(exc).__name__, len(args_list) - number, getattr(func, "__name__", func))
+                return
 
     @event.listens_for(session, "after_rollback", once=True)
     def _forget(_session):

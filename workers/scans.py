@@ -168,9 +168,9 @@ def _settle_windows(session: Session, rows, now: datetime, totals: dict, dialect
             specs.append({"rule": "missed", "subject_type": "window", "subject_id": window.id, "member": member,
                           "area_id": window.area_id, "tz": tz, "urgent": urgent,
                           "key": alert_key("missed", f"a{window.area_id}{_site(window)}", window.starts_at, member.id),
-                          "body": texts.missed_window(member.locale, code, window.label, window.heightened,
+                          "body": texts.missed_window(member.locale, code, _dated(window, tz), window.heightened,
                                                       window.site),
-                          "params": texts.window_params(code, window.label, window.site)})
+                          "params": texts.window_params(code, _dated(window, tz), window.site)})
         if streak:
             leader = community_leaders.get(communities.get(window.id))
             if leader is not None:
@@ -189,8 +189,15 @@ def _missed_up_spec(window, leader, code, tz, reason, urgent) -> dict:
     return {"rule": "missed_up", "subject_type": "window", "subject_id": window.id, "member": leader,
             "area_id": window.area_id, "tz": tz, "urgent": urgent,
             "key": alert_key("missed_up", f"a{window.area_id}{_site(window)}", window.starts_at, leader.id),
-            "body": texts.missed_up(leader.locale, code, window.label, reason, window.heightened, window.site),
-            "params": texts.window_params(code, window.label, window.site, reason)}
+            "body": texts.missed_up(leader.locale, code, _dated(window, tz), reason, window.heightened, window.site),
+            "params": texts.window_params(code, _dated(window, tz), window.site, reason)}
+
+
+def _dated(window, tz: str) -> str:
+    """The window's label with its local date: a catch-up run covering several days sends one text per
+    day, and the outbox's same-body duplicate window must not swallow yesterday's as a repeat of today's."""
+    from zoneinfo import ZoneInfo
+    return f"{window.starts_at.astimezone(ZoneInfo(tz)):%m-%d} {window.label}"
 
 
 def _follow_up_windows(session: Session, rows, now: datetime, totals: dict) -> None:

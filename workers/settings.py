@@ -31,6 +31,7 @@ DEFAULTS: dict = {
     "WORKERS_DELIVER_BATCH": 500,  # alerts handed to the SMS outbox per transaction
     "WORKERS_SCAN_INTERVAL_SECONDS": 300,
     "WORKERS_ACK_LOOKBACK_HOURS": 24,  # a bare 收到 acknowledges alerts this recent
+    "WORKERS_RQ_DASHBOARD": True,  # mount rq-dashboard at /admin/rq (needs the `dashboard` extra)
 }
 
 

@@ -18,6 +18,7 @@ class HealthSchema(Schema):
     jobs = fields.String()
     sms = fields.List(fields.Dict(), metadata={"description": "each SMS provider: up, last heartbeat, queue depth, "
                                                               "last error"})
+    warnings = fields.List(fields.String())
 
 
 @blp.route("/healthz")
@@ -48,4 +49,7 @@ def healthz():
         except Exception as exc:  # noqa: BLE001 - the SMS view must not take health down with it
             db.session.rollback()
             report["sms"] = [{"error": type(exc).__name__}]
+    from server.startup_checks import configuration_warnings, current_warnings
+    report["warnings"] = (current_warnings(current_app, db.session) if report["database"]["ok"]
+                          else configuration_warnings(current_app))
     return report, (200 if report["status"] == "ok" else 503)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from server.errors import Forbidden
+from server.errors import Forbidden, is_unavailable
 from server.extensions import db
-from sms.inbound import clean_text, find_inbound, receive
+from sms.inbound import after_stored, clean_text, find_inbound, receive, spool_inbound
 from sms.messages_api import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)
 from sms.outbox import apply_status_callback
 from sms.providers.twilio.backend import parse_inbound_form, parse_status_form
@@ -71,6 +71,7 @@ def twilio_inbound():
             row = receive(db.session, **kwargs)
             reply = row.reply
             db.session.commit()
+            after_stored(current_app)
             return twiml(reply)
         except IntegrityError:
             db.session.rollback()  # the same MessageSid arrived twice at once: answer like the first
@@ -79,6 +80,11 @@ def twilio_inbound():
                 return twiml(existing.reply)
             if attempt == 2:
                 raise  # not a MessageSid race: the error handler answers 409 in the JSON shape
+        except DBAPIError as exc:  # after IntegrityError (a subclass): the MessageSid race is handled above
+            if not is_unavailable(exc):
+                raise
+            # The database blinked: keep the text in the durable spool (issue 9), acknowledge it.
+            return twiml(spool_inbound(current_app, db.session, exc, provider="twilio", **kwargs))
     return twiml("")  # pragma: no cover
 
 

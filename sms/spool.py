@@ -1,0 +1,155 @@
+"""The durable inbound-SMS spool: a text that arrives while the database is down is not lost.
+
+Providers do not redeliver a webhook we answered with an error (Twilio never retries a 500 or 503), so an
+inbound text that cannot reach the database is appended to a local file in the instance folder — one JSON
+line, written with O_APPEND under an exclusive lock and fsync'ed before the webhook answers — and the sender
+is told the text is saved. `replay_spool` (a periodic job, and `gridpatrol sms replay-spool`) feeds every
+spooled text through `sms.inbound.receive` once the database answers again. The provider's message id
+(Twilio's MessageSid) stays the idempotency key: a line replayed twice, or a text that reached the
+database after all, is recognised by `receive` and runs its command once; the real reply (ticket number …)
+goes out through the outbox under the key `spool-reply:<sid>`, so it is sent once too.
+
+Replay claims the spool by renaming it under the same lock the writers take (no line is half-written at
+that moment), then works through the claimed file and deletes it when every line is stored. A crash or a
+second outage mid-file leaves the claimed file for the next run. One replayer at a time per instance
+folder (a second lock). Every process that takes webhooks must share the instance folder with a process
+that runs the periodic jobs (web and workers on one box, or the web process's own timer).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SPOOL_DIR = "sms-spool"
+SPOOL_FILE = "inbound.jsonl"
+CLAIMED_PREFIX = "replaying-"
+
+
+def spool_dir(instance_path: str | os.PathLike) -> Path:
+    path = Path(instance_path) / SPOOL_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def _locked(path: Path, blocking: bool = True):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def append(instance_path, *, provider: str, message_sid: str, sender: str, to: str, body: str,
+           received_at: datetime | None = None) -> Path:
+    """Write one inbound text durably. Returns once the line is on disk (fsync); raises OSError if not,
+    and then the webhook must NOT acknowledge the text."""
+    folder = spool_dir(instance_path)
+    record = {"provider": provider, "message_sid": message_sid, "from": sender, "to": to, "body": body,
+              "received_at": (received_at or datetime.now(timezone.utc)).isoformat()}
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    target = folder / SPOOL_FILE
+    with _locked(folder / ".append.lock"):
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return target
+
+
+def pending_count(instance_path) -> int:
+    folder = Path(instance_path) / SPOOL_DIR
+    if not folder.is_dir():
+        return 0
+    total = 0
+    for path in folder.glob("*.jsonl"):
+        with open(path, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
+
+
+def has_pending(instance_path) -> bool:
+    folder = Path(instance_path) / SPOOL_DIR
+    return folder.is_dir() and any(p.stat().st_size for p in folder.glob("*.jsonl"))
+
+
+def _claim(folder: Path) -> None:
+    source = folder / SPOOL_FILE
+    with _locked(folder / ".append.lock"):
+        if source.exists() and source.stat().st_size:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            source.rename(folder / f"{CLAIMED_PREFIX}{stamp}-{os.getpid()}.jsonl")
+
+
+def replay(app) -> dict:
+    """Store every spooled text (oldest first). Returns counts; stops at the first database error."""
+    from server.errors import describe_unavailable, is_unavailable
+    folder = spool_dir(app.config["INSTANCE_PATH"])
+    counts = {"replayed": 0, "already_stored": 0, "left": 0, "bad_lines": 0}
+    try:
+        with _locked(folder / ".replay.lock", blocking=False):
+            _claim(folder)
+            for path in sorted(folder.glob(f"{CLAIMED_PREFIX}*.jsonl")):
+                try:
+                    _replay_file(app, path, counts)
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
+                    log.warning("spool replay paused, database unavailable: %s", describe_unavailable(exc))
+                    break
+    except BlockingIOError:
+        return {**counts, "busy": True}
+    counts["left"] = pending_count(app.config["INSTANCE_PATH"])
+    if counts["replayed"] or counts["left"]:
+        log.info("sms spool replay: %s", counts)
+    return counts
+
+
+def _replay_file(app, path: Path, counts: dict) -> None:
+    from server.extensions import db
+    from sms.inbound import clean_text, find_inbound, receive
+    from sms.outbox import queue_message
+    with app.app_context():
+        for raw in path.read_bytes().splitlines():
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+                received_at = datetime.fromisoformat(item["received_at"])
+            except (ValueError, KeyError):
+                counts["bad_lines"] += 1  # a torn last line after a crash mid-write; never acknowledged
+                log.warning("sms spool %s: unreadable line skipped", path.name)
+                continue
+            sid = clean_text(item["message_sid"], 64)
+            if find_inbound(db.session, sid) is not None:
+                counts["already_stored"] += 1
+                db.session.rollback()
+                continue
+            row = receive(db.session, message_sid=item["message_sid"], sender=item["from"], to=item.get("to", ""),
+                          body=item["body"], now=received_at, config=app.config)
+            if row.reply:
+                queue_message(db.session, to=row.sender, body=row.reply, key=f"spool-reply:{sid}",
+                              purpose="reply", member_id=row.member_id, area_id=row.area_id)
+            db.session.commit()
+            counts["replayed"] += 1
+        db.session.remove()
+    path.unlink()
+
+
+def replay_spool_job(now=None) -> dict:
+    """The periodic job (queue `sms`): replay this host's spool. Safe to run twice (MessageSid)."""
+    from workers.context import job_app
+    app = job_app()
+    if not has_pending(app.config["INSTANCE_PATH"]):
+        return {"replayed": 0, "left": 0}
+    return replay(app)

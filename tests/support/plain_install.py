@@ -1,0 +1,133 @@
+"""The production install as an office gets it: the wheel built from this checkout, installed WITHOUT extras
+into a fresh venv (no test packages, no rq-dashboard), run against its own PostgreSQL database and the
+suite's Redis db. Used by tests/test_plain_install.py and the scripted day in tests/e2e/.
+
+A dependency only the test extra brings in is a production crash; this is where it shows.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_plain_venv(where: Path) -> Path:
+    """Build the wheel and pip-install it (no extras) into a new venv; returns the venv's bin folder."""
+    wheels = where / "wheel"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
+                    "-w", str(wheels), str(ROOT)], check=True, timeout=600, cwd=where)
+    [wheel] = list(wheels.glob("gridpatrol-*.whl"))
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    str(wheel)], check=True, timeout=900)
+    return venv / "bin"
+
+
+def fresh_postgres_database(base_url: str, name: str) -> str:
+    import psycopg
+    base = base_url.rpartition("/")[0]
+    with psycopg.connect(f"{base}/postgres", connect_timeout=5, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+@dataclass
+class Processes:
+    """Child processes with their logs in one folder; everything is killed at the end."""
+
+    logs: Path
+    env: dict
+    children: dict = field(default_factory=dict)
+
+    def start(self, name: str, argv: list[str], **kwargs) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "ab")
+        process = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.logs,
+                                   start_new_session=True, **kwargs)
+        self.children[name] = process
+        return process
+
+    def run(self, argv: list[str], timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, cwd=self.logs)
+        with open(self.logs / "commands.log", "a") as log:
+            log.write(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}\n")
+        if check and result.returncode != 0:
+            raise AssertionError(f"{argv} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def stop_all(self) -> None:
+        for process in self.children.values():
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 15
+        for process in self.children.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                process.wait(timeout=10)
+
+    def log_text(self) -> str:
+        return "\n".join(f"==== {p.name}\n{p.read_text(errors='replace')}" for p in sorted(self.logs.glob("*.log")))
+
+
+def wait_for_http(url: str, timeout: float = 60) -> bytes:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with urlopen(url, timeout=3) as response:
+                return response.read()
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            last = exc
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer in {timeout}s: {last}")
+
+
+@pytest.fixture(scope="session")
+def plain_bin(tmp_path_factory) -> Path:
+    """One fresh plain install per test session (about a minute, most of it pip)."""
+    where = tmp_path_factory.mktemp("plain-install")
+    try:
+        return build_plain_venv(where)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"the wheel does not install without extras: {exc}", pytrace=False)
+
+
+def production_env(bin_dir: Path, database_url: str, redis_url: str, instance: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDPATROL_", "TWILIO_", "VIRTUAL_ENV"))}
+    env.pop("PYTHONPATH", None)
+    env.update({"PATH": f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}", "GRIDPATROL_ENV": "production",
+                "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GRIDPATROL_SECRET_KEY": "plain-install-test-key",
+                "GRIDPATROL_INSTANCE": str(instance), "PYTHONUNBUFFERED": "1"})
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""A local TCP proxy the tests start in front of PostgreSQL or Redis, to cut them without touching the shared
+servers: `cut()` drops every open connection and refuses new ones (connection refused: the listening
+socket is closed), `restore()` listens again on the same port. Threads only; no external tool."""
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int, listen_port: int = 0):
+        self.target = (target_host, target_port)
+        self.port = listen_port
+        self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._server: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.cut_count = 0
+        self.start()
+
+    # ------------------------------------------------------------ control
+    def start(self) -> "TcpProxy":
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(128)
+        self.port = server.getsockname()[1]
+        self._server = server
+        self._thread = threading.Thread(target=self._accept, args=(server,), daemon=True)
+        self._thread.start()
+        return self
+
+    def cut(self) -> None:
+        """Drop every connection and stop listening (clients see resets, then connection refused)."""
+        self.cut_count += 1
+        server, self._server = self._server, None
+        if server is not None:
+            try:
+                server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            server.close()
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def restore(self) -> None:
+        if self._server is None:
+            self.start()
+
+    def close(self) -> None:
+        self.cut()
+
+    def url_for(self, url: str) -> str:
+        """The same URL with host:port replaced by the proxy's."""
+        host, port = self.target
+        return url.replace(f"{host}:{port}", f"127.0.0.1:{self.port}")
+
+    # ------------------------------------------------------------ plumbing
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            if self._server is not server:
+                client.close()
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            with self._lock:
+                self._conns.discard(source)
+                self._conns.discard(sink)
