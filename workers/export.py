@@ -165,9 +165,9 @@ def to_xlsx(data: dict) -> bytes:
     codes = _category_codes(data)
     if codes:
         chart_sheet = book.create_sheet("分类图表")
-        chart__append(sheet, ["类别", "问题数"])
+        _append(chart_sheet, ["类别", "问题数"])
         for code in codes:
-            chart__append(sheet, [category_name(data, code), data["total"]["current"]["by_category"].get(code, 0)])
+            _append(chart_sheet, [category_name(data, code), data["total"]["current"]["by_category"].get(code, 0)])
         chart = BarChart()
         chart.type = "col"
         chart.title = f"{area['name']} 本周问题分类"
