@@ -215,20 +215,14 @@ def _grid_or_error(ctx: Context, command: str) -> Area | Outcome:
 
 def current_window(session: Session, area: Area, now: datetime, tz: str) -> str | None:
     """The schedule window the check-in falls in ("08:00-12:00"), "" when outside every window, None
-    when the grid has no schedule. Windows that cross midnight count from yesterday's schedule too."""
-    from server.domain.schedules import effective_schedule, parse_hhmm, windows_on
-    local = now.astimezone(ZoneInfo(tz))
-    minute = local.hour * 60 + local.minute
-    schedule, _ = effective_schedule(session, area)
-    if schedule is None:
+    when the grid has no schedule. Each local day asks for the schedule governing that day (a winter
+    campaign, the everyday one, …); windows that cross midnight count from yesterday's too."""
+    from server.domain.patrol_calendar import window_containing
+    from server.domain.schedules import effective_schedule
+    if effective_schedule(session, area)[0] is None:
         return None
-    for day, offset in ((local.date(), 0), (local.date() - timedelta(days=1), 24 * 60)):
-        for window in windows_on(schedule, day):
-            start, end = parse_hhmm(window["start"]), parse_hhmm(window["end"])
-            end += 24 * 60 if end <= start else 0
-            if start <= minute + offset < end:
-                return f"{window['start']}-{window['end']}"
-    return ""
+    window = window_containing(lambda day: effective_schedule(session, area, day)[0], now, tz)
+    return f"{window['start']}-{window['end']}" if window else ""
 
 
 def do_patrol(ctx: Context) -> Outcome:

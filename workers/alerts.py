@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from server.models import Member
 from workers import settings
 from workers.models import PatrolWindow, WorkerAlert
-from workers.windows import in_quiet_hours
+from server.domain.patrol_calendar import in_quiet_hours
 
 log = logging.getLogger(__name__)
 

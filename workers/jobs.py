@@ -59,7 +59,7 @@ def plan_windows_job(now=None, grid_ids: list[int] | None = None, force: bool = 
     from workers import settings
     from workers.models import PeriodicRun
     from workers.planning import plan_windows, roster_fingerprint
-    from workers.windows import local_date
+    from server.domain.patrol_calendar import local_date
 
     def body(session, now):
         fingerprint = roster_fingerprint(session)

@@ -23,7 +23,7 @@ from workers import settings, texts
 from workers.alerts import alert_key, raise_alerts
 from workers.models import OverdueTrack
 from workers.people import AreaIndex, first_leaders
-from workers.windows import in_quiet_hours
+from server.domain.patrol_calendar import in_quiet_hours
 
 
 def urgent_category_ids(session: Session) -> set[int]:
