@@ -48,7 +48,6 @@ class Push(Creates):
         self.conflicts: list[dict] = []
         self.finalize: list[tuple[dict, object]] = []
         self._areas: dict = {}
-        self._tz: dict = {}
         self._categories: dict = {}
         self._responsible: dict = {}
         self.lock = session.get_bind().dialect.name == "postgresql"

@@ -106,9 +106,7 @@ def create(body):
     area = area_from_ref(body.pop("area"))
     require_in_scope(principal, area, "report problems", ACT_ON_INCIDENT["note"])
     category = category_from_ref(body.pop("category"))
-    if not category.active:
-        raise Invalid(f"category {category.code} is no longer in use",
-                      details={"category": [f"Category {category.number} ({category.name_zh}) is inactive."]})
+    rules.require_usable_category(category)
     if body.get("reporter_phone"):
         body["reporter_phone"] = normalize_phone(body["reporter_phone"], current_app.config["GRIDPATROL_PHONE_REGION"])
     reporter_phone = body.pop("reporter_phone")
@@ -142,8 +140,6 @@ def update(body, ref):
     principal, incident = _act(ref, "update")
     if "category" in body:
         body["category"] = category_from_ref(body["category"])
-        if not body["category"].active and body["category"].id != incident.category_id:
-            raise Invalid("that category is no longer in use", details={"category": ["Category is inactive."]})
     event = update_incident(db.session, incident, body, channel=CHANNEL, actor=principal.member, **_policy_kwargs())
     if event is None:
         return incident
@@ -231,18 +227,14 @@ def reopen(body, ref):
 def reject(body, ref):
     """Reject (not a problem) or, with duplicate_of, mark as a duplicate of another incident (leaders)."""
     principal, incident = _act(ref, "reject")
-    target, extra = "rejected", {}
     if body["duplicate_of"]:
         original = find_incident(body["duplicate_of"])
-        if original.id == incident.id:
-            raise Invalid("an incident cannot duplicate itself", details={"duplicate_of": ["Names this incident."]})
-        target, extra = "duplicate", {"duplicate_of": original.ticket}
-    event = rules.transition(db.session, incident, target, channel=CHANNEL, actor=principal.member,
+        event = rules.mark_duplicate(db.session, incident, original, channel=CHANNEL, actor=principal.member,
+                                     note=body["note"])
+        return _finish(incident, "reject", event, {"duplicate_of": original.ticket})
+    event = rules.transition(db.session, incident, "rejected", channel=CHANNEL, actor=principal.member,
                              note=body["note"])
-    if target == "duplicate":
-        incident.duplicate_of_id = original.id
-        event.data = {"duplicate_of": original.ticket}
-    return _finish(incident, "reject", event, extra)
+    return _finish(incident, "reject", event, {})
 
 
 @blp.route("/<string:ref>/note", methods=["POST"])
@@ -263,10 +255,6 @@ def reassign(body, ref):
     principal, incident = _act(ref, "reassign")
     area = area_from_ref(body["area"])
     require_in_scope(principal, area, "reassign incidents", ACT_ON_INCIDENT["reassign"])
-    if incident.status not in OPEN_STATUSES:
-        from server.errors import IllegalTransition
-        raise IllegalTransition(f"incident {incident.ticket} is {incident.status}; only open ones are reassigned",
-                                details={"status": [f"Cannot reassign a {incident.status} incident."]})
     old_code = incident.responsible_area.code
     event = rules.reassign(db.session, incident, area, channel=CHANNEL, actor=principal.member, note=body["note"])
     return _finish(incident, "reassign", event, {"from": old_code, "to": area.code})

@@ -10,8 +10,9 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from server.domain.areas import effective_timezone
-from server.domain.incidents import add_event, compute_deadline
-from server.errors import IllegalTransition, Invalid
+from server.domain.defaults import DEFAULT_TIMEZONE
+from server.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
+from server.errors import IllegalTransition
 from server.models import Incident, Member, OPEN_STATUSES, utcnow
 
 EDITABLE = ("category", "description", "location_text", "latitude", "longitude", "handling_class", "promised_date")
@@ -27,7 +28,7 @@ def _plain(value):
 
 def update_incident(session: Session, incident: Incident, changes: dict, *, channel: str,
                     actor: Member | None = None, now: datetime | None = None, policy: dict | None = None,
-                    default_tz: str = "Asia/Shanghai"):
+                    default_tz: str = DEFAULT_TIMEZONE):
     """Apply the changes; a new handling class or promised date recomputes the deadline of an open incident."""
     now = now or utcnow()
     if incident.status not in OPEN_STATUSES and {"handling_class", "promised_date"} & set(changes):
@@ -35,9 +36,9 @@ def update_incident(session: Session, incident: Incident, changes: dict, *, chan
                                 details={"status": [f"Cannot change the handling of a {incident.status} incident."]})
     handling = changes.get("handling_class", incident.handling_class)
     promised = changes.get("promised_date", incident.promised_date)
-    if handling == "committed" and promised is None:
-        raise Invalid("a committed (承诺) problem needs a promised date",
-                      details={"promised_date": ["Required when handling_class is committed."]})
+    require_promised_date(handling, promised)
+    if "category" in changes:
+        require_usable_category(changes["category"], current_id=incident.category_id)
     diff = {}
     for key in EDITABLE:
         if key in changes and getattr(incident, key) != changes[key]:

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from lunardate import LunarDate
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"  # the area zone when neither the area, its ancestors nor config set one
+from server.domain.defaults import DEFAULT_TIMEZONE  # noqa: F401 (re-exported for callers)
 
 LUNAR_KEYS = ("chuxi", "spring_festival", "yuanxiao")  # 除夕, 春节, 元宵
 LUNAR_NAMES = {"chuxi": "除夕", "spring_festival": "春节", "yuanxiao": "元宵"}
