@@ -77,24 +77,10 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
     gets a row in state `opted_out` (visible in the log) and nothing is sent. An unparseable number is
     stored as `invalid_number`. `area_id` (optional) lets that area's leaders see the row in the log.
     """
-    existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
-    if existing is not None:
-        return existing
-    now = utcnow()
-    number = try_normalize_phone(to or "", current_app.config.get("GRIDPATROL_PHONE_REGION", "CN"))
-    info = count_segments(body)
-    if number is None:
-        state, number = "invalid_number", (to or "")[:32]
-    elif is_opted_out(session, number):
-        state = "opted_out"
-    elif _recent_duplicate(session, number, body, now):
-        state = "duplicate"
-    else:
-        state = "queued"
-    message = OutboundMessage(key=key, to_number=number, body=body, purpose=purpose, member_id=member_id,
-                              area_id=area_id, state=state, encoding=info.encoding, segments=info.segments,
-                              finished_at=None if state == "queued" else now)
-    message.note("queued" if state == "queued" else state, at=now)
+    item = {"to": to, "body": body, "key": key, "purpose": purpose, "member_id": member_id, "area_id": area_id}
+    [message], created = _prepare(session, [item])
+    if not created:
+        return message
     try:
         with session.begin_nested():
             session.add(message)
@@ -103,11 +89,9 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
         if winner is None:
             raise
         return winner
-    if state == "queued":
-        from workers.runner import enqueue_after_commit
-        enqueue_after_commit(session, SEND_JOB, message.id, queue="sms")
-    log.info("outbox %s %s to %s (%s, %d seg)", message.key, state, mask_phone(number), info.encoding,
-             info.segments)
+    _enqueue_sends(session, created)
+    log.info("outbox %s %s to %s (%s, %d seg)", message.key, message.state, mask_phone(message.to_number),
+             message.encoding, message.segments)
     return message
 
 
@@ -118,6 +102,25 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
     which is idempotent, so no key is ever queued twice."""
     if not items:
         return []
+    result, created = _prepare(session, items)
+    try:
+        with session.begin_nested():
+            session.add_all(created)
+    except IntegrityError:
+        return [queue_message(session, to=i["to"], body=i["body"], key=i["key"], purpose=i.get("purpose", "alert"),
+                              member_id=i.get("member_id"), area_id=i.get("area_id")) for i in items]
+    _enqueue_sends(session, created)
+    log.info("outbox: %d new of %d (%d queued)", len(created), len(items),
+             sum(1 for m in created if m.state == "queued"))
+    return result
+
+
+def _prepare(session: Session, items: list[dict]) -> tuple[list[OutboundMessage], list[OutboundMessage]]:
+    """The one decision and row builder behind both queue functions: (a message per item, the new ones).
+
+    Known keys return their row. Otherwise the state is decided in this order: an unparseable number is
+    `invalid_number`, an opted-out phone `opted_out`, the same words to the same phone within the duplicate
+    window (also earlier in this batch) `duplicate`, else `queued`."""
     now = utcnow()
     region = current_app.config.get("GRIDPATROL_PHONE_REGION", "CN")
     keys = [item["key"] for item in items]
@@ -144,7 +147,7 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
             state = "queued"
             recent.add((number, body))
         info = count_segments(body)
-        message = OutboundMessage(key=key, to_number=number, body=body, purpose=item.get("purpose", "alert"),
+        message = OutboundMessage(key=key, to_number=number, body=body, purpose=item.get("purpose") or "alert",
                                   member_id=item.get("member_id"), area_id=item.get("area_id"), state=state,
                                   encoding=info.encoding, segments=info.segments,
                                   finished_at=None if state == "queued" else now)
@@ -152,17 +155,12 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
         known[key] = message
         created.append(message)
         result.append(message)
-    try:
-        with session.begin_nested():
-            session.add_all(created)
-    except IntegrityError:
-        return [queue_message(session, to=i["to"], body=i["body"], key=i["key"], purpose=i.get("purpose", "alert"),
-                              member_id=i.get("member_id"), area_id=i.get("area_id")) for i in items]
+    return result, created
+
+
+def _enqueue_sends(session: Session, created: list[OutboundMessage]) -> None:
     from workers.runner import enqueue_many_after_commit
     enqueue_many_after_commit(session, SEND_JOB, [(m.id,) for m in created if m.state == "queued"], queue="sms")
-    log.info("outbox: %d new of %d (%d queued)", len(created), len(items),
-             sum(1 for m in created if m.state == "queued"))
-    return result
 
 
 def _recent_pairs(session: Session, numbers: set[str], now: datetime) -> set[tuple[str, str]]:
@@ -175,11 +173,6 @@ def _recent_pairs(session: Session, numbers: set[str], now: datetime) -> set[tup
             OutboundMessage.to_number.in_(numbers),
             OutboundMessage.created_at >= now - timedelta(seconds=window),
             OutboundMessage.state.in_(("queued", "sending", "sent", "delivered")))).all())
-
-
-def _recent_duplicate(session: Session, number: str, body: str, now: datetime) -> bool:
-    """The same words to the same phone minutes apart under another key is a caller bug, not news."""
-    return (number, body) in _recent_pairs(session, {number}, now)
 
 
 # ---------------------------------------------------------------- the send job
