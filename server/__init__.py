@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(authenticate_first)
     _register_blueprints(app, api)
 
-    from workers.runner import init_runner
+    from server.jobs.runner import init_runner
     init_runner(app)
     _init_features(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

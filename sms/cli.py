@@ -46,7 +46,7 @@ def simulate_command(phone: str, text: str):
 def send_command(phone: str, text: str, key: str):
     from server.extensions import db
     from sms.outbox import queue_message
-    from workers.runner import get_runner
+    from server.jobs.runner import get_runner
     message = queue_message(db.session, to=phone, body=text, key=key, purpose="manual")
     db.session.commit()
     get_runner().wait(timeout=30)  # embedded mode: the send runs in this process; RQ: a worker sends it

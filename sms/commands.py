@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from server.domain.access import Principal, can_act_on_incident
 from server.domain.areas import area_by_code, effective_timezone
 from server.errors import Conflict, Forbidden, IllegalTransition
 from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
+from sms import BARE_ACK_HANDLERS
 from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
@@ -333,11 +335,11 @@ def do_ack(ctx: Context) -> Outcome:
     """收到 <ticket> acknowledges that incident; a bare 收到 (what the missed-patrol and overdue alerts ask
     for) acknowledges the sender's recent unanswered alerts, which stops their reminders and escalation."""
     if ctx.parsed.ticket is None and ctx.member is not None:
-        from workers.alerts import acknowledge_alert
-        alerts = acknowledge_alert(ctx.session, ctx.member, now=ctx.now, channel="sms")
-        if alerts:
-            return Outcome(t.render("ack_alerts_ok", ctx.lang, count=len(alerts)),
-                           result={"acknowledged_alerts": [a.key for a in alerts]}, area_id=alerts[0].area_id)
+        for acknowledge_alerts in current_app.extensions.get(BARE_ACK_HANDLERS, []):
+            alerts = acknowledge_alerts(ctx.session, ctx.member, now=ctx.now, channel="sms")
+            if alerts:
+                return Outcome(t.render("ack_alerts_ok", ctx.lang, count=len(alerts)),
+                               result={"acknowledged_alerts": [a.key for a in alerts]}, area_id=alerts[0].area_id)
 
     def run(incident):
         incident_rules.acknowledge(ctx.session, incident, channel="sms", actor=ctx.member, note=ctx.parsed.text,

@@ -12,7 +12,6 @@ Rules that keep "nothing lost, nothing sent twice":
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -21,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.domain.phones import mask_phone, try_normalize_phone
+from server.jobs.context import job_app, job_session
+from server.jobs.runner import enqueue_many_after_commit, get_runner
 from server.models import utcnow
 from sms.backends import INVALID_NUMBER_CODES, OPTED_OUT_CODES, TRANSIENT_CODES, SendError, get_backend
 from sms.models import OutboundMessage, PENDING_STATES, SmsOptOut
@@ -159,7 +160,6 @@ def _prepare(session: Session, items: list[dict]) -> tuple[list[OutboundMessage]
 
 
 def _enqueue_sends(session: Session, created: list[OutboundMessage]) -> None:
-    from workers.runner import enqueue_many_after_commit
     enqueue_many_after_commit(session, SEND_JOB, [(m.id,) for m in created if m.state == "queued"], queue="sms")
 
 
@@ -195,8 +195,6 @@ def _finish(message: OutboundMessage, state: str, now: datetime, **note) -> None
 
 def send_message_job(message_id: int, now: str | datetime | None = None) -> str:
     """RQ job: send one outbox row. Safe to run twice, concurrently, or after a crash. Returns the state."""
-    from workers.context import job_app, job_session
-
     now = _as_datetime(now)
     app = job_app()
     with app.app_context():
@@ -315,17 +313,9 @@ def _record_outcome(session, message, backend, sid, error: SendError | None, now
 
 def _schedule_retry(message_id: int, due: datetime, now: datetime) -> None:
     """Ask the job runner to come back at `due`. RQ needs workers started with --with-scheduler; the
-    sweeper (`gridpatrol sms sweep`, or the workers' timer) catches anything a scheduler misses."""
-    from workers.runner import RQRunner, get_runner
-    app = current_app._get_current_object()
-    delay = max((due - now).total_seconds(), 0.0)
-    runner = get_runner(app)
-    if isinstance(runner, RQRunner):
-        runner.queue("sms").enqueue_in(timedelta(seconds=delay), SEND_JOB, message_id)
-    elif app.config.get("SMS_INPROCESS_RETRY", True):
-        timer = threading.Timer(delay, runner.enqueue, args=(SEND_JOB, message_id), kwargs={"queue": "sms"})
-        timer.daemon = True
-        timer.start()
+    in-process runner uses a timer. The sweeper (`gridpatrol sms sweep`, or the workers' timer) catches
+    anything a scheduler misses."""
+    get_runner().enqueue_in(max((due - now).total_seconds(), 0.0), SEND_JOB, message_id, queue="sms")
 
 
 # ---------------------------------------------------------------- the sweeper
@@ -336,7 +326,6 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
     Run it every minute or so (`gridpatrol sms sweep`, or the workers' timer). Jobs it enqueues are safe
     to run twice, so overlapping sweeps do no harm. The caller commits.
     """
-    from workers.runner import get_runner
     now = now or utcnow()
     expire_before = now - timedelta(seconds=_cfg("SMS_EXPIRE_AFTER_SECONDS"))
     grace = now - timedelta(seconds=_cfg("SMS_SWEEP_GRACE_SECONDS"))
@@ -361,7 +350,7 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
 
 
 def sweep_outbox_job(now: str | datetime | None = None) -> dict:
-    from workers.context import job_session
+    """The sweep as a job (the one the workers' periodic table runs every minute)."""
     with job_session() as session:
         return sweep_outbox(session, _as_datetime(now))
 
@@ -422,11 +411,5 @@ def apply_status_callback(session: Session, *, reference: str | None, sid: str |
 
 
 def _schedule_retry_after_commit(session: Session, message_id: int, due: datetime, now: datetime) -> None:
-    from sqlalchemy import event
-    app = current_app._get_current_object()
-    target = session() if hasattr(session, "registry") else session
-
-    @event.listens_for(target, "after_commit", once=True)
-    def _later(_session):
-        with app.app_context():
-            _schedule_retry(message_id, due, now)
+    at = utcnow() + max(due - now, timedelta(0))  # `now` may be a simulated clock; the runner's is real
+    get_runner().enqueue_after_commit(session, SEND_JOB, message_id, queue="sms", at=at)

@@ -18,6 +18,7 @@ from server.models import Member
 from workers import settings
 from workers.models import PatrolWindow, WorkerAlert
 from server.domain.patrol_calendar import in_quiet_hours
+from server.jobs.runner import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -92,22 +93,9 @@ def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:
     return {"new": len(created), "sent": len(created) - held, "held": held, "duplicate": len(rows) - len(created)}
 
 
-DELIVERY_FLAG = "workers.delivery_scheduled"
-
-
 def schedule_delivery(session: Session) -> None:
     """One deliver job per transaction, enqueued after it commits (nothing if it rolls back)."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import scoped_session
-    from workers.runner import enqueue_after_commit
-    if isinstance(session, scoped_session):
-        session = session()
-    if session.info.get(DELIVERY_FLAG):
-        return
-    session.info[DELIVERY_FLAG] = True
-    enqueue_after_commit(session, "workers.jobs.deliver_alerts_job", queue="alerts")
-    event.listen(session, "after_commit", lambda s: s.info.pop(DELIVERY_FLAG, None), once=True)
-    event.listen(session, "after_rollback", lambda s: s.info.pop(DELIVERY_FLAG, None), once=True)
+    enqueue_after_commit(session, "workers.jobs.deliver_alerts_job", queue="alerts", once_key="workers.deliver")
 
 
 def deliver_pending(session: Session, now: datetime, *, batch: int | None = None, commit: bool = True) -> dict:

@@ -1,5 +1,5 @@
 """RQ job functions. Each takes an explicit `now` (datetime or ISO text; default: the clock) and ids,
-opens its own session with workers.context.job_session, and is safe to run twice (every effect is keyed).
+opens its own session with server.jobs.context.job_session, and is safe to run twice (every effect is keyed).
 Each run is recorded in worker_periodic_runs for the health view, also when it fails.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import traceback
 from datetime import datetime, timezone
 
 from server.models import utcnow
-from workers.context import job_session
+from server.jobs.context import job_session
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +39,26 @@ def _record(name: str, now: datetime, started: datetime, status: str, summary: d
         log.exception("could not record the run of %s", name)
 
 
-def _run(name: str, now, body) -> dict:
+def _recorded(name: str, now, job) -> dict:
+    """Run `job(now)` and record the run (ok or failed) for the health view."""
     now = parse_now(now)
     started = utcnow()
     try:
-        with job_session() as session:
-            summary = body(session, now) or {}
+        summary = job(now) or {}
     except Exception:
         _record(name, now, started, "failed", {}, traceback.format_exc())
         raise
     _record(name, now, started, "ok", summary)
     log.info("%s at %s: %s", name, now.isoformat(), summary)
     return summary
+
+
+def _run(name: str, now, body) -> dict:
+    """`body(session, now)` in its own job session, recorded."""
+    def job(moment):
+        with job_session() as session:
+            return body(session, moment)
+    return _recorded(name, now, job)
 
 
 def plan_windows_job(now=None, grid_ids: list[int] | None = None, force: bool = False) -> dict:
@@ -115,12 +123,10 @@ def weekly_report_job(now=None, subdistrict_id: int | None = None, force: bool =
 
 
 def sms_sweep_job(now=None) -> dict:
-    """The SMS outbox's sweep (expire stale rows, re-enqueue lost sends), on the same clock as the scans."""
-    try:
-        from sms.outbox import sweep_outbox
-    except ImportError:  # a build without the SMS feature
-        return {}
-    return _run("sms_sweep", now, lambda s, n: sweep_outbox(s, n))
+    """The SMS outbox's own sweep job (`sms.outbox.sweep_outbox_job`) on the same clock as the scans,
+    recorded for the health view."""
+    from sms.outbox import sweep_outbox_job
+    return _recorded("sms_sweep", now, sweep_outbox_job)
 
 
 def run_all(now=None) -> dict:

@@ -81,7 +81,7 @@ def tick() -> list[str]:
         connection = job.connection
     else:
         from redis import Redis
-        from workers.context import job_app
+        from server.jobs.context import job_app
         connection = Redis.from_url(job_app().config["REDIS_URL"])
     return enqueue_due(connection)
 
@@ -104,8 +104,8 @@ def claim_in_database(session, name: str, period: datetime) -> bool:
 
 def run_embedded_once(app, now: datetime | None = None) -> list[str]:
     """One timer beat: claim and run each due job on the in-process runner."""
-    from workers.context import job_session
-    from workers.runner import get_runner
+    from server.jobs.context import job_session
+    from server.jobs.runner import get_runner
     now = now or utcnow()
     started = []
     with app.app_context():
