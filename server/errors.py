@@ -1,7 +1,7 @@
 """One JSON error shape for the whole product, mapped in one place.
 
 Every error leaves as {"error": code, "message": text, "details": {...}}. Domain functions raise the
-`DomainError` subclasses below without knowing about HTTP; `register_error_handlers` turns them, and
+`DomainError` subclasses of `server.domain.errors` without knowing about HTTP; `register_error_handlers` turns them, and
 Werkzeug's, marshmallow's and SQLAlchemy's errors, into that shape. A 500 still answers in the shape,
 but any 500 is a bug: tests assert it never happens for bad input.
 """
@@ -17,52 +17,9 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 
-class DomainError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None,
-                 status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.details = details or {}
-        if status is not None:
-            self.status = status
-
-
-class BadRequest(DomainError):
-    status, code = 400, "bad_request"
-
-
-class Unauthorized(DomainError):
-    status, code = 401, "unauthorized"
-
-
-class Forbidden(DomainError):
-    status, code = 403, "forbidden"
-
-
-class NotFound(DomainError):
-    status, code = 404, "not_found"
-
-
-class Conflict(DomainError):
-    status, code = 409, "conflict"
-
-
-class IllegalTransition(Conflict):
-    code = "illegal_transition"
-
-
-class Invalid(DomainError):
-    """Field-by-field validation failure; `details` maps field name to a list of messages."""
-
-    status, code = 422, "validation_failed"
-
-
-class PayloadTooLarge(DomainError):
-    status, code = 413, "payload_too_large"
+from server.domain.errors import (  # noqa: F401,E402 (re-exported: the one mapping below needs them)
+    BadRequest, Conflict, DomainError, Forbidden, IllegalTransition, Invalid, NotFound, PayloadTooLarge,
+    Unauthorized)
 
 
 HTTP_CODES = {

@@ -42,7 +42,9 @@ def register_bare_ack(app, handler) -> None:
 
 
 def init_app(app) -> None:
-    """Fill the sms settings the foundation config does not know, environment first."""
+    """Register the sms tables and fill the sms settings the foundation config does not know,
+    environment first."""
+    import sms.models  # noqa: F401  (the sms tables join the one metadata)
     from server.config import ConfigError
     for key, (variable, default) in DEFAULTS.items():
         if key in app.config:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from server.errors import Forbidden
+from server.domain.errors import Forbidden
 from server.extensions import db
 from sms.inbound import clean_text, find_inbound, receive
 from sms.messages_api import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from server.domain import incidents as incident_rules
 from server.domain.access import Principal, can_act_on_incident
 from server.domain.areas import area_by_code, effective_timezone
-from server.errors import Conflict, Forbidden, IllegalTransition
+from server.domain.settings import DomainSettings
+from server.domain.errors import Conflict, Forbidden, IllegalTransition
 from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
 from sms import BARE_ACK_HANDLERS
 from sms import templates as t
@@ -47,6 +48,10 @@ class Context:
         if self.member is not None and self.member.locale in ("zh", "en"):
             return self.member.locale
         return self.parsed.language
+
+    @property
+    def settings(self) -> DomainSettings:
+        return DomainSettings.from_config(self.config)
 
     @property
     def is_staff(self) -> bool:
@@ -80,7 +85,7 @@ def _missing(ctx: Context, what: str, command: str) -> Outcome:
 
 
 def _local(ctx: Context, area: Area, when: datetime, fmt: str) -> str:
-    tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    tz = effective_timezone(ctx.session, area, ctx.settings.timezone)
     return when.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
@@ -153,7 +158,7 @@ def do_report(ctx: Context) -> Outcome:
         source="patroller_sms" if ctx.is_staff else "resident_sms", handling_class="reported",
         description=p.text or p.normalized, location_text=(p.text or p.normalized)[:300],
         reporter=ctx.member, reporter_phone=ctx.sender, incident_id=p.record_id, now=ctx.now,
-        policy=ctx.config.get("DEADLINE_POLICY"), default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+        **ctx.settings.incident_kwargs())
     return _report_reply(ctx, incident)
 
 
@@ -241,7 +246,7 @@ def do_patrol(ctx: Context) -> Outcome:
                                patrol_id=p.record_id)
     outcome = t.word("all_clear", ctx.lang) if patrol.outcome == "all_clear" else \
         t.word("problems", ctx.lang, n=patrol.problem_count)
-    tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    tz = effective_timezone(ctx.session, area, ctx.settings.timezone)
     window = current_window(ctx.session, area, patrol.started_at, tz)
     template = {None: "patrol_ok", "": "patrol_ok_outside"}.get(window, "patrol_ok_window")
     return Outcome(t.render(template, ctx.lang, grid=area.code, outcome=outcome, window=window or "",
@@ -264,13 +269,13 @@ def do_found(ctx: Context) -> Outcome:
         return _missing(ctx, "days", "found")
     incident = ctx.session.get(Incident, p.record_id) if p.record_id else None
     if incident is None:
-        tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+        tz = effective_timezone(ctx.session, area, ctx.settings.timezone)
         promised = (ctx.now.astimezone(ZoneInfo(tz)).date() + timedelta(days=p.days)) if p.days else None
         incident = incident_rules.create_incident(
             ctx.session, category=_category(ctx, p.category), area=area, channel="sms", source="patroller_sms",
             handling_class=p.handling or "reported", description=p.text, promised_date=promised,
             reporter=ctx.member, reporter_phone=ctx.sender, incident_id=p.record_id, now=ctx.now,
-            policy=ctx.config.get("DEADLINE_POLICY"), default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+            **ctx.settings.incident_kwargs())
     return Outcome(t.render("found_ok", ctx.lang, ticket=incident.ticket, grid=area.code,
                             category=t.category_name(incident.category, ctx.lang),
                             handling=t.word(incident.handling_class, ctx.lang),
@@ -323,8 +328,7 @@ def do_handle(ctx: Context) -> Outcome:
 def do_escalate(ctx: Context) -> Outcome:
     def run(incident):
         incident_rules.escalate(ctx.session, incident, channel="sms", actor=ctx.member, reason=ctx.parsed.text,
-                                now=ctx.now, policy=ctx.config.get("DEADLINE_POLICY"),
-                                default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+                                now=ctx.now, **ctx.settings.incident_kwargs())
         ctx.session.flush()
         area = incident.responsible_area
         return {"area": area.name, "deadline": _local(ctx, area, incident.deadline, "%m-%d %H:%M")}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from server.domain.access import Principal
 from server.domain.phones import mask_phone, try_normalize_phone
-from server.errors import DomainError
+from server.domain.errors import DomainError
 from server.models import Assignment, Member, utcnow
 from server.models.base import UTCDateTime
 from sms import templates as t

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.domain.access import Principal, can_act_on_incident
 from server.domain.incidents import can_transition, transition
-from server.errors import Conflict, DomainError, Forbidden, Invalid
+from server.domain.errors import Conflict, DomainError, Forbidden, Invalid
 from server.models import Area, Category, LEADER_ROLES
 from sync import hlc as hlc_module
 from sync.bulk import bulk_insert, bulk_update

@@ -9,8 +9,9 @@ from flask import current_app
 from server.domain.access import can_act_on_incident
 from server.domain.incidents import (can_transition, created_event_values, new_incident_row, placement,
                                      require_promised_date, require_usable_category)
-from server.errors import Invalid
+from server.domain.errors import Invalid
 from server.models import Category, LEADER_ROLES, new_uuid
+from server.domain.settings import DomainSettings
 from server.domain.tickets import allocate_tickets
 from sync.bulk import RowRef, bulk_insert
 from sync.collections import COLLECTIONS
@@ -91,9 +92,9 @@ class Creates:
             self.principal.require(area, roles_for(STATUS_ACTION[target]), f"mark problems {target}")
         if values.get("patrol_id") and self.lookup("patrols", values["patrol_id"]) is None:
             raise Invalid("unknown patrol", details={"patrol_id": ["No such patrol."]})
+        settings = DomainSettings.from_config(current_app.config)
         if (area.id, handling) not in self._responsible:
-            self._responsible[(area.id, handling)] = placement(self.session, area, handling,
-                                                               current_app.config["GRIDPATROL_TIMEZONE"])
+            self._responsible[(area.id, handling)] = placement(self.session, area, handling, settings.timezone)
         responsible, tz = self._responsible[(area.id, handling)]
         row = self._row("incidents", change, clock, new_incident_row(
             category=category, area=area, responsible=responsible, tz=tz, source="patrol", handling_class=handling,
@@ -102,7 +103,7 @@ class Creates:
             reporter_id=self.member.id, reporter_phone=self.member.phone, latitude=values.get("latitude"),
             longitude=values.get("longitude"), patrol_id=values.get("patrol_id"),
             reported_at=values.get("reported_at") or self.now, now=self.now,
-            policy=current_app.config.get("DEADLINE_POLICY")))
+            policy=settings.incident_kwargs()["policy"]))
         self.tickets_needed.append(row)
         self._event(change["id"], **created_event_values(row))
         if target != "open":

@@ -8,7 +8,7 @@ import zlib
 
 from flask import Response, request
 
-from server.errors import BadRequest, DomainError, PayloadTooLarge
+from server.domain.errors import BadRequest, DomainError, PayloadTooLarge
 
 MAX_DECOMPRESSED = 2 * 1024 * 1024
 CHUNK = 64 * 1024

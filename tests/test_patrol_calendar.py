@@ -117,7 +117,7 @@ def test_one_rule_for_several_active_schedules_on_one_area():
         ["07:00-11:00", "14:00-18:00", "22:00-02:00"]
 
 
-def test_sms_check_in_outside_the_campaign_season_names_the_daily_window(console_app):
+def test_sms_check_in_outside_the_campaign_season_names_the_daily_window(console_app):  # noqa: F811
     """Was: the SMS reply asked for the effective schedule without a day, got the (inactive) winter
     campaign and told a patroller checking in at 09:35 in June that it was outside every window."""
     from server.extensions import db

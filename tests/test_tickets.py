@@ -108,7 +108,7 @@ def test_orm_and_sync_paths_build_the_same_incident(app, client, world):
 @pytest.mark.parametrize("handling", ["committed"])
 def test_committed_without_promised_date_is_refused_by_every_path(session, handling):
     from server.domain.incidents import new_incident_row
-    from server.errors import Invalid
+    from server.domain.errors import Invalid
     with pytest.raises(Invalid) as refused:
         new_incident_row(category=None, area=None, responsible=None, tz="Asia/Shanghai", source="sms",
                          handling_class=handling, reported_at=datetime(2026, 11, 23, tzinfo=timezone.utc))

@@ -11,6 +11,7 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app) -> None:
+    import workers.models  # noqa: F401  (the workers' tables join the one metadata)
     from sms import register_bare_ack
     from workers import settings
     from workers.alerts import acknowledge_alert

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -143,8 +142,7 @@ def _after_grace(session, tracks, now, urgent_ids, totals) -> None:
         else:
             from_area = incident.responsible_area
             escalate(session, incident, channel="worker", actor_label="gridpatrol worker", flag=True,
-                     reason="超期未办，自动升级挂牌督办", now=now, policy=current_app.config.get("DEADLINE_POLICY"),
-                     default_tz=settings.default_timezone())
+                     reason="超期未办，自动升级挂牌督办", now=now, **settings.domain().incident_kwargs())
             track.stage, track.closed_at = "escalated", now
             escalated.append((incident, from_area))
             totals["escalated"] += 1

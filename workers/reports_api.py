@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from server.api.common import PageArgs, StrictSchema, documents_errors, page_schema, paginate
 from server.auth import staff_principal
-from server.errors import Forbidden, NotFound
+from server.domain.errors import Forbidden, NotFound
 from server.extensions import db
 from server.models import Area, STAFF_ROLES, utcnow
 from workers.models import WeeklyReport

@@ -128,7 +128,7 @@ def live(model):
 
 
 def get_or_404(model, record_id, what: str | None = None):
-    from server.errors import NotFound
+    from server.domain.errors import NotFound
     too_big = isinstance(record_id, int) and not 0 < record_id <= MAX_INT
     record = None if too_big else db.session.get(model, record_id)
     if record is None or getattr(record, "deleted_at", None) is not None:
@@ -139,7 +139,7 @@ def get_or_404(model, record_id, what: str | None = None):
 
 def area_from_ref(ref, field: str = "area"):
     """An area given by id (int) or code (str), for request bodies and filters; unknown → 422 on that field."""
-    from server.errors import Invalid
+    from server.domain.errors import Invalid
     from server.models import Area
     if ref is None:
         return None

@@ -22,7 +22,8 @@ from server.domain import incidents as rules
 from server.domain.access import ACT_ON_INCIDENT, can_act_on_incident
 from server.domain.incident_edits import update_incident
 from server.domain.phones import normalize_phone
-from server.errors import Invalid, NotFound
+from server.domain.settings import DomainSettings
+from server.domain.errors import Invalid, NotFound
 from server.extensions import db
 from server.models import Area, Category, Incident, OPEN_STATUSES, utcnow
 
@@ -52,8 +53,7 @@ def find_incident(ref: str) -> Incident:
 
 
 def _policy_kwargs() -> dict:
-    return {"policy": current_app.config.get("DEADLINE_POLICY") or None,
-            "default_tz": current_app.config["GRIDPATROL_TIMEZONE"]}
+    return DomainSettings.from_config(current_app.config).incident_kwargs()
 
 
 @blp.route("", methods=["GET"])

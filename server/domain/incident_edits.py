@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from server.domain.areas import effective_timezone
 from server.domain.defaults import DEFAULT_TIMEZONE
 from server.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
-from server.errors import IllegalTransition
+from server.domain.errors import IllegalTransition
 from server.models import Incident, Member, OPEN_STATUSES, utcnow
 
 EDITABLE = ("category", "description", "location_text", "latitude", "longitude", "handling_class", "promised_date")

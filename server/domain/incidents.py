@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from server.domain.areas import effective_timezone, parent_area
 from server.domain.defaults import DEFAULT_TIMEZONE
-from server.errors import Conflict, IllegalTransition, Invalid
-from server.domain.tickets import FIRST_TICKET, next_ticket  # noqa: F401 (tickets live in tickets.py)
+from server.domain.errors import Conflict, IllegalTransition, Invalid
+from server.domain.tickets import next_ticket
 from server.models import OPEN_STATUSES, Area, Category, Incident, IncidentEvent, Member, utcnow
 
 TRANSITIONS: dict[str, set[str]] = {

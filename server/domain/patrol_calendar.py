@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 
 from lunardate import LunarDate
 
-from server.domain.defaults import DEFAULT_TIMEZONE  # noqa: F401 (re-exported for callers)
 
 LUNAR_KEYS = ("chuxi", "spring_festival", "yuanxiao")  # 除夕, 春节, 元宵
 LUNAR_NAMES = {"chuxi": "除夕", "spring_festival": "春节", "yuanxiao": "元宵"}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.domain import patrol_calendar as calendar
 from server.domain.areas import ancestor_ids
-from server.errors import Invalid, NotFound
+from server.domain.errors import Invalid, NotFound
 from server.models import Area, PatrolSchedule, utcnow
 
 def get_schedule(session: Session, schedule_id: int) -> PatrolSchedule:
