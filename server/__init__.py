@@ -23,8 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
 
+    from server.errors import ErrorSchema, register_error_handlers
     from server.extensions import api, db
-    from server.errors import register_error_handlers
+    api.ERROR_SCHEMA = ErrorSchema  # errors documented in our one shape
 
     import server.models  # noqa: F401  (registers every table on the metadata)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 from server.domain.errors import (  # noqa: F401,E402 (re-exported: the one mapping below needs them)
     BadRequest, Conflict, DomainError, Forbidden, IllegalTransition, Invalid, NotFound, PayloadTooLarge,
     Unauthorized)
+
+
+class ErrorSchema(Schema):
+    """The one error shape, for the OpenAPI document."""
+    error = fields.String(required=True, metadata={"description": "machine-readable code"})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
 
 
 HTTP_CODES = {

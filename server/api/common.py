@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from sqlalchemy import func, select
 
 from server.extensions import db
+from server.errors import ErrorSchema  # noqa: F401 (the one error shape; re-exported for the API modules)
 
 
 MAX_INT = 2 ** 31 - 1  # ids are 32-bit integers in PostgreSQL
@@ -59,12 +60,6 @@ def as_record_id(value) -> int | None:
 def id_field(*, strict: bool = True, **kwargs) -> fields.Integer:
     """A record id in a body (strict: a JSON number) or a query string (strict=False: digits)."""
     return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
-
-
-class ErrorSchema(Schema):
-    error = fields.String(required=True, metadata={"description": "machine-readable code"})
-    message = fields.String(required=True)
-    details = fields.Dict(required=True)
 
 
 class PageArgs(StrictSchema):
