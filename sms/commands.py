@@ -26,6 +26,9 @@ from sms import BARE_ACK_HANDLERS
 from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
+from server.domain.patrol_calendar import window_containing
+from server.domain.patrols import create_patrol
+from server.domain.schedules import effective_schedule
 
 PATROL_ROLES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
 STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
@@ -224,8 +227,6 @@ def current_window(session: Session, area: Area, now: datetime, tz: str) -> str 
     """The schedule window the check-in falls in ("08:00-12:00"), "" when outside every window, None
     when the grid has no schedule. Each local day asks for the schedule governing that day (a winter
     campaign, the everyday one, …); windows that cross midnight count from yesterday's too."""
-    from server.domain.patrol_calendar import window_containing
-    from server.domain.schedules import effective_schedule
     if effective_schedule(session, area)[0] is None:
         return None
     window = window_containing(lambda day: effective_schedule(session, area, day)[0], now, tz)
@@ -233,7 +234,6 @@ def current_window(session: Session, area: Area, now: datetime, tz: str) -> str 
 
 
 def do_patrol(ctx: Context) -> Outcome:
-    from server.domain.patrols import create_patrol
     area = _grid_or_error(ctx, "patrol")
     if isinstance(area, Outcome):
         return area

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, insert
 from sqlalchemy.orm import Session
+from sync.collections import wire_value
 
 
 class RowRef:
@@ -45,7 +46,6 @@ def bulk_update(session: Session, table, columns: tuple[str, ...], objects: list
 
     from sqlalchemy import text
 
-    from sync.collections import wire_value
     dialect = session.get_bind().dialect
     types = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}' for name in ("id",) + columns)
     assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns)

@@ -16,6 +16,7 @@ from server.domain.tickets import allocate_tickets
 from sync.bulk import RowRef, bulk_insert
 from sync.collections import COLLECTIONS
 from sync.versioning import allocate_versions
+from server.domain.access import ACT_ON_INCIDENT
 
 WRITE_ROLES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
 STATUS_ACTION = {"resolved": "handle", "closed": "close", "rejected": "reject", "duplicate": "reject",
@@ -24,7 +25,6 @@ INSERT_ORDER = ("patrols", "sites", "incidents", "incident_events")
 
 
 def roles_for(action: str) -> set[str]:
-    from server.domain.access import ACT_ON_INCIDENT
     return ACT_ON_INCIDENT[action]
 
 

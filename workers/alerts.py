@@ -19,6 +19,8 @@ from workers import settings
 from workers.models import PatrolWindow, WorkerAlert
 from server.domain.patrol_calendar import in_quiet_hours
 from server.jobs.runner import enqueue_after_commit
+from server.domain.access import Principal
+from server.models import LEADER_ROLES, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +187,6 @@ def acknowledge_alert(session: Session, member: Member, *, alert_id: int | None 
     reminders: the window is marked acknowledged (no community escalation), held reminders are cancelled,
     and an incident alert also acknowledges the incident (incidents.acknowledge), stopping its escalation.
     A patroller's 收到 is recorded on their own alert only."""
-    from server.domain.access import Principal
-    from server.models import LEADER_ROLES, utcnow
     now = now or utcnow()
     query = select(WorkerAlert).where(WorkerAlert.member_id == member.id, WorkerAlert.acknowledged_at.is_(None),
                                       WorkerAlert.status.in_(("pending", "queued")))

@@ -17,6 +17,7 @@ from server.models import Area, DEFAULT_WINDOWS, PatrolSchedule
 from workers import settings
 from workers.models import PatrolWindow
 from server.domain.patrol_calendar import effective_schedule, local_date, windows_for_date
+from server.domain.areas import ancestor_ids, effective_timezone
 
 BACKFILL_HOURS = 12  # windows that ended longer ago than this are not planned (no alert storm on install)
 
@@ -38,7 +39,6 @@ def roster_fingerprint(session: Session) -> str:
 
 def windows_for_area(session: Session, area: Area, day) -> list:
     """The due windows of one local date for one grid, straight from its effective schedule (no table)."""
-    from server.domain.areas import ancestor_ids, effective_timezone
     chain = ancestor_ids(area)
     by_area: dict[int, list[dict]] = {}
     for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.area_id.in_(chain),

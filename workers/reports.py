@@ -25,6 +25,7 @@ from workers import settings
 from workers.alerts import alert_key, raise_alerts
 from workers.models import PatrolWindow, WeeklyReport
 from workers.people import first_leaders
+from server.domain.areas import effective_timezone
 
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 
@@ -127,7 +128,6 @@ def _sum(metrics: list[dict]) -> dict:
 
 def build_report(session: Session, subdistrict: Area, report_day: date, now: datetime) -> dict:
     tz = settings.default_timezone()
-    from server.domain.areas import effective_timezone
     tz = effective_timezone(session, subdistrict, tz)
     communities = {c.id: c for c in session.scalars(select(Area).where(
         Area.path.startswith(subdistrict.path), Area.kind == "community", Area.deleted_at.is_(None))
@@ -244,7 +244,6 @@ def run_weekly_reports(session: Session, now: datetime, *, subdistrict_id: int |
     query = select(Area).where(Area.kind == "subdistrict", Area.deleted_at.is_(None)).order_by(Area.code)
     if subdistrict_id is not None:
         query = query.where(Area.id == subdistrict_id)
-    from server.domain.areas import effective_timezone
     made = sent = 0
     for subdistrict in session.scalars(query).all():
         local = now.astimezone(ZoneInfo(effective_timezone(session, subdistrict, settings.default_timezone())))

@@ -7,6 +7,10 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.errors import ErrorSchema  # noqa: F401 (the one error shape; re-exported for the API modules)
+from server.auth import current_principal
+from server.domain.audit import record
+from server.domain.errors import Invalid, NotFound
+from server.models import Area
 
 
 MAX_INT = 2 ** 31 - 1  # ids are 32-bit integers in PostgreSQL
@@ -123,7 +127,6 @@ def live(model):
 
 
 def get_or_404(model, record_id, what: str | None = None):
-    from server.domain.errors import NotFound
     too_big = isinstance(record_id, int) and not 0 < record_id <= MAX_INT
     record = None if too_big else db.session.get(model, record_id)
     if record is None or getattr(record, "deleted_at", None) is not None:
@@ -134,8 +137,6 @@ def get_or_404(model, record_id, what: str | None = None):
 
 def area_from_ref(ref, field: str = "area"):
     """An area given by id (int) or code (str), for request bodies and filters; unknown → 422 on that field."""
-    from server.domain.errors import Invalid
-    from server.models import Area
     if ref is None:
         return None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
@@ -149,8 +150,6 @@ def area_from_ref(ref, field: str = "area"):
 
 def audit(action: str, entity: str, entity_id, summary: dict | None = None):
     """Append to the audit log in the request's transaction, as the requesting member."""
-    from server.auth import current_principal
-    from server.domain.audit import record
     principal = current_principal()
     return record(db.session, action, channel="api", actor=principal.member, entity=entity,
                   entity_id=entity_id, summary=summary or {})

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.domain.errors import Conflict, Invalid, NotFound
 from server.domain.phones import normalize_phone
 from server.models import Area, Assignment, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Member, ROLES, utcnow
+from server.models import StaffToken
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -141,7 +142,6 @@ def deactivate_member(session: Session, member: Member) -> None:
     for device in member.devices:
         if device.revoked_at is None:
             device.revoked_at = now
-    from server.models import StaffToken
     for token in session.scalars(select(StaffToken).where(StaffToken.member_id == member.id,
                                                           StaffToken.revoked_at.is_(None))):
         token.revoked_at = now
