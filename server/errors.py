@@ -14,6 +14,8 @@ from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from server.extensions import db
+
 log = logging.getLogger(__name__)
 
 
@@ -69,20 +71,17 @@ def _from_http_exception(exc: HTTPException):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        from server.extensions import db
         db.session.rollback()
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(ValidationError)
     def _marshmallow(exc: ValidationError):
-        from server.extensions import db
         db.session.rollback()
         details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return error_response(422, "validation_failed", "Some fields are not valid; see details.", details)
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError):
-        from server.extensions import db
         db.session.rollback()
         log.info("integrity error: %s", exc.orig)
         return error_response(409, "conflict", "This would duplicate or break a reference to an existing record.",
@@ -92,7 +91,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OverflowError)
     def _unstorable(exc: Exception):
         """A value the database cannot hold (out-of-range number, NUL byte) that validation let through."""
-        from server.extensions import db
         db.session.rollback()
         log.warning("unstorable value reached the database: %s", getattr(exc, "orig", exc))
         return error_response(422, "invalid_value", "A value is out of range or not storable.",
@@ -104,7 +102,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        from server.extensions import db
         db.session.rollback()
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")

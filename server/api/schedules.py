@@ -12,6 +12,7 @@ from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_fr
                                page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
+from server.domain.settings import DomainSettings
 from server.domain.areas import effective_timezone
 from server.domain.patrol_calendar import LUNAR_KEYS, MAX_SPRING_FESTIVAL_DAYS, parse_hhmm, windows_on
 from server.domain.schedules import create_schedule, delete_schedule, effective_schedule, get_schedule, update_schedule
@@ -138,7 +139,7 @@ ScheduleFilter = page_args_schema({"area": fields.String(), "within": fields.Str
 def effective_for(area: Area, on: date | None) -> dict:
     schedule, source = effective_schedule(db.session, area, on)
     return {"area_id": area.id, "area_code": area.code, "on": on,
-            "timezone": effective_timezone(db.session, area, current_app.config["GRIDPATROL_TIMEZONE"]),
+            "timezone": effective_timezone(db.session, area, DomainSettings.from_config(current_app.config).timezone),
             "inherited": bool(source and source.id != area.id), "source_area_id": source.id if source else None,
             "source_area_code": source.code if source else None, "schedule": schedule,
             "windows_on": windows_on(schedule, on) if (schedule and on) else None}
