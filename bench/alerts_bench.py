@@ -194,13 +194,13 @@ def run(url: str, sizes: list[int]) -> list[dict]:
     from server.config import normalize_database_url
     from server.domain.catalogue import seed_categories
     from server.extensions import db
-    from workers.context import job_session
+    from server.jobs.context import job_session
     from workers.overdue import scan_overdue
     from workers.planning import plan_windows
     from workers.scans import scan_missed_patrols
     import logging
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "TESTING": True, "LOG_LEVEL": "WARNING"})
-    from workers.runner import JobRunner
+    from server.jobs.runner import JobRunner
 
     class Collecting(JobRunner):
         """Jobs (deliver, SMS sends) are counted, not run: the bench times each step itself."""

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from server.config import load_config
 
+if TYPE_CHECKING:  # Flask loads with the app, not with every `server.domain` import
+    from flask import Flask
+
 
 def create_app(config: dict | None = None) -> Flask:
+    from flask import Flask
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
@@ -22,8 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     from server.errors import install_log_masking
     install_log_masking()
 
+    from server.errors import ErrorSchema, register_error_handlers
     from server.extensions import api, db
-    from server.errors import register_error_handlers
+    api.ERROR_SCHEMA = ErrorSchema  # errors documented in our one shape
 
     import server.models  # noqa: F401  (registers every table on the metadata)
 
@@ -36,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(authorize_request)  # the permission table's coarse gate (server/domain/access.py)
     _register_blueprints(app, api)
 
-    from workers.runner import init_runner
+    from server.jobs.runner import init_runner
     init_runner(app)
     _init_features(app)
     from server.startup_checks import warn_at_startup
@@ -58,6 +62,18 @@ def _register_blueprints(app: Flask, api) -> None:
             api.register_blueprint(module.blp)
         if hasattr(module, "bp"):
             app.register_blueprint(module.bp)
+
+
+def import_feature_models() -> None:
+    """Load every feature's tables onto the one metadata (Alembic's env, `create_all` outside an app).
+    Features import their own models from `init_app`; this is for code that has no app yet."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    import server.models  # noqa: F401
+    for package in FEATURE_PACKAGES:
+        if find_spec(f"{package}.models") is not None:
+            import_module(f"{package}.models")
 
 
 def _init_features(app: Flask) -> None:

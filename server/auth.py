@@ -5,7 +5,7 @@ from flask import g, request
 
 from server.domain.access import Principal
 from server.domain.tokens import find_device, find_staff_token
-from server.errors import Forbidden, Unauthorized
+from server.domain.errors import Forbidden, Unauthorized
 from server.extensions import db
 from server.models import utcnow
 

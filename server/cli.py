@@ -56,7 +56,7 @@ def _domain_errors(fn):
     """Domain errors (bad phone, unknown area …) become a one-line message and exit status 1, not a traceback."""
     from functools import wraps
 
-    from server.errors import DomainError
+    from server.domain.errors import DomainError
 
     from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
@@ -173,7 +173,7 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
     from server.domain.members import member_name
     from server.domain.phones import normalize_phone
     from server.domain.tokens import issue_staff_token
-    from server.errors import Conflict, NotFound
+    from server.domain.errors import Conflict, NotFound
     from server.extensions import db as database
     from server.models import Assignment, Member
 
@@ -228,7 +228,7 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
     from server.domain import audit
     from server.domain.phones import normalize_phone
     from server.domain.tokens import issue_staff_token
-    from server.errors import Forbidden, NotFound
+    from server.domain.errors import Forbidden, NotFound
     from server.extensions import db as database
     from server.models import STAFF_ROLES, Member, utcnow
 
@@ -336,7 +336,7 @@ def device_register(phone: str, name: str) -> None:
     from server.domain import audit
     from server.domain.phones import normalize_phone
     from server.domain.tokens import register_device
-    from server.errors import Conflict, NotFound
+    from server.domain.errors import Conflict, NotFound
     from server.extensions import db as database
     from server.models import Member
 

@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+from server.domain.defaults import DEFAULT_TIMEZONE
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the environment variable."""
@@ -57,7 +59,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": _env("REDIS_URL"),
         "SECRET_KEY": _env("GRIDPATROL_SECRET_KEY"),
-        "GRIDPATROL_TIMEZONE": _env("GRIDPATROL_TIMEZONE", "Asia/Shanghai"),
+        "GRIDPATROL_TIMEZONE": _env("GRIDPATROL_TIMEZONE", DEFAULT_TIMEZONE),
         "GRIDPATROL_PHONE_REGION": _env("GRIDPATROL_PHONE_REGION", "CN"),
         "GRIDPATROL_LOCALE": _env("GRIDPATROL_LOCALE", "zh"),
         # Request bodies: 2 MB is the sync limit (decompressed); the raw limit is the same.
@@ -96,6 +98,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
+        # In-process runner: delayed jobs (enqueue_in/enqueue_at) on timer threads; tests turn it off.
+        "JOBS_INPROCESS_TIMERS": True,
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from server.domain import audit
 from server.domain.areas import create_area
 from server.domain.catalogue import seed_categories
+from server.domain.defaults import DEFAULT_TIMEZONE
 from server.domain.incidents import acknowledge, create_incident, escalate, handle, transition
 from server.domain.tokens import issue_staff_token, register_device
 from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, PatrolSchedule, Site, SiteInspection,
@@ -182,7 +183,7 @@ def _demo_passwords(session: Session, out: dict) -> None:
 
 
 def _schedules(session: Session, sub: Area, now: datetime) -> None:
-    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
     start, end = winter_season(today)
     chuxi, spring = lunar_new_year_dates(start)
     session.add(PatrolSchedule(area=sub, name="日常巡查", windows=list(DEFAULT_WINDOWS)))

@@ -1,7 +1,7 @@
 """One JSON error shape for the whole product, mapped in one place.
 
 Every error leaves as {"error": code, "message": text, "details": {...}}. Domain functions raise the
-`DomainError` subclasses below without knowing about HTTP; `register_error_handlers` turns them, and
+`DomainError` subclasses of `server.domain.errors` without knowing about HTTP; `register_error_handlers` turns them, and
 Werkzeug's, marshmallow's and SQLAlchemy's errors, into that shape. A 500 still answers in the shape,
 but any 500 is a bug: tests assert it never happens for bad input.
 """
@@ -10,59 +10,25 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
+
+from server.extensions import db
 
 log = logging.getLogger(__name__)
 
 
-class DomainError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None,
-                 status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.details = details or {}
-        if status is not None:
-            self.status = status
+from server.domain.errors import (  # noqa: F401,E402 (re-exported: the one mapping below needs them)
+    BadRequest, Conflict, DomainError, Forbidden, IllegalTransition, Invalid, NotFound, PayloadTooLarge,
+    Unauthorized)
 
 
-class BadRequest(DomainError):
-    status, code = 400, "bad_request"
-
-
-class Unauthorized(DomainError):
-    status, code = 401, "unauthorized"
-
-
-class Forbidden(DomainError):
-    status, code = 403, "forbidden"
-
-
-class NotFound(DomainError):
-    status, code = 404, "not_found"
-
-
-class Conflict(DomainError):
-    status, code = 409, "conflict"
-
-
-class IllegalTransition(Conflict):
-    code = "illegal_transition"
-
-
-class Invalid(DomainError):
-    """Field-by-field validation failure; `details` maps field name to a list of messages."""
-
-    status, code = 422, "validation_failed"
-
-
-class PayloadTooLarge(DomainError):
-    status, code = 413, "payload_too_large"
+class ErrorSchema(Schema):
+    """The one error shape, for the OpenAPI document."""
+    error = fields.String(required=True, metadata={"description": "machine-readable code"})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
 
 
 HTTP_CODES = {
@@ -105,20 +71,17 @@ def _from_http_exception(exc: HTTPException):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        from server.extensions import db
         db.session.rollback()
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(ValidationError)
     def _marshmallow(exc: ValidationError):
-        from server.extensions import db
         db.session.rollback()
         details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return error_response(422, "validation_failed", "Some fields are not valid; see details.", details)
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError):
-        from server.extensions import db
         db.session.rollback()
         log.info("integrity error: %s", exc.orig)
         return error_response(409, "conflict", "This would duplicate or break a reference to an existing record.",
@@ -129,7 +92,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UnicodeEncodeError)
     def _unstorable(exc: Exception):
         """A value the database cannot hold (out-of-range number, NUL byte) that validation let through."""
-        from server.extensions import db
         db.session.rollback()
         log.warning("unstorable value reached the database: %s", getattr(exc, "orig", exc))
         return error_response(422, "invalid_value", "A value is out of range or not storable.",
@@ -150,7 +112,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        from server.extensions import db
         db.session.rollback()
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")

@@ -18,14 +18,9 @@ class Base(DeclarativeBase):
 
 
 class GridpatrolApi(Api):
-    """flask-smorest's Api with two changes: errors are documented in our one shape, and the OpenAPI
+    """flask-smorest's Api (its ERROR_SCHEMA, our one error shape, is set by create_app); the OpenAPI
     document of each blueprint is built when the spec is first read, not at every `create_app` (building
     it takes most of an app's start-up, which every test and every worker process pays)."""
-
-    @property
-    def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's name
-        from server.api.common import ErrorSchema
-        return ErrorSchema
 
     @property
     def spec(self):

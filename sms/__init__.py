@@ -61,8 +61,22 @@ PROVIDER_SETTINGS = {
 }
 
 
+BARE_ACK_HANDLERS = "gridpatrol.sms.bare_ack_handlers"
+
+
+def register_bare_ack(app, handler) -> None:
+    """A feature that sends alerts asking for a bare 收到 (workers) registers who answers it:
+    `handler(session, member, now=, channel="sms")` returns the alerts it acknowledged (each with `key` and
+    `area_id`). SMS knows nothing of those features; the first handler that acknowledges something wins."""
+    handlers = app.extensions.setdefault(BARE_ACK_HANDLERS, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
 def init_app(app) -> None:
-    """Fill the sms settings the foundation config does not know, environment first."""
+    """Register the sms tables and fill the sms settings the foundation config does not know,
+    environment first."""
+    import sms.models  # noqa: F401  (the sms tables join the one metadata)
     from server.config import ConfigError
     for key, (variable, default) in DEFAULTS.items():
         if key in app.config:
@@ -72,7 +86,6 @@ def init_app(app) -> None:
             app.config[key] = int(raw) if raw not in (None, "") else default
         except ValueError as exc:
             raise ConfigError(f"{variable} must be a whole number, got {raw!r}") from exc
-    app.config.setdefault("SMS_INPROCESS_RETRY", True)
     app.config.setdefault("SMS_INTAKE_AREA_CODE", os.environ.get("GRIDPATROL_SMS_INTAKE_AREA") or None)
     raw = os.environ.get("GRIDPATROL_SMS_CATEGORY_THRESHOLD")
     try:  # below this confidence a resident's report is filed as 其他 marked 待分类 (sms.understanding)

@@ -7,6 +7,11 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from server.extensions import db
+from server.jobs.runner import get_runner
+from server.models import new_uuid
+from sms.inbound import receive
+from sms.outbox import queue_message, sweep_outbox
 
 
 @click.group("sms", help="SMS gateway: outbox sweeps, a local simulator, test sends.")
@@ -17,8 +22,6 @@ def sms_group():
 @sms_group.command("sweep", help="Expire stale outbox rows and re-enqueue stuck ones (run every minute).")
 @with_appcontext
 def sweep_command():
-    from server.extensions import db
-    from sms.outbox import sweep_outbox
     counts = sweep_outbox(db.session)
     db.session.commit()
     click.echo(f"expired {counts['expired']}, enqueued {counts['enqueued']}")
@@ -39,9 +42,6 @@ def replay_spool_command():
 @click.argument("text")
 @with_appcontext
 def simulate_command(phone: str, text: str):
-    from server.extensions import db
-    from server.models import new_uuid
-    from sms.inbound import receive
     row = receive(db.session, message_sid="SIM" + new_uuid().replace("-", ""), sender=phone, body=text,
                   config=current_app.config)
     db.session.commit()
@@ -54,9 +54,6 @@ def simulate_command(phone: str, text: str):
 @click.option("--key", required=True, help="idempotency key, e.g. manual:2026-11-22:1")
 @with_appcontext
 def send_command(phone: str, text: str, key: str):
-    from server.extensions import db
-    from sms.outbox import queue_message
-    from workers.runner import get_runner
     message = queue_message(db.session, to=phone, body=text, key=key, purpose="manual")
     db.session.commit()
     get_runner().wait(timeout=30)  # embedded mode: the send runs in this process; RQ: a worker sends it

@@ -12,17 +12,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain import incidents as incident_rules
 from server.domain.access import Principal, can, can_act_on_incident, roles_for
 from server.domain.areas import area_by_code, effective_timezone
-from server.errors import Conflict, Forbidden, IllegalTransition
+from server.domain.settings import DomainSettings
+from server.domain.errors import Conflict, Forbidden, IllegalTransition
 from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
+from sms import BARE_ACK_HANDLERS
 from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
+from server.domain.patrol_calendar import window_containing
+from server.domain.patrols import create_patrol
+from server.domain.schedules import effective_schedule
 
 PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (server/domain/access.py)
 STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
@@ -46,6 +52,10 @@ class Context:
         if self.member is not None and self.member.locale in ("zh", "en"):
             return self.member.locale
         return self.parsed.language
+
+    @property
+    def settings(self) -> DomainSettings:
+        return DomainSettings.from_config(self.config)
 
     @property
     def is_staff(self) -> bool:
@@ -79,7 +89,7 @@ def _missing(ctx: Context, what: str, command: str) -> Outcome:
 
 
 def _local(ctx: Context, area: Area, when: datetime, fmt: str) -> str:
-    tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    tz = effective_timezone(ctx.session, area, ctx.settings.timezone)
     return when.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
@@ -159,16 +169,16 @@ def do_report(ctx: Context) -> Outcome:
         handling_class="immediate" if routed_by == "intake" else "reported",
         description=text, location_text=("；".join(mentions) or text)[:300],
         reporter=ctx.member, reporter_phone=ctx.sender, incident_id=p.record_id, now=ctx.now,
-        policy=ctx.config.get("DEADLINE_POLICY"), default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+        **ctx.settings.incident_kwargs())
     if routed_by == "intake":
         # Nobody knows where it is yet: the intake area itself sorts it out, under the 上报 deadline.
         incident.handling_class = "reported"
         for event in incident.events:
             event.data = {**(event.data or {}), "handling_class": "reported", "intake": True}
         tz = _cached(ctx.session, f"timezone:{area.id}", lambda: effective_timezone(
-            ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai")))
+            ctx.session, area, ctx.settings.timezone))
         incident.deadline = incident_rules.compute_deadline("reported", area.kind, ctx.now, tz,
-                                                            policy=ctx.config.get("DEADLINE_POLICY"))
+                                                            policy=ctx.settings.deadline_policy or None)
     store.record(ctx.session, incident, understood, p.normalized, routed_by)
     return _report_reply(ctx, incident, routed_by=routed_by)
 
@@ -283,24 +293,15 @@ def _grid_or_error(ctx: Context, command: str) -> Area | Outcome:
 
 def current_window(session: Session, area: Area, now: datetime, tz: str) -> str | None:
     """The schedule window the check-in falls in ("08:00-12:00"), "" when outside every window, None
-    when the grid has no schedule. Windows that cross midnight count from yesterday's schedule too."""
-    from server.domain.schedules import effective_schedule, parse_hhmm, windows_on
-    local = now.astimezone(ZoneInfo(tz))
-    minute = local.hour * 60 + local.minute
-    schedule, _ = effective_schedule(session, area)
-    if schedule is None:
+    when the grid has no schedule. Each local day asks for the schedule governing that day (a winter
+    campaign, the everyday one, …); windows that cross midnight count from yesterday's too."""
+    if effective_schedule(session, area)[0] is None:
         return None
-    for day, offset in ((local.date(), 0), (local.date() - timedelta(days=1), 24 * 60)):
-        for window in windows_on(schedule, day):
-            start, end = parse_hhmm(window["start"]), parse_hhmm(window["end"])
-            end += 24 * 60 if end <= start else 0
-            if start <= minute + offset < end:
-                return f"{window['start']}-{window['end']}"
-    return ""
+    window = window_containing(lambda day: effective_schedule(session, area, day)[0], now, tz)
+    return f"{window['start']}-{window['end']}" if window else ""
 
 
 def do_patrol(ctx: Context) -> Outcome:
-    from server.domain.patrols import create_patrol
     area = _grid_or_error(ctx, "patrol")
     if isinstance(area, Outcome):
         return area
@@ -315,7 +316,7 @@ def do_patrol(ctx: Context) -> Outcome:
                                patrol_id=p.record_id)
     outcome = t.word("all_clear", ctx.lang) if patrol.outcome == "all_clear" else \
         t.word("problems", ctx.lang, n=patrol.problem_count)
-    tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+    tz = effective_timezone(ctx.session, area, ctx.settings.timezone)
     window = current_window(ctx.session, area, patrol.started_at, tz)
     template = {None: "patrol_ok", "": "patrol_ok_outside"}.get(window, "patrol_ok_window")
     return Outcome(t.render(template, ctx.lang, grid=area.code, outcome=outcome, window=window or "",
@@ -343,13 +344,13 @@ def do_found(ctx: Context) -> Outcome:
     if incident is not None and incident.reporter_member_id != ctx.member.id:
         incident, p.record_id = None, None  # another member's record id: never replay (or reveal) it
     if incident is None:
-        tz = effective_timezone(ctx.session, area, ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+        tz = effective_timezone(ctx.session, area, ctx.settings.timezone)
         promised = (ctx.now.astimezone(ZoneInfo(tz)).date() + timedelta(days=p.days)) if p.days else None
         incident = incident_rules.create_incident(
             ctx.session, category=_category(ctx, p.category), area=area, channel="sms", source="patroller_sms",
             handling_class=p.handling or "reported", description=p.text, promised_date=promised,
             reporter=ctx.member, reporter_phone=ctx.sender, incident_id=p.record_id, now=ctx.now,
-            policy=ctx.config.get("DEADLINE_POLICY"), default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+            **ctx.settings.incident_kwargs())
     return Outcome(t.render("found_ok", ctx.lang, ticket=incident.ticket, grid=area.code,
                             category=t.category_name(incident.category, ctx.lang),
                             handling=t.word(incident.handling_class, ctx.lang),
@@ -402,8 +403,7 @@ def do_handle(ctx: Context) -> Outcome:
 def do_escalate(ctx: Context) -> Outcome:
     def run(incident):
         incident_rules.escalate(ctx.session, incident, channel="sms", actor=ctx.member, reason=ctx.parsed.text,
-                                now=ctx.now, policy=ctx.config.get("DEADLINE_POLICY"),
-                                default_tz=ctx.config.get("GRIDPATROL_TIMEZONE", "Asia/Shanghai"))
+                                now=ctx.now, **ctx.settings.incident_kwargs())
         ctx.session.flush()
         area = incident.responsible_area
         return {"area": area.name, "deadline": _local(ctx, area, incident.deadline, "%m-%d %H:%M")}
@@ -414,11 +414,11 @@ def do_ack(ctx: Context) -> Outcome:
     """收到 <ticket> acknowledges that incident; a bare 收到 (what the missed-patrol and overdue alerts ask
     for) acknowledges the sender's recent unanswered alerts, which stops their reminders and escalation."""
     if ctx.parsed.ticket is None and ctx.member is not None:
-        from workers.alerts import acknowledge_alert
-        alerts = acknowledge_alert(ctx.session, ctx.member, now=ctx.now, channel="sms")
-        if alerts:
-            return Outcome(t.render("ack_alerts_ok", ctx.lang, count=len(alerts)),
-                           result={"acknowledged_alerts": [a.key for a in alerts]}, area_id=alerts[0].area_id)
+        for acknowledge_alerts in current_app.extensions.get(BARE_ACK_HANDLERS, []):
+            alerts = acknowledge_alerts(ctx.session, ctx.member, now=ctx.now, channel="sms")
+            if alerts:
+                return Outcome(t.render("ack_alerts_ok", ctx.lang, count=len(alerts)),
+                               result={"acknowledged_alerts": [a.key for a in alerts]}, area_id=alerts[0].area_id)
 
     def run(incident):
         incident_rules.acknowledge(ctx.session, incident, channel="sms", actor=ctx.member, note=ctx.parsed.text,

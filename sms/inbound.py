@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from server.domain import ratelimit
 from server.domain.access import Principal
 from server.domain.phones import mask_phone, try_normalize_phone
-from server.errors import DomainError
+from server.domain.errors import DomainError
 from server.models import Assignment, Member, utcnow
 from server.models.base import UTCDateTime
 from sms import templates as t
@@ -258,7 +258,7 @@ def after_stored(app) -> None:
     """After a text reached the database: if earlier ones wait in this host's spool, queue their replay."""
     from sms import spool
     if spool.has_pending(app.config["INSTANCE_PATH"]):
-        from workers.runner import get_runner
+        from server.jobs.runner import get_runner
         try:
             get_runner(app).enqueue("sms.spool.replay_spool_job", queue="sms")
         except Exception as exc:  # noqa: BLE001 - the periodic job replays it anyway

@@ -14,7 +14,7 @@ from sqlalchemy import exists, false, func, literal, or_, select, union_all
 from server.api.common import page_args_schema
 from server.auth import staff_principal
 from server.domain.phones import try_normalize_phone
-from server.errors import Forbidden
+from server.domain.errors import Forbidden
 from server.extensions import db
 from server.models import STAFF_ROLES, Area, Assignment
 from sms.models import INBOUND_OUTCOMES, OUTBOUND_STATES, InboundMessage, OutboundMessage

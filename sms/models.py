@@ -143,3 +143,8 @@ class SmsWebhookEvent(db.Model):
     event: Mapped[str] = mapped_column(String(40), nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     inbound_id: Mapped[int | None] = mapped_column(BigIntKey, nullable=True)
+
+
+# The understanding sub-feature's tables (lexicon, gazetteer, triage) belong to the SMS feature's metadata too:
+# whoever loads the SMS models (init_app, Alembic's env) loads them.
+import sms.understanding.models  # noqa: E402,F401

@@ -12,7 +12,6 @@ Rules that keep "nothing lost, nothing sent twice":
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -21,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.domain.phones import mask_phone, try_normalize_phone
+from server.jobs.context import job_app, job_session
+from server.jobs.runner import enqueue_many_after_commit, get_runner
 from server.models import utcnow
 from sms import routing
 from sms.models import OutboundMessage, PENDING_STATES, SmsOptOut
@@ -84,33 +85,11 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
     for template providers. A reply (purpose "reply") is exempt from the opt-out and duplicate checks:
     the inbound layer already decided it must be sent (e.g. the STOP confirmation).
     """
-    existing = session.scalar(select(OutboundMessage).where(OutboundMessage.key == key))
-    if existing is not None:
-        return existing
-    now = utcnow()
-    number = try_normalize_phone(to or "", current_app.config.get("GRIDPATROL_PHONE_REGION", "CN"))
-    info = count_segments(body)
-    reply = purpose == "reply"
-    rejected = _rejected_by_provider(to=number or "", body=body, purpose=purpose, route=route, params=params)
-    if number is None:
-        state, number = "invalid_number", (to or "")[:32]
-    elif rejected is not None:
-        state = "failed"
-    elif not reply and is_opted_out(session, number):
-        state = "opted_out"
-    elif not reply and _recent_duplicate(session, number, body, now):
-        state = "duplicate"
-    else:
-        state = "queued"
-    message = OutboundMessage(key=key, to_number=number, body=body, purpose=purpose, member_id=member_id,
-                              area_id=area_id, state=state, encoding=info.encoding, segments=info.segments,
-                              finished_at=None if state == "queued" else now, route=route, params=params,
-                              provider=routing.planned_provider(current_app.config, purpose, route))
-    message.note("queued" if state == "queued" else state, at=now,
-                 **({"code": rejected.code, "reason": str(rejected)} if rejected is not None and state == "failed"
-                    else {}))
-    if rejected is not None and state == "failed":
-        message.error_code, message.error_message = rejected.code, str(rejected)[:500]
+    item = {"to": to, "body": body, "key": key, "purpose": purpose, "member_id": member_id, "area_id": area_id,
+            "route": route, "params": params}
+    [message], created = _prepare(session, [item])
+    if not created:
+        return message
     try:
         with session.begin_nested():
             session.add(message)
@@ -119,11 +98,9 @@ def queue_message(session: Session, *, to: str, body: str, key: str, purpose: st
         if winner is None:
             raise
         return winner
-    if state == "queued":
-        from workers.runner import enqueue_after_commit
-        enqueue_after_commit(session, SEND_JOB, message.id, queue="sms")
-    log.info("outbox %s %s to %s (%s, %d seg)", message.key, state, mask_phone(number), info.encoding,
-             info.segments)
+    _enqueue_sends(session, created)
+    log.info("outbox %s %s to %s (%s, %d seg)", message.key, message.state, mask_phone(message.to_number),
+             message.encoding, message.segments)
     return message
 
 
@@ -134,6 +111,26 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
     which is idempotent, so no key is ever queued twice."""
     if not items:
         return []
+    result, created = _prepare(session, items)
+    try:
+        with session.begin_nested():
+            session.add_all(created)
+    except IntegrityError:
+        return [queue_message(session, to=i["to"], body=i["body"], key=i["key"], purpose=i.get("purpose", "alert"),
+                              member_id=i.get("member_id"), area_id=i.get("area_id"), route=i.get("route"),
+                              params=i.get("params")) for i in items]
+    _enqueue_sends(session, created)
+    log.info("outbox: %d new of %d (%d queued)", len(created), len(items),
+             sum(1 for m in created if m.state == "queued"))
+    return result
+
+
+def _prepare(session: Session, items: list[dict]) -> tuple[list[OutboundMessage], list[OutboundMessage]]:
+    """The one decision and row builder behind both queue functions: (a message per item, the new ones).
+
+    Known keys return their row. Otherwise the state is decided in this order: an unparseable number is
+    `invalid_number`, an opted-out phone `opted_out`, the same words to the same phone within the duplicate
+    window (also earlier in this batch) `duplicate`, else `queued`."""
     now = utcnow()
     region = current_app.config.get("GRIDPATROL_PHONE_REGION", "CN")
     keys = [item["key"] for item in items]
@@ -150,17 +147,18 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
             result.append(known[key])
             continue
         number = numbers[key]
+        reply = item.get("purpose") == "reply"  # the inbound layer decided it must go (e.g. the STOP answer)
         if number is None:
             state, number = "invalid_number", (item["to"] or "")[:32]
-        elif number in opted_out:
+        elif number in opted_out and not reply:
             state = "opted_out"
-        elif (number, body) in recent:
+        elif (number, body) in recent and not reply:
             state = "duplicate"
         else:
             state = "queued"
             recent.add((number, body))
         info = count_segments(body)
-        purpose = item.get("purpose", "alert")
+        purpose = item.get("purpose") or "alert"
         rejected = _rejected_by_provider(to=number or "", body=body, purpose=purpose, route=item.get("route"),
                                          params=item.get("params")) if state == "queued" else None
         if rejected is not None:
@@ -178,18 +176,11 @@ def queue_messages(session: Session, items: list[dict]) -> list[OutboundMessage]
         known[key] = message
         created.append(message)
         result.append(message)
-    try:
-        with session.begin_nested():
-            session.add_all(created)
-    except IntegrityError:
-        return [queue_message(session, to=i["to"], body=i["body"], key=i["key"], purpose=i.get("purpose", "alert"),
-                              member_id=i.get("member_id"), area_id=i.get("area_id"), route=i.get("route"),
-                              params=i.get("params")) for i in items]
-    from workers.runner import enqueue_many_after_commit
+    return result, created
+
+
+def _enqueue_sends(session: Session, created: list[OutboundMessage]) -> None:
     enqueue_many_after_commit(session, SEND_JOB, _send_jobs(created), queue="sms")
-    log.info("outbox: %d new of %d (%d queued)", len(created), len(items),
-             sum(1 for m in created if m.state == "queued"))
-    return result
 
 
 def _send_jobs(messages: list[OutboundMessage]) -> list[tuple]:
@@ -216,11 +207,6 @@ def _recent_pairs(session: Session, numbers: set[str], now: datetime) -> set[tup
             OutboundMessage.to_number.in_(numbers),
             OutboundMessage.created_at >= now - timedelta(seconds=window),
             OutboundMessage.state.in_(("queued", "sending", "sent", "delivered")))).all())
-
-
-def _recent_duplicate(session: Session, number: str, body: str, now: datetime) -> bool:
-    """The same words to the same phone minutes apart under another key is a caller bug, not news."""
-    return (number, body) in _recent_pairs(session, {number}, now)
 
 
 # ---------------------------------------------------------------- the send job
@@ -264,8 +250,6 @@ def send_message_job(message_id: int, now: str | datetime | None = None) -> str:
     queued rows waiting for the same provider and template with it. Safe to run twice, concurrently, or
     after a crash: every row is claimed under its lock and committed as `sending` before the provider call.
     Returns the state of `message_id`."""
-    from workers.context import job_app, job_session
-
     now = _as_datetime(now)
     app = job_app()
     with app.app_context():
@@ -441,17 +425,9 @@ def _record_outcome(session, message, provider, sid, error: SendError | None, no
 
 def _schedule_retry(message_id: int, due: datetime, now: datetime) -> None:
     """Ask the job runner to come back at `due`. RQ needs workers started with --with-scheduler; the
-    sweeper (`gridpatrol sms sweep`, or the workers' timer) catches anything a scheduler misses."""
-    from workers.runner import RQRunner, get_runner
-    app = current_app._get_current_object()
-    delay = max((due - now).total_seconds(), 0.0)
-    runner = get_runner(app)
-    if isinstance(runner, RQRunner):
-        runner.queue("sms").enqueue_in(timedelta(seconds=delay), SEND_JOB, message_id)
-    elif app.config.get("SMS_INPROCESS_RETRY", True):
-        timer = threading.Timer(delay, runner.enqueue, args=(SEND_JOB, message_id), kwargs={"queue": "sms"})
-        timer.daemon = True
-        timer.start()
+    in-process runner uses a timer. The sweeper (`gridpatrol sms sweep`, or the workers' timer) catches
+    anything a scheduler misses."""
+    get_runner().enqueue_in(max((due - now).total_seconds(), 0.0), SEND_JOB, message_id, queue="sms")
 
 
 # ---------------------------------------------------------------- the sweeper
@@ -462,7 +438,6 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
     Run it every minute or so (`gridpatrol sms sweep`, or the workers' timer). Jobs it enqueues are safe
     to run twice, so overlapping sweeps do no harm. The caller commits.
     """
-    from workers.runner import get_runner
     now = now or utcnow()
     expire_before = now - timedelta(seconds=_cfg("SMS_EXPIRE_AFTER_SECONDS"))
     grace = now - timedelta(seconds=_cfg("SMS_SWEEP_GRACE_SECONDS"))
@@ -489,7 +464,7 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
 
 
 def sweep_outbox_job(now: str | datetime | None = None) -> dict:
-    from workers.context import job_session
+    """The sweep as a job (the one the workers' periodic table runs every minute)."""
     with job_session() as session:
         return sweep_outbox(session, _as_datetime(now))
 
@@ -552,11 +527,5 @@ def apply_status_callback(session: Session, *, reference: str | None, sid: str |
 
 
 def _schedule_retry_after_commit(session: Session, message_id: int, due: datetime, now: datetime) -> None:
-    from sqlalchemy import event
-    app = current_app._get_current_object()
-    target = session() if hasattr(session, "registry") else session
-
-    @event.listens_for(target, "after_commit", once=True)
-    def _later(_session):
-        with app.app_context():
-            _schedule_retry(message_id, due, now)
+    at = utcnow() + max(due - now, timedelta(0))  # `now` may be a simulated clock; the runner's is real
+    get_runner().enqueue_after_commit(session, SEND_JOB, message_id, queue="sms", at=at)

@@ -148,7 +148,7 @@ def _replay_file(app, path: Path, counts: dict) -> None:
 
 def replay_spool_job(now=None) -> dict:
     """The periodic job (queue `sms`): replay this host's spool. Safe to run twice (MessageSid)."""
-    from workers.context import job_app
+    from server.jobs.context import job_app
     app = job_app()
     if not has_pending(app.config["INSTANCE_PATH"]):
         return {"replayed": 0, "left": 0}

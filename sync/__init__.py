@@ -6,5 +6,6 @@ version (and server-side field clocks), so devices hear about API, SMS and worke
 
 
 def init_app(app) -> None:
+    import sync.models  # noqa: F401  (the sync tables join the one metadata)
     from sync.versioning import install
     install()

@@ -1,11 +1,9 @@
-"""Writing a batch's new rows in as few statements as possible, and the batch ticket allocation."""
+"""Writing a batch's new rows in as few statements as possible (tickets: server.domain.tickets)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, insert, update
+from sqlalchemy import JSON, insert
 from sqlalchemy.orm import Session
-
-from server.domain.incidents import FIRST_TICKET
-from server.models import Counter
+from sync.collections import wire_value
 
 
 class RowRef:
@@ -42,28 +40,12 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
         raise DBAPIError(f"COPY {table.name}", None, exc) from exc
 
 
-def allocate_tickets(session: Session, count: int) -> list[str]:
-    """Same counter as server.domain.incidents.next_ticket, bumped once for the whole batch. The row is
-    created race-free (two first batches at once must not collide)."""
-    bump = update(Counter).where(Counter.name == "ticket").values(value=Counter.value + count).returning(Counter.value)
-    last = session.execute(bump).scalar()
-    if last is None:
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-            session.execute(pg_insert(Counter).values(name="ticket", value=FIRST_TICKET - 1).on_conflict_do_nothing())
-        else:
-            session.execute(insert(Counter).values(name="ticket", value=FIRST_TICKET - 1).prefix_with("OR IGNORE"))
-        last = session.execute(bump).scalar()
-    return [str(value) for value in range(last - count + 1, last + 1)]
-
-
 def bulk_update(session: Session, table, columns: tuple[str, ...], objects: list) -> None:
     """One UPDATE … FROM json_to_recordset for many rows that change the same columns (PostgreSQL)."""
     from json import dumps
 
     from sqlalchemy import text
 
-    from sync.collections import wire_value
     dialect = session.get_bind().dialect
     types = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}' for name in ("id",) + columns)
     assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns)

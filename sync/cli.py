@@ -9,6 +9,9 @@ from datetime import datetime, timedelta, timezone
 import click
 
 from sync.client import DeviceClient, HttpTransport, SyncError
+from server.cli import build_app
+from server.extensions import db
+from sync.admin import new_epoch, purge_tombstones
 
 
 def _client(db: str, server: str | None = None, token: str | None = None, device_id: str | None = None):
@@ -202,8 +205,6 @@ def sync_admin():
 def _app_session():
     """A committed-on-success session of an app built like every other `gridpatrol` command's."""
     from sqlalchemy.orm import Session
-    from server.cli import build_app
-    from server.extensions import db
     app = build_app()
     with app.app_context():
         with Session(db.engine) as session, session.begin():
@@ -214,7 +215,6 @@ def _app_session():
 @click.option("--older-than-days", type=int, default=90, show_default=True)
 def purge(older_than_days):
     """Hard-delete records deleted long ago; devices with older cursors will be told to reset."""
-    from sync.admin import purge_tombstones
     with _app_session() as session:
         counts = purge_tombstones(session, datetime.now(timezone.utc) - timedelta(days=older_than_days))
     click.echo(json.dumps(counts))
@@ -223,7 +223,6 @@ def purge(older_than_days):
 @sync_admin.command("new-epoch")
 def epoch():
     """After restoring a database backup: every device resets its replica on its next sync."""
-    from sync.admin import new_epoch
     with _app_session() as session:
         click.echo(new_epoch(session))
 

@@ -10,7 +10,7 @@ import secrets
 from sqlalchemy import String, cast, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
-from server.errors import BadRequest
+from server.domain.errors import BadRequest
 from server.models import Member
 from sync.collections import COLLECTIONS, change_entry, in_list, to_wire
 from sync.models import SyncMeta, SyncTombstone

@@ -20,7 +20,7 @@ from server.domain.access import Principal, can_act_on_incident, require, roles_
 from server.domain.audit import record as audit_record
 from server.domain.incident_edits import HANDLING_FIELDS, check_handling_change, update_incident
 from server.domain.incidents import can_transition, transition
-from server.errors import Conflict, DomainError, Forbidden, Invalid
+from server.domain.errors import Conflict, DomainError, Forbidden, Invalid
 from server.models import Area, Category, LEADER_ROLES
 from sync import hlc as hlc_module
 from sync.bulk import bulk_insert, bulk_update
@@ -52,7 +52,6 @@ class Push(Creates):
         self.conflicts: list[dict] = []
         self.finalize: list[tuple[dict, object]] = []
         self._areas: dict = {}
-        self._tz: dict = {}
         self._categories: dict = {}
         self._responsible: dict = {}
         self.lock = session.get_bind().dialect.name == "postgresql"

@@ -1,20 +1,23 @@
 """Creating records from pushed changes: new rows are buffered and written with one COPY (or multi-row
-INSERT) per table when the batch ends or a later change needs them; incidents are created by the same
-rules as server.domain.incidents.create_incident (ticket, responsible level, deadline, history events),
-with tickets allocated for the whole batch at once."""
+INSERT) per table when the batch ends or a later change needs them; incidents are built by the same
+`server.domain.incidents.new_incident_row` as `create_incident` (responsible level, deadline, state, the
+"created" event), with tickets from `server.domain.tickets` allocated for the whole batch at once."""
 from __future__ import annotations
 
 from flask import current_app
 
 from server.domain.access import can_act_on_incident, require as require_permission, roles_for as roles_for_table
-from server.domain.areas import effective_timezone
 from server.domain.incident_edits import check_promise, check_reported_at, local_today
-from server.domain.incidents import can_transition, compute_deadline, initial_responsible_area
-from server.errors import Invalid
+from server.domain.incidents import (can_transition, created_event_values, new_incident_row, placement,
+                                     require_promised_date, require_usable_category)
+from server.domain.errors import Invalid
 from server.models import Category, LEADER_ROLES, new_uuid
-from sync.bulk import RowRef, allocate_tickets, bulk_insert
+from server.domain.settings import DomainSettings
+from server.domain.tickets import allocate_tickets
+from sync.bulk import RowRef, bulk_insert
 from sync.collections import COLLECTIONS
 from sync.versioning import allocate_versions
+from server.domain.access import ACT_ON_INCIDENT
 
 WRITE_ROLES = set(roles_for_table("incidents", "create"))  # the permission table's writers
 STATUS_ACTION = {"resolved": "handle", "closed": "close", "rejected": "reject", "duplicate": "reject",
@@ -23,7 +26,6 @@ INSERT_ORDER = ("patrols", "sites", "incidents", "incident_events")
 
 
 def roles_for(action: str) -> set[str]:
-    from server.domain.access import ACT_ON_INCIDENT
     return ACT_ON_INCIDENT[action]
 
 
@@ -77,12 +79,11 @@ class Creates:
         if values["category_id"] not in self._categories:  # the identity map is weak: keep them here
             self._categories[values["category_id"]] = self.session.get(Category, values["category_id"])
         category = self._categories[values["category_id"]]
-        if category is None or not category.active:
+        if category is None:
             raise Invalid("unknown category", details={"category_id": [f"Unknown category {values['category_id']}."]})
+        require_usable_category(category, field="category_id")
         handling = values.get("handling_class", "reported")
-        if handling == "committed" and not values.get("promised_date"):
-            raise Invalid("a committed (承诺) problem needs a promised date",
-                          details={"promised_date": ["Required when handling_class is committed."]})
+        require_promised_date(handling, values.get("promised_date"))
         target = values.get("status", "open")
         if target != "open":
             if not can_transition("open", target):
@@ -92,33 +93,25 @@ class Creates:
             self.principal.require(area, roles_for(STATUS_ACTION[target]), f"mark problems {target}")
         if values.get("patrol_id") and self.lookup("patrols", values["patrol_id"]) is None:
             raise Invalid("unknown patrol", details={"patrol_id": ["No such patrol."]})
+        settings = DomainSettings.from_config(current_app.config)
         if (area.id, handling) not in self._responsible:
-            self._responsible[(area.id, handling)] = initial_responsible_area(self.session, area, handling)
-        responsible = self._responsible[(area.id, handling)]
-        if responsible.id not in self._tz:
-            self._tz[responsible.id] = effective_timezone(self.session, responsible,
-                                                          current_app.config["GRIDPATROL_TIMEZONE"])
+            self._responsible[(area.id, handling)] = placement(self.session, area, handling, settings.timezone)
+        responsible, tz = self._responsible[(area.id, handling)]
         reported_at = values.get("reported_at") or self.now
         check_reported_at(reported_at, self.now)
         if values.get("promised_date") is not None:
-            check_promise(values["promised_date"], local_today(self.session, area, self.now,
-                                                               current_app.config["GRIDPATROL_TIMEZONE"]),
+            check_promise(values["promised_date"], local_today(self.session, area, self.now, settings.timezone),
                           current_app.config.get("MAX_PROMISE_DAYS"))
-        deadline = compute_deadline(handling, responsible.kind, reported_at, self._tz[responsible.id],
-                                    values.get("promised_date"), current_app.config.get("DEADLINE_POLICY"))
-        row = self._row("incidents", change, clock, {
-            "ticket": None, "category_id": category.id, "area_id": area.id, "responsible_area_id": responsible.id,
-            "responsible_level": responsible.kind, "location_text": values.get("location_text", ""),
-            "latitude": values.get("latitude"), "longitude": values.get("longitude"),
-            "description": values.get("description", ""), "source": "patrol", "handling_class": handling,
-            "promised_date": values.get("promised_date"), "status": target, "deadline": deadline,
-            "escalation_count": 0, "flagged": False, "acknowledged_at": None,
-            "resolved_at": self.now if target == "resolved" else None, "closed_at": None, "reported_at": reported_at,
-            "reporter_member_id": self.member.id, "reporter_phone": self.member.phone,
-            "patrol_id": values.get("patrol_id"), "duplicate_of_id": None})
+        row = self._row("incidents", change, clock, new_incident_row(
+            category=category, area=area, responsible=responsible, tz=tz, source="patrol", handling_class=handling,
+            status=target, description=values.get("description", ""),
+            location_text=values.get("location_text", ""), promised_date=values.get("promised_date"),
+            reporter_id=self.member.id, reporter_phone=self.member.phone, latitude=values.get("latitude"),
+            longitude=values.get("longitude"), patrol_id=values.get("patrol_id"),
+            reported_at=reported_at, now=self.now,
+            policy=settings.incident_kwargs()["policy"]))
         self.tickets_needed.append(row)
-        self._event(change["id"], "created", to_status="open", to_area_id=responsible.id,
-                    data={"source": "patrol", "handling_class": handling})
+        self._event(change["id"], **created_event_values(row))
         if target != "open":
             self._event(change["id"], "handled" if target == "resolved" else "status_change",
                         from_status="open", to_status=target)

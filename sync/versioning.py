@@ -27,6 +27,7 @@ from server.models import Area, Assignment, Member
 from server.models.base import Versioned, utcnow
 from sync.hlc import server_clock
 from sync.models import SyncMeta, SyncTombstone
+from sync.collections import BY_MODEL
 
 SHIFT = 24
 PER_TRANSACTION = 1 << SHIFT
@@ -141,7 +142,6 @@ def _before_flush(session: Session, _context, _instances) -> None:
         if changed:
             clock = clock or str(server_clock.tick())
             obj.field_clocks = {**(obj.field_clocks or {}), **{name: clock for name in changed}}
-    from sync.collections import BY_MODEL
     for obj, version in zip(deleted, versions[len(targets):]):
         collection = BY_MODEL.get(type(obj))
         if collection is None:

@@ -8,7 +8,8 @@ import zlib
 
 from flask import Response, request
 
-from server.errors import BadRequest, DomainError, PayloadTooLarge
+from server.domain.errors import BadRequest, DomainError, PayloadTooLarge
+from sync.collections import Prebuilt
 
 MAX_DECOMPRESSED = 2 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -71,7 +72,6 @@ def _dumps(value) -> str:
 
 def encode_payload(payload: dict) -> bytes:
     """JSON text of a response; pulled changes the database already encoded are spliced in as they are."""
-    from sync.collections import Prebuilt
     changes = payload.get("changes") or []
     if not any(isinstance(c, Prebuilt) for c in changes):
         return _dumps(payload).encode("utf-8")

@@ -14,7 +14,7 @@ def build_sms_app(db_url, tmp_path, **overrides):
     from server.extensions import db
     from sms.commands import clear_caches
     clear_caches()  # the PostgreSQL database is reused between tests
-    config = {"SMS_INPROCESS_RETRY": False, "SMS_DUPLICATE_WINDOW_SECONDS": 600}
+    config = {"JOBS_INPROCESS_TIMERS": False, "SMS_DUPLICATE_WINDOW_SECONDS": 600}
     config.update(overrides)
     app = make_app(db_url, tmp_path, **config)
     with app.app_context():

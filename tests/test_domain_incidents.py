@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from server.domain import incidents as rules
-from server.errors import Conflict, IllegalTransition, Invalid
+from server.domain.errors import Conflict, IllegalTransition, Invalid
 
 ALL = ("open", "in_progress", "resolved", "closed", "rejected", "duplicate")
 

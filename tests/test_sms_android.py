@@ -15,7 +15,7 @@ from sms.outbox import queue_message, sweep_outbox
 from tests.sms_fixtures import _close, build_sms_app, sms_world
 from tests.sms_standins import (ANDROID_NUMBER, AndroidPhoneStandIn, android_config, received_payload,
                                 signed_webhook)
-from workers.runner import JobRunner
+from server.jobs.runner import JobRunner
 
 RESIDENT = "+8613912345678"
 HOOK = "/sms/android/webhook"

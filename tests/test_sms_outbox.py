@@ -242,3 +242,22 @@ def test_sweep_job_wrapper_and_the_lease_of_a_stuck_sending_row(twilio_app, stan
     twilio_app.extensions["gridpatrol.runner"].wait(timeout=30)
     message = _get(twilio_app, stuck_id)
     assert message.state == "sent" and len(stand_in.posts) == 1  # the provider had nothing: sent once now
+
+
+def test_queue_message_and_queue_messages_decide_alike(console_app):
+    """One decision and row builder behind both: the same items get the same states and rows either way."""
+    from sms.outbox import queue_messages
+    items = [{"to": "not a phone", "body": "a", "key": "k1"},
+             {"to": "+8613800138001", "body": "b", "key": "k2"},
+             {"to": "+8613800138002", "body": "c", "key": "k3"},
+             {"to": "+8613800138002", "body": "c", "key": "k4"}]  # same words, same phone: duplicate
+    fields = ("key", "to_number", "body", "purpose", "state", "encoding", "segments")
+    with console_app.app_context():
+        db.session.add(SmsOptOut(phone="+8613800138001", source="keyword", opted_out_at=utcnow()))
+        one = [tuple(getattr(m, f) for f in fields) for m in [queue_message(db.session, **i) for i in items]]
+        db.session.rollback()
+        db.session.add(SmsOptOut(phone="+8613800138001", source="keyword", opted_out_at=utcnow()))
+        batch = [tuple(getattr(m, f) for f in fields) for m in queue_messages(db.session, items)]
+        db.session.rollback()
+    assert one == batch
+    assert [row[4] for row in one] == ["invalid_number", "opted_out", "queued", "duplicate"]

@@ -5,15 +5,15 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 
-from workers.windows import (effective_schedules, heightened_applies, in_quiet_hours, lunar_dates, local_date,
-                             windows_for_date)
+from server.domain.patrol_calendar import (effective_schedule, heightened_applies, in_quiet_hours, lunar_dates, local_date,
+                                           windows_for_date)
 
 UTC = timezone.utc
 DAILY = {"windows": [{"start": "08:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"}]}
 
 
 def test_daily_windows_are_local_times_as_utc_instants():
-    windows = windows_for_date([DAILY], date(2026, 11, 23), "Asia/Shanghai")
+    windows = windows_for_date(DAILY, date(2026, 11, 23), "Asia/Shanghai")
     assert [(w.starts_at, w.ends_at, w.label) for w in windows] == [
         (datetime(2026, 11, 23, 0, 0, tzinfo=UTC), datetime(2026, 11, 23, 4, 0, tzinfo=UTC), "08:00-12:00"),
         (datetime(2026, 11, 23, 6, 0, tzinfo=UTC), datetime(2026, 11, 23, 10, 0, tzinfo=UTC), "14:00-18:00")]
@@ -21,17 +21,17 @@ def test_daily_windows_are_local_times_as_utc_instants():
 
 def test_window_ending_before_it_starts_crosses_midnight():
     night = {"windows": [{"start": "22:00", "end": "02:00"}]}
-    [w] = windows_for_date([night], date(2026, 11, 23), "Asia/Shanghai")
+    [w] = windows_for_date(night, date(2026, 11, 23), "Asia/Shanghai")
     assert w.starts_at == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
     assert w.ends_at == datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 02:00 on the 24th, Beijing time
     assert w.local_date == date(2026, 11, 23)
 
 
 def test_time_zone_and_daylight_saving_move_the_instants_not_the_duty():
-    before = windows_for_date([DAILY], date(2026, 3, 28), "Europe/Berlin")[0]  # CET, UTC+1
-    after = windows_for_date([DAILY], date(2026, 3, 30), "Europe/Berlin")[0]  # CEST, UTC+2
+    before = windows_for_date(DAILY, date(2026, 3, 28), "Europe/Berlin")[0]  # CET, UTC+1
+    after = windows_for_date(DAILY, date(2026, 3, 30), "Europe/Berlin")[0]  # CEST, UTC+2
     assert before.starts_at.hour == 7 and after.starts_at.hour == 6
-    urumqi = windows_for_date([DAILY], date(2026, 11, 23), "Asia/Urumqi")[0]  # UTC+6
+    urumqi = windows_for_date(DAILY, date(2026, 11, 23), "Asia/Urumqi")[0]  # UTC+6
     assert urumqi.starts_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
@@ -40,11 +40,11 @@ def test_campaign_date_range_bounds_the_schedule_and_falls_back_to_ancestor():
                 "active_to": "2027-02-28"}
     community = [DAILY]
     chain = [[], community, [campaign]]  # district, community, grid
-    assert effective_schedules(chain, date(2026, 11, 24)) == [DAILY]  # before the campaign
-    assert effective_schedules(chain, date(2026, 11, 25)) == [campaign]  # first day, inclusive
-    assert effective_schedules(chain, date(2027, 2, 28)) == [campaign]  # last day, inclusive
-    assert effective_schedules(chain, date(2027, 3, 1)) == [DAILY]
-    assert windows_for_date([campaign], date(2027, 3, 1), "Asia/Shanghai") == []
+    assert effective_schedule(chain, date(2026, 11, 24))[0] == DAILY  # before the campaign
+    assert effective_schedule(chain, date(2026, 11, 25))[0] == campaign  # first day, inclusive
+    assert effective_schedule(chain, date(2027, 2, 28))[0] == campaign  # last day, inclusive
+    assert effective_schedule(chain, date(2027, 3, 1))[0] == DAILY
+    assert windows_for_date(campaign, date(2027, 3, 1), "Asia/Shanghai") == []
 
 
 def test_chuxi_and_spring_festival_from_the_lunar_calendar():
@@ -61,11 +61,11 @@ def test_heightened_period_adds_night_windows_on_chuxi_only():
     schedule = {**DAILY, "heightened": [
         {"name": "除夕", "lunar": "chuxi", "windows": [{"start": "20:00", "end": "02:00"}]},
         {"name": "督查日", "lunar": None, "dates": ["2026-12-01"], "windows": [{"start": "19:00", "end": "21:00"}]}]}
-    eve = windows_for_date([schedule], date(2027, 2, 5), "Asia/Shanghai")
+    eve = windows_for_date(schedule, date(2027, 2, 5), "Asia/Shanghai")
     assert [(w.label, w.kind, w.heightened) for w in eve] == [
         ("08:00-12:00", "daily", ""), ("14:00-18:00", "daily", ""), ("20:00-02:00", "heightened", "除夕")]
-    assert len(windows_for_date([schedule], date(2027, 2, 4), "Asia/Shanghai")) == 2
-    office_day = windows_for_date([schedule], date(2026, 12, 1), "Asia/Shanghai")
+    assert len(windows_for_date(schedule, date(2027, 2, 4), "Asia/Shanghai")) == 2
+    office_day = windows_for_date(schedule, date(2026, 12, 1), "Asia/Shanghai")
     assert office_day[-1].heightened == "督查日"
     assert heightened_applies({"lunar": "spring_festival"}, date(2027, 2, 8))
     assert not heightened_applies({"lunar": "spring_festival"}, date(2027, 2, 5))
@@ -76,12 +76,12 @@ def test_fixed_post_key_sites_get_windows_on_heightened_days_for_their_grid_only
                                          "windows": [{"start": "18:00", "end": "01:00"}]}],
                 "key_sites": [{"name": "东坡坟地", "fixed_post": True, "grid": "HD03-1-1"},
                               {"name": "商场", "fixed_post": False}]}
-    mine = windows_for_date([schedule], date(2027, 2, 5), "Asia/Shanghai", grid_code="HD03-1-1")
+    mine = windows_for_date(schedule, date(2027, 2, 5), "Asia/Shanghai", grid_code="HD03-1-1")
     posts = [w for w in mine if w.kind == "fixed_post"]
     assert [(p.site, p.label) for p in posts] == [("东坡坟地", "18:00-01:00")]
-    other = windows_for_date([schedule], date(2027, 2, 5), "Asia/Shanghai", grid_code="HD03-1-2")
+    other = windows_for_date(schedule, date(2027, 2, 5), "Asia/Shanghai", grid_code="HD03-1-2")
     assert not [w for w in other if w.kind == "fixed_post"]
-    ordinary_day = windows_for_date([schedule], date(2027, 1, 20), "Asia/Shanghai", grid_code="HD03-1-1")
+    ordinary_day = windows_for_date(schedule, date(2027, 1, 20), "Asia/Shanghai", grid_code="HD03-1-1")
     assert not [w for w in ordinary_day if w.kind == "fixed_post"]
 
 
@@ -115,7 +115,7 @@ ZONES = ["Asia/Shanghai", "Asia/Urumqi", "Europe/Berlin", "America/New_York", "A
 def test_any_window_is_forward_at_most_a_day_and_starts_at_its_local_time(start, end, day, zone):
     from zoneinfo import ZoneInfo
     spec = {"start": f"{start[0]:02d}:{start[1]:02d}", "end": f"{end[0]:02d}:{end[1]:02d}"}
-    [w] = windows_for_date([{"windows": [spec]}], day, zone)
+    [w] = windows_for_date({"windows": [spec]}, day, zone)
     assert w.starts_at < w.ends_at
     assert (w.ends_at - w.starts_at).total_seconds() <= 25 * 3600  # a day, plus a daylight-saving hour
     local_start = w.starts_at.astimezone(ZoneInfo(zone))

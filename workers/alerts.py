@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session
 from server.models import Member
 from workers import settings
 from workers.models import PatrolWindow, WorkerAlert
-from workers.windows import in_quiet_hours
+from server.domain.patrol_calendar import in_quiet_hours
+from server.jobs.runner import enqueue_after_commit
+from server.domain.access import Principal
+from server.models import LEADER_ROLES, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +97,9 @@ def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:
     return {"new": len(created), "sent": len(created) - held, "held": held, "duplicate": len(rows) - len(created)}
 
 
-DELIVERY_FLAG = "workers.delivery_scheduled"
-
-
 def schedule_delivery(session: Session) -> None:
     """One deliver job per transaction, enqueued after it commits (nothing if it rolls back)."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import scoped_session
-    from workers.runner import enqueue_after_commit
-    if isinstance(session, scoped_session):
-        session = session()
-    if session.info.get(DELIVERY_FLAG):
-        return
-    session.info[DELIVERY_FLAG] = True
-    enqueue_after_commit(session, "workers.jobs.deliver_alerts_job", queue="alerts")
-    event.listen(session, "after_commit", lambda s: s.info.pop(DELIVERY_FLAG, None), once=True)
-    event.listen(session, "after_rollback", lambda s: s.info.pop(DELIVERY_FLAG, None), once=True)
+    enqueue_after_commit(session, "workers.jobs.deliver_alerts_job", queue="alerts", once_key="workers.deliver")
 
 
 def deliver_pending(session: Session, now: datetime, *, batch: int | None = None, commit: bool = True) -> dict:
@@ -199,8 +189,6 @@ def acknowledge_alert(session: Session, member: Member, *, alert_id: int | None 
     reminders: the window is marked acknowledged (no community escalation), held reminders are cancelled,
     and an incident alert also acknowledges the incident (incidents.acknowledge), stopping its escalation.
     A patroller's 收到 is recorded on their own alert only."""
-    from server.domain.access import Principal
-    from server.models import LEADER_ROLES, utcnow
     now = now or utcnow()
     query = select(WorkerAlert).where(WorkerAlert.member_id == member.id, WorkerAlert.acknowledged_at.is_(None),
                                       WorkerAlert.status.in_(("pending", "queued")))

@@ -8,10 +8,17 @@ from sqlalchemy import or_, select
 
 from server.api.common import PageArgs, StrictSchema, documents_errors, page_schema, paginate
 from server.auth import staff_principal
-from server.errors import Forbidden, NotFound
+from server.domain.errors import Forbidden, NotFound
 from server.extensions import db
 from server.models import Area
 from workers.models import WorkerAlert
+from server.api.common import area_from_ref
+from server.domain.areas import effective_timezone
+from server.models import Member
+from workers.alerts import acknowledge_alert
+from workers.health import worker_health
+from workers.models import PatrolWindow
+from workers.planning import windows_for_area
 
 blp = Blueprint("workers", __name__, url_prefix="/api/v1/workers",
                 description="Background workers: health, alerts, acknowledgements")
@@ -105,7 +112,6 @@ def list_alerts(args):
 @documents_errors(blp, 401, 403, 404)
 def acknowledge_one(alert_id):
     """收到 for one alert: only its recipient (or an admin on their behalf) may acknowledge it."""
-    from workers.alerts import acknowledge_alert
     principal = staff_principal()
     alert = db.session.get(WorkerAlert, alert_id)
     if alert is None or not db.session.scalar(select(WorkerAlert.id).where(WorkerAlert.id == alert_id,
@@ -114,7 +120,6 @@ def acknowledge_one(alert_id):
     if alert.member_id != principal.member.id and not principal.is_global_admin:
         raise Forbidden("only the alert's recipient may acknowledge it", code="not_recipient",
                         details={"alert_id": alert_id})
-    from server.models import Member
     member = db.session.get(Member, alert.member_id)
     done = acknowledge_alert(db.session, member, alert_id=alert_id, channel="api")
     db.session.commit()
@@ -127,7 +132,6 @@ def acknowledge_one(alert_id):
 @documents_errors(blp, 401, 403)
 def acknowledge_mine(args):
     """收到 for the caller's recent unacknowledged alerts (what a bare SMS reply means), or one by key."""
-    from workers.alerts import acknowledge_alert
     principal = staff_principal()
     done = acknowledge_alert(db.session, principal.member, key=args.get("key"), channel="api")
     db.session.commit()
@@ -162,10 +166,6 @@ class PatrolWindowListSchema(Schema):
 @documents_errors(blp, 401, 403)
 def list_windows(args):
     """A grid's due windows on a local date (from its effective schedule) and, once planned, their state."""
-    from server.api.common import area_from_ref
-    from server.domain.areas import effective_timezone
-    from workers.models import PatrolWindow
-    from workers.planning import windows_for_area
     principal = staff_principal()
     area = area_from_ref(args["area"])
     principal.require(area, {"admin", "supervisor", "grid_leader", "community_leader", "subdistrict_leader",

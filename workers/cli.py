@@ -15,6 +15,9 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from server.domain.areas import area_by_code
+from server.extensions import db
+from workers.jobs import parse_now, run_all, weekly_report_job
 
 
 def _redis_url() -> str:
@@ -110,7 +113,6 @@ def alerts_group():
 def alerts_run(now):
     """Run every scan once for one moment: plan windows, missed patrols, overdue, held alerts, digest,
     weekly report. Safe to repeat: alerts already sent are keyed and not sent again."""
-    from workers.jobs import parse_now, run_all
     try:
         moment = parse_now(now)
     except ValueError as exc:
@@ -129,9 +131,6 @@ def reports_group():
 @with_appcontext
 def reports_weekly(now, area_code):
     """Produce the weekly report now, whatever the weekday, and text the summaries."""
-    from server.domain.areas import area_by_code
-    from server.extensions import db
-    from workers.jobs import weekly_report_job
     area_id = None
     if area_code:
         area = area_by_code(db.session, area_code)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import base64
 
 from flask import request
+from server.domain.access import Principal
+from server.domain.tokens import find_staff_token
+from server.errors import error_response
+from server.extensions import db
 
 DASHBOARD_PREFIX = "/admin/rq"
 
@@ -28,7 +32,6 @@ def _token_from_request() -> str | None:
 
 
 def _challenge(status: int, message: str):
-    from server.errors import error_response
     response = error_response(status, "unauthorized" if status == 401 else "forbidden", message)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="gridpatrol rq-dashboard"'
@@ -55,9 +58,6 @@ def init_dashboard(app) -> None:
     def _admin_only():
         if request.blueprint != "rq_dashboard":
             return None
-        from server.domain.access import Principal
-        from server.domain.tokens import find_staff_token
-        from server.extensions import db
         token = _token_from_request()
         record = find_staff_token(db.session, token) if token else None
         if record is None:

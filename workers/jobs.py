@@ -1,5 +1,5 @@
 """RQ job functions. Each takes an explicit `now` (datetime or ISO text; default: the clock) and ids,
-opens its own session with workers.context.job_session, and is safe to run twice (every effect is keyed).
+opens its own session with server.jobs.context.job_session, and is safe to run twice (every effect is keyed).
 Each run is recorded in worker_periodic_runs for the health view, also when it fails.
 """
 from __future__ import annotations
@@ -9,7 +9,16 @@ import traceback
 from datetime import datetime, timezone
 
 from server.models import utcnow
-from workers.context import job_session
+from server.jobs.context import job_session
+from server.domain.patrol_calendar import local_date
+from sms.outbox import sweep_outbox_job
+from workers import settings
+from workers.alerts import deliver_pending, release_held
+from workers.models import PeriodicRun
+from workers.overdue import scan_overdue, send_daily_digest
+from workers.planning import plan_windows, roster_fingerprint
+from workers.reports import run_weekly_reports
+from workers.scans import scan_missed_patrols
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +34,6 @@ def parse_now(now: datetime | str | None) -> datetime:
 
 
 def _record(name: str, now: datetime, started: datetime, status: str, summary: dict, error: str = "") -> None:
-    from workers.models import PeriodicRun
     try:
         with job_session() as session:
             run = session.get(PeriodicRun, name, with_for_update=True)
@@ -39,12 +47,12 @@ def _record(name: str, now: datetime, started: datetime, status: str, summary: d
         log.exception("could not record the run of %s", name)
 
 
-def _run(name: str, now, body) -> dict:
+def _recorded(name: str, now, job) -> dict:
+    """Run `job(now)` and record the run (ok or failed) for the health view."""
     now = parse_now(now)
     started = utcnow()
     try:
-        with job_session() as session:
-            summary = body(session, now) or {}
+        summary = job(now) or {}
     except Exception:
         _record(name, now, started, "failed", {}, traceback.format_exc())
         raise
@@ -53,13 +61,17 @@ def _run(name: str, now, body) -> dict:
     return summary
 
 
+def _run(name: str, now, body) -> dict:
+    """`body(session, now)` in its own job session, recorded."""
+    def job(moment):
+        with job_session() as session:
+            return body(session, moment)
+    return _recorded(name, now, job)
+
+
 def plan_windows_job(now=None, grid_ids: list[int] | None = None, force: bool = False) -> dict:
     """Hourly. Walks every grid only when the roster or a schedule changed, or the local date did;
     otherwise it costs two aggregate queries."""
-    from workers import settings
-    from workers.models import PeriodicRun
-    from workers.planning import plan_windows, roster_fingerprint
-    from workers.windows import local_date
 
     def body(session, now):
         fingerprint = roster_fingerprint(session)
@@ -74,19 +86,16 @@ def plan_windows_job(now=None, grid_ids: list[int] | None = None, force: bool = 
 
 
 def missed_patrols_job(now=None) -> dict:
-    from workers.scans import scan_missed_patrols
     return _run("missed_patrols", now, lambda s, n: scan_missed_patrols(s, n))
 
 
 def overdue_job(now=None) -> dict:
-    from workers.overdue import scan_overdue
     return _run("overdue", now, lambda s, n: scan_overdue(s, n))
 
 
 def release_held_job(now=None) -> dict:
     """Quiet hours over → pending; then deliver everything pending (also the safety net for a deliver
     job that was lost or killed)."""
-    from workers.alerts import deliver_pending, release_held
 
     def body(session, now):
         released = release_held(session, now)
@@ -97,30 +106,24 @@ def release_held_job(now=None) -> dict:
 
 def deliver_alerts_job(now=None) -> dict:
     """Enqueued after a scan's transaction commits: hand its pending alerts to the SMS outbox."""
-    from workers.alerts import deliver_pending
     return _run("deliver_alerts", now, lambda s, n: deliver_pending(s, n))
 
 
 def daily_digest_job(now=None) -> dict:
-    from workers.overdue import send_daily_digest
     return _run("daily_digest", now, lambda s, n: send_daily_digest(s, n))
 
 
 def weekly_report_job(now=None, subdistrict_id: int | None = None, force: bool = False) -> dict:
     """Hourly; produces a sub-district's report only on the report weekday after the report hour
     (local), once per week (stored reports are unique by area and week), and texts its leaders."""
-    from workers.reports import run_weekly_reports
     return _run("weekly_report", now, lambda s, n: run_weekly_reports(s, n, subdistrict_id=subdistrict_id,
                                                                       force=force))
 
 
 def sms_sweep_job(now=None) -> dict:
-    """The SMS outbox's sweep (expire stale rows, re-enqueue lost sends), on the same clock as the scans."""
-    try:
-        from sms.outbox import sweep_outbox
-    except ImportError:  # a build without the SMS feature
-        return {}
-    return _run("sms_sweep", now, lambda s, n: sweep_outbox(s, n))
+    """The SMS outbox's own sweep job (`sms.outbox.sweep_outbox_job`) on the same clock as the scans,
+    recorded for the health view."""
+    return _recorded("sms_sweep", now, sweep_outbox_job)
 
 
 def run_all(now=None) -> dict:

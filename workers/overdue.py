@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +22,7 @@ from workers import settings, texts
 from workers.alerts import alert_key, raise_alerts
 from workers.models import OverdueTrack
 from workers.people import AreaIndex, first_leaders
-from workers.windows import in_quiet_hours
+from server.domain.patrol_calendar import in_quiet_hours
 
 
 def urgent_category_ids(session: Session) -> set[int]:
@@ -145,8 +144,7 @@ def _after_grace(session, tracks, now, urgent_ids, totals) -> None:
         else:
             from_area = incident.responsible_area
             escalate(session, incident, channel="worker", actor_label="gridpatrol worker", flag=True,
-                     reason="超期未办，自动升级挂牌督办", now=now, policy=current_app.config.get("DEADLINE_POLICY"),
-                     default_tz=settings.default_timezone())
+                     reason="超期未办，自动升级挂牌督办", now=now, **settings.domain().incident_kwargs())
             track.stage, track.closed_at = "escalated", now
             escalated.append((incident, from_area))
             totals["escalated"] += 1

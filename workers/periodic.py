@@ -19,6 +19,9 @@ from sqlalchemy import or_, update
 
 from server.models import utcnow
 from workers import settings
+from server.jobs.context import job_session
+from server.jobs.runner import get_runner
+from workers.models import PeriodicRun
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +85,12 @@ def tick() -> list[str]:
         connection = job.connection
     else:
         from redis import Redis
-        from workers.context import job_app
+        from server.jobs.context import job_app
         connection = Redis.from_url(job_app().config["REDIS_URL"])
     return enqueue_due(connection)
 
 
 def claim_in_database(session, name: str, period: datetime) -> bool:
-    from workers.models import PeriodicRun
     if session.get(PeriodicRun, name) is None:
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
@@ -105,8 +107,6 @@ def claim_in_database(session, name: str, period: datetime) -> bool:
 
 def run_embedded_once(app, now: datetime | None = None) -> list[str]:
     """One timer beat: claim and run each due job on the in-process runner."""
-    from workers.context import job_session
-    from workers.runner import get_runner
     now = now or utcnow()
     started = []
     with app.app_context():

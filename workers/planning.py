@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 from server.models import Area, DEFAULT_WINDOWS, PatrolSchedule
 from workers import settings
 from workers.models import PatrolWindow
-from workers.windows import effective_schedules, local_date, windows_for_date
+from server.domain.patrol_calendar import effective_schedule, local_date, windows_for_date
+from server.domain.areas import ancestor_ids, effective_timezone
 
 BACKFILL_HOURS = 12  # windows that ended longer ago than this are not planned (no alert storm on install)
 
 
 def _schedule_dict(s: PatrolSchedule) -> dict:
-    return {"windows": s.windows or [], "active_from": s.active_from, "active_to": s.active_to,
+    return {"id": s.id, "windows": s.windows or [], "active_from": s.active_from, "active_to": s.active_to,
             "heightened": s.heightened or [], "key_sites": s.key_sites or []}
 
 
@@ -38,24 +39,22 @@ def roster_fingerprint(session: Session) -> str:
 
 def windows_for_area(session: Session, area: Area, day) -> list:
     """The due windows of one local date for one grid, straight from its effective schedule (no table)."""
-    from server.domain.areas import ancestor_ids, effective_timezone
     chain = ancestor_ids(area)
     by_area: dict[int, list[dict]] = {}
     for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.area_id.in_(chain),
                                                                  PatrolSchedule.deleted_at.is_(None))
                                     .order_by(PatrolSchedule.id)):
         by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
-    chain_schedules = [by_area.get(i, []) for i in chain]
-    schedules = effective_schedules(chain_schedules, day)
-    if not schedules and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
-        schedules = [{"windows": DEFAULT_WINDOWS}]
-    owner = next((i for i in reversed(chain) if by_area.get(i) and any(s in by_area[i] for s in schedules)), None)
-    return windows_for_date(schedules, day, effective_timezone(session, area, settings.default_timezone()),
+    schedule, index = effective_schedule([by_area.get(i, []) for i in chain], day)
+    owner = chain[index] if schedule is not None else None
+    if schedule is None and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
+        schedule = {"windows": DEFAULT_WINDOWS}
+    return windows_for_date(schedule, day, effective_timezone(session, area, settings.default_timezone()),
                             grid_code=area.code, grid_owns_schedule=(owner == area.id))
 
 
-def _has_fixed_posts(schedules: list[dict]) -> bool:
-    return any(site.get("fixed_post") for s in schedules for site in s.get("key_sites") or [])
+def _has_fixed_posts(schedule: dict) -> bool:
+    return any(site.get("fixed_post") for site in schedule.get("key_sites") or [])
 
 
 def plan_windows(session: Session, now: datetime, *, days_ahead: int | None = None,
@@ -70,7 +69,7 @@ def plan_windows(session: Session, now: datetime, *, days_ahead: int | None = No
     for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.deleted_at.is_(None))
                                     .order_by(PatrolSchedule.id)):
         by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
-    default_schedule = [{"windows": DEFAULT_WINDOWS}] if use_default else []
+    default_schedule = {"windows": DEFAULT_WINDOWS} if use_default else None
 
     grace = timedelta(minutes=settings.get("WORKERS_MISSED_GRACE_MINUTES"))
     cache: dict[tuple, list] = {}
@@ -84,15 +83,15 @@ def plan_windows(session: Session, now: datetime, *, days_ahead: int | None = No
         today = local_date(now, tz)
         for offset in range(-1, days_ahead + 1):
             day = today + timedelta(days=offset)
-            schedules = effective_schedules(chain_schedules, day) or default_schedule
-            if not schedules:
+            schedule, index = effective_schedule(chain_schedules, day)
+            owner = chain[index] if schedule is not None else None
+            schedule = schedule or default_schedule
+            if not schedule:
                 continue
-            owner = next((i for i in reversed(chain) if by_area.get(i) and
-                          any(s in by_area[i] for s in schedules)), None)
-            fixed = _has_fixed_posts(schedules)
-            key = (owner, tz, day, grid.code if fixed else None, owner == grid.id if fixed else None)
+            fixed = _has_fixed_posts(schedule)
+            key = (owner, id(schedule), tz, day, grid.code if fixed else None, owner == grid.id if fixed else None)
             if key not in cache:
-                cache[key] = windows_for_date(schedules, day, tz, grid_code=grid.code,
+                cache[key] = windows_for_date(schedule, day, tz, grid_code=grid.code,
                                               grid_owns_schedule=(owner == grid.id))
             for w in cache[key]:
                 if w.ends_at <= cutoff:

@@ -26,6 +26,7 @@ from workers import settings
 from workers.alerts import alert_key, raise_alerts
 from workers.models import PatrolWindow, WeeklyReport
 from workers.people import first_leaders
+from server.domain.areas import effective_timezone
 
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 
@@ -134,7 +135,7 @@ def _unplanned_windows(session: Session, in_tree, start: date, end: date, now: d
     from server.models import Patrol
     from server.models.schedules import PatrolSchedule
     from workers.planning import _schedule_dict
-    from workers.windows import effective_schedules, windows_for_date
+    from server.domain.patrol_calendar import effective_schedule, windows_for_date
     default_tz = settings.default_timezone()
     tz_of = dict(session.execute(select(Area.id, Area.timezone).where(Area.deleted_at.is_(None))).all())
     grids = list(session.execute(select(Area.id, Area.path, Area.code).where(
@@ -167,11 +168,12 @@ def _unplanned_windows(session: Session, in_tree, start: date, end: date, now: d
         day = start
         while day < end:
             if (grid.id, day) not in planned_days:
-                schedules = effective_schedules(chain_schedules, day)
-                if not schedules and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
+                schedule, index = effective_schedule(chain_schedules, day)
+                if schedule is None and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
                     from server.models import DEFAULT_WINDOWS
-                    schedules = [{"windows": DEFAULT_WINDOWS}]
-                for w in windows_for_date(schedules, day, tz, grid_code=grid.code):
+                    schedule, index = {"windows": DEFAULT_WINDOWS}, len(chain) - 1
+                for w in windows_for_date(schedule, day, tz, grid_code=grid.code,
+                                          grid_owns_schedule=index == len(chain) - 1):
                     if w.ends_at > now:
                         continue
                     scheduled += 1
@@ -214,7 +216,6 @@ def _sum(metrics: list[dict]) -> dict:
 
 def build_report(session: Session, subdistrict: Area, report_day: date, now: datetime) -> dict:
     tz = settings.default_timezone()
-    from server.domain.areas import effective_timezone
     tz = effective_timezone(session, subdistrict, tz)
     communities = {c.id: c for c in session.scalars(select(Area).where(
         Area.path.startswith(subdistrict.path), Area.kind == "community", Area.deleted_at.is_(None))
@@ -336,7 +337,6 @@ def run_weekly_reports(session: Session, now: datetime, *, subdistrict_id: int |
     query = select(Area).where(Area.kind == "subdistrict", Area.deleted_at.is_(None)).order_by(Area.code)
     if subdistrict_id is not None:
         query = query.where(Area.id == subdistrict_id)
-    from server.domain.areas import effective_timezone
     made = sent = 0
     for subdistrict in session.scalars(query).all():
         local = now.astimezone(ZoneInfo(effective_timezone(session, subdistrict, settings.default_timezone())))

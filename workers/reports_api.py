@@ -14,10 +14,13 @@ from sqlalchemy import select
 
 from server.api.common import AreaRef, PageArgs, StrictSchema, area_from_ref, documents_errors, page_schema, paginate
 from server.auth import staff_principal
-from server.errors import Forbidden, NotFound
+from server.domain.errors import Forbidden, NotFound
 from server.extensions import db
 from server.models import Area, STAFF_ROLES, utcnow
 from workers.models import WeeklyReport
+from server.domain.areas import effective_timezone
+from workers.export import to_csv, to_xlsx
+from workers.reports import send_summaries, store_report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -83,7 +86,6 @@ def list_reports(args):
 
 
 def _download(report: WeeklyReport, fmt: str):
-    from workers.export import to_csv, to_xlsx
     name = f"weekly-{report.data['subdistrict']['code']}-{report.week_end.isoformat()}"
     if fmt == "csv":
         return Response(to_csv(report.data), content_type="text/csv; charset=utf-8",
@@ -124,7 +126,6 @@ def get_report_xlsx(report_id):
 @documents_errors(blp, 401, 403, 404)
 def generate(args):
     """Produce (or rebuild) a sub-district's report now: admin or that sub-district's leader."""
-    from workers.reports import send_summaries, store_report
     principal = staff_principal()
     area = area_from_ref(args["area_id"], "area_id")
     if area is None or area.kind != "subdistrict":
@@ -135,7 +136,6 @@ def generate(args):
                         code="role_not_permitted", details={"roles_allowed": ["admin", "subdistrict_leader"]})
     now = utcnow()
     from zoneinfo import ZoneInfo
-    from server.domain.areas import effective_timezone
     day: date = args.get("report_date") or now.astimezone(
         ZoneInfo(effective_timezone(db.session, area))).date()
     report, _ = store_report(db.session, area, day, now, replace=True)

@@ -23,7 +23,7 @@ from workers.alerts import alert_key, raise_alerts
 from workers.models import PatrolWindow
 from workers.people import AreaIndex, first_leaders, patrollers
 from workers.sqlhelp import id_in
-from workers.windows import in_quiet_hours
+from server.domain.patrol_calendar import in_quiet_hours
 
 log = logging.getLogger(__name__)
 PATROL_MAX_HOURS = 12  # a patrol that started this long before a window cannot cover it (index bound)

@@ -10,6 +10,8 @@ import os
 
 from flask import current_app, has_app_context
 
+from server.domain.settings import DomainSettings
+
 DEFAULTS: dict = {
     "WORKERS_EMBEDDED_TIMER": True,  # run periodic jobs in-process when there is no REDIS_URL
     "WORKERS_TIMER_SECONDS": 60,
@@ -56,6 +58,11 @@ def get(name: str, app=None):
     return default
 
 
-def default_timezone(app=None) -> str:
+def domain(app=None) -> DomainSettings:
+    """The settings the rules take, built the one way every channel builds them."""
     app = app or (current_app if has_app_context() else None)
-    return (app.config.get("GRIDPATROL_TIMEZONE") if app is not None else None) or "Asia/Shanghai"
+    return DomainSettings.from_config(app.config if app is not None else {})
+
+
+def default_timezone(app=None) -> str:
+    return domain(app).timezone

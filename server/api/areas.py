@@ -12,6 +12,7 @@ from server.api.schedules import EffectiveOnArgs, EffectiveScheduleSchema, effec
 from server.api.scoping import require_admin_over_areas, require_in_scope
 from server.auth import staff_principal
 from server.domain.area_edits import delete_area, update_area
+from server.domain.settings import DomainSettings
 from server.domain.areas import create_area, effective_timezone, leaders_of, move_area
 from server.extensions import db
 from server.models import AREA_KINDS, Area, LEADER_ROLES
@@ -39,7 +40,7 @@ class AreaSchema(Schema):
 
 class AreaDetailSchema(AreaSchema):
     effective_timezone = fields.Function(
-        lambda a: effective_timezone(db.session, a, current_app.config["GRIDPATROL_TIMEZONE"]),
+        lambda a: effective_timezone(db.session, a, DomainSettings.from_config(current_app.config).timezone),
         metadata={"description": "own zone, else the nearest ancestor's, else the installation's"})
 
 

@@ -20,7 +20,7 @@ from server.domain import ratelimit
 from server.domain.audit import record as audit_record
 from server.domain.phones import mask_phone, try_normalize_phone
 from server.domain.tokens import issue_staff_token
-from server.errors import DomainError, NotFound, Unauthorized
+from server.domain.errors import DomainError, NotFound, Unauthorized
 from server.extensions import db
 from server.models import AuditLog, StaffToken, utcnow
 

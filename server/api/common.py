@@ -6,6 +6,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from sqlalchemy import func, select
 
 from server.extensions import db
+from server.errors import ErrorSchema  # noqa: F401 (the one error shape; re-exported for the API modules)
+from server.auth import current_principal
+from server.domain.audit import record
+from server.domain.errors import Invalid, NotFound
+from server.models import Area
 
 
 MAX_INT = 2 ** 31 - 1  # ids are 32-bit integers in PostgreSQL
@@ -61,12 +66,6 @@ def as_record_id(value) -> int | None:
 def id_field(*, strict: bool = True, **kwargs) -> fields.Integer:
     """A record id in a body (strict: a JSON number) or a query string (strict=False: digits)."""
     return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
-
-
-class ErrorSchema(Schema):
-    error = fields.String(required=True, metadata={"description": "machine-readable code"})
-    message = fields.String(required=True)
-    details = fields.Dict(required=True)
 
 
 class PageArgs(StrictSchema):
@@ -129,7 +128,6 @@ def live(model):
 
 
 def get_or_404(model, record_id, what: str | None = None):
-    from server.errors import NotFound
     too_big = isinstance(record_id, int) and not 0 < record_id <= MAX_INT
     record = None if too_big else db.session.get(model, record_id)
     if record is None or getattr(record, "deleted_at", None) is not None:
@@ -140,8 +138,6 @@ def get_or_404(model, record_id, what: str | None = None):
 
 def area_from_ref(ref, field: str = "area"):
     """An area given by id (int) or code (str), for request bodies and filters; unknown → 422 on that field."""
-    from server.errors import Invalid
-    from server.models import Area
     if ref is None:
         return None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
@@ -155,8 +151,6 @@ def area_from_ref(ref, field: str = "area"):
 
 def audit(action: str, entity: str, entity_id, summary: dict | None = None):
     """Append to the audit log in the request's transaction, as the requesting member."""
-    from server.auth import current_principal
-    from server.domain.audit import record
     principal = current_principal()
     return record(db.session, action, channel="api", actor=principal.member, entity=entity,
                   entity_id=entity_id, summary=summary or {})

@@ -22,7 +22,8 @@ from server.domain import incidents as rules
 from server.domain.access import ACT_ON_INCIDENT, can, can_act_on_incident, roles_for
 from server.domain.incident_edits import check_promise, local_today, update_incident
 from server.domain.phones import normalize_phone
-from server.errors import Invalid, NotFound
+from server.domain.settings import DomainSettings
+from server.domain.errors import Invalid, NotFound
 from server.extensions import db
 from server.models import Area, Category, Incident, OPEN_STATUSES, utcnow
 
@@ -52,8 +53,7 @@ def find_incident(ref: str) -> Incident:
 
 
 def _policy_kwargs() -> dict:
-    return {"policy": current_app.config.get("DEADLINE_POLICY") or None,
-            "default_tz": current_app.config["GRIDPATROL_TIMEZONE"]}
+    return DomainSettings.from_config(current_app.config).incident_kwargs()
 
 
 @blp.route("", methods=["GET"])
@@ -106,9 +106,7 @@ def create(body):
     area = area_from_ref(body.pop("area"))
     require_in_scope(principal, area, "report problems", ACT_ON_INCIDENT["note"])
     category = category_from_ref(body.pop("category"))
-    if not category.active:
-        raise Invalid(f"category {category.code} is no longer in use",
-                      details={"category": [f"Category {category.number} ({category.name_zh}) is inactive."]})
+    rules.require_usable_category(category)
     if body.get("reporter_phone"):
         body["reporter_phone"] = normalize_phone(body["reporter_phone"], current_app.config["GRIDPATROL_PHONE_REGION"])
     reporter_phone = body.pop("reporter_phone")
@@ -151,8 +149,6 @@ def update(body, ref):
     principal, incident = _act(ref, "update")
     if "category" in body:
         body["category"] = category_from_ref(body["category"])
-        if not body["category"].active and body["category"].id != incident.category_id:
-            raise Invalid("that category is no longer in use", details={"category": ["Category is inactive."]})
     event = update_incident(db.session, incident, body, channel=CHANNEL, actor=principal.member, principal=principal,
                             max_days=current_app.config.get("MAX_PROMISE_DAYS"), **_policy_kwargs())
     if event is None:
@@ -241,21 +237,17 @@ def reopen(body, ref):
 def reject(body, ref):
     """Reject (not a problem) or, with duplicate_of, mark as a duplicate of another incident (leaders)."""
     principal, incident = _act(ref, "reject")
-    target, extra = "rejected", {}
     if body["duplicate_of"]:
         original = find_incident(body["duplicate_of"])
         if not _readable(principal, original):  # neither confirm nor reveal an incident outside your areas
             raise NotFound(f"no incident {body['duplicate_of']}",
                            details={"duplicate_of": [f"No incident with id or ticket {body['duplicate_of']}."]})
-        if original.id == incident.id:
-            raise Invalid("an incident cannot duplicate itself", details={"duplicate_of": ["Names this incident."]})
-        target, extra = "duplicate", {"duplicate_of": original.ticket}
-    event = rules.transition(db.session, incident, target, channel=CHANNEL, actor=principal.member,
+        event = rules.mark_duplicate(db.session, incident, original, channel=CHANNEL, actor=principal.member,
+                                     note=body["note"])
+        return _finish(incident, "reject", event, {"duplicate_of": original.ticket})
+    event = rules.transition(db.session, incident, "rejected", channel=CHANNEL, actor=principal.member,
                              note=body["note"])
-    if target == "duplicate":
-        incident.duplicate_of_id = original.id
-        event.data = {"duplicate_of": original.ticket}
-    return _finish(incident, "reject", event, extra)
+    return _finish(incident, "reject", event, {})
 
 
 @blp.route("/<string:ref>/note", methods=["POST"])
@@ -276,10 +268,6 @@ def reassign(body, ref):
     principal, incident = _act(ref, "reassign")
     area = area_from_ref(body["area"])
     require_in_scope(principal, area, "reassign incidents", ACT_ON_INCIDENT["reassign"])
-    if incident.status not in OPEN_STATUSES:
-        from server.errors import IllegalTransition
-        raise IllegalTransition(f"incident {incident.ticket} is {incident.status}; only open ones are reassigned",
-                                details={"status": [f"Cannot reassign a {incident.status} incident."]})
     old_code = incident.responsible_area.code
     event = rules.reassign(db.session, incident, area, channel=CHANNEL, actor=principal.member, note=body["note"])
     return _finish(incident, "reassign", event, {"from": old_code, "to": area.code})

@@ -15,7 +15,7 @@ from server.domain.access import require_may_grant
 from server.domain.members import (check_password, create_member, deactivate_member, get_member,
                                    removed_member_with_phone, set_password, update_member, validate_assignments)
 from server.domain.phones import normalize_phone
-from server.errors import Invalid
+from server.domain.errors import Invalid
 from server.extensions import db
 from server.models import ROLES, Area, Assignment, Member
 

@@ -12,7 +12,7 @@ from server.api.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain.members import get_member
 from server.domain.patrols import create_patrol, get_patrol
-from server.errors import Forbidden
+from server.domain.errors import Forbidden
 from server.extensions import db
 from server.models import Area, PATROL_OUTCOMES, Patrol
 

@@ -13,7 +13,7 @@ from server.api.common import ErrorSchema, StrictSchema
 from server.auth import staff_principal
 from server.domain.roster import import_roster, resolve_parent
 from server.domain.roster_files import read_roster
-from server.errors import BadRequest
+from server.domain.errors import BadRequest
 from server.extensions import db
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster",

@@ -12,9 +12,10 @@ from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_fr
                                page_args_schema, page_schema, paginate)
 from server.api.scoping import require_in_scope
 from server.auth import staff_principal
+from server.domain.settings import DomainSettings
 from server.domain.areas import effective_timezone
-from server.domain.schedules import (LUNAR_KEYS, create_schedule, delete_schedule, effective_schedule, get_schedule,
-                                     parse_hhmm, update_schedule, windows_on)
+from server.domain.patrol_calendar import LUNAR_KEYS, MAX_SPRING_FESTIVAL_DAYS, parse_hhmm, windows_on
+from server.domain.schedules import create_schedule, delete_schedule, effective_schedule, get_schedule, update_schedule
 from server.extensions import db
 from server.models import DEFAULT_WINDOWS, Area, PatrolSchedule
 
@@ -53,7 +54,11 @@ def _hhmm(value):
 
 class HeightenedSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": "除夕"})
-    lunar = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LUNAR_KEYS))
+    lunar = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LUNAR_KEYS),
+                          metadata={"description": "chuxi 除夕 (1 day), spring_festival 春节 (正月初一…, `days` long, "
+                                                   "default 7), yuanxiao 元宵 (1 day)"})
+    days = fields.Integer(validate=validate.Range(min=1, max=MAX_SPRING_FESTIVAL_DAYS),
+                          metadata={"description": "span of spring_festival in days (default 7)"})
     dates = fields.List(fields.Date(), load_default=list)
     windows = fields.List(fields.Nested(WindowSchema), load_default=list)
 
@@ -136,7 +141,7 @@ ScheduleFilter = page_args_schema({"area": fields.String(), "within": fields.Str
 def effective_for(area: Area, on: date | None) -> dict:
     schedule, source = effective_schedule(db.session, area, on)
     return {"area_id": area.id, "area_code": area.code, "on": on,
-            "timezone": effective_timezone(db.session, area, current_app.config["GRIDPATROL_TIMEZONE"]),
+            "timezone": effective_timezone(db.session, area, DomainSettings.from_config(current_app.config).timezone),
             "inherited": bool(source and source.id != area.id), "source_area_id": source.id if source else None,
             "source_area_code": source.code if source else None, "schedule": schedule,
             "windows_on": windows_on(schedule, on) if (schedule and on) else None}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from server.api.common import ANY_ROLE, READ_ROLES
-from server.errors import Forbidden
+from server.domain.errors import Forbidden
 from server.models import Area, Assignment, Member
 
 

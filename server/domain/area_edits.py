@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain.areas import area_by_code, validate_timezone
-from server.errors import Conflict, Invalid
+from server.domain.errors import Conflict, Invalid
 from server.models import (AREA_KINDS, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Area, Assignment, Incident, Member,
                            PatrolSchedule, Site, utcnow)
 

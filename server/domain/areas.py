@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.errors import Conflict, Invalid, NotFound
+from server.domain.defaults import DEFAULT_TIMEZONE
+from server.domain.errors import Conflict, Invalid, NotFound
 from server.models import AREA_KINDS, Area, Assignment, LEADER_ROLES, Member
 
 # Level order from the top; escalation climbs towards index 0.
@@ -76,7 +77,7 @@ def ancestor_ids(area: Area) -> list[int]:
     return [int(part) for part in area.path.strip("/").split("/") if part]
 
 
-def effective_timezone(session: Session, area: Area, default: str = "Asia/Shanghai") -> str:
+def effective_timezone(session: Session, area: Area, default: str = DEFAULT_TIMEZONE) -> str:
     """An area's own zone, else its nearest ancestor's, else the installation default."""
     chain = ancestor_ids(area)
     zones = dict(session.execute(select(Area.id, Area.timezone).where(Area.id.in_(chain))).all())

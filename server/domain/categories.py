@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.errors import Conflict, NotFound
+from server.domain.errors import Conflict, NotFound
 from server.models import Category, Incident, utcnow
 
 

@@ -10,8 +10,9 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from server.domain.areas import effective_timezone
-from server.domain.incidents import add_event, compute_deadline
-from server.errors import IllegalTransition, Invalid
+from server.domain.defaults import DEFAULT_TIMEZONE
+from server.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
+from server.domain.errors import IllegalTransition, Invalid
 from server.models import Incident, Member, OPEN_STATUSES, utcnow
 
 HANDLING_FIELDS = ("handling_class", "promised_date")
@@ -38,14 +39,14 @@ def check_reported_at(reported_at: datetime, now: datetime) -> None:
                                                "ahead)."]})
 
 
-def local_today(session: Session, incident_or_area, now: datetime, default_tz: str = "Asia/Shanghai") -> date:
+def local_today(session: Session, incident_or_area, now: datetime, default_tz: str = DEFAULT_TIMEZONE) -> date:
     from zoneinfo import ZoneInfo
     area = getattr(incident_or_area, "responsible_area", None) or incident_or_area
     return now.astimezone(ZoneInfo(effective_timezone(session, area, default_tz))).date()
 
 
 def check_handling_change(session: Session, actor, incident: Incident, changes: dict, *, now: datetime | None = None,
-                          max_days: int | None = None, default_tz: str = "Asia/Shanghai") -> None:
+                          max_days: int | None = None, default_tz: str = DEFAULT_TIMEZONE) -> None:
     """Who may move a deadline: the handling class and promised date are changed only by roles the permission
     table gives `set_handling` (leaders, supervisors, admins) over the incident, within the promise range.
     The same rule for the API, SMS and device sync; `reported_at` never changes after creation."""
@@ -75,7 +76,7 @@ def _plain(value):
 
 def update_incident(session: Session, incident: Incident, changes: dict, *, channel: str,
                     actor: Member | None = None, now: datetime | None = None, policy: dict | None = None,
-                    default_tz: str = "Asia/Shanghai", principal=None, max_days: int | None = None):
+                    default_tz: str = DEFAULT_TIMEZONE, principal=None, max_days: int | None = None):
     """Apply the changes; a new handling class or promised date recomputes the deadline of an open incident.
     With `principal`, the handling rule (check_handling_change) is enforced for it."""
     now = now or utcnow()
@@ -85,9 +86,9 @@ def update_incident(session: Session, incident: Incident, changes: dict, *, chan
                                 details={"status": [f"Cannot change the handling of a {incident.status} incident."]})
     handling = changes.get("handling_class", incident.handling_class)
     promised = changes.get("promised_date", incident.promised_date)
-    if handling == "committed" and promised is None:
-        raise Invalid("a committed (承诺) problem needs a promised date",
-                      details={"promised_date": ["Required when handling_class is committed."]})
+    require_promised_date(handling, promised)
+    if "category" in changes:
+        require_usable_category(changes["category"], current_id=incident.category_id)
     diff = {}
     for key in EDITABLE:
         if key in changes and getattr(incident, key) != changes[key]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain.areas import effective_timezone, parent_area
 from server.domain.phones import mask_phone
-from server.errors import Conflict, IllegalTransition, Invalid
-from server.models import Area, Category, Counter, Incident, IncidentEvent, Member, utcnow
+from server.domain.defaults import DEFAULT_TIMEZONE
+from server.domain.errors import Conflict, IllegalTransition, Invalid
+from server.domain.tickets import next_ticket
+from server.models import OPEN_STATUSES, Area, Category, Incident, IncidentEvent, Member, utcnow
 
 TRANSITIONS: dict[str, set[str]] = {
     "open": {"in_progress", "resolved", "rejected", "duplicate"},
@@ -25,7 +27,6 @@ TRANSITIONS: dict[str, set[str]] = {
     "duplicate": {"open"},
 }
 TERMINAL = {"closed", "rejected", "duplicate"}
-FIRST_TICKET = 100001
 
 DEFAULT_DEADLINE_POLICY = {
     # hours a level has to act on a reported (上报) problem; immediate (即办) ones are due by the end of
@@ -36,17 +37,6 @@ DEFAULT_DEADLINE_POLICY = {
 
 def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, set())
-
-
-def next_ticket(session: Session) -> str:
-    """Short, SMS-typeable, never reused: an UPDATE … RETURNING on a counter row is atomic on every backend."""
-    value = session.execute(
-        update(Counter).where(Counter.name == "ticket").values(value=Counter.value + 1).returning(Counter.value)
-    ).scalar()
-    if value is None:
-        session.execute(insert(Counter).values(name="ticket", value=FIRST_TICKET))
-        value = FIRST_TICKET
-    return str(value)
 
 
 def _end_of_local_day(day: date, tz: str) -> datetime:
@@ -86,36 +76,83 @@ def add_event(session: Session, incident: Incident, kind: str, *, channel: str, 
     return event
 
 
+# --- the rules every channel (API, SMS, sync, CLI) checks, each written once ---------------------------------
+
+def require_promised_date(handling_class: str, promised_date) -> None:
+    """A committed (承诺) problem needs a promised date."""
+    if handling_class == "committed" and not promised_date:
+        raise Invalid("a committed (承诺) problem needs a promised date",
+                      details={"promised_date": ["Required when handling_class is committed."]})
+
+
+def require_usable_category(category: Category, *, field: str = "category", current_id: int | None = None) -> None:
+    """An inactive (retired) category takes no new problems; an incident already filed under it keeps it."""
+    if not category.active and category.id != current_id:
+        raise Invalid(f"category {category.code} is no longer in use",
+                      details={field: [f"Category {category.number} ({category.name_zh}) is inactive."]})
+
+
+def placement(session: Session, area: Area, handling_class: str, default_tz: str) -> tuple[Area, str]:
+    """Where a new problem is handled and the time zone its deadline is counted in."""
+    responsible = initial_responsible_area(session, area, handling_class)
+    return responsible, effective_timezone(session, responsible, default_tz)
+
+
+def new_incident_row(*, category: Category, area: Area, responsible: Area, tz: str, source: str,
+                     handling_class: str = "reported", status: str = "open", description: str = "",
+                     location_text: str = "", promised_date: date | None = None, reporter_id: int | None = None,
+                     reporter_phone: str | None = None, latitude: float | None = None, longitude: float | None = None,
+                     patrol_id: str | None = None, reported_at: datetime, now: datetime | None = None,
+                     policy: dict | None = None, ticket: str | None = None) -> dict:
+    """Every column of a new incident, by the rules: promised date, responsible level, deadline, state.
+
+    The one builder behind both the ORM path (`create_incident`) and the COPY path of a sync batch, so the
+    two cannot drift. Pure: the caller resolves `responsible` and `tz` (see `placement`)."""
+    require_promised_date(handling_class, promised_date)
+    now = now or reported_at
+    return {
+        "ticket": ticket, "category_id": category.id, "area_id": area.id, "responsible_area_id": responsible.id,
+        "responsible_level": responsible.kind, "location_text": location_text or "", "latitude": latitude,
+        "longitude": longitude, "description": description or "", "source": source, "handling_class": handling_class,
+        "promised_date": promised_date, "status": status,
+        "deadline": compute_deadline(handling_class, responsible.kind, reported_at, tz, promised_date, policy),
+        "escalation_count": 0, "flagged": False, "acknowledged_at": None,
+        "resolved_at": now if status == "resolved" else None, "closed_at": None, "reported_at": reported_at,
+        "reporter_member_id": reporter_id, "reporter_phone": reporter_phone, "patrol_id": patrol_id,
+        "duplicate_of_id": None}
+
+
+def created_event_values(row: dict) -> dict:
+    """The history event every new incident starts with."""
+    return {"kind": "created", "to_status": "open", "to_area_id": row["responsible_area_id"],
+            "data": {"source": row["source"], "handling_class": row["handling_class"]}}
+
+
 def create_incident(session: Session, *, category: Category, area: Area, channel: str, source: str,
                     handling_class: str = "reported", description: str = "", location_text: str = "",
                     promised_date: date | None = None, reporter: Member | None = None,
                     reporter_phone: str | None = None, latitude: float | None = None,
                     longitude: float | None = None, patrol_id: str | None = None, incident_id: str | None = None,
                     now: datetime | None = None, policy: dict | None = None,
-                    default_tz: str = "Asia/Shanghai") -> Incident:
+                    default_tz: str = DEFAULT_TIMEZONE) -> Incident:
     now = now or utcnow()
-    if handling_class == "committed" and promised_date is None:
-        raise Invalid("a committed (承诺) problem needs a promised date",
-                      details={"promised_date": ["Required when handling_class is committed."]})
-    responsible = initial_responsible_area(session, area, handling_class)
-    tz = effective_timezone(session, responsible, default_tz)
-    incident = Incident(
-        ticket=next_ticket(session), category=category, area=area, responsible_area=responsible,
-        responsible_level=responsible.kind, location_text=location_text or "", description=description or "",
-        source=source, handling_class=handling_class, promised_date=promised_date, status="open",
-        deadline=compute_deadline(handling_class, responsible.kind, now, tz, promised_date, policy),
-        reported_at=now, reporter=reporter, reporter_phone=reporter_phone or (reporter.phone if reporter else None),
-        latitude=latitude, longitude=longitude, patrol_id=patrol_id)
+    require_promised_date(handling_class, promised_date)
+    responsible, tz = placement(session, area, handling_class, default_tz)
+    row = new_incident_row(
+        category=category, area=area, responsible=responsible, tz=tz, source=source, handling_class=handling_class,
+        description=description, location_text=location_text, promised_date=promised_date,
+        reporter_id=reporter.id if reporter else None,
+        reporter_phone=reporter_phone or (reporter.phone if reporter else None), latitude=latitude,
+        longitude=longitude, patrol_id=patrol_id, reported_at=now, policy=policy, ticket=next_ticket(session))
+    incident = Incident(**row, category=category, area=area, responsible_area=responsible, reporter=reporter)
     if incident_id:
         incident.id = incident_id
     session.add(incident)
-    add_event(session, incident, "created", channel=channel, actor=reporter,
-              actor_label=reporter.name if reporter else mask_phone(reporter_phone), to_status="open",
-              to_area_id=responsible.id, at=now, data={"source": source, "handling_class": handling_class})
+    event = created_event_values(row)
+    add_event(session, incident, event.pop("kind"), channel=channel, actor=reporter,
+              actor_label=reporter.name if reporter else mask_phone(reporter_phone), at=now, **event)
     session.flush()
     return incident
-
-
 
 
 def transition(session: Session, incident: Incident, target: str, *, channel: str, actor: Member | None = None,
@@ -162,7 +199,7 @@ def acknowledge(session: Session, incident: Incident, *, channel: str, actor: Me
 
 def escalate(session: Session, incident: Incident, *, channel: str, actor: Member | None = None,
              actor_label: str = "", reason: str = "", flag: bool = False, now: datetime | None = None,
-             policy: dict | None = None, default_tz: str = "Asia/Shanghai") -> IncidentEvent:
+             policy: dict | None = None, default_tz: str = DEFAULT_TIMEZONE) -> IncidentEvent:
     """Move responsibility one level up, with a new deadline. `flag` marks 挂牌督办 (overdue escalation)."""
     now = now or utcnow()
     if incident.status not in ("open", "in_progress"):
@@ -188,11 +225,26 @@ def escalate(session: Session, incident: Incident, *, channel: str, actor: Membe
 
 def reassign(session: Session, incident: Incident, area: Area, *, channel: str, actor: Member | None = None,
              note: str = "", now: datetime | None = None) -> IncidentEvent:
+    """Hand responsibility to another area; only open (open / in progress) incidents are reassigned."""
+    if incident.status not in OPEN_STATUSES:
+        raise IllegalTransition(f"incident {incident.ticket} is {incident.status}; only open ones are reassigned",
+                                details={"status": [f"Cannot reassign a {incident.status} incident."]})
     old = incident.responsible_area_id
     incident.responsible_area = area
     incident.responsible_level = area.kind
     return add_event(session, incident, "reassigned", channel=channel, actor=actor, note=note,
                      from_area_id=old, to_area_id=area.id, at=now)
+
+
+def mark_duplicate(session: Session, incident: Incident, original: Incident, *, channel: str,
+                   actor: Member | None = None, note: str = "", now: datetime | None = None) -> IncidentEvent:
+    """Close an incident as a duplicate of another; the event names the original's ticket."""
+    if original.id == incident.id:
+        raise Invalid("an incident cannot duplicate itself", details={"duplicate_of": ["Names this incident."]})
+    event = transition(session, incident, "duplicate", channel=channel, actor=actor, note=note, now=now)
+    incident.duplicate_of_id = original.id
+    event.data = {"duplicate_of": original.ticket}
+    return event
 
 
 def add_note(session: Session, incident: Incident, note: str, *, channel: str, actor: Member | None = None,

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from server.errors import Invalid, NotFound
+from server.domain.errors import Invalid, NotFound
 from server.models import Area, Member, PATROL_OUTCOMES, PATROL_SOURCES, Patrol
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from server.errors import Invalid
+from server.domain.errors import Invalid
 
 
 def normalize_phone(raw: str, region: str = "CN") -> str:

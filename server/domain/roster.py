@@ -20,7 +20,7 @@ from server.domain import audit
 from server.domain.areas import create_area
 from server.domain.phones import normalize_phone
 from server.domain.roster_files import RosterTable, simplify
-from server.errors import Invalid
+from server.domain.errors import Invalid
 from server.models import Area, Assignment, LEADER_ROLE_FOR_KIND, Member
 
 # word -> (role, where, deputy). where: "deepest" | "grid" | "community" | "subdistrict" | "parent".

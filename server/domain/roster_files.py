@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from server.errors import Invalid
+from server.domain.errors import Invalid
 
 HEADER_ALIASES = {
     "community": ("community", "社区", "所属社区", "社区名称", "二级网格", "社区(二级网格)"),

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from server.errors import Invalid, NotFound
+from server.domain.errors import Invalid, NotFound
 from server.models import Area, Member, SITE_KINDS, SITE_STATUSES, Site, SiteInspection, utcnow
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.errors import Invalid
+from server.domain.errors import Invalid
 from server.models import Device, Member, StaffToken, utcnow
 
 DEVICE_PREFIX = "gpd_"

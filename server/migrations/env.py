@@ -10,7 +10,9 @@ from alembic import context
 
 from server.extensions import db
 
-import server.models  # noqa: F401  (every table on the metadata, feature tables included)
+from server import import_feature_models
+
+import_feature_models()  # every table on the metadata, feature tables included
 
 config = context.config
 target_metadata = db.metadata

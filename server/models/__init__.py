@@ -1,5 +1,6 @@
-"""Every table of the product. Feature packages (sync, sms, workers) keep their own tables in their
-own `models` module; importing them here lets Alembic and `create_all` see one metadata."""
+"""The foundation's tables. Feature packages (sync, sms, workers) keep their own tables in their own
+`models` module and import it from their `init_app`, so the foundation loads without its features;
+`server.import_feature_models()` loads them all for Alembic and `create_all` (one metadata)."""
 from server.models.base import utcnow, new_uuid  # noqa: F401
 from server.models.areas import Area, AREA_KINDS  # noqa: F401
 from server.models.members import (  # noqa: F401
@@ -11,10 +12,5 @@ from server.models.incidents import (  # noqa: F401
     EVENT_KINDS, CHANNELS)
 from server.models.sites import Site, SiteInspection, SITE_KINDS, SITE_STATUSES  # noqa: F401
 from server.models.audit import AuditLog  # noqa: F401
-
-import sync.models  # noqa: F401,E402
-import sms.models  # noqa: F401,E402
-import workers.models  # noqa: F401,E402
-import sms.understanding.models  # noqa: F401,E402
 from server.models.pairing import PairingCode  # noqa: F401,E402
 from server.models.security import RateLimit  # noqa: F401,E402

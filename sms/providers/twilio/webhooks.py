@@ -13,7 +13,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from server.errors import Forbidden, is_unavailable
+from server.domain.errors import Forbidden
+from server.errors import is_unavailable
 from server.extensions import db
 from sms.inbound import after_stored, clean_text, find_inbound, receive, spool_inbound
 from sms.messages_api import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)

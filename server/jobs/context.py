@@ -10,6 +10,15 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
 
 _process_app: Flask | None = None
+APP_FACTORY = "server:create_app"  # the composition root, named like gunicorn names it
+
+
+def _app_factory():
+    """The app factory, looked up by name: jobs sit at the bottom of the layers, and the factory that
+    assembles every feature is the top; naming it keeps the jobs layer from importing the whole house."""
+    from importlib import import_module
+    module, _, attr = APP_FACTORY.partition(":")
+    return getattr(import_module(module), attr)
 
 
 def job_app() -> Flask:
@@ -17,10 +26,9 @@ def job_app() -> Flask:
     if has_app_context():
         return current_app._get_current_object()
     if _process_app is None:
-        from server import create_app
         # A worker process runs jobs; the periodic timer belongs to an embedded server, never to a worker
         # (started without REDIS_URL in its environment it would otherwise beat inside a work horse).
-        _process_app = create_app({"WORKERS_EMBEDDED_TIMER": False})
+        _process_app = _app_factory()({"WORKERS_EMBEDDED_TIMER": False})
     return _process_app
 
 

@@ -1,0 +1,43 @@
+"""The house reads in the order of its layers: import-linter checks the contracts in pyproject.toml
+([tool.importlinter]) — adapters > workers > sync, sms > domain, jobs > models, no feature importing
+another in a circle — and that the pure rules load neither Flask nor the database."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_are_kept():
+    from importlinter.cli import lint_imports
+    import os
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # import-linter reads pyproject.toml and resolves the packages from here
+    try:
+        assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+    finally:
+        os.chdir(cwd)
+
+
+def test_pure_rules_and_the_foundation_load_without_flask_or_features():
+    code = ("import sys; import server.domain.patrol_calendar, server.domain.errors, server.domain.settings; "
+            "assert 'flask' not in sys.modules, 'flask'; "
+            "import server.models; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('sync', 'sms', 'workers')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_every_feature_table_is_on_the_metadata_for_alembic():
+    code = ("from server import import_feature_models; import_feature_models(); "
+            "from server.extensions import db; names = set(db.metadata.tables); "
+            "assert {'sync_conflicts', 'sms_outbound', 'worker_patrol_windows'} <= names, sorted(names)")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_the_default_zone_is_written_once():
+    hits = [str(p.relative_to(ROOT)) for folder in ("server", "sync", "sms", "workers", "web")
+            for p in (ROOT / folder).rglob("*.py") if '"Asia/Shanghai"' in p.read_text(encoding="utf-8")]
+    assert hits == ["server/domain/defaults.py"]
