@@ -152,6 +152,15 @@ def heightened_applies(period: dict, day: date) -> bool:
     return False
 
 
+def heightened_dates(period: dict, year: int) -> list[date]:
+    """Every date a heightened period covers in `year` (its explicit dates plus its lunar key's span in the
+    lunar year beginning that year): what a page shows an office."""
+    dates = {_as_date(d) for d in period.get("dates") or []}
+    if period.get("lunar"):
+        dates.update(lunar_dates(period["lunar"], year, period.get("days")))
+    return sorted(d for d in dates if d is not None)
+
+
 def heightened_on(schedule, day: date) -> list[dict]:
     """The heightened periods of a schedule that fall on `day`."""
     return [p for p in field(schedule, "heightened", []) if heightened_applies(p, day)]

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from server.api.schedules import SCHEDULE_WRITERS, ScheduleUpdateSchema
 from server.domain.areas import ancestor_ids
 from server.domain.audit import record as audit_record
-from server.domain.schedules import (LUNAR_KEYS, create_schedule, effective_schedule, get_schedule, heightened_dates,
-                                     update_schedule, windows_on)
+from server.domain.patrol_calendar import LUNAR_KEYS, heightened_dates, windows_on
+from server.domain.schedules import create_schedule, effective_schedule, get_schedule, update_schedule
 from server.errors import DomainError, Invalid
 from server.extensions import db
 from server.models import Area, PatrolSchedule
