@@ -157,6 +157,12 @@ def test_production_warnings_in_log_and_healthz(tmp_path, caplog, monkeypatch):
     from server.extensions import db as database
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
     caplog.set_level(logging.WARNING)
+    # Earlier tests in the same process may have configured logging (a logging fileConfig disables loggers
+    # that exist by then): make sure this module's records reach caplog whatever ran before.
+    startup_log = logging.getLogger("server.startup_checks")
+    monkeypatch.setattr(startup_log, "disabled", False)
+    monkeypatch.setattr(startup_log, "propagate", True)
+    caplog.set_level(logging.WARNING, logger="server.startup_checks")
     config = {"GRIDPATROL_ENV": "production", "SECRET_KEY": "k", "REDIS_URL": None, "SMS_BACKEND": "console",
               "INSTANCE_PATH": str(tmp_path), "WORKERS_EMBEDDED_TIMER": False}
     app = create_app(config)
