@@ -72,3 +72,57 @@ def test_pairing_a_deactivated_member_is_refused_with_a_message(app, world):
                          data={"csrf_token": _token(leader)}, follow_redirects=True)
     assert answer.status_code == 200 and "deactivated" in answer.get_data(as_text=True)
     assert _codes(app) == 0
+
+
+def _pending_ticket(app) -> str:
+    """A resident's text no category is sure of, through the real inbound path: 待分类 at the intake area HD03."""
+    from server.extensions import db
+    from server.models import Incident
+    from sms.inbound import receive
+    with app.app_context():
+        receive(db.session, message_sid="SMfollowup000001", sender="+8617009990201", body="楼下有人玩呲花，吓死人",
+                config=app.config)
+        db.session.commit()
+        return db.session.scalar(select(Incident.ticket))
+
+
+def _still_pending(app, ticket: str) -> bool:
+    from server.extensions import db
+    from server.models import Incident
+    from sms.understanding.models import IncidentUnderstanding
+    with app.app_context():
+        incident = db.session.scalar(select(Incident).where(Incident.ticket == ticket))
+        return db.session.get(IncidentUnderstanding, incident.id).needs_triage and incident.category.code == "other"
+
+
+def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
+    ticket = _pending_ticket(app)
+    outsider = signed_in(app, world.ids["c2_leader"])
+    assert f'data-ticket="{ticket}"' not in outsider.get("/dashboard/triage").get_data(as_text=True)
+    answer = outsider.post(f"/dashboard/triage/{ticket}", data={"category": "fireworks", "csrf_token": _token(outsider)},
+                           follow_redirects=True)
+    assert "outside your areas" in answer.get_data(as_text=True) and _still_pending(app, ticket)
+
+    leader = signed_in(app, world.ids["sub_leader"])
+    assert f'data-ticket="{ticket}"' in leader.get("/dashboard/triage").get_data(as_text=True)
+    assert leader.post(f"/dashboard/triage/{ticket}", data={"category": "fireworks"}).status_code == 403  # no CSRF
+    assert leader.post("/dashboard/triage/999999", data={"category": "6", "csrf_token": _token(leader)}).status_code == 404
+    for bad in ({"category": "外星人"}, {"category": ""}, {"category": "6", "learn_more": "长" * 41},
+                {"category": "6", "learn_more": " ".join(f"词{i}" for i in range(21))}):
+        answer = leader.post(f"/dashboard/triage/{ticket}", data={**bad, "csrf_token": _token(leader)},
+                             follow_redirects=True)
+        assert 'class="flash error"' in answer.get_data(as_text=True), bad
+        assert _still_pending(app, ticket), bad
+
+    answer = leader.post(f"/dashboard/triage/{ticket}", data={"category": "6", "learn": ["呲花"], "learn_more": "电光花、 小呲花",
+                                                              "csrf_token": _token(leader)}, follow_redirects=True)
+    assert f"已将 {ticket} 改为「烟花爆竹」，并学会了：呲花、电光花、小呲花" in answer.get_data(as_text=True)
+    assert not _still_pending(app, ticket)
+    again = leader.post(f"/dashboard/triage/{ticket}", data={"category": "5", "csrf_token": _token(leader)},
+                        follow_redirects=True)
+    assert "已不在待分类列表中" in again.get_data(as_text=True)
+    from server.extensions import db
+    from sms.understanding.models import LexiconWord, Recategorisation
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Recategorisation)) == 1
+        assert set(db.session.scalars(select(LexiconWord.word))) == {"呲花", "电光花", "小呲花"}

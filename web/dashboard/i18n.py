@@ -86,6 +86,20 @@ EN = {
     "请改正以上错误后重新上传；没有写入任何数据。": "Fix the errors above and upload again; nothing was written.",
     "花名册已导入：新增社区 {c} 个、网格 {g} 个、人员 {m} 人":
         "Roster imported: {c} new communities, {g} new grids, {m} new people",
+    # 待分类 (triage)
+    "待分类": "To classify", "短信原文": "Text", "地点": "Place", "线索": "Cues",
+    "改为": "Change to", "选择类别": "Choose a category", "改类": "Recategorise", "无线索": "no cue", "把握": "confidence",
+    "同时学习这些词（可不选）": "Also learn these words (optional)", "其他词，空格分隔": "other words, space-separated",
+    "您的角色不能改类": "Your role cannot recategorise", "没有待分类的举报": "Nothing to classify",
+    "关键词": "term", "场景线索": "context hint", "指定类别": "category named", "按地名": "by place name",
+    "按网格代码": "by grid code", "未提及地点，交受理点": "no place named: the intake area",
+    "系统没有把握归类的居民短信先记为“其他”，列在这里。选好类别一次改好，也可以把短信里的新词教给系统，下次同样的说法会自动归类。":
+        "Residents' texts the system could not classify with confidence are filed as Other and listed here. Choose "
+        "the category to change it in one step; you can also teach the system the text's new words, so the same "
+        "wording is classified by itself next time.",
+    "问题 {ticket} 已不在待分类列表中": "Problem {ticket} is no longer waiting to be classified",
+    "已将 {ticket} 改为「{name}」": "{ticket} is now {name}", "，并学会了：{words}": "; learned: {words}",
+    "纬度": "Latitude", "经度": "Longitude", "更正": "Correction",
     # schedules
     "某网格某日的实际排班": "Effective schedule of a grid on a date", "网格代码": "Grid code", "来自": "from",
     "次日": "next day", "当日无巡查时段": "No windows that day", "没有适用的排班": "No schedule applies",
