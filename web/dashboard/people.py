@@ -15,8 +15,8 @@ from markupsafe import Markup
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from server.api.common import READ_ROLES
 from server.api.scoping import require_admin_over_member
+from server.domain.access import scope_filter
 from server.domain.audit import record as audit_record
 from server.domain.members import get_member, set_password
 from server.domain.pairing import issue_pairing_code, may_pair, pairing_qr_svg
@@ -55,7 +55,7 @@ def index():
     in_focus = Member.id.isnot(None) if whole_tree else exists(
         select(Assignment.id).join(Area, Area.id == Assignment.area_id).where(
             Assignment.member_id == Member.id, Area.path.startswith(focus.path),
-            principal.area_filter(Area.path, set(READ_ROLES))))
+            scope_filter(principal, "members", Area.path)))
     members = db.session.scalars(select(Member).where(in_focus, Member.deleted_at.is_(None)).order_by(Member.name, Member.id)
                                  .offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
                                  .options(selectinload(Member.assignments).joinedload(Assignment.area),

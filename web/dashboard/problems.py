@@ -12,9 +12,8 @@ from flask import current_app, flash, redirect, request, url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from server.api.common import READ_ROLES
 from server.domain import incidents as rules
-from server.domain.access import can_act_on_incident
+from server.domain.access import can, can_act_on_incident
 from server.domain.audit import record as audit_record
 from server.errors import DomainError, Forbidden, Invalid, NotFound
 from server.extensions import db
@@ -74,7 +73,7 @@ def list_statement(principal, focus: Area, args) -> tuple:
 
     Scope is the API's rule (found in, or now the responsibility of, an area the leader reads): `focus_area`
     has checked the focus is hers, and her roles reach its whole subtree, so the subtree is the scope."""
-    if not principal.roles_over(focus) & set(READ_ROLES):
+    if not can(principal, "read", "incidents", focus):
         raise Forbidden(f"your role may not read problems in {focus.code}", code="role_not_permitted")
     now = datetime.now(timezone.utc)
     statement = select(Incident).where(Incident.deleted_at.is_(None))
@@ -146,7 +145,7 @@ def find(ref: str) -> Incident:
 
 
 def _readable(principal, incident: Incident) -> None:
-    if not ((principal.roles_over(incident.area) | principal.roles_over(incident.responsible_area)) & set(READ_ROLES)):
+    if not (can(principal, "read", "incidents", incident.area) or can(principal, "read", "incidents", incident.responsible_area)):
         raise Forbidden(f"problem {incident.ticket} is outside your areas", code="out_of_scope")
 
 
