@@ -126,3 +126,30 @@ def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Recategorisation)) == 1
         assert set(db.session.scalars(select(LexiconWord.word))) == {"呲花", "电光花", "小呲花"}
+
+
+def test_the_dashboard_asks_the_permission_table_instead_of_copying_it():
+    """No private helper of another feature and no role set of its own: pages ask server.domain.access (or a
+    public function the API shares), so a rule lives once."""
+    import ast
+    from pathlib import Path
+
+    from server.models import ROLES
+    root = Path(__file__).resolve().parents[2] / "web" / "dashboard"
+    found = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.module.startswith("web.dashboard"):
+                found += [f"{path.name}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") or re.search(r"ROLES|WRITERS|INSPECTORS|KEEPERS|TEACHERS", a.name)]
+            if isinstance(node, (ast.Set, ast.List, ast.Tuple)):
+                roles = [e.value for e in node.elts if isinstance(e, ast.Constant) and e.value in ROLES]
+                if len(roles) >= 2:
+                    found.append(f"{path.name}:{node.lineno}: role set {roles}")
+    assert not found, found
+
+
+def test_the_new_rows_of_the_permission_table():
+    from server.domain.access import STAFF, roles_for
+    assert roles_for("devices", "pair") == STAFF and roles_for("devices", "create") == {"admin"}
+    assert roles_for("incidents", "teach") == STAFF and roles_for("dashboard", "use") == STAFF

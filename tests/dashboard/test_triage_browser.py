@@ -82,3 +82,19 @@ def test_triage_page_in_english_and_empty(page, live_server, demo, screenshot, a
     page.goto("/dashboard/triage")
     assert page.locator("#triage tbody tr[data-ticket]").count() == 1 and "Recategorise" in page.inner_text("#triage")
     screenshot(page, "dashboard-triage-en")
+
+
+def test_triage_page_on_a_phone(browser, live_server, demo, screenshot, app):
+    text_in(app, "SMtriage00000005", HINTED_TEXT, "+8617009990105")
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844},
+                                  timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, leader_of(demo, "CJ05")["phone"])
+    page.goto("/dashboard/triage")
+    assert page.locator("#triage tbody tr[data-ticket]").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400  # the table scrolls inside its frame
+    screenshot(page, "dashboard-triage-phone")
+    context.close()
+    assert not errors
