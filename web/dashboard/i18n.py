@@ -89,7 +89,7 @@ EN = {
     # 待分类 (triage)
     "待分类": "To classify", "短信原文": "Text", "地点": "Place", "线索": "Cues",
     "改为": "Change to", "选择类别": "Choose a category", "改类": "Recategorise", "无线索": "no cue", "把握": "confidence",
-    "同时学习这些词（可不选）": "Also learn these words (optional)", "其他词，空格分隔": "other words, space-separated",
+    "同时学习这些词（可不选）": "Also learn these words (optional)", "其他词，空格分隔": "more words",
     "您的角色不能改类": "Your role cannot recategorise", "没有待分类的举报": "Nothing to classify",
     "关键词": "term", "场景线索": "context hint", "指定类别": "category named", "按地名": "by place name",
     "按网格代码": "by grid code", "未提及地点，交受理点": "no place named: the intake area",
