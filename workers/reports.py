@@ -31,6 +31,24 @@ from server.domain.areas import effective_timezone
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 
 
+def may_read_report(principal, area: Area) -> bool:
+    """The permission table's reports/read row over the sub-district, or over a part of it (a community
+    leader reads the report her community is ranked in). The API and the dashboard both ask this."""
+    from server.domain.access import can, readable_scope
+    if can(principal, "read", "reports", area):
+        return True
+    return any(path.startswith(area.path) for path in readable_scope(principal, "reports"))
+
+
+def require_may_generate(principal, area: Area) -> None:
+    """The reports/create row over the sub-district: an admin or its (or its district's) leader."""
+    from server.domain.access import can, roles_for
+    from server.errors import Forbidden
+    if not can(principal, "create", "reports", area):
+        raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
+                        code="role_not_permitted", details={"roles_allowed": sorted(roles_for("reports", "create"))})
+
+
 def _instant(day: date, tz: str) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
 

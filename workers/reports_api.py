@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from server.api.common import AreaRef, PageArgs, StrictSchema, area_from_ref, documents_errors, page_schema, paginate
 from server.auth import staff_principal
-from server.domain.errors import Forbidden, NotFound
+from server.domain.errors import NotFound
 from server.extensions import db
 from server.models import Area, STAFF_ROLES, utcnow
 from workers.models import WeeklyReport
 from server.domain.areas import effective_timezone
 from workers.export import to_csv, to_xlsx
-from workers.reports import send_summaries, store_report
+from workers.reports import may_read_report, require_may_generate, send_summaries, store_report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -56,18 +56,10 @@ class GenerateArgs(StrictSchema):
     send_sms = fields.Boolean(load_default=False)
 
 
-def _may_read(principal, area: Area) -> bool:
-    """The permission table's reports/read row: over the sub-district, or over a part of it."""
-    from server.domain.access import can, readable_scope
-    if can(principal, "read", "reports", area):
-        return True
-    return any(path.startswith(area.path) for path in readable_scope(principal, "reports"))
-
-
 def _get(report_id: int) -> WeeklyReport:
     principal = staff_principal()
     report = db.session.get(WeeklyReport, report_id)
-    if report is None or not _may_read(principal, db.session.get(Area, report.area_id)):
+    if report is None or not may_read_report(principal, db.session.get(Area, report.area_id)):
         raise NotFound(f"no weekly report with id {report_id}", details={"report_id": report_id})
     return report
 
@@ -78,7 +70,7 @@ def _get(report_id: int) -> WeeklyReport:
 @documents_errors(blp, 401, 403)
 def list_reports(args):
     principal = staff_principal()
-    areas = [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict")) if _may_read(principal, a)]
+    areas = [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict")) if may_read_report(principal, a)]
     query = select(WeeklyReport).where(WeeklyReport.area_id.in_([a.id for a in areas]))
     if args.get("area_id"):
         query = query.where(WeeklyReport.area_id == area_from_ref(args["area_id"], "area_id").id)
@@ -130,10 +122,7 @@ def generate(args):
     area = area_from_ref(args["area_id"], "area_id")
     if area is None or area.kind != "subdistrict":
         raise NotFound(f"no sub-district with id {args['area_id']}", details={"area_id": args["area_id"]})
-    from server.domain.access import can
-    if not can(principal, "create", "reports", area):
-        raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
-                        code="role_not_permitted", details={"roles_allowed": ["admin", "subdistrict_leader"]})
+    require_may_generate(principal, area)
     now = utcnow()
     from zoneinfo import ZoneInfo
     day: date = args.get("report_date") or now.astimezone(
