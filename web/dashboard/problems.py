@@ -210,13 +210,8 @@ def perform(principal, incident: Incident, action: str, note: str, duplicate_ref
         if not duplicate_ref.strip():
             raise Invalid("name the problem this one repeats", details={"duplicate_of": ["Give its ticket number."]})
         original = find(duplicate_ref)
-        if original.id == incident.id:
-            raise Invalid("a problem cannot duplicate itself", details={"duplicate_of": ["Names this problem."]})
         _readable(principal, original)
-        event = rules.transition(db.session, incident, "duplicate", channel=CHANNEL, actor=actor, note=note)
-        incident.duplicate_of_id = original.id
-        event.data = {"duplicate_of": original.ticket}
-        return event
+        return rules.mark_duplicate(db.session, incident, original, channel=CHANNEL, actor=actor, note=note)
     return rules.add_note(db.session, incident, note, channel=CHANNEL, actor=actor)
 
 
