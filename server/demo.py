@@ -191,9 +191,10 @@ def _schedules(session: Session, sub: Area, now: datetime) -> None:
     today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
     start, end = winter_season(today)
     chuxi, spring = lunar_new_year_dates(start)
-    # Made four weeks ago, as in an installation that has been running: the weekly report counts a
-    # schedule's windows from the day it was made.
-    made = now - timedelta(days=SCHEDULES_AGE_DAYS)
+    # Made when the demo's fortnight of patrols begins (two weeks before last Thursday), as in an installation
+    # that has been running: the weekly report counts a schedule's windows from the day it was made.
+    made = datetime.combine(last_report_day(today) - timedelta(days=14), time(0, 0),
+                            tzinfo=ZoneInfo(DEFAULT_TIMEZONE)).astimezone(timezone.utc)
     session.add(PatrolSchedule(area=sub, name="日常巡查", windows=list(DEFAULT_WINDOWS), created_at=made))
     session.add(PatrolSchedule(
         area=sub, name="秋冬季攻坚", windows=list(DEFAULT_WINDOWS), active_from=start, active_to=end, created_at=made,
@@ -206,7 +207,6 @@ def _schedules(session: Session, sub: Area, now: datetime) -> None:
         key_sites=[{"name": name, "location": location, "fixed_post": True} for name, location in KEY_SITES]))
 
 
-SCHEDULES_AGE_DAYS = 28
 REPORT_WEEKDAY = 3  # Thursday: the plans hand the weekly report up every Thursday
 
 
