@@ -1,6 +1,6 @@
 """/api/v1/reports: the stored weekly reports as JSON, CSV and XLSX, and producing one on demand.
 
-A report belongs to a sub-district; anyone with a staff role over it, or over one of its communities or
+A report belongs to a sub-district (rows: its communities) or a district (rows: its sub-districts); anyone with a staff role over it, or over one of its communities or
 grids (whose ranking it shows, as the printed tables do), may read it.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ ReportPageSchema = page_schema(ReportSummarySchema, "ReportPage")
 
 
 class ReportQuery(PageArgs):
-    area_id = AreaRef(load_default=None, metadata={"description": "the sub-district (id or code, e.g. CJ05)"})
+    area_id = AreaRef(load_default=None, metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
 
 
 class FormatQuery(StrictSchema):
@@ -51,7 +51,7 @@ class FormatQuery(StrictSchema):
 
 
 class GenerateArgs(StrictSchema):
-    area_id = AreaRef(required=True, metadata={"description": "the sub-district (id or code, e.g. CJ05)"})
+    area_id = AreaRef(required=True, metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
     report_date = fields.Date(load_default=None, metadata={"description": "local report day (default today)"})
     send_sms = fields.Boolean(load_default=False)
 
@@ -70,7 +70,8 @@ def _get(report_id: int) -> WeeklyReport:
 @documents_errors(blp, 401, 403)
 def list_reports(args):
     principal = staff_principal()
-    areas = [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict")) if may_read_report(principal, a)]
+    areas = [a for a in db.session.scalars(select(Area).where(Area.kind.in_(("subdistrict", "district"))))
+             if may_read_report(principal, a)]
     query = select(WeeklyReport).where(WeeklyReport.area_id.in_([a.id for a in areas]))
     if args.get("area_id"):
         query = query.where(WeeklyReport.area_id == area_from_ref(args["area_id"], "area_id").id)
@@ -117,11 +118,11 @@ def get_report_xlsx(report_id):
 @blp.response(201, ReportSchema)
 @documents_errors(blp, 401, 403, 404)
 def generate(args):
-    """Produce (or rebuild) a sub-district's report now: admin or that sub-district's leader."""
+    """Produce (or rebuild) a sub-district's or district's report now: admin or that area's leader."""
     principal = staff_principal()
     area = area_from_ref(args["area_id"], "area_id")
-    if area is None or area.kind != "subdistrict":
-        raise NotFound(f"no sub-district with id {args['area_id']}", details={"area_id": args["area_id"]})
+    if area is None or area.kind not in ("subdistrict", "district"):
+        raise NotFound(f"no sub-district or district with id {args['area_id']}", details={"area_id": args["area_id"]})
     require_may_generate(principal, area)
     now = utcnow()
     from zoneinfo import ZoneInfo
