@@ -110,7 +110,7 @@ FEATURE_BLUEPRINTS = [
     "web.patrol_app.views",
     "web.site",
     *[f"web.dashboard.{page}" for page in ("auth_pages", "overview", "problems", "patrols", "reports", "ledger",
-                                           "people", "schedules", "messages")],
+                                           "people", "schedules", "messages", "triage")],
 ]
 
 

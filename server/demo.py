@@ -3,7 +3,9 @@
 One sub-district (一级网格) of a district, 13 communities (二级) with 2–8 grids (三级) each, a 组长 and a
 副组长 for every community and grid, 3–5 patrollers per grid, a sub-district leader and an admin; the
 category catalogue; the daily schedule and a winter campaign with 除夕/春节 heightened periods (night
-windows included); key sites with fixed posts; a loose-coal ledger; incidents in different states.
+windows included); key sites with fixed posts; a loose-coal ledger; incidents in different states; the
+patrols and handled problems of the two weeks before last Thursday, and last Thursday's weekly report (周报)
+stored for the sub-district and the district, so an office opening the demo sees a report.
 
 Deterministic: a seeded random generator, so two loads give the same people, areas and numbers (tokens and
 timestamps differ). Phone numbers are in the +86 170 0 block (+8617001xxxxxx), which libphonenumber
@@ -14,7 +16,7 @@ with the default console backend nothing is ever sent.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from lunardate import LunarDate
@@ -27,8 +29,8 @@ from server.domain.catalogue import seed_categories
 from server.domain.defaults import DEFAULT_TIMEZONE
 from server.domain.incidents import acknowledge, create_incident, escalate, handle, transition
 from server.domain.tokens import issue_staff_token, register_device
-from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, PatrolSchedule, Site, SiteInspection,
-                           utcnow)
+from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, Patrol, PatrolSchedule, Site,
+                           SiteInspection, utcnow)
 
 SEED = 20161125  # the day a winter campaign of the source plans began
 DEMO_DISTRICT = "CJ"
@@ -157,6 +159,9 @@ def load_demo(session: Session, *, channel: str = "cli", now: datetime | None = 
     _schedules(session, sub, now)
     _sites(session, rng, communities, grids, patrollers, now)
     out["incidents"] = _incidents(session, grids, patrollers, community_leaders, now)
+    report_day = _past_fortnight(session, rng, communities, grids, patrollers, now)
+    out["weekly_reports"] = _feature_demo_data(session, {"district": district, "subdistrict": sub,
+                                                         "report_day": report_day, "now": now}).get("weekly_reports", [])
     audit.record(session, "demo.load", channel=channel, actor_label="demo", entity="area", entity_id=sub.id,
                  summary={"areas": len(out["areas"]), "members": len(out["members"]),
                           "devices": len(out["devices"]), "incidents": len(out["incidents"])})
@@ -186,9 +191,13 @@ def _schedules(session: Session, sub: Area, now: datetime) -> None:
     today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
     start, end = winter_season(today)
     chuxi, spring = lunar_new_year_dates(start)
-    session.add(PatrolSchedule(area=sub, name="日常巡查", windows=list(DEFAULT_WINDOWS)))
+    # Made when the demo's fortnight of patrols begins (two weeks before last Thursday), as in an installation
+    # that has been running: the weekly report counts a schedule's windows from the day it was made.
+    made = datetime.combine(last_report_day(today) - timedelta(days=14), time(0, 0),
+                            tzinfo=ZoneInfo(DEFAULT_TIMEZONE)).astimezone(timezone.utc)
+    session.add(PatrolSchedule(area=sub, name="日常巡查", windows=list(DEFAULT_WINDOWS), created_at=made))
     session.add(PatrolSchedule(
-        area=sub, name="秋冬季攻坚", windows=list(DEFAULT_WINDOWS), active_from=start, active_to=end,
+        area=sub, name="秋冬季攻坚", windows=list(DEFAULT_WINDOWS), active_from=start, active_to=end, created_at=made,
         heightened=[
             {"name": "除夕", "lunar": "chuxi", "dates": [chuxi.isoformat()],
              "windows": [{"start": "18:00", "end": "02:00"}]},  # ends after midnight: a night check
@@ -196,6 +205,14 @@ def _schedules(session: Session, sub: Area, now: datetime) -> None:
              "windows": [{"start": "19:00", "end": "23:00"}]},
         ],
         key_sites=[{"name": name, "location": location, "fixed_post": True} for name, location in KEY_SITES]))
+
+
+REPORT_WEEKDAY = 3  # Thursday: the plans hand the weekly report up every Thursday
+
+
+def last_report_day(today: date) -> date:
+    """The most recent Thursday before today: its report is stored by the demo; today's is the job's."""
+    return today - timedelta(days=(today.weekday() - REPORT_WEEKDAY - 1) % 7 + 1)
 
 
 KEY_SITES = [("东山祭祀点", "东山公墓北门"), ("金沙未拆迁区", "金沙路88号以东"), ("望江农贸市场", "望江路12号")]
@@ -255,3 +272,62 @@ def _incidents(session, grids, patrollers, community_leaders, now) -> list[dict]
     session.flush()
     return [{"ticket": i.ticket, "status": i.status, "category": i.category.code, "area": i.area.code,
              "responsible_area": i.responsible_area.code, "flagged": i.flagged} for i in made]
+
+
+# Each community's share of windows patrolled (cycled), so the demo report has a spread of scores and a tie.
+RELIABILITY = [0.95, 0.9, 1.0, 0.8, 0.9, 0.7, 0.95, 0.85, 0.6, 0.9, 1.0, 0.75, 0.5]
+PAST_PROBLEMS = [("coal", "immediate", 2), ("garbage_burning", "immediate", 1), ("dust", "immediate", 5),
+                 ("cooking_fumes", "immediate", 1), ("straw_burning", "immediate", 3), ("fireworks", "immediate", 1),
+                 ("coal", "immediate", 80), ("cooking_fumes", "immediate", 60)]  # the last two handled late
+
+
+def _past_fortnight(session, rng, communities, grids, patrollers, now) -> date:
+    """Patrols of every scheduled window from two weeks before last Thursday until yesterday (most walked,
+    by community reliability) and problems found and handled in the report week, so last Thursday's report
+    has figures. Seeded: the same on SQLite and PostgreSQL. Returns last Thursday."""
+    tz = ZoneInfo(DEFAULT_TIMEZONE)
+    today = now.astimezone(tz).date()
+    report_day = last_report_day(today)
+    reliability = {c.id: RELIABILITY[i % len(RELIABILITY)] for i, c in enumerate(communities)}
+    walkers: dict[int, list[Member]] = {}
+    for member, grid in patrollers:
+        walkers.setdefault(grid.id, []).append(member)
+    day = report_day - timedelta(days=14)
+    while day < today:
+        for grid in grids:
+            for window in DEFAULT_WINDOWS:
+                if rng.random() >= reliability[grid.parent_id]:
+                    continue
+                start = datetime.combine(day, time.fromisoformat(window["start"]), tzinfo=tz)
+                began = (start + timedelta(minutes=rng.randint(0, 150))).astimezone(timezone.utc)
+                ended = began + timedelta(minutes=rng.randint(30, 75))
+                session.add(Patrol(member_id=rng.choice(walkers[grid.id]).id, area_id=grid.id, started_at=began,
+                                   ended_at=ended, source="device", created_at=ended))
+        day += timedelta(days=1)
+    categories = {c.code: c for c in session.scalars(select(Category))}
+    for index, (code, handling, hours) in enumerate(PAST_PROBLEMS):
+        grid = grids[(index * 7) % len(grids)]
+        reporter = walkers[grid.id][0]
+        found = datetime.combine(report_day - timedelta(days=6 - index % 6), time(9 + index % 5, 30),
+                                 tzinfo=tz).astimezone(timezone.utc)
+        incident = create_incident(session, category=categories[code], area=grid, channel="cli", source="patrol",
+                                   handling_class=handling, reporter=reporter, now=found,
+                                   location_text=f"{rng.choice(STREETS)}{rng.randint(1, 199)}号", description="巡查发现")
+        handle(session, incident, channel="cli", actor=reporter, note="已处理", now=found + timedelta(hours=hours))
+    session.flush()
+    return report_day
+
+
+def _feature_demo_data(session: Session, context: dict) -> dict:
+    """Features add their own demo data through an optional `<feature>.demo.load_demo_data(session, context)`
+    (workers: last Thursday's stored weekly report), found by name like their blueprints and models, so the
+    server core imports no feature. Returns the features' results merged."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from server import FEATURE_PACKAGES
+    out: dict = {}
+    for package in FEATURE_PACKAGES:
+        if find_spec(f"{package}.demo") is not None:
+            out.update(import_module(f"{package}.demo").load_demo_data(session, context) or {})
+    return out

@@ -1,23 +1,23 @@
 """GET /api/v1/messages — the outbox and the inbound log, for the people who answer for them.
 
 A global admin sees everything. Leaders, supervisors and area admins see a message when it concerns an
-area in their subtrees (`area_id`) or was sent to / received from a member assigned there. Patrollers
-and devices are refused: the log holds residents' phone numbers.
+area in their subtrees (`area_id`) or was sent to / received from a member assigned there (the rule is
+sms.visibility.message_filter, over the permission table's messages/read row). Patrollers and devices are
+refused: the log holds residents' phone numbers.
 """
 from __future__ import annotations
 
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import exists, false, func, literal, or_, select, union_all
+from sqlalchemy import false, func, literal, select, union_all
 
 from server.api.common import page_args_schema
 from server.auth import staff_principal
 from server.domain.phones import try_normalize_phone
-from server.domain.errors import Forbidden
 from server.extensions import db
-from server.models import STAFF_ROLES, Area, Assignment
 from sms.models import INBOUND_OUTCOMES, OUTBOUND_STATES, InboundMessage, OutboundMessage
+from sms.visibility import message_filter
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages",
                 description="The SMS outbox and inbound log (read only).")
@@ -64,21 +64,6 @@ MessagePage = Schema.from_dict({"items": fields.List(fields.Nested(MessageSchema
                                 "per_page": fields.Integer(), "total": fields.Integer()}, name="MessagePage")
 
 
-def _scope(principal, area_col, member_col):
-    if principal.is_global_admin:
-        return None
-    from server.domain.access import readable_scope
-    paths = readable_scope(principal, "messages")
-    if not paths:
-        raise Forbidden("the message log is for leaders, supervisors and admins", code="role_not_permitted",
-                        details={"roles_allowed": sorted(STAFF_ROLES)})
-    in_paths = or_(*[Area.path.startswith(p) for p in paths])
-    by_area = exists(select(Area.id).where(Area.id == area_col, in_paths))
-    by_member = exists(select(Assignment.id).join(Area, Area.id == Assignment.area_id)
-                       .where(Assignment.member_id == member_col, in_paths))
-    return or_(by_area, by_member)
-
-
 def _filters(args, model, at_col, number_col, state_col, direction):
     conditions = []
     if args.get("number"):
@@ -110,14 +95,14 @@ def list_messages(args):
     if args.get("direction") in (None, "outbound"):
         cond = _filters(args, OutboundMessage, OutboundMessage.created_at, OutboundMessage.to_number,
                         OutboundMessage.state, "outbound")
-        scope = _scope(principal, OutboundMessage.area_id, OutboundMessage.member_id)
+        scope = message_filter(principal, OutboundMessage.area_id, OutboundMessage.member_id)
         selects.append(select(literal("outbound").label("direction"), OutboundMessage.id.label("id"),
                               OutboundMessage.created_at.label("at"))
                        .where(*cond, *([scope] if scope is not None else [])))
     if args.get("direction") in (None, "inbound"):
         cond = _filters(args, InboundMessage, InboundMessage.received_at, InboundMessage.sender,
                         InboundMessage.outcome, "inbound")
-        scope = _scope(principal, InboundMessage.area_id, InboundMessage.member_id)
+        scope = message_filter(principal, InboundMessage.area_id, InboundMessage.member_id)
         selects.append(select(literal("inbound").label("direction"), InboundMessage.id.label("id"),
                               InboundMessage.received_at.label("at"))
                        .where(*cond, *([scope] if scope is not None else [])))

@@ -65,6 +65,27 @@ def test_schedules_sites_and_incidents(app, demo):
         assert session.scalar(select(func.count(Incident.id)).where(Incident.flagged.is_(True))) == 1
 
 
+def test_last_thursdays_report_is_stored_with_the_same_figures_on_every_backend(app, demo):
+    """An office opening the demo sees last Thursday's 周报 for CJ05 (and the district CJ's, its one row CJ05),
+    built from the seeded fortnight of patrols and problems: the same figures on SQLite and PostgreSQL."""
+    from server.demo import last_report_day
+    from workers.models import WeeklyReport
+    assert last_report_day(date(2026, 12, 1)) == date(2026, 11, 26)  # a Tuesday → the Thursday before
+    assert last_report_day(date(2026, 11, 26)) == date(2026, 11, 19)  # a Thursday → the one before (today's: the job)
+    assert [(r["area"], r["week_end"]) for r in demo["weekly_reports"]] == [("CJ05", "2026-11-26"), ("CJ", "2026-11-26")]
+    with app.app_context():
+        sub = db.session.get(WeeklyReport, demo["weekly_reports"][0]["id"]).data
+        district = db.session.get(WeeklyReport, demo["weekly_reports"][1]["id"]).data
+    rows = sub["communities"]
+    assert len(rows) == 13 and all(r["score"] is not None for r in rows)
+    assert [(r["code"], r["rank"]) for r in rows[:4]] == [("CJ05-3", 1), ("CJ05-7", 2), ("CJ05-1", 3), ("CJ05-2", 3)]
+    total = sub["total"]["current"]
+    assert (total["windows_scheduled"], total["windows_patrolled"], total["incidents"], total["overdue"]) == (
+        896, 753, 8, 2)
+    assert [(r["code"], r["score"], r["rank"]) for r in district["communities"]] == [("CJ05", 76.4, 1)]
+    assert district["communities"][0]["current"] == total
+
+
 def test_loading_twice_is_refused_and_changes_nothing(app, demo):
     with app.app_context():
         before = db.session.scalar(select(func.count(Area.id)))

@@ -127,7 +127,7 @@ def reports_group():
 
 @reports_group.command("weekly")
 @click.option("--now", "now", default=None, help="ISO time; the report day is its local date")
-@click.option("--area", "area_code", default=None, help="sub-district code (default: all)")
+@click.option("--area", "area_code", default=None, help="sub-district or district code (default: all)")
 @with_appcontext
 def reports_weekly(now, area_code):
     """Produce the weekly report now, whatever the weekday, and text the summaries."""
@@ -136,6 +136,9 @@ def reports_weekly(now, area_code):
         area = area_by_code(db.session, area_code)
         if area is None:
             raise click.BadParameter(f"no area {area_code}", param_hint="--area")
+        if area.kind not in ("subdistrict", "district"):
+            raise click.BadParameter(f"{area_code} is a {area.kind}: reports are for a sub-district or district",
+                                     param_hint="--area")
         area_id = area.id
     click.echo(json.dumps(weekly_report_job(now, subdistrict_id=area_id, force=True), ensure_ascii=False))
 

@@ -1,4 +1,5 @@
-"""A stored weekly report as CSV or XLSX: one row per community (and the sub-district total), this week's
+"""A stored weekly report as CSV or XLSX: one row per community (and the sub-district total) — or, for a
+district, one per sub-district (and the district total) — this week's
 figures with last week's beside them, score and rank. Column headers are Chinese first with English.
 
 The XLSX is what an office hands up (the 航海东路 plan: every Thursday, problems by category and count):
@@ -76,6 +77,11 @@ def _category_codes(data: dict) -> list[str]:
     return order + sorted(used - set(order))
 
 
+def row_label(data: dict) -> str:
+    """社区 for a sub-district's report, 街道 for a district's (reports stored before districts: 社区)."""
+    return {"community": "社区", "subdistrict": "街道"}.get(data.get("row_kind", "community"), "社区")
+
+
 def category_name(data: dict, code: str) -> str:
     return data.get("category_names", {}).get(code) or code
 
@@ -141,7 +147,8 @@ def to_xlsx(data: dict) -> bytes:
     sheet.title = "周报排名"
     header, rows = table(data)
     _append(sheet, [""])  # title row, written by _format_sheet
-    _append(sheet, [f"统计周期 {week}（不含末日）；得分公式 score = {data['score_formula']}；无排班的社区记为{NO_DATA}，不参与排名"])
+    _append(sheet, [f"统计周期 {week}（不含末日）；得分公式 score = {data['score_formula']}；"
+                     f"无排班的{row_label(data)}记为{NO_DATA}，不参与排名"])
     _append(sheet, header)
     for row in rows:
         _append(sheet, row)
@@ -156,7 +163,7 @@ def to_xlsx(data: dict) -> bytes:
     detail = book.create_sheet("问题分类")
     header, rows = categories_table(data)
     _append(detail, [""])
-    _append(detail, ["本周发现问题，按类别与社区统计"])
+    _append(detail, [f"本周发现问题，按类别与{row_label(data)}统计"])
     _append(detail, header)
     for row in rows:
         _append(detail, row)

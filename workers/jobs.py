@@ -114,9 +114,10 @@ def daily_digest_job(now=None) -> dict:
 
 
 def weekly_report_job(now=None, subdistrict_id: int | None = None, force: bool = False) -> dict:
-    """Hourly; produces a sub-district's report only on the report weekday after the report hour
-    (local), once per week (stored reports are unique by area and week), and texts its leaders."""
-    return _run("weekly_report", now, lambda s, n: run_weekly_reports(s, n, subdistrict_id=subdistrict_id,
+    """Hourly; produces each sub-district's (then each district's) report only on the report weekday after
+    the report hour (local), once per week (stored reports are unique by area and week), and texts its
+    leaders. subdistrict_id (name kept for queued jobs) may name a district too."""
+    return _run("weekly_report", now, lambda s, n: run_weekly_reports(s, n, area_id=subdistrict_id,
                                                                       force=force))
 
 

@@ -12,10 +12,15 @@ the planner never walked (from the day each schedule was made); nothing schedule
 incidents resolved, overdue or past their deadline (1.0 when none); overdue = incidents of
 the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue).
 Ranking: score descending, equal scores share a rank, codes in natural order (CJ05-2 before CJ05-10).
+
+The report climbs community → sub-district → district (the 航海东路 plan): asked for a district, its rows are
+its sub-districts, computed by the same _metrics/score/assign_ranks, so a sub-district's row in the district's
+report equals that sub-district's own total. Totals count the whole tree, also what is filed at the reported
+area itself (a resident text with no place goes to the intake sub-district), so rows can sum to less.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -26,13 +31,28 @@ from workers import settings
 from workers.alerts import alert_key, raise_alerts
 from workers.models import PatrolWindow, WeeklyReport
 from workers.people import first_leaders
+from workers.report_windows import instant as _instant, unplanned_windows
 from server.domain.areas import effective_timezone
 
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 
 
-def _instant(day: date, tz: str) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+def may_read_report(principal, area: Area) -> bool:
+    """The permission table's reports/read row over the sub-district, or over a part of it (a community
+    leader reads the report her community is ranked in). The API and the dashboard both ask this."""
+    from server.domain.access import can, readable_scope
+    if can(principal, "read", "reports", area):
+        return True
+    return any(path.startswith(area.path) for path in readable_scope(principal, "reports"))
+
+
+def require_may_generate(principal, area: Area) -> None:
+    """The reports/create row over the sub-district: an admin or its (or its district's) leader."""
+    from server.domain.access import can, roles_for
+    from server.errors import Forbidden
+    if not can(principal, "create", "reports", area):
+        raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
+                        code="role_not_permitted", details={"roles_allowed": sorted(roles_for("reports", "create"))})
 
 
 def _empty() -> dict:
@@ -58,10 +78,15 @@ def score(m: dict) -> float | None:
     return round(max(0.0, 60 * coverage + 40 * on_time - 2 * m["overdue"]), 1)
 
 
-def _metrics(session: Session, communities: dict[int, Area], start: date, end: date, tz: str,
-             now: datetime, categories: dict[int, str]) -> dict[int, dict]:
-    """Metrics of each community (keyed by id) for local dates [start, end)."""
-    result = {cid: _empty() for cid in communities}
+ROW_KIND = {"subdistrict": "community", "district": "subdistrict"}  # the level a report ranks
+
+
+def _metrics(session: Session, root: Area, communities: dict[int, Area], start: date, end: date, tz: str,
+             now: datetime, categories: dict[int, str]) -> dict[int | None, dict]:
+    """Metrics of each row area (keyed by id; communities, or a district's sub-districts) for local dates
+    [start, end), and under the key None what lies in root's tree outside every row (filed at root itself)."""
+    result: dict[int | None, dict] = {cid: _empty() for cid in communities}
+    result[None] = _empty()
     prefix_of = {c.path: cid for cid, c in communities.items()}
 
     def community_of(path: str) -> int | None:
@@ -70,11 +95,7 @@ def _metrics(session: Session, communities: dict[int, Area], start: date, end: d
                 return cid
         return None
 
-    root_paths = [c.path for c in communities.values()]
-    if not root_paths:
-        return result
-    from sqlalchemy import or_
-    in_tree = or_(*[Area.path.startswith(p) for p in root_paths])
+    in_tree = Area.path.startswith(root.path)
     planned_days: set[tuple[int, date]] = set()
     for state, path, grid_id, day in session.execute(
             select(PatrolWindow.state, Area.path, PatrolWindow.area_id, PatrolWindow.local_date)
@@ -88,7 +109,7 @@ def _metrics(session: Session, communities: dict[int, Area], start: date, end: d
         m["windows_patrolled"] += state == "patrolled"
         m["windows_late"] += state == "late"
         m["windows_missed"] += state in ("missed", "acknowledged", "escalated")
-    for path, scheduled, patrolled in _unplanned_windows(session, in_tree, start, end, now, planned_days):
+    for path, scheduled, patrolled in unplanned_windows(session, in_tree, start, end, now, planned_days):
         m = result.get(community_of(path))
         if m is not None:
             m["windows_scheduled"] += scheduled
@@ -127,62 +148,6 @@ def _metrics(session: Session, communities: dict[int, Area], start: date, end: d
     return {cid: _finish(m) for cid, m in result.items()}
 
 
-def _unplanned_windows(session: Session, in_tree, start: date, end: date, now: datetime,
-                       planned_days: set[tuple[int, date]]):
-    """Coverage from the schedules' windows for the days the planner never walked (a fresh installation,
-    the days before the workers ran, a demo): each window that has ended is counted, and patrolled when a
-    patrol of the grid overlaps it. Yields (grid path, scheduled, patrolled) per grid."""
-    from server.models import Patrol
-    from server.models.schedules import PatrolSchedule
-    from workers.planning import _schedule_dict
-    from server.domain.patrol_calendar import effective_schedule, windows_for_date
-    default_tz = settings.default_timezone()
-    tz_of = dict(session.execute(select(Area.id, Area.timezone).where(Area.deleted_at.is_(None))).all())
-    grids = list(session.execute(select(Area.id, Area.path, Area.code).where(
-        Area.kind == "grid", Area.deleted_at.is_(None), in_tree)))
-    if not grids:
-        return
-    by_area: dict[int, list[dict]] = {}
-    for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.deleted_at.is_(None))
-                                    .order_by(PatrolSchedule.id)):
-        # A schedule counts from the day it was made (or its active_from, if later): days before it
-        # existed owe no windows.
-        since = schedule.created_at.astimezone(ZoneInfo(default_tz)).date() if schedule.created_at else None
-        if since is not None and (schedule.active_from is None or schedule.active_from < since):
-            by_area.setdefault(schedule.area_id, []).append({**_schedule_dict(schedule), "active_from": since})
-        else:
-            by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
-    if not by_area and not settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
-        return
-    first, last = _instant(start - timedelta(days=1), default_tz), _instant(end + timedelta(days=1), default_tz)
-    patrols: dict[int, list[tuple[datetime, datetime]]] = {}
-    for area_id, began, ended in session.execute(select(Patrol.area_id, Patrol.started_at, Patrol.ended_at).where(
-            Patrol.area_id.in_([g.id for g in grids]), Patrol.started_at >= first, Patrol.started_at < last,
-            Patrol.deleted_at.is_(None))):
-        patrols.setdefault(area_id, []).append((began, ended or began))
-    for grid in grids:
-        chain = [int(p) for p in grid.path.strip("/").split("/") if p]
-        tz = next((tz_of[i] for i in reversed(chain) if tz_of.get(i)), None) or default_tz
-        chain_schedules = [by_area.get(i, []) for i in chain]
-        scheduled = patrolled = 0
-        day = start
-        while day < end:
-            if (grid.id, day) not in planned_days:
-                schedule, index = effective_schedule(chain_schedules, day)
-                if schedule is None and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
-                    from server.models import DEFAULT_WINDOWS
-                    schedule, index = {"windows": DEFAULT_WINDOWS}, len(chain) - 1
-                for w in windows_for_date(schedule, day, tz, grid_code=grid.code,
-                                          grid_owns_schedule=index == len(chain) - 1):
-                    if w.ends_at > now:
-                        continue
-                    scheduled += 1
-                    patrolled += any(b <= w.ends_at and e >= w.starts_at for b, e in patrols.get(grid.id, []))
-            day += timedelta(days=1)
-        if scheduled:
-            yield grid.path, scheduled, patrolled
-
-
 def natural_key(code: str) -> list:
     """CJ05-2 before CJ05-10: digits compare as numbers."""
     import re
@@ -214,18 +179,28 @@ def _sum(metrics: list[dict]) -> dict:
     return _finish(total)
 
 
+def reportable(area: Area | None) -> bool:
+    return area is not None and area.kind in ROW_KIND
+
+
 def build_report(session: Session, subdistrict: Area, report_day: date, now: datetime) -> dict:
+    """The report of a sub-district (rows: its communities) or a district (rows: its sub-districts). The keys
+    `subdistrict` (the reported area) and `communities` (the rows) keep their names for stored reports and
+    clients; `area.kind` and `row_kind` say which level they are."""
+    if not reportable(subdistrict):
+        raise ValueError(f"area {subdistrict.code} is a {subdistrict.kind}: reports are for a sub-district or district")
+    row_kind = ROW_KIND[subdistrict.kind]
     tz = settings.default_timezone()
     tz = effective_timezone(session, subdistrict, tz)
     communities = {c.id: c for c in session.scalars(select(Area).where(
-        Area.path.startswith(subdistrict.path), Area.kind == "community", Area.deleted_at.is_(None))
+        Area.path.startswith(subdistrict.path), Area.kind == row_kind, Area.deleted_at.is_(None))
         .order_by(Area.code))}
     categories = dict(session.execute(select(Category.id, Category.code)).all())
     category_names = {code: (zh, number) for code, zh, number in
                       session.execute(select(Category.code, Category.name_zh, Category.number))}
     start, prev_start = report_day - timedelta(days=7), report_day - timedelta(days=14)
-    current = _metrics(session, communities, start, report_day, tz, now, categories)
-    previous = _metrics(session, communities, prev_start, start, tz, now, categories)
+    current = _metrics(session, subdistrict, communities, start, report_day, tz, now, categories)
+    previous = _metrics(session, subdistrict, communities, prev_start, start, tz, now, categories)
     rows = []
     for cid, community in communities.items():
         rows.append({"id": cid, "code": community.code, "name": community.name, "current": current[cid],
@@ -233,13 +208,14 @@ def build_report(session: Session, subdistrict: Area, report_day: date, now: dat
     assign_ranks(rows)
     return {
         "subdistrict": {"id": subdistrict.id, "code": subdistrict.code, "name": subdistrict.name},
+        "area": {"id": subdistrict.id, "code": subdistrict.code, "name": subdistrict.name, "kind": subdistrict.kind},
+        "row_kind": row_kind,
         "timezone": tz, "week": {"start": start.isoformat(), "end": report_day.isoformat()},
         "previous_week": {"start": prev_start.isoformat(), "end": start.isoformat()},
         "generated_at": now.isoformat(), "score_formula": SCORE_FORMULA, "communities": rows,
         "category_names": {code: zh for code, (zh, _) in category_names.items()},
         "category_order": [code for code, _ in sorted(category_names.items(), key=lambda kv: kv[1][1])],
-        "total": {"current": _sum([current[c] for c in communities]),
-                  "previous": _sum([previous[c] for c in communities])},
+        "total": {"current": _sum(list(current.values())), "previous": _sum(list(previous.values()))},
     }
 
 
@@ -331,12 +307,15 @@ def send_summaries(session: Session, report: WeeklyReport, now: datetime) -> dic
     return raise_alerts(session, specs, now)
 
 
-def run_weekly_reports(session: Session, now: datetime, *, subdistrict_id: int | None = None,
+def run_weekly_reports(session: Session, now: datetime, *, area_id: int | None = None,
                        force: bool = False) -> dict:
+    """Every sub-district's report, then every district's (an installation with a district level hands
+    the report up one more level); area_id narrows it to one sub-district or district."""
     weekday, hour = settings.get("WORKERS_REPORT_WEEKDAY"), settings.get("WORKERS_REPORT_HOUR")
-    query = select(Area).where(Area.kind == "subdistrict", Area.deleted_at.is_(None)).order_by(Area.code)
-    if subdistrict_id is not None:
-        query = query.where(Area.id == subdistrict_id)
+    query = (select(Area).where(Area.kind.in_(tuple(ROW_KIND)), Area.deleted_at.is_(None))
+             .order_by(Area.kind.desc(), Area.code))  # "subdistrict" > "district": sub-districts first
+    if area_id is not None:
+        query = query.where(Area.id == area_id)
     made = sent = 0
     for subdistrict in session.scalars(query).all():
         local = now.astimezone(ZoneInfo(effective_timezone(session, subdistrict, settings.default_timezone())))

@@ -1,6 +1,6 @@
 """/api/v1/reports: the stored weekly reports as JSON, CSV and XLSX, and producing one on demand.
 
-A report belongs to a sub-district; anyone with a staff role over it, or over one of its communities or
+A report belongs to a sub-district (rows: its communities) or a district (rows: its sub-districts); anyone with a staff role over it, or over one of its communities or
 grids (whose ranking it shows, as the printed tables do), may read it.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from server.api.common import AreaRef, PageArgs, StrictSchema, area_from_ref, documents_errors, page_schema, paginate
 from server.auth import staff_principal
-from server.domain.errors import Forbidden, NotFound
+from server.domain.errors import NotFound
 from server.extensions import db
 from server.models import Area, STAFF_ROLES, utcnow
 from workers.models import WeeklyReport
 from server.domain.areas import effective_timezone
 from workers.export import to_csv, to_xlsx
-from workers.reports import send_summaries, store_report
+from workers.reports import may_read_report, require_may_generate, send_summaries, store_report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -43,7 +43,7 @@ ReportPageSchema = page_schema(ReportSummarySchema, "ReportPage")
 
 
 class ReportQuery(PageArgs):
-    area_id = AreaRef(load_default=None, metadata={"description": "the sub-district (id or code, e.g. CJ05)"})
+    area_id = AreaRef(load_default=None, metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
 
 
 class FormatQuery(StrictSchema):
@@ -51,23 +51,15 @@ class FormatQuery(StrictSchema):
 
 
 class GenerateArgs(StrictSchema):
-    area_id = AreaRef(required=True, metadata={"description": "the sub-district (id or code, e.g. CJ05)"})
+    area_id = AreaRef(required=True, metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
     report_date = fields.Date(load_default=None, metadata={"description": "local report day (default today)"})
     send_sms = fields.Boolean(load_default=False)
-
-
-def _may_read(principal, area: Area) -> bool:
-    """The permission table's reports/read row: over the sub-district, or over a part of it."""
-    from server.domain.access import can, readable_scope
-    if can(principal, "read", "reports", area):
-        return True
-    return any(path.startswith(area.path) for path in readable_scope(principal, "reports"))
 
 
 def _get(report_id: int) -> WeeklyReport:
     principal = staff_principal()
     report = db.session.get(WeeklyReport, report_id)
-    if report is None or not _may_read(principal, db.session.get(Area, report.area_id)):
+    if report is None or not may_read_report(principal, db.session.get(Area, report.area_id)):
         raise NotFound(f"no weekly report with id {report_id}", details={"report_id": report_id})
     return report
 
@@ -78,7 +70,8 @@ def _get(report_id: int) -> WeeklyReport:
 @documents_errors(blp, 401, 403)
 def list_reports(args):
     principal = staff_principal()
-    areas = [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict")) if _may_read(principal, a)]
+    areas = [a for a in db.session.scalars(select(Area).where(Area.kind.in_(("subdistrict", "district"))))
+             if may_read_report(principal, a)]
     query = select(WeeklyReport).where(WeeklyReport.area_id.in_([a.id for a in areas]))
     if args.get("area_id"):
         query = query.where(WeeklyReport.area_id == area_from_ref(args["area_id"], "area_id").id)
@@ -125,15 +118,12 @@ def get_report_xlsx(report_id):
 @blp.response(201, ReportSchema)
 @documents_errors(blp, 401, 403, 404)
 def generate(args):
-    """Produce (or rebuild) a sub-district's report now: admin or that sub-district's leader."""
+    """Produce (or rebuild) a sub-district's or district's report now: admin or that area's leader."""
     principal = staff_principal()
     area = area_from_ref(args["area_id"], "area_id")
-    if area is None or area.kind != "subdistrict":
-        raise NotFound(f"no sub-district with id {args['area_id']}", details={"area_id": args["area_id"]})
-    from server.domain.access import can
-    if not can(principal, "create", "reports", area):
-        raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
-                        code="role_not_permitted", details={"roles_allowed": ["admin", "subdistrict_leader"]})
+    if area is None or area.kind not in ("subdistrict", "district"):
+        raise NotFound(f"no sub-district or district with id {args['area_id']}", details={"area_id": args["area_id"]})
+    require_may_generate(principal, area)
     now = utcnow()
     from zoneinfo import ZoneInfo
     day: date = args.get("report_date") or now.astimezone(

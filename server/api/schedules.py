@@ -22,9 +22,7 @@ from server.models import DEFAULT_WINDOWS, Area, PatrolSchedule
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1/schedules",
                 description="Patrol schedules (daily windows, seasons, heightened periods, key sites)")
 
-from server.domain.access import roles_for  # noqa: E402  (the permission table decides)
-
-SCHEDULE_WRITERS = roles_for("schedules", "create")
+from server.domain.access import require  # noqa: E402  (the permission table decides: schedules/create|update|delete)
 
 
 class WindowSchema(StrictSchema):
@@ -173,7 +171,7 @@ def list_schedules(args):
 def create(body):
     principal = staff_principal()
     area = area_from_ref(body.pop("area"))
-    require_in_scope(principal, area, "define schedules", SCHEDULE_WRITERS)
+    require(principal, "create", "schedules", area, what="define schedules")
     schedule = create_schedule(db.session, area, body)
     audit("schedule.create", "schedule", schedule.id, {"area": area.code, **_summary(body)})
     db.session.commit()
@@ -209,7 +207,7 @@ def detail(schedule_id):
 def update(body, schedule_id):
     principal = staff_principal()
     schedule = get_schedule(db.session, schedule_id)
-    require_in_scope(principal, schedule.area, "edit schedules", SCHEDULE_WRITERS)
+    require(principal, "update", "schedules", schedule.area, what="edit schedules")
     update_schedule(db.session, schedule, body)
     audit("schedule.update", "schedule", schedule.id, _summary(body))
     db.session.commit()
@@ -222,7 +220,7 @@ def update(body, schedule_id):
 def delete(schedule_id):
     principal = staff_principal()
     schedule = get_schedule(db.session, schedule_id)
-    require_in_scope(principal, schedule.area, "delete schedules", SCHEDULE_WRITERS)
+    require(principal, "delete", "schedules", schedule.area, what="delete schedules")
     delete_schedule(db.session, schedule)
     audit("schedule.delete", "schedule", schedule.id, {"area": schedule.area.code})
     db.session.commit()

@@ -79,6 +79,7 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("members", "delete"): _r(ADMIN), ("members", "grant"): _r(ADMIN),
     ("roster", "import"): _r(ADMIN),
     ("devices", "read"): _r(READERS), ("devices", "create"): _r(ADMIN), ("devices", "delete"): _r(ADMIN),
+    ("devices", "pair"): _r(STAFF),                  # a one-time pairing code for a member (server.domain.pairing)
     ("credentials", "read"): _r(ADMIN, OWN), ("credentials", "create"): _r(ADMIN, OWN),
     ("credentials", "delete"): _r(ADMIN, OWN), ("credentials", "login"): _r((), PUBLIC),
     ("audit", "read"): _r(ADMIN, GLOBAL),
@@ -95,6 +96,7 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("incidents", "note"): _r(WORKERS), ("incidents", "acknowledge"): _r(STAFF), ("incidents", "close"): _r(STAFF),
     ("incidents", "reopen"): _r(STAFF), ("incidents", "reject"): _r(STAFF), ("incidents", "reassign"): _r(STAFF),
     ("incidents", "delete"): _r(STAFF),
+    ("incidents", "teach"): _r(STAFF),               # recategorising with `learn`: words into the lexicon
     ("incident_events", "read"): _r(READERS), ("incident_events", "create"): _r(WORKERS),
     ("incident_events", "delete"): _r(STAFF),
     # residents' phone numbers and the SMS message log: who may read the log may see the numbers
@@ -108,6 +110,7 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("worker_health", "read"): _r({"admin", "supervisor"}), ("worker_health", "details"): _r(ADMIN, GLOBAL),
     ("windows", "read"): _r(STAFF), ("rq_dashboard", "manage"): _r(ADMIN, GLOBAL),
     ("health", "read"): _r((), PUBLIC),
+    ("dashboard", "use"): _r(STAFF),                 # the leaders' pages (web/dashboard); each page checks its rows
 }
 
 # What a device pulls, collection by collection, is judged by the same reading rows as the API.

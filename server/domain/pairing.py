@@ -9,14 +9,15 @@ Interface (used by the CLI, the patrol app's exchange endpoint and the leaders' 
 
     issue_pairing_code(session, member, *, actor=None, actor_label="", channel="api", now=None)
         -> PairingCode(code, expires_at, path, member_id)
-        `actor` is the issuing staff Principal (server.domain.access) — it needs a leader, supervisor or
-        admin role over one of the member's areas (or to be a global admin); None means an operator at the
-        shell (the CLI), who is trusted. Audited as `device.pairing_code`. The caller commits.
+        `actor` is the issuing staff Principal (server.domain.access) — the permission table's devices/pair
+        row (leaders, supervisors, admins) over one of the member's areas, see `may_pair`; None means an
+        operator at the shell (the CLI), who is trusted. Audited as `device.pairing_code`. The caller commits.
     redeem_pairing_code(session, code, *, device_name="", now=None) -> (Device, token)
         Raises NotFound `pairing_code_invalid` (unknown / already used / expired; one answer so a guesser
         learns nothing) or Conflict `member_inactive`. Registers the device, marks the code used (a
         conditional UPDATE, so two phones racing with one code get one device). Audited as
         `device.paired`. The caller commits.
+    may_pair(actor, member) -> bool           the check above, for pages that offer the action
     pairing_path(code) -> "/app/pair?code=…"
     pairing_qr_svg(url) -> an SVG string of the QR (segno), for pages; pairing_qr_text(url) for terminals.
 """
@@ -32,15 +33,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.domain import audit
+from server.domain.access import can, require, roles_for
 from server.domain.tokens import register_device
 from server.errors import Conflict, Forbidden, NotFound
-from server.models import Device, LEADER_ROLES, Member, utcnow
+from server.models import Device, Member, utcnow
 from server.models.pairing import PairingCode as PairingCodeRow
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed without mistakes
 CODE_LENGTH = 8  # 31**8 ≈ 8.5e11 codes; a code lives 24 h and works once
 VALID_FOR = timedelta(hours=24)
-ISSUER_ROLES = {*LEADER_ROLES, "supervisor", "admin"}
 
 
 class PairingCode(NamedTuple):
@@ -66,16 +67,21 @@ def pairing_path(code: str) -> str:
     return f"/app/pair?code={normalize_code(code)}"
 
 
+def may_pair(actor, member: Member) -> bool:
+    """The permission table's devices/pair row over one of the member's areas (a global grant covers all);
+    None is an operator at the shell (the CLI), who is trusted. The dashboard asks this to show its button."""
+    if actor is None or can(actor, "pair", "devices", None):
+        return True
+    return any(a.area is not None and can(actor, "pair", "devices", a.area) for a in member.assignments)
+
+
 def _check_issuer(actor, member: Member) -> None:
-    if actor is None or actor.is_global_admin:
+    if may_pair(actor, member):
         return
-    for assignment in member.assignments:
-        if assignment.area is not None and actor.roles_over(assignment.area) & ISSUER_ROLES:
-            return
     if member.assignments and member.assignments[0].area is not None:
-        actor.require(member.assignments[0].area, ISSUER_ROLES, "pair a device")
+        require(actor, "pair", "devices", member.assignments[0].area, what="pair a device")
     raise Forbidden("only a leader or admin over the member's areas may pair a device", code="role_not_permitted",
-                    details={"action": "pair a device", "roles_allowed": sorted(ISSUER_ROLES)})
+                    details={"action": "pair a device", "roles_allowed": sorted(roles_for("devices", "pair"))})
 
 
 def issue_pairing_code(session: Session, member: Member, *, actor=None, actor_label: str = "",

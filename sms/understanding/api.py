@@ -1,8 +1,8 @@
 """/api/v1/triage — residents' reports filed as 其他 (待分类) and their one-action recategorisation.
 
-Thin adapter over sms.understanding.store (pending_triage, recategorise) for the dashboard: the list is
-limited to the caller's areas; recategorising follows the incident "update" permission, and teaching the
-lexicon a word (`learn`) needs a leader, supervisor or admin role over the incident.
+Thin adapter over sms.understanding.store (pending_triage, require_may_recategorise, recategorise), like the
+dashboard's 待分类 page: the list is limited to the caller's areas; recategorising follows the permission
+table's incidents/update row, and teaching the lexicon a word (`learn`) its incidents/teach row.
 """
 from __future__ import annotations
 
@@ -11,14 +11,11 @@ from marshmallow import Schema, fields, validate
 
 from server.api.common import StrictSchema, audit, documents_errors
 from server.auth import staff_principal
-from server.domain.access import can_act_on_incident
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import Invalid, NotFound
 from server.extensions import db
-from server.models import LEADER_ROLES
 
 blp = Blueprint("triage", __name__, url_prefix="/api/v1/triage",
                 description="Residents' reports no category was sure of (待分类), and recategorising them")
-TEACHERS = {*LEADER_ROLES, "supervisor", "admin"}
 
 
 class CueSchema(Schema):
@@ -79,10 +76,7 @@ def recategorise(body, ref):
     from sms.understanding import store
     principal = staff_principal()
     incident = find_incident(ref)
-    can_act_on_incident(principal, incident, "update")
-    if body["learn"] and not (principal.is_global_admin or principal.roles_over(incident.area) & TEACHERS
-                              or principal.roles_over(incident.responsible_area) & TEACHERS):
-        raise Forbidden("only leaders, supervisors and admins teach the lexicon", code="out_of_scope")
+    store.require_may_recategorise(principal, incident, body["learn"])
     try:
         change = store.recategorise(db.session, incident, body["category"], actor=principal.member, channel="api",
                                     learn=body["learn"])

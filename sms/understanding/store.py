@@ -199,6 +199,15 @@ def pending_triage(session: Session, principal=None, limit: int = 200) -> list[t
     return [tuple(r) for r in rows]
 
 
+def require_may_recategorise(principal, incident: Incident, learn: list[str] | None = None) -> None:
+    """Who may: the permission table's incidents/update row (and incidents/teach when words are to be
+    learned), over where the report was found or who handles it. The API and the dashboard both ask this."""
+    from server.domain.access import can_act_on_incident
+    can_act_on_incident(principal, incident, "update")
+    if learn:
+        can_act_on_incident(principal, incident, "teach")
+
+
 def recategorise(session: Session, incident: Incident, category_name: str, *, actor: Member | None = None,
                  actor_label: str = "", channel: str = "api", learn: list[str] | None = None,
                  now: datetime | None = None) -> Recategorisation:

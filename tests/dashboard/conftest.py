@@ -4,6 +4,16 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sms_caches():
+    """The SMS path caches the catalogue, lexicon and gazetteer per process and database URL for 30 s; the
+    PostgreSQL database keeps its URL between tests, so a word one test taught would leak into the next."""
+    from sms.commands import clear_caches
+    clear_caches()
+    yield
+    clear_caches()
+
+
 @pytest.fixture
 def browser_context_options() -> dict:
     """Laptop-sized by default; the phone check asks for its own context."""

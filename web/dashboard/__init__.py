@@ -11,6 +11,7 @@ from flask import Blueprint
 NAV = [  # (endpoint, Chinese label) in menu order
     ("dashboard_overview.index", "总览"),
     ("dashboard_problems.index", "问题"),
+    ("dashboard_triage.index", "待分类"),
     ("dashboard_patrols.index", "巡查"),
     ("dashboard_reports.index", "周报"),
     ("dashboard_ledger.index", "台账"),

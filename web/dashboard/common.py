@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from server.domain.access import Principal
+from server.domain.access import Principal, roles_for
 from server.errors import DomainError, Forbidden
 from server.extensions import db
 from server.models import Area, Member
@@ -90,14 +90,12 @@ def _require_sign_in(public: tuple):
         if request.method == "GET":
             return redirect(url_for("dashboard_auth.login", next=request.full_path.rstrip("?")))
         abort(401)
-    if not (set(current_leader().member.roles) & STAFF_PAGES_ROLES):
+    if not (set(current_leader().member.roles) & roles_for("dashboard", "use")):
         session.clear()
         raise Forbidden("the dashboard is for leaders, supervisors and admins", code="role_not_permitted")
     return None
 
 
-STAFF_PAGES_ROLES = {"grid_leader", "community_leader", "subdistrict_leader", "district_leader", "supervisor",
-                     "admin"}
 
 
 def make_blueprint(name: str, import_name: str, url_prefix: str = "", public: tuple = ()) -> Blueprint:

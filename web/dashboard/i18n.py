@@ -68,7 +68,16 @@ EN = {
     "设置": "Set", "此区域没有人员": "Nobody in this area", "网格员": "Patroller", "网格组长": "Grid leader",
     "社区负责人": "Community leader", "街道负责人": "Sub-district leader", "区负责人": "District leader",
     "督查员": "Supervisor", "管理员": "Admin", "志愿者": "Volunteer", "已为 {name} 设置密码": "Password set for {name}",
-    "新手机配对（二维码）由巡查 App 的配对功能提供。": "Pairing a new phone (QR code) comes with the patrol app's pairing.",
+    "配对新手机": "Pair a new phone", "配对": "Pair", "为 {name} 配对新手机": "Pair a new phone for {name}",
+    "配对码": "Pairing code", "链接": "Link", "有效至": "Valid until",
+    "用手机扫描二维码，打开巡查 App 并完成配对": "Scan the QR code with the phone: it opens the patrol app and pairs it",
+    "配对：为该人员生成一次性配对码和二维码，手机扫码或输入配对码即可登录巡查 App；配对码 24 小时内有效，只能用一次。":
+        "Pair: makes a one-time code and QR code for the person; the phone scans it or types the code to sign in "
+        "to the patrol app. A code is valid for 24 hours and works once.",
+    "没有扫码功能时，在手机浏览器打开上面的链接，或在巡查 App 的配对页输入配对码。配对码只能用一次，离开本页后不再显示；丢失时重新生成即可。":
+        "Without a QR scanner, open the link above in the phone's browser, or type the code on the patrol app's "
+        "pairing screen. The code works once and is not shown again after you leave this page; if it is lost, "
+        "make a new one.",
     "上级区域代码（新社区/网格建在其下）": "Parent area code (new communities/grids go under it)",
     "花名册文件（CSV 或 XLSX）": "Roster file (CSV or XLSX)", "检查（不写入）": "Check (writes nothing)",
     "列：社区、网格、姓名、电话、角色。": "Columns: community, grid, name, phone, role.", "检查结果": "Check result",
@@ -77,6 +86,20 @@ EN = {
     "请改正以上错误后重新上传；没有写入任何数据。": "Fix the errors above and upload again; nothing was written.",
     "花名册已导入：新增社区 {c} 个、网格 {g} 个、人员 {m} 人":
         "Roster imported: {c} new communities, {g} new grids, {m} new people",
+    # 待分类 (triage)
+    "待分类": "To classify", "短信原文": "Text", "地点": "Place", "线索": "Cues",
+    "改为": "Change to", "选择类别": "Choose a category", "改类": "Recategorise", "无线索": "no cue", "把握": "confidence",
+    "同时学习这些词（可不选）": "Also learn these words (optional)", "其他词，空格分隔": "more words",
+    "您的角色不能改类": "Your role cannot recategorise", "没有待分类的举报": "Nothing to classify",
+    "关键词": "term", "场景线索": "context hint", "指定类别": "category named", "按地名": "by place name",
+    "按网格代码": "by grid code", "未提及地点，交受理点": "no place named: the intake area",
+    "系统没有把握归类的居民短信先记为“其他”，列在这里。选好类别一次改好，也可以把短信里的新词教给系统，下次同样的说法会自动归类。":
+        "Residents' texts the system could not classify with confidence are filed as Other and listed here. Choose "
+        "the category to change it in one step; you can also teach the system the text's new words, so the same "
+        "wording is classified by itself next time.",
+    "问题 {ticket} 已不在待分类列表中": "Problem {ticket} is no longer waiting to be classified",
+    "已将 {ticket} 改为「{name}」": "{ticket} is now {name}", "，并学会了：{words}": "; learned: {words}",
+    "纬度": "Latitude", "经度": "Longitude", "更正": "Correction",
     # schedules
     "某网格某日的实际排班": "Effective schedule of a grid on a date", "网格代码": "Grid code", "来自": "from",
     "次日": "next day", "当日无巡查时段": "No windows that day", "没有适用的排班": "No schedule applies",

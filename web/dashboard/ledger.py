@@ -2,7 +2,7 @@
 each point's inspection history, recording an inspection, and the XLSX export.
 
 Statuses and kinds are the ledger's own (server.models.SITE_STATUSES / SITE_KINDS); an inspection goes
-through server.domain.sites.inspect_site with the API's INSPECTORS roles.
+through server.domain.sites.inspect_site, allowed by the permission table's sites/inspect row (as the API).
 """
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from flask import Response, flash, redirect, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from server.api.common import READ_ROLES
-from server.api.sites import INSPECTORS
+from server.domain.access import can, require, scope_filter
 from server.domain.audit import record as audit_record
 from server.domain.sites import get_site, inspect_site
 from server.errors import DomainError
@@ -34,7 +33,7 @@ KIND_ZH = {"coal_user": "散煤户", "construction": "工地", "burning_point": 
 def _query(principal, focus: Area, args):
     statement = (select(Site).join(Area, Area.id == Site.area_id)
                  .where(Site.deleted_at.is_(None), Area.path.startswith(focus.path),
-                        principal.area_filter(Area.path, set(READ_ROLES)))
+                        scope_filter(principal, "sites", Area.path))
                  .options(joinedload(Site.area)).order_by(Area.code, Site.name))
     status, kind = (args.get("status") or "").strip(), (args.get("kind") or "").strip()
     if status in SITE_STATUSES:
@@ -62,7 +61,7 @@ def index():
 
 def _scoped(principal, site_id: str) -> Site:
     site = get_site(db.session, site_id[:36])
-    principal.require(site.area, set(READ_ROLES), "view")
+    require(principal, "read", "sites", site.area, what="view")
     return site
 
 
@@ -72,7 +71,7 @@ def detail(site_id):
     site = _scoped(principal, site_id)
     inspections = db.session.scalars(select(SiteInspection).where(SiteInspection.site_id == site.id)
                                      .order_by(SiteInspection.at.desc())).all()
-    may_inspect = bool(principal.roles_over(site.area) & INSPECTORS)
+    may_inspect = can(principal, "inspect", "sites", site.area)
     return page("site.html", site=site, inspections=inspections, may_inspect=may_inspect, STATUS_ZH=STATUS_ZH,
                 KIND_ZH=KIND_ZH)
 
@@ -82,7 +81,7 @@ def inspect(site_id):
     principal = leader()
     site = _scoped(principal, site_id)
     try:
-        principal.require(site.area, INSPECTORS, "inspect sites")
+        require(principal, "inspect", "sites", site.area, what="inspect sites")
         inspection = inspect_site(db.session, site, status_after=request.form.get("status_after", ""),
                                   member=principal.member, note=(request.form.get("note") or "")[:2000])
         audit_record(db.session, "site.inspect", channel=CHANNEL, actor=principal.member, entity="site",

@@ -1,4 +1,4 @@
-"""短信: the outbox and the inbound log. Scope is the messages API's (sms.messages_api._scope); phone
+"""短信: the outbox and the inbound log. Scope is the messages API's (sms.visibility.message_filter); phone
 numbers are masked unless the leader is an admin (residents' numbers are private)."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from server.domain.phones import mask_phone
 from server.extensions import db
 from server.models import Area
 from sms.models import InboundMessage, OutboundMessage
+from sms.visibility import message_filter
 from web.dashboard.common import breadcrumb, children_of, focus_area, leader, make_blueprint, page
 
 bp = make_blueprint("dashboard_messages", __name__, "/messages")
@@ -26,7 +27,6 @@ def may_see_phones(principal, focus: Area) -> bool:
 
 @bp.route("")
 def index():
-    from sms.messages_api import _scope
     principal = leader()
     focus = focus_area(principal, request.args.get("area"))
     direction = request.args.get("direction") if request.args.get("direction") in ("inbound", "outbound") else "inbound"
@@ -39,7 +39,7 @@ def index():
     else:
         model, at, area_col, member_col = InboundMessage, InboundMessage.received_at, InboundMessage.area_id, InboundMessage.member_id
     statement = select(model).order_by(at.desc(), model.id.desc())
-    scope = _scope(principal, area_col, member_col)
+    scope = message_filter(principal, area_col, member_col)
     if scope is not None:
         statement = statement.where(scope)
     # The focus area narrows the log; messages tied to no area stay visible within the leader's scope.

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from flask import request, url_for
 from sqlalchemy import and_, case, func, select
 
-from server.api.common import READ_ROLES
+from server.domain.access import scope_filter
 from server.models import Area, Incident, OPEN_STATUSES
 from server.extensions import db
 from sms.models import InboundMessage
@@ -99,7 +99,7 @@ def hierarchy_grid(focus: Area, day, now: datetime) -> tuple[list[dict], bool]:
 
 def counts(principal, focus: Area, now: datetime, since: datetime) -> dict:
     in_focus = Area.path.startswith(focus.path)
-    scoped = principal.area_filter(Area.path, set(READ_ROLES))
+    scoped = scope_filter(principal, "incidents", Area.path)
     open_ = Incident.status.in_(OPEN_STATUSES)
     row = db.session.execute(
         select(func.count(),

@@ -1,5 +1,6 @@
-"""人员与网格: the area tree, members and their roles, devices, setting a member's password (admins), and the
-roster import (dry run shown row by row with errors by line, then commit).
+"""人员与网格: the area tree, members and their roles, devices, pairing a new phone (a one-time code, its link
+and QR, through server.domain.pairing), setting a member's password (admins), and the roster import (dry run
+shown row by row with errors by line, then commit).
 
 Member visibility and admin rights are the API's (server.api.scoping); the import is
 server.domain.roster.import_roster, the same function the CLI and POST /api/v1/roster/import call.
@@ -9,14 +10,16 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, make_response, redirect, request, url_for
+from markupsafe import Markup
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from server.api.common import READ_ROLES
 from server.api.scoping import require_admin_over_member
+from server.domain.access import scope_filter
 from server.domain.audit import record as audit_record
 from server.domain.members import get_member, set_password
+from server.domain.pairing import issue_pairing_code, may_pair, pairing_qr_svg
 from server.domain.phones import mask_phone
 from server.domain.roster import import_roster, resolve_parent
 from server.domain.roster_files import read_roster
@@ -52,16 +55,17 @@ def index():
     in_focus = Member.id.isnot(None) if whole_tree else exists(
         select(Assignment.id).join(Area, Area.id == Assignment.area_id).where(
             Assignment.member_id == Member.id, Area.path.startswith(focus.path),
-            principal.area_filter(Area.path, set(READ_ROLES))))
+            scope_filter(principal, "members", Area.path)))
     members = db.session.scalars(select(Member).where(in_focus, Member.deleted_at.is_(None)).order_by(Member.name, Member.id)
                                  .offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
                                  .options(selectinload(Member.assignments).joinedload(Assignment.area),
                                           selectinload(Member.devices))).all()
     more = len(members) > PAGE_SIZE
     is_admin = "admin" in principal.roles_over(focus)
+    pairable = {m.id for m in members[:PAGE_SIZE] if m.active and may_pair(principal, m)}
     return page("people.html", focus=focus, crumbs=breadcrumb(principal, focus), children=children,
                 endpoint="dashboard_people.index", extra={}, members=members[:PAGE_SIZE], more=more, page_no=page_no,
-                member_counts=member_counts, ROLE_ZH=ROLE_ZH, is_admin=is_admin,
+                member_counts=member_counts, ROLE_ZH=ROLE_ZH, is_admin=is_admin, pairable=pairable,
                 show_phone=True, mask=mask_phone)  # members are colleagues; residents' numbers stay masked (短信)
 
 
@@ -79,8 +83,33 @@ def set_member_password(member_id):
     except DomainError as exc:
         db.session.rollback()
         flash_error(exc)
-    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/dashboard/")
-                    else url_for("dashboard_people.index"))
+    return redirect(_back())
+
+
+def _back() -> str:
+    back = request.form.get("back") or ""
+    return back if back.startswith("/dashboard/") else url_for("dashboard_people.index")
+
+
+@bp.route("/members/<int:member_id>/pair", methods=["POST"])
+def pair_phone(member_id):
+    """配对新手机: a one-time code (24 h) for the member, shown once as the code, the link and its QR. The
+    answer is the page itself (no redirect), so the code is never stored anywhere but as its hash."""
+    principal = leader()
+    member = get_member(db.session, member_id)
+    try:
+        issued = issue_pairing_code(db.session, member, actor=principal, channel=CHANNEL)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(_back())
+    base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+    link = base + issued.path
+    response = make_response(page("pair.html", member=member, issued=issued, link=link,
+                                  qr=Markup(pairing_qr_svg(link, scale=6)), back=_back(), ROLE_ZH=ROLE_ZH))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _upload_dir() -> Path:

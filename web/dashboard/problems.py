@@ -12,14 +12,13 @@ from flask import current_app, flash, redirect, request, url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from server.api.common import READ_ROLES
 from server.domain import incidents as rules
-from server.domain.access import can_act_on_incident
+from server.domain.access import can, can_act_on_incident
 from server.domain.audit import record as audit_record
 from server.errors import DomainError, Forbidden, Invalid, NotFound
 from server.extensions import db
 from server.models import HANDLING_CLASSES, OPEN_STATUSES, STATUSES, Area, Category, Incident, IncidentEvent
-from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader,
+from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, lang, leader,
                                   local_midnight_utc, make_blueprint, page, t)
 
 bp = make_blueprint("dashboard_problems", __name__, "/problems")
@@ -33,6 +32,8 @@ EVENT_ZH = {"created": "上报问题", "note": "备注", "handled": "办结", "e
 SOURCE_ZH = {"patrol": "巡查发现", "patroller_sms": "网格员短信", "resident_sms": "居民短信举报", "volunteer": "志愿者",
              "staff": "工作人员"}
 CHANNEL_ZH = {"api": "接口", "device": "手机", "sms": "短信", "worker": "系统", "cli": "命令行", "web": "网页"}
+FIELD_ZH = {"category": "类别", "description": "描述", "location_text": "地点", "latitude": "纬度", "longitude": "经度",
+            "handling_class": "办理类型", "promised_date": "承诺日期"}  # corrections (更正) in the history
 # (action, Chinese label, permission in access.ACT_ON_INCIDENT)
 ACTIONS = [("acknowledge", "受理", "acknowledge"), ("handle", "办结", "handle"), ("escalate", "上报", "escalate"),
            ("flag", "挂牌督办", "escalate"), ("close", "关闭", "close"), ("reject", "驳回", "reject"),
@@ -72,7 +73,7 @@ def list_statement(principal, focus: Area, args) -> tuple:
 
     Scope is the API's rule (found in, or now the responsibility of, an area the leader reads): `focus_area`
     has checked the focus is hers, and her roles reach its whole subtree, so the subtree is the scope."""
-    if not principal.roles_over(focus) & set(READ_ROLES):
+    if not can(principal, "read", "incidents", focus):
         raise Forbidden(f"your role may not read problems in {focus.code}", code="role_not_permitted")
     now = datetime.now(timezone.utc)
     statement = select(Incident).where(Incident.deleted_at.is_(None))
@@ -144,7 +145,7 @@ def find(ref: str) -> Incident:
 
 
 def _readable(principal, incident: Incident) -> None:
-    if not ((principal.roles_over(incident.area) | principal.roles_over(incident.responsible_area)) & set(READ_ROLES)):
+    if not (can(principal, "read", "incidents", incident.area) or can(principal, "read", "incidents", incident.responsible_area)):
         raise Forbidden(f"problem {incident.ticket} is outside your areas", code="out_of_scope")
 
 
@@ -178,9 +179,12 @@ def detail(ref):
     area_ids = {e.from_area_id for e in events} | {e.to_area_id for e in events}
     areas = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_([i for i in area_ids if i])))}
     duplicate_of = db.session.get(Incident, incident.duplicate_of_id) if incident.duplicate_of_id else None
+    shown = {"category": {c.code: (c.name_en if lang() == "en" else c.name_zh) for c in db.session.scalars(select(Category))},
+             "handling_class": CLASS_ZH}  # how a correction's before and after read
     return page("problem.html", incident=incident, events=events, areas=areas, actions=allowed_actions(principal, incident),
                 now=datetime.now(timezone.utc), duplicate_of=duplicate_of, STATUS_ZH=STATUS_ZH, CLASS_ZH=CLASS_ZH,
-                EVENT_ZH=EVENT_ZH, CHANNEL_ZH=CHANNEL_ZH, SOURCE_ZH=SOURCE_ZH, can_see_phone=principal.is_global_admin)
+                EVENT_ZH=EVENT_ZH, CHANNEL_ZH=CHANNEL_ZH, SOURCE_ZH=SOURCE_ZH, FIELD_ZH=FIELD_ZH, shown=shown,
+                can_see_phone=principal.is_global_admin)
 
 
 def perform(principal, incident: Incident, action: str, note: str, duplicate_ref: str = ""):
@@ -206,13 +210,8 @@ def perform(principal, incident: Incident, action: str, note: str, duplicate_ref
         if not duplicate_ref.strip():
             raise Invalid("name the problem this one repeats", details={"duplicate_of": ["Give its ticket number."]})
         original = find(duplicate_ref)
-        if original.id == incident.id:
-            raise Invalid("a problem cannot duplicate itself", details={"duplicate_of": ["Names this problem."]})
         _readable(principal, original)
-        event = rules.transition(db.session, incident, "duplicate", channel=CHANNEL, actor=actor, note=note)
-        incident.duplicate_of_id = original.id
-        event.data = {"duplicate_of": original.ticket}
-        return event
+        return rules.mark_duplicate(db.session, incident, original, channel=CHANNEL, actor=actor, note=note)
     return rules.add_note(db.session, incident, note, channel=CHANNEL, actor=actor)
 
 

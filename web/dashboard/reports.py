@@ -2,8 +2,9 @@
 with scores — with CSV/XLSX downloads and "生成本周周报".
 
 Every figure comes from workers.reports (build_report / store_report, the stored WeeklyReport rows) and the
-files from workers.export: this page draws, it never recounts. Who may read a report is the reports API's
-rule (workers.reports_api._may_read).
+files from workers.export: this page draws, it never recounts. Who may read and produce a report is decided
+as in the reports API, by workers.reports.may_read_report / require_may_generate (the permission table's
+reports rows).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask import Response, flash, redirect, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
+from server.domain.access import can
 from server.domain.areas import ancestor_of_kind
 from server.domain.audit import record as audit_record
 from server.errors import Forbidden, Invalid, NotFound
@@ -21,26 +23,24 @@ from server.models import Area, Category
 from web.dashboard.charts import bar_chart, line_chart
 from web.dashboard.common import CHANNEL, lang, leader, local_today, make_blueprint, page, roots_of, t
 from workers.models import WeeklyReport
+from workers.reports import may_read_report, require_may_generate
 
 bp = make_blueprint("dashboard_reports", __name__, "/reports")
 TREND_WEEKS = 8
-GENERATE_ROLES = {"admin", "subdistrict_leader", "district_leader"}  # as POST /api/v1/reports/weekly
 
 
 def readable_subdistricts(principal) -> list[Area]:
-    from workers.reports_api import _may_read
     return [a for a in db.session.scalars(select(Area).where(Area.kind == "subdistrict", Area.deleted_at.is_(None))
-                                          .order_by(Area.code)) if _may_read(principal, a)]
+                                          .order_by(Area.code)) if may_read_report(principal, a)]
 
 
 def _subdistrict(principal, code: str | None) -> tuple[Area, list[Area]]:
-    from workers.reports_api import _may_read
     choices = readable_subdistricts(principal)
     if code:
         area = db.session.scalar(select(Area).where(Area.code == code.strip().upper()[:32]))
         if area is None or area.kind != "subdistrict":
             raise NotFound(f"no sub-district {code}", details={"area": [f"Unknown sub-district {code}."]})
-        if not _may_read(principal, area):
+        if not may_read_report(principal, area):
             raise Forbidden(f"{area.code} is outside your areas", code="out_of_scope")
         return area, choices
     for root in roots_of(principal):
@@ -133,7 +133,7 @@ def index():
     coverage_chart = bar_chart([(row["name"], None if row["current"]["coverage"] is None
                                  else round(row["current"]["coverage"] * 100, 1))
                                 for row in data["communities"]], title=t("各社区巡查覆盖率"), unit="%", max_value=100)
-    may_generate = bool(principal.roles_over(area) & GENERATE_ROLES)
+    may_generate = can(principal, "create", "reports", area)
     return page("reports.html", area=area, choices=choices, day=day, data=data, stored=stored,
                 category_chart=category_chart, coverage_chart=coverage_chart,
                 may_generate=may_generate, names=names, today=local_today(),
@@ -162,9 +162,7 @@ def generate():
     from workers.reports import store_report
     principal = leader()
     area, _ = _subdistrict(principal, request.form.get("area"))
-    if not principal.roles_over(area) & GENERATE_ROLES:
-        raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
-                        code="role_not_permitted", details={"roles_allowed": sorted(GENERATE_ROLES)})
+    require_may_generate(principal, area)
     day = local_today()
     report, _ = store_report(db.session, area, day, datetime.now(timezone.utc), replace=True)
     audit_record(db.session, "report.generate", channel=CHANNEL, actor=principal.member, entity="weekly_report",

@@ -12,7 +12,8 @@ from flask import flash, redirect, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from server.api.schedules import SCHEDULE_WRITERS, ScheduleUpdateSchema
+from server.api.schedules import ScheduleUpdateSchema
+from server.domain.access import can, require
 from server.domain.areas import ancestor_ids
 from server.domain.audit import record as audit_record
 from server.domain.patrol_calendar import LUNAR_KEYS, heightened_dates, windows_on
@@ -95,8 +96,8 @@ def index():
                 endpoint="dashboard_schedules.index", extra={}, schedules=schedules, areas=areas, day=day, grid=grid,
                 effective=effective, owner=owner, eff_windows=eff_windows, windows_text=windows_text,
                 heightened_text=heightened_text, heightened_dates=heightened_dates, year=year, LUNAR_ZH=LUNAR_ZH,
-                may_edit=bool(principal.roles_over(focus) & SCHEDULE_WRITERS),
-                editable={s.id for s in schedules if principal.roles_over(areas[s.area_id]) & SCHEDULE_WRITERS})
+                may_edit=can(principal, "create", "schedules", focus),
+                editable={s.id for s in schedules if can(principal, "update", "schedules", areas[s.area_id])})
 
 
 @bp.route("/save", methods=["POST"])
@@ -109,11 +110,11 @@ def save():
         if schedule_id.isdigit():
             schedule = get_schedule(db.session, int(schedule_id[:9]))
             area = db.session.get(Area, schedule.area_id)
-            principal.require(area, SCHEDULE_WRITERS, "define schedules")
+            require(principal, "update", "schedules", area, what="edit schedules")
             update_schedule(db.session, schedule, values)
             action = "schedule.update"
         else:
-            principal.require(focus, SCHEDULE_WRITERS, "define schedules")
+            require(principal, "create", "schedules", focus, what="define schedules")
             schedule = create_schedule(db.session, focus, values)
             action = "schedule.create"
         audit_record(db.session, action, channel=CHANNEL, actor=principal.member, entity="schedule",
