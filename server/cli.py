@@ -405,9 +405,12 @@ def serve(with_demo: bool, host: str, port: int) -> None:
 
 
 def _add_feature_commands() -> None:
-    """A feature group named like an existing group (sync's `device`) adds its subcommands to it."""
-    for package in ("sync", "sms", "workers", "web.patrol_app", "web.dashboard"):
-        for command in getattr(import_module(f"{package}.cli"), "commands", []):
+    """A group named like an existing group (sync's `device`, the reference data's and the SMS
+    understanding's `areas` and `catalogue`) adds its subcommands to it instead of replacing it."""
+    modules = ["server.reference_cli"] + [f"{package}.cli" for package in
+                                          ("sync", "sms", "workers", "web.patrol_app", "web.dashboard")]
+    for module in modules:
+        for command in getattr(import_module(module), "commands", []):
             existing = main.commands.get(command.name)
             if isinstance(existing, click.Group) and isinstance(command, click.Group):
                 for name, sub in command.commands.items():
@@ -418,8 +421,6 @@ def _add_feature_commands() -> None:
 
 
 _add_feature_commands()
-for _command in import_module("server.reference_cli").commands:  # catalogue, areas (issue 9)
-    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

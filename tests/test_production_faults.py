@@ -159,10 +159,10 @@ def test_production_warnings_in_log_and_healthz(tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.WARNING)
     # Earlier tests in the same process may have configured logging (a logging fileConfig disables loggers
     # that exist by then): make sure this module's records reach caplog whatever ran before.
-    startup_log = logging.getLogger("server.startup_checks")
+    startup_log = logging.getLogger("gridpatrol.startup")
     monkeypatch.setattr(startup_log, "disabled", False)
     monkeypatch.setattr(startup_log, "propagate", True)
-    caplog.set_level(logging.WARNING, logger="server.startup_checks")
+    caplog.set_level(logging.WARNING, logger="gridpatrol.startup")
     config = {"GRIDPATROL_ENV": "production", "SECRET_KEY": "k", "REDIS_URL": None, "SMS_BACKEND": "console",
               "INSTANCE_PATH": str(tmp_path), "WORKERS_EMBEDDED_TIMER": False}
     app = create_app(config)
