@@ -38,7 +38,7 @@ PATH = "/sms/twilio/inbound"
 def seed(database_url: str, instance: Path) -> None:
     from server import create_app
     from server.extensions import db
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
                       "LOG_LEVEL": "WARNING"})
     with app.app_context():

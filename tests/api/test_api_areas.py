@@ -1,5 +1,5 @@
 """Areas through the API: CRUD, filters, pagination, moves, delete guards, leaders, scoping."""
-from tests.api_helpers import as_, assert_error, audit_actions
+from tests.support.api_helpers import as_, assert_error, audit_actions
 
 
 def test_admin_lists_whole_tree_in_order_with_pagination(client, world):

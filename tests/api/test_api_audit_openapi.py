@@ -1,5 +1,5 @@
 """The audit log of API writes, and the OpenAPI document that describes the whole API."""
-from tests.api_helpers import As, as_, assert_error
+from tests.support.api_helpers import As, as_, assert_error
 
 
 def test_each_write_appends_one_audit_entry_with_actor(app, client, world):

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.api_helpers import as_, assert_error, module_world
+from tests.support.api_helpers import as_, assert_error, module_world
 from tests.conftest import BACKENDS, bearer
 
 BIG = 10 ** 30

@@ -5,7 +5,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.api_helpers import as_, module_world
+from tests.support.api_helpers import as_, module_world
 from tests.conftest import BACKENDS, bearer
 
 EXAMPLES = int(os.environ.get("GRIDPATROL_FUZZ_EXAMPLES", "40"))  # raise it for a deeper search

@@ -1,7 +1,7 @@
 """Incidents through the API: report, filter, detail with history, actions, scoping."""
 from datetime import timedelta
 
-from tests.api_helpers import As, as_, assert_error, audit_actions
+from tests.support.api_helpers import As, as_, assert_error, audit_actions
 
 
 def _report(api, **extra):

@@ -1,5 +1,5 @@
 """Members, devices and staff auth through the API."""
-from tests.api_helpers import As, as_, assert_error, audit_actions
+from tests.support.api_helpers import As, as_, assert_error, audit_actions
 
 
 def test_create_member_normalizes_phone_and_validates_assignments(app, client, world):

@@ -1,7 +1,7 @@
 """Every list endpoint pages the same way: {"items", "page", "per_page", "total"}, stable across pages."""
 import pytest
 
-from tests.api_helpers import as_, module_world
+from tests.support.api_helpers import as_, module_world
 from tests.conftest import BACKENDS
 
 LISTS = ["/areas", "/members", "/devices", "/schedules", "/categories", "/sites", "/patrols", "/incidents", "/audit",

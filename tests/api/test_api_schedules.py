@@ -1,7 +1,7 @@
 """Schedules (nested validation, inheritance) and categories through the API."""
 from datetime import date
 
-from tests.api_helpers import as_, assert_error, audit_actions
+from tests.support.api_helpers import as_, assert_error, audit_actions
 
 WINTER = {
     "area": "HD03", "name": "秋冬季攻坚",

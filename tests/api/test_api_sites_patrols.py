@@ -1,5 +1,5 @@
 """The ledger (sites + inspections) and patrols through the API."""
-from tests.api_helpers import as_, assert_error, audit_actions
+from tests.support.api_helpers import as_, assert_error, audit_actions
 
 
 def _site(api, area="HD03-1-1", **extra):

@@ -7,10 +7,9 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import Area
-from tests.api_helpers import as_, assert_error
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
-from tests.sms_helpers import inbound_params, signed_post
+from tests.support.api_helpers import as_, assert_error
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_helpers import inbound_params, signed_post
 
 # str.isdigit() is true for these, but int() refuses them (superscripts; Kharosthi digits are not decimal).
 NOT_INT_DIGITS = ["¹", "²³", "\U00010A40", "1\u00b2"]

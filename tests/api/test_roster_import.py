@@ -10,7 +10,7 @@ from server.domain.roster_files import read_roster
 from server.extensions import db
 from server.models import Area, Assignment, AuditLog, Member
 from tests.conftest import bearer
-from tests.roster_helpers import GOOD_ROWS, HEADER_EN, csv_bytes, xlsx_bytes
+from tests.support.roster_helpers import GOOD_ROWS, HEADER_EN, csv_bytes, xlsx_bytes
 
 URL = "/api/v1/roster/import"
 

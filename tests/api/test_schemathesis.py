@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.api_helpers import as_, module_world  # noqa: E402
+from tests.support.api_helpers import as_, module_world  # noqa: E402
 from tests.conftest import bearer  # noqa: E402
 
 EXAMPLES = int(os.environ.get("GRIDPATROL_SCHEMATHESIS_EXAMPLES", "25"))

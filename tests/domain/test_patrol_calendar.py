@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from server.domain.patrol_calendar import (effective_schedule, heightened_applies, lunar_dates, season_active,
                                            window_containing, windows_for_date, windows_on)
-from tests.api_helpers import as_
-from tests.sms_fixtures import console_app  # noqa: F401 (fixture)
-from tests.workers_helpers import local
+from tests.support.api_helpers import as_
+from tests.support.sms_fixtures import console_app  # noqa: F401 (fixture)
+from tests.support.workers_helpers import local
 
 DAILY = [{"start": "08:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"}]
 CAMPAIGN = [{"start": "07:00", "end": "11:00"}, {"start": "14:00", "end": "18:00"}, {"start": "22:00", "end": "02:00"}]
@@ -71,7 +71,7 @@ def test_wrapping_season_is_planned_all_winter():
 
 
 def test_wrapping_season_alerts_missed_patrols(session, world):
-    from tests.workers_helpers import add_schedule, load_world
+    from tests.support.workers_helpers import add_schedule, load_world
     from workers.planning import plan_windows
     from workers.scans import scan_missed_patrols
     w = load_world(session, world)
@@ -123,7 +123,7 @@ def test_sms_check_in_outside_the_campaign_season_names_the_daily_window(console
     from server.extensions import db
     from server.models import PatrolSchedule
     from sms.inbound import receive
-    from tests.sms_fixtures import sms_world
+    from tests.support.sms_fixtures import sms_world
     world = sms_world(console_app)
     with console_app.app_context():
         db.session.add(PatrolSchedule(area_id=world.ids["subdistrict"], name="日常巡查", windows=DAILY))

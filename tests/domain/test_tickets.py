@@ -25,7 +25,7 @@ def test_two_first_incidents_at_once_both_get_a_ticket(postgres_url, tmp_path):
     from server.extensions import db
     from server.models import Area, Category, Incident
     from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     app = make_app(postgres_url, tmp_path)
     with app.app_context():
         reset_database(db)
@@ -79,7 +79,7 @@ def test_orm_and_sync_paths_build_the_same_incident(app, client, world):
     from server.domain.incidents import create_incident
     from server.extensions import db
     from server.models import Area, Category, Incident, IncidentEvent
-    from tests.sync_helpers import change, new_id, ok, sync
+    from tests.support.sync_helpers import change, new_id, ok, sync
     with app.app_context():
         area = db.session.get(Area, world.ids["g11"])
         category = db.session.scalar(select(Category).where(Category.code == "coal"))

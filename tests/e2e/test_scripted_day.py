@@ -35,7 +35,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import POSTGRES_URL, flush_test_redis
-from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
+from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
 from tests.support.plain_install import (ROOT, Processes, free_port, fresh_postgres_database, plain_bin,  # noqa: F401
                                          production_env, wait_for_http)
 from tests.support.tcp_proxy import TcpProxy

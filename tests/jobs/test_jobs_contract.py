@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from server.jobs.runner import InProcessRunner, JobRunner, RQRunner, after_commit
-from tests.conftest import make_app
-from tests.jobs_support import record
+from tests.conftest import flush_test_redis, make_app
+from tests.support.jobs_support import record
 
-JOB = "tests.jobs_support.record"
+JOB = "tests.support.jobs_support.record"
 
 
 class Harness:
@@ -44,14 +44,12 @@ class Harness:
 def harness(request, tmp_path):
     redis_url = None
     if request.param == "rq":
-        from redis import Redis
         redis_url = request.getfixturevalue("redis_url")
-        Redis.from_url(redis_url).flushdb()
+        flush_test_redis(redis_url)  # keeps the suite's ownership marker, so later tests may flush it too
     app = make_app(f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path, REDIS_URL=redis_url)
     yield Harness(request.param, app, redis_url)
     if redis_url:
-        from redis import Redis
-        Redis.from_url(redis_url).flushdb()
+        flush_test_redis(redis_url)
 
 
 def _lines(path: Path) -> list[str]:

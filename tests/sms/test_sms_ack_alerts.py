@@ -8,10 +8,9 @@ import time_machine
 from sqlalchemy import select
 
 from server.extensions import db
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
-from tests.sms_helpers import inbound_params, signed_post
-from tests.workers_helpers import add_schedule, load_world, local
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_helpers import inbound_params, signed_post
+from tests.support.workers_helpers import add_schedule, load_world, local
 from workers.models import PatrolWindow, WorkerAlert
 from workers.planning import plan_windows
 from workers.scans import scan_missed_patrols

@@ -3,7 +3,6 @@ city's peak, flow control, garbage answers, and delivery reconciled by the sweep
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,21 +14,14 @@ from server.models import utcnow
 from sms.models import OutboundMessage, SmsProviderState
 from sms.outbox import queue_message, queue_messages, send_message_job, sweep_outbox
 from tests.conftest import make_app
-from tests.sms_fixtures import _close, build_sms_app
-from tests.sms_standins import ALIYUN_TEMPLATES, AliyunStandIn, aliyun_config
+from tests.support.sms_fixtures import _close, build_sms_app
+from tests.support.sms_standins import ALIYUN_TEMPLATES, aliyun_config
 
 LEADER = "+8613800000001"
 
 
 def missed(grid="HD03-1-1", window="上午巡查"):
     return {"template": "missed_patrol", "vars": {"grid": grid, "window": window}}
-
-
-@pytest.fixture
-def aliyun():
-    stand_in = AliyunStandIn().start()
-    yield stand_in
-    stand_in.stop()
 
 
 @pytest.fixture

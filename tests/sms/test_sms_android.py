@@ -12,20 +12,13 @@ from server.extensions import db
 from server.models import utcnow
 from sms.models import InboundMessage, OutboundMessage, SmsProviderState, SmsWebhookEvent
 from sms.outbox import queue_message, sweep_outbox
-from tests.sms_fixtures import _close, build_sms_app, sms_world
-from tests.sms_standins import (ANDROID_NUMBER, AndroidPhoneStandIn, android_config, received_payload,
+from tests.support.sms_fixtures import _close, build_sms_app, sms_world
+from tests.support.sms_standins import (ANDROID_NUMBER, android_config, received_payload,
                                 signed_webhook)
 from server.jobs.runner import JobRunner
 
 RESIDENT = "+8613912345678"
 HOOK = "/sms/android/webhook"
-
-
-@pytest.fixture
-def phone():
-    stand_in = AndroidPhoneStandIn().start()
-    yield stand_in
-    stand_in.stop()
 
 
 @pytest.fixture
@@ -253,4 +246,4 @@ def test_the_phone_answering_garbage_loses_nothing(android_app, phone):
     assert len(phone.sent) == 2
 
 
-from tests.sms_fixtures import console_app  # noqa: E402,F401  (fixture)
+from tests.support.sms_fixtures import console_app  # noqa: E402,F401  (fixture)

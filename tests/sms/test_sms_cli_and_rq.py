@@ -7,8 +7,7 @@ from sqlalchemy import select
 from server.extensions import db
 from sms.cli import sms_group
 from sms.models import InboundMessage, OutboundMessage
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import build_sms_app, sms_world
+from tests.support.sms_fixtures import build_sms_app, sms_world
 
 
 def test_cli_simulate_send_and_sweep(console_app):

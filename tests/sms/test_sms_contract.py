@@ -13,8 +13,8 @@ from server.models import utcnow
 from sms.providers import REGISTRY, provider_class
 from sms.providers.base import KINDS, RETRYABLE_KINDS, OutgoingSms, Provider, SendError
 from sms.segments import count_segments
-from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
-from tests.sms_standins import AliyunStandIn, AndroidPhoneStandIn, aliyun_config, android_config
+from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
+from tests.support.sms_standins import AliyunStandIn, AndroidPhoneStandIn, aliyun_config, android_config
 
 PROVIDERS = ["console", "twilio", "android", "aliyun"]
 

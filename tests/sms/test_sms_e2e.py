@@ -13,9 +13,8 @@ from sms.models import InboundMessage, OutboundMessage
 from sms.outbox import queue_message
 from workers import texts
 from tests.conftest import bearer
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
-from tests.sms_helpers import FROM_NUMBER, inbound_params, signed_post
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_helpers import FROM_NUMBER, inbound_params, signed_post
 
 RESIDENT = "+8613912345678"
 PATROLLER = "+8617000000007"      # 吴巡查, patroller of HD03-1-1

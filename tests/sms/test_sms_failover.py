@@ -13,26 +13,12 @@ from server.models import utcnow
 from sms import routing
 from sms.models import OutboundMessage, SmsProviderState
 from sms.outbox import queue_message, send_message_job
-from tests.sms_fixtures import _close, build_sms_app
-from tests.sms_standins import AliyunStandIn, AndroidPhoneStandIn, aliyun_config, android_config
+from tests.support.sms_fixtures import _close, build_sms_app
+from tests.support.sms_standins import aliyun_config, android_config
 
 ADMIN = "+8613700000001"
 LEADER = "+8613800000009"
 RESIDENT = "+8613912345678"
-
-
-@pytest.fixture
-def phone():
-    stand_in = AndroidPhoneStandIn().start()
-    yield stand_in
-    stand_in.stop()
-
-
-@pytest.fixture
-def aliyun():
-    stand_in = AliyunStandIn().start()
-    yield stand_in
-    stand_in.stop()
 
 
 @pytest.fixture

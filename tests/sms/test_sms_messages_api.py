@@ -7,8 +7,7 @@ from server.extensions import db
 from server.models import utcnow
 from sms.models import InboundMessage, OutboundMessage
 from tests.conftest import bearer
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
+from tests.support.sms_fixtures import sms_world
 
 
 def _seed(app, world):

@@ -13,9 +13,8 @@ from sms import inbound as inbound_module
 from sms.models import InboundMessage, OutboundMessage
 from sms.outbox import apply_status_callback, queue_message, send_message_job
 from sms.parser import parse
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
-from tests.sms_helpers import inbound_params, signed_post
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_helpers import inbound_params, signed_post
 
 RESIDENT = "+8613912345678"
 

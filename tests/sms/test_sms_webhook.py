@@ -11,9 +11,8 @@ from twilio.request_validator import RequestValidator
 from server.extensions import db
 from server.models import Incident, utcnow
 from sms.models import InboundMessage, OutboundMessage
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
-from tests.sms_helpers import AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_helpers import AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 
 RESIDENT = "+8613912345678"
 INBOUND = "/sms/twilio/inbound"

@@ -14,9 +14,8 @@ from server.models import AuditLog, Incident
 from sms.models import InboundMessage, SmsOptOut
 from sms.understanding import store
 from sms.understanding.models import IncidentUnderstanding, Recategorisation
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
-from tests.sms_helpers import inbound_params, signed_post
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_helpers import inbound_params, signed_post
 
 RESIDENT = "+8613900000001"
 NEIGHBOUR = "+8613900000002"
@@ -74,8 +73,8 @@ def test_a_place_above_the_intake_area_goes_to_the_intake_area(console_app):
 
 
 def test_configured_intake_area_wins(db_url, tmp_path):
-    from tests.sms_fixtures import _close, build_sms_app
-    from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+    from tests.support.sms_fixtures import _close, build_sms_app
+    from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
     app = build_sms_app(db_url, tmp_path, SMS_BACKEND="console", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                         TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL, SMS_INTAKE_AREA_CODE="HD03-2")
     try:

@@ -59,7 +59,7 @@ def module_world(request, tmp_path_factory, name: str):
     parametrized over tests.conftest.BACKENDS."""
     from server.extensions import db
     from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     tmp = tmp_path_factory.mktemp(name)
     url = f"sqlite:///{tmp / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     application = make_app(url, tmp)

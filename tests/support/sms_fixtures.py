@@ -1,11 +1,12 @@
-"""Fixtures for the SMS tests (import with `from tests.sms_fixtures import *`)."""
+"""Fixtures for the SMS tests (`stand_in`, `twilio_app`, `console_app`), registered for the whole suite by
+`pytest_plugins` in tests/conftest.py; import the helpers (`build_sms_app`, `sms_world`) by name."""
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import make_app, reset_database
-from tests.factories import build_world
-from tests.sms_helpers import TwilioStandIn, twilio_config
+from tests.support.factories import build_world
+from tests.support.sms_helpers import TwilioStandIn, twilio_config
 
 __all__ = ["stand_in", "twilio_app", "console_app", "build_sms_app", "sms_world"]
 
@@ -46,7 +47,7 @@ def twilio_app(db_url, tmp_path, stand_in):
 
 @pytest.fixture
 def console_app(db_url, tmp_path):
-    from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+    from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
     app = build_sms_app(db_url, tmp_path, SMS_BACKEND="console", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                         TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
     yield app

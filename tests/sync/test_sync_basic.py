@@ -2,7 +2,7 @@
 import json
 import time
 
-from tests.sync_helpers import change, hlc, new_id, ok, patrol_fields, pull_all, sync
+from tests.support.sync_helpers import change, hlc, new_id, ok, patrol_fields, pull_all, sync
 
 
 def test_push_new_patrol_then_other_device_in_scope_pulls_it(client, world):

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from tests.conftest import make_app, reset_database
-from tests.factories import build_world
-from tests.sync_helpers import change, new_id, ok, patrol_fields, sync
+from tests.support.factories import build_world
+from tests.support.sync_helpers import change, new_id, ok, patrol_fields, sync
 
 
 @pytest.fixture

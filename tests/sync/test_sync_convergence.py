@@ -5,13 +5,13 @@ Each example builds two identical copies of a few records and delivers the same 
 two different schedules, so no database reset is needed between examples. Edits are field edits and
 deletes from three devices with fixed clocks; a record's creation precedes its edits (a device cannot
 edit what it has not created or pulled). Status transitions are left out on purpose: there the state
-machine beats clocks (tests/test_sync_basic.py covers that rule).
+machine beats clocks (tests/sync/test_sync_basic.py covers that rule).
 """
 import json
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.sync_helpers import new_id, ok, sync
+from tests.support.sync_helpers import new_id, ok, sync
 
 DEVICES = ("patroller", "g11_leader", "c1_leader")
 EDITABLE = {

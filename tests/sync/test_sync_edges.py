@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.conftest import bearer
-from tests.sync_helpers import change, new_id, ok, patrol_fields, pull_all, sync
+from tests.support.sync_helpers import change, new_id, ok, patrol_fields, pull_all, sync
 
 
 def _move_patroller(app, world, to_area):

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import io
 
-import pytest
 import time_machine
 from openpyxl import load_workbook
 
 from server.domain.areas import create_area
 from server.domain.incidents import create_incident
 from workers.reports import assign_ranks, natural_key, store_report
-from tests.workers_helpers import add_patrol, add_schedule, call, category, day, load_world, local
-
-
-@pytest.fixture
-def w(session, world):
-    return load_world(session, world)
+from tests.support.workers_helpers import add_patrol, add_schedule, call, category, day, local
 
 
 def test_ranks_are_shared_for_ties_and_codes_sort_naturally():

@@ -8,12 +8,7 @@ from click.testing import CliRunner
 from workers.alerts import acknowledge_alert
 from workers.planning import plan_windows
 from workers.scans import scan_missed_patrols
-from tests.workers_helpers import add_schedule, alerts, call, load_world, local, windows
-
-
-@pytest.fixture
-def w(session, world):
-    return load_world(session, world)
+from tests.support.workers_helpers import add_schedule, alerts, call, local, windows
 
 
 @pytest.fixture
@@ -75,7 +70,7 @@ def test_acknowledge_alert_domain_function_for_the_sms_reply(session, missed):
 def test_rq_dashboard_is_admin_only(tmp_path, db_url, redis_url):
     from server.extensions import db
     from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     app = make_app(db_url, tmp_path, REDIS_URL=redis_url)
     with app.app_context():
         reset_database(db)

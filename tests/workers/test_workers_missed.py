@@ -1,17 +1,11 @@
 """Missed-patrol scan on SQLite and PostgreSQL: who is told, once; what stops reminders; escalation to the
 community; quiet hours; heightened nights. Times are Beijing wall-clock (helpers.local)."""
-import pytest
 import time_machine
 
 from workers.alerts import acknowledge_alert, release_held
 from workers.planning import plan_windows
 from workers.scans import scan_missed_patrols
-from tests.workers_helpers import add_patrol, add_schedule, alerts, load_world, local, windows
-
-
-@pytest.fixture
-def w(session, world):
-    return load_world(session, world)
+from tests.support.workers_helpers import add_patrol, add_schedule, alerts, local, windows
 
 
 def _plan_and_scan(session, *moments):

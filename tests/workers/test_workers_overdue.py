@@ -1,6 +1,5 @@
 """Overdue escalation, every step: deadline alert → grace → escalate (flagged) → next level … → daily digest
 at the sub-district; acknowledgement and resolution stop it; quiet hours hold, urgent categories do not."""
-import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -8,12 +7,7 @@ from server.domain.incidents import create_incident, handle
 from server.models import Incident, IncidentEvent
 from workers.alerts import acknowledge_alert, release_held
 from workers.overdue import scan_overdue, send_daily_digest
-from tests.workers_helpers import alerts, category, load_world, local, tracks
-
-
-@pytest.fixture
-def w(session, world):
-    return load_world(session, world)
+from tests.support.workers_helpers import alerts, category, local, tracks
 
 
 def _incident(session, w, code="dust", handling="immediate", at=None):

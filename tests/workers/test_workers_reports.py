@@ -2,19 +2,13 @@
 downloads with access rules, and the leaders' one-or-two-segment SMS summaries."""
 import io
 
-import pytest
 import time_machine
 
 from server.domain.incidents import create_incident, escalate, handle
 from workers.planning import plan_windows
 from workers.reports import run_weekly_reports, score, store_report
 from workers.scans import scan_missed_patrols
-from tests.workers_helpers import add_patrol, add_schedule, alerts, call, category, day, load_world, local
-
-
-@pytest.fixture
-def w(session, world):
-    return load_world(session, world)
+from tests.support.workers_helpers import add_patrol, add_schedule, alerts, call, category, day, local
 
 
 def _week_of_work(session, w):

@@ -19,11 +19,11 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from tests.conftest import flush_test_redis, make_app, reset_database
-from tests.factories import build_world
-from tests.workers_helpers import add_schedule, load_world, local
+from tests.support.factories import build_world
+from tests.support.workers_helpers import add_schedule, load_world, local
 from workers.models import PatrolWindow, PeriodicRun, WorkerAlert
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_worker_killed_mid_scan_then_rerun_sends_each_alert_once(rq_app, planned
     queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
     marker = tmp_path / "hanging"
     now = local(2026, 11, 23, 12, 15).isoformat()
-    job = queue.enqueue("tests.workers_rq_jobs.missed_scan_that_hangs", now=now, marker=str(marker),
+    job = queue.enqueue("tests.support.workers_rq_jobs.missed_scan_that_hangs", now=now, marker=str(marker),
                         hang_on_call=3)  # windows g11 (two texts) and g12 (none) committed, g21 in flight
     worker = _worker(rq_app, "alerts", GRIDPATROL_WORKERS_SCAN_BATCH=1)  # commit window by window
     _kill(worker, _wait_for(marker, worker))
@@ -185,7 +185,7 @@ def test_worker_killed_mid_send_then_rerun_hands_each_alert_over_once(rq_app, pl
     queue.empty()  # drop the deliver job that commit enqueued: the hanging one below takes its place
     assert len(_alert_keys(db.session, "pending")) == 3
     marker = tmp_path / "hanging"
-    queue.enqueue("tests.workers_rq_jobs.delivery_that_hangs", now=local(2026, 11, 23, 12, 16).isoformat(),
+    queue.enqueue("tests.support.workers_rq_jobs.delivery_that_hangs", now=local(2026, 11, 23, 12, 16).isoformat(),
                   marker=str(marker), hang_on_call=2)
     worker = _worker(rq_app, "alerts", GRIDPATROL_WORKERS_DELIVER_BATCH=1)  # one alert per transaction
     _kill(worker, _wait_for(marker, worker))  # the second hand-over is inside an open transaction
@@ -194,7 +194,7 @@ def test_worker_killed_mid_send_then_rerun_hands_each_alert_over_once(rq_app, pl
     StartedJobRegistry("alerts", connection=queue.connection).cleanup(time.time() + 10 ** 6)  # the lost job: failed
     from workers.health import worker_health
     [failure] = worker_health(rq_app)["queues"]["alerts"]["recent_failures"]
-    assert failure["function"] == "tests.workers_rq_jobs.delivery_that_hangs"
+    assert failure["function"] == "tests.support.workers_rq_jobs.delivery_that_hangs"
     outbox = _outbox_keys(db.session)
     assert outbox is None or outbox == _alert_keys(db.session, "queued")  # the killed one left nothing
     # The next release_held beat delivers what is pending; a duplicate deliver job changes nothing.
@@ -232,7 +232,7 @@ def test_overdue_incident_texts_once_through_outbox_and_sms_queue(rq_app):
     from server.domain.incidents import create_incident
     from server.extensions import db
     from sms.models import OutboundMessage
-    from tests.workers_helpers import category
+    from tests.support.workers_helpers import category
     w = load_world(db.session, rq_app.world)
     incident = create_incident(db.session, category=category(db.session, "coal"), area=w.g11, channel="api",
                                source="patrol", handling_class="reported", now=local(2026, 11, 23, 10, 0))
