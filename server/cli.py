@@ -405,9 +405,11 @@ def serve(with_demo: bool, host: str, port: int) -> None:
 
 
 def _add_feature_commands() -> None:
-    """A feature group named like an existing group (sync's `device`) adds its subcommands to it."""
-    for package in ("sync", "sms", "workers", "web.patrol_app", "web.dashboard"):
-        for command in getattr(import_module(f"{package}.cli"), "commands", []):
+    """A feature group named like an existing group (sync's `device`, sms's `areas alias`) adds its subcommands
+    to it. The reference data groups (catalogue, areas) come first so that no feature group replaces them."""
+    modules = ("server.reference_cli", "sync.cli", "sms.cli", "workers.cli", "web.patrol_app.cli", "web.dashboard.cli")
+    for module in modules:
+        for command in getattr(import_module(module), "commands", []):
             existing = main.commands.get(command.name)
             if isinstance(existing, click.Group) and isinstance(command, click.Group):
                 for name, sub in command.commands.items():
@@ -418,8 +420,6 @@ def _add_feature_commands() -> None:
 
 
 _add_feature_commands()
-for _command in import_module("server.reference_cli").commands:  # catalogue, areas (issue 9)
-    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
