@@ -53,7 +53,7 @@ def wait_ready(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            _send(port, f"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            _send(port, "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
             return
         except OSError:
             time.sleep(0.2)

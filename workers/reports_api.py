@@ -16,7 +16,7 @@ from server.api.common import AreaRef, PageArgs, StrictSchema, area_from_ref, do
 from server.auth import staff_principal
 from server.domain.errors import Forbidden, NotFound
 from server.extensions import db
-from server.models import Area, STAFF_ROLES, utcnow
+from server.models import Area, utcnow
 from workers.models import WeeklyReport
 from server.domain.areas import effective_timezone
 from workers.export import to_csv, to_xlsx

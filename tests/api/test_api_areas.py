@@ -86,8 +86,8 @@ def test_only_admins_write_areas(client, world):
 
 def test_leaders_in_alert_order(client, world):
     leaders = as_(client, world, "c1_leader").get(f"/areas/{world.ids['g11']}/leaders").get_json()
-    assert [(l["name"], l["rank"]) for l in leaders] == [("李网格", 1), ("周副组长", 2)]
-    assert all(l["role"] == "grid_leader" for l in leaders)
+    assert [(leader["name"], leader["rank"]) for leader in leaders] == [("李网格", 1), ("周副组长", 2)]
+    assert all(leader["role"] == "grid_leader" for leader in leaders)
 
 
 def test_kind_change_refused_while_leaders_do_not_fit(client, world):

@@ -26,7 +26,6 @@ import signal
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
@@ -113,7 +112,7 @@ def _wait(predicate, timeout: float, what: str, procs: Processes):
 def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path):  # noqa: F811
     import psycopg
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue
     from sync.client import DeviceClient, HttpTransport
 
     database_url = fresh_postgres_database(postgres_url, POSTGRES_URL.rpartition("/")[2].split("?")[0] + "_e2e")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.support.api_helpers import As, as_
+from tests.support.api_helpers import as_
 from tests.security.helpers import area_admin
 
 

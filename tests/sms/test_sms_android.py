@@ -244,6 +244,3 @@ def test_the_phone_answering_garbage_loses_nothing(android_app, phone):
         due = db.session.get(OutboundMessage, message_id).next_attempt_at
         assert send_message_job(message_id, now=due) == "sent"  # found on the phone: not resent
     assert len(phone.sent) == 2
-
-
-from tests.support.sms_fixtures import console_app  # noqa: E402,F401  (fixture)

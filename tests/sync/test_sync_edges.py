@@ -115,7 +115,7 @@ def test_limits_413(client, world):
 
 
 def test_gzip_both_ways_and_pagination(client, world):
-    token, device = world.device2_token, world.ids["device2"]
+    token = world.device2_token
     ids = [new_id() for _ in range(30)]
     ok(sync(client, world.device_token, world.ids["device"],
             [change("sites", i, {"area_id": world.ids["g11"], "address": f"映月路{n}号"}) for n, i in enumerate(ids)],

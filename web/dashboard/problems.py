@@ -230,7 +230,7 @@ def act(ref):
                      summary={"ticket": incident.ticket, "status": incident.status, "event_id": event.id,
                               "flagged": incident.flagged})
         db.session.commit()
-        flash(t("已{label}", label=t(dict((a, l) for a, l, _ in ACTIONS)[action])), "ok")
+        flash(t("已{label}", label=t({key: label for key, label, _ in ACTIONS}[action])), "ok")
     except DomainError as exc:
         db.session.rollback()
         flash_error(exc)
