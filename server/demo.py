@@ -33,7 +33,8 @@ from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, 
 SEED = 20161125  # the day a winter campaign of the source plans began
 DEMO_DISTRICT = "CJ"
 DEMO_SUBDISTRICT = "CJ05"
-COMMUNITY_NAMES = ["映月", "白马", "青溪", "丹枫", "望江", "桂香", "梧桐", "柳岸", "金沙", "兰亭", "翠湖", "云栖", "石桥"]
+COMMUNITY_NAMES = ["映月", "白马", "青溪", "丹枫", "望江", "桂香", "梧桐",
+                   "柳岸", "金沙", "兰亭", "翠湖", "云栖", "石桥"]
 NUMERALS = "一二三四五六七八"
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
             "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")

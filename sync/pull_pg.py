@@ -3,7 +3,8 @@ order, so Python only joins strings. Same rows, order and JSON as the portable p
 (tests/sync/test_sync_edges.py compares the two renderings)."""
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, String, Text, any_, bindparam, case, cast, func, literal_column, not_, or_, select, text, union_all
+from sqlalchemy import (ARRAY, String, Text, any_, bindparam, case, cast, func, literal_column, not_, or_, select, text,
+                        union_all)
 from sqlalchemy.orm import Session
 
 from sync.collections import COLLECTIONS, Prebuilt

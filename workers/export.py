@@ -141,7 +141,8 @@ def to_xlsx(data: dict) -> bytes:
     sheet.title = "周报排名"
     header, rows = table(data)
     _append(sheet, [""])  # title row, written by _format_sheet
-    _append(sheet, [f"统计周期 {week}（不含末日）；得分公式 score = {data['score_formula']}；无排班的社区记为{NO_DATA}，不参与排名"])
+    _append(sheet, [f"统计周期 {week}（不含末日）；得分公式 score = {data['score_formula']}；"
+                    f"无排班的社区记为{NO_DATA}，不参与排名"])
     _append(sheet, header)
     for row in rows:
         _append(sheet, row)

@@ -167,7 +167,8 @@ class AreaRef(fields.Field):
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):
+        if (isinstance(value, bool) or not isinstance(value, (int, str))
+                or (isinstance(value, str) and not value.strip())):
             raise ValidationError("Give an area id (number) or code (text).")
         return value
 

@@ -119,7 +119,8 @@ def index():
     cursor = _cursor(request.args.get("after"))
     if cursor:
         at, ident = cursor
-        statement = statement.where(or_(Incident.reported_at < at, and_(Incident.reported_at == at, Incident.id < ident)))
+        statement = statement.where(or_(Incident.reported_at < at,
+                                        and_(Incident.reported_at == at, Incident.id < ident)))
     rows = db.session.scalars(statement.limit(PAGE_SIZE + 1)
                               .options(joinedload(Incident.category), joinedload(Incident.area),
                                        joinedload(Incident.responsible_area))).unique().all()
@@ -127,7 +128,8 @@ def index():
     rows = rows[:PAGE_SIZE]
     next_after = f"{rows[-1].reported_at.isoformat()}_{rows[-1].id}" if more else None
     query = {k: v for k, v in filters.items() if v}
-    categories = db.session.scalars(select(Category).where(Category.deleted_at.is_(None)).order_by(Category.number)).all()
+    categories = db.session.scalars(select(Category).where(Category.deleted_at.is_(None))
+                                    .order_by(Category.number)).all()
     return page("problems.html", rows=rows, filters=filters, query=query, focus=focus, next_after=next_after,
                 first_page=cursor is None, categories=categories, crumbs=breadcrumb(principal, focus),
                 children=children_of(focus), endpoint="dashboard_problems.index", extra=query,
@@ -178,7 +180,8 @@ def detail(ref):
     area_ids = {e.from_area_id for e in events} | {e.to_area_id for e in events}
     areas = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_([i for i in area_ids if i])))}
     duplicate_of = db.session.get(Incident, incident.duplicate_of_id) if incident.duplicate_of_id else None
-    return page("problem.html", incident=incident, events=events, areas=areas, actions=allowed_actions(principal, incident),
+    return page("problem.html", incident=incident, events=events, areas=areas,
+                actions=allowed_actions(principal, incident),
                 now=datetime.now(timezone.utc), duplicate_of=duplicate_of, STATUS_ZH=STATUS_ZH, CLASS_ZH=CLASS_ZH,
                 EVENT_ZH=EVENT_ZH, CHANNEL_ZH=CHANNEL_ZH, SOURCE_ZH=SOURCE_ZH, can_see_phone=principal.is_global_admin)
 
@@ -187,7 +190,8 @@ def perform(principal, incident: Incident, action: str, note: str, duplicate_ref
     """Run one action through the domain rules; returns the event written."""
     permission = {a: p for a, _, p in ACTIONS}.get(action)
     if permission is None:
-        raise Invalid(f"unknown action {action!r}", details={"action": [f"One of {', '.join(a for a, _, _ in ACTIONS)}."]})
+        known = ", ".join(key for key, _, _ in ACTIONS)
+        raise Invalid(f"unknown action {action!r}", details={"action": [f"One of {known}."]})
     can_act_on_incident(principal, incident, permission)
     actor = principal.member
     if action == "acknowledge":
@@ -225,7 +229,8 @@ def act(ref):
     try:
         event = perform(principal, incident, action, note, request.form.get("duplicate_of", "")[:40])
         db.session.flush()
-        audit_record(db.session, f"incident.{'reject' if action == 'duplicate' else 'escalate' if action == 'flag' else action}",
+        audited = {"duplicate": "reject", "flag": "escalate"}.get(action, action)
+        audit_record(db.session, f"incident.{audited}",
                      channel=CHANNEL, actor=principal.member, entity="incident", entity_id=incident.id,
                      summary={"ticket": incident.ticket, "status": incident.status, "event_id": event.id,
                               "flagged": incident.flagged})
