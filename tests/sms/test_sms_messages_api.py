@@ -70,3 +70,13 @@ def test_leaders_see_their_subtrees_only(console_app):
     assert {i["body"] for i in page["items"]} == {"网格提醒", "白马提醒", "周报", "巡查 HD03-1-1 正常"}
     assert _get(client, world.tokens["patroller"])[0] == 403
     assert client.get("/api/v1/messages").status_code == 401
+
+
+def test_a_time_that_does_not_exist_in_utc_is_a_422_not_a_500(console_app):
+    """Found by schemathesis: 0001-01-01T01:01:48+20:59 is a valid ISO time whose UTC is before year 1."""
+    world = sms_world(console_app)
+    client = console_app.test_client()
+    token = world.tokens["admin"]
+    status, body = _get(client, token, "?direction=inbound&until=0001-01-01T01%3A01%3A48%2B20%3A59")
+    assert status == 422 and body["error"] == "validation_failed" and "until" in body["details"]
+    assert _get(client, token, "?since=9999-12-31T23%3A59%3A59-10%3A00")[0] == 422
