@@ -191,7 +191,6 @@ def run(url: str, sizes: list[int]) -> list[dict]:
     import psycopg
     os.environ.setdefault("GRIDPATROL_INSTANCE", str(ROOT / "instance-bench"))
     from server import create_app
-    from server.config import normalize_database_url
     from server.domain.catalogue import seed_categories
     from server.extensions import db
     from server.jobs.context import job_session

@@ -42,7 +42,7 @@ def main() -> None:
     from server.domain.roster_files import read_roster
     from server.extensions import db
     from server.migrate import upgrade_database
-    from tests.roster_helpers import xlsx_bytes
+    from tests.support.roster_helpers import xlsx_bytes
 
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tmp, "REDIS_URL": None, "TESTING": True})
     results = []

@@ -38,7 +38,7 @@ PATH = "/sms/twilio/inbound"
 def seed(database_url: str, instance: Path) -> None:
     from server import create_app
     from server.extensions import db
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
                       "LOG_LEVEL": "WARNING"})
     with app.app_context():
@@ -53,7 +53,7 @@ def wait_ready(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            _send(port, f"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            _send(port, "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
             return
         except OSError:
             time.sleep(0.2)

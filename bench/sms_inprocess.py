@@ -36,7 +36,7 @@ def main() -> int:
     from server import create_app
     from server.extensions import db
     from sms.inbound import receive
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "INSTANCE_PATH": tmp, "REDIS_URL": None,
                           "LOG_LEVEL": "WARNING", "SMS_RATE_LIMIT_PER_HOUR": 0, "WORKERS_EMBEDDED_TIMER": False})

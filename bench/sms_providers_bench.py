@@ -1,7 +1,7 @@
 """Benchmarks for the China providers (run through bench/sms_bench.py --provider android|aliyun).
 
 android: signed `sms:received` webhooks to gridpatrol under gunicorn at a FIXED rate (open loop), the
-    office phone played by the local stand-in (tests/sms_standins.py) driven by the real
+    office phone played by the local stand-in (tests/support/sms_standins.py) driven by the real
     `android-sms-gateway` client inside gridpatrol. Reports the webhook's p50/p99 and the time from each
     text's arrival until its reply reaches the stand-in phone, and checks every text got exactly one reply.
 aliyun: the alert hand-over at the 20,000-grid city's 12:15 peak (2,523 alerts, bench/alerts_bench.py) from
@@ -59,7 +59,7 @@ def _send(port: int, payload: bytes) -> int:
 
 def bench_android(rate: float, seconds: float, database_url: str | None, workers: int, seed_value: int) -> None:
     from bench.sms_bench import process_cpu_seconds, seed
-    from tests.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
+    from tests.support.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
     phone = AndroidPhoneStandIn().start()
     tmp = Path(tempfile.mkdtemp(prefix="sms-android-bench-"))
     database_url = database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -156,7 +156,7 @@ def bench_aliyun(count: int, database_url: str | None, batch: int) -> None:
     from server import create_app
     from server.extensions import db
     from sms.outbox import queue_messages
-    from tests.sms_standins import AliyunStandIn, aliyun_config
+    from tests.support.sms_standins import AliyunStandIn, aliyun_config
     aliyun = AliyunStandIn().start()
     tmp = Path(tempfile.mkdtemp(prefix="sms-aliyun-bench-"))
     database_url = database_url or f"sqlite:///{tmp / 'bench.db'}"

@@ -48,7 +48,8 @@ def authenticate_first() -> None:
     it got wrong. Feature blueprints (sync, sms, workers) keep their own order."""
     from flask import current_app
     blueprint = current_app.blueprints.get(request.blueprint or "")
-    if (blueprint is not None and blueprint.import_name.startswith("server.api.") and request.path.startswith("/api/v1/")
+    if (blueprint is not None and blueprint.import_name.startswith("server.api.")
+            and request.path.startswith("/api/v1/")
             and request.endpoint not in PUBLIC_ENDPOINTS and request.method != "OPTIONS"):
         current_principal()
 

@@ -245,7 +245,8 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
         expires = utcnow() + timedelta(days=days) if days else None
         record, secret = issue_staff_token(session, member, name=label, expires_at=expires)
         audit.record(session, "token.issue", channel="cli", actor_label=CLI_ACTOR, entity="member",
-                     entity_id=member.id, summary={"label": label, "expires_at": expires.isoformat() if expires else None})
+                     entity_id=member.id,
+                     summary={"label": label, "expires_at": expires.isoformat() if expires else None})
         session.commit()
         member_name = member.name
     click.echo(f"staff token for {member_name} (shown once):", err=True)

@@ -50,7 +50,8 @@ def load_config(overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     instance = Path(overrides.get("INSTANCE_PATH") or default_instance_path())
     env = overrides.get("GRIDPATROL_ENV") or _env("GRIDPATROL_ENV", "development")
-    database_url = overrides.pop("DATABASE_URL", None) or _env("DATABASE_URL") or f"sqlite:///{instance / 'gridpatrol.db'}"
+    database_url = (overrides.pop("DATABASE_URL", None) or _env("DATABASE_URL")
+                    or f"sqlite:///{instance / 'gridpatrol.db'}")
     cfg = {
         "GRIDPATROL_ENV": env,
         "INSTANCE_PATH": str(instance),
@@ -123,5 +124,6 @@ def _check_secrets(cfg: dict) -> None:
         if not cfg.get(key) or (key == "SQLALCHEMY_DATABASE_URI" and not _env("DATABASE_URL")
                                 and "DATABASE_URL" not in os.environ and cfg[key].startswith("sqlite")):
             raise ConfigError(f"production mode needs {variable} to be set")
-    if cfg["SMS_BACKEND"] == "twilio" and not (cfg.get("TWILIO_FROM_NUMBER") or cfg.get("TWILIO_MESSAGING_SERVICE_SID")):
+    twilio_sender = cfg.get("TWILIO_FROM_NUMBER") or cfg.get("TWILIO_MESSAGING_SERVICE_SID")
+    if cfg["SMS_BACKEND"] == "twilio" and not twilio_sender:
         raise ConfigError("production mode with Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")

@@ -35,7 +35,8 @@ from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, 
 SEED = 20161125  # the day a winter campaign of the source plans began
 DEMO_DISTRICT = "CJ"
 DEMO_SUBDISTRICT = "CJ05"
-COMMUNITY_NAMES = ["映月", "白马", "青溪", "丹枫", "望江", "桂香", "梧桐", "柳岸", "金沙", "兰亭", "翠湖", "云栖", "石桥"]
+COMMUNITY_NAMES = ["映月", "白马", "青溪", "丹枫", "望江", "桂香", "梧桐",
+                   "柳岸", "金沙", "兰亭", "翠湖", "云栖", "石桥"]
 NUMERALS = "一二三四五六七八"
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
             "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -160,8 +161,9 @@ def load_demo(session: Session, *, channel: str = "cli", now: datetime | None = 
     _sites(session, rng, communities, grids, patrollers, now)
     out["incidents"] = _incidents(session, grids, patrollers, community_leaders, now)
     report_day = _past_fortnight(session, rng, communities, grids, patrollers, now)
-    out["weekly_reports"] = _feature_demo_data(session, {"district": district, "subdistrict": sub,
-                                                         "report_day": report_day, "now": now}).get("weekly_reports", [])
+    demo_data = _feature_demo_data(session, {"district": district, "subdistrict": sub,
+                                             "report_day": report_day, "now": now})
+    out["weekly_reports"] = demo_data.get("weekly_reports", [])
     audit.record(session, "demo.load", channel=channel, actor_label="demo", entity="area", entity_id=sub.id,
                  summary={"areas": len(out["areas"]), "members": len(out["members"]),
                           "devices": len(out["devices"]), "incidents": len(out["incidents"])})
@@ -312,7 +314,8 @@ def _past_fortnight(session, rng, communities, grids, patrollers, now) -> date:
                                  tzinfo=tz).astimezone(timezone.utc)
         incident = create_incident(session, category=categories[code], area=grid, channel="cli", source="patrol",
                                    handling_class=handling, reporter=reporter, now=found,
-                                   location_text=f"{rng.choice(STREETS)}{rng.randint(1, 199)}号", description="巡查发现")
+                                   location_text=f"{rng.choice(STREETS)}{rng.randint(1, 199)}号",
+                                   description="巡查发现")
         handle(session, incident, channel="cli", actor=reporter, note="已处理", now=found + timedelta(hours=hours))
     session.flush()
     return report_day

@@ -71,6 +71,7 @@ def warn_at_startup(app: Flask) -> None:
 
 def _unchecked(exc: BaseException) -> str:
     from sqlalchemy.exc import ProgrammingError
-    if isinstance(exc, ProgrammingError) or "no such table" in str(exc):  # tables missing: a fresh database before `gridpatrol db upgrade`
+    # Tables missing: a fresh database before `gridpatrol db upgrade`.
+    if isinstance(exc, ProgrammingError) or "no such table" in str(exc):
         return "not_migrated: the database has no gridpatrol tables yet (run `gridpatrol db upgrade`)"
     return f"unchecked: the database did not answer ({type(exc).__name__})"

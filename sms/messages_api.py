@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import false, func, literal, select, union_all
 
-from server.api.common import page_args_schema
+from server.api.common import BoundedAwareDateTime, page_args_schema
 from server.auth import staff_principal
 from server.domain.phones import try_normalize_phone
 from server.extensions import db
@@ -28,8 +28,8 @@ MessageArgs = page_args_schema({
     "state": fields.String(validate=validate.OneOf(sorted(set(OUTBOUND_STATES) | set(INBOUND_OUTCOMES))),
                            metadata={"description": "outbound state or inbound outcome"}),
     "key": fields.String(metadata={"description": "outbound idempotency key (exact, or a prefix ending in *)"}),
-    "since": fields.AwareDateTime(metadata={"description": "ISO 8601 with offset; inclusive"}),
-    "until": fields.AwareDateTime(metadata={"description": "ISO 8601 with offset; exclusive"}),
+    "since": BoundedAwareDateTime(metadata={"description": "ISO 8601 with offset; inclusive"}),
+    "until": BoundedAwareDateTime(metadata={"description": "ISO 8601 with offset; exclusive"}),
 })
 
 

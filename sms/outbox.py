@@ -268,7 +268,10 @@ def send_message_job(message_id: int, now: str | datetime | None = None) -> str:
                 batch += [(peer.id, _outgoing(peer)) for peer in _claim_peers(session, message, provider, now, limit)]
             if not batch:
                 return state
-        results = provider.send_batch([out for _, out in batch]) if len(batch) > 1 else [_send_one(provider, batch[0][1])]
+        if len(batch) > 1:
+            results = provider.send_batch([out for _, out in batch])
+        else:
+            results = [_send_one(provider, batch[0][1])]
         outcome = state
         with job_session() as session:
             rows = {m.id: m for m in session.scalars(select(OutboundMessage).where(

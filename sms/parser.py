@@ -276,7 +276,8 @@ def _parse_patrol(p: ParsedCommand, rest: str, tokens, catalogue) -> None:
     for index, word in enumerate(words):
         if word in ALL_CLEAR_WORDS:
             break
-        count = re.match(r"^(?:问题|发现|problems?)?(\d{1,3}|[一二两三四五六七八九十]{1,3})(?:个|处|起|条)?(?:问题|problems?)?$", word)
+        count = re.match(r"^(?:问题|发现|problems?)?(\d{1,3}|[一二两三四五六七八九十]{1,3})"
+                         r"(?:个|处|起|条)?(?:问题|problems?)?$", word)
         if count and _number(count.group(1)) is not None:
             p.problems = _number(count.group(1))
             p.all_clear = p.problems == 0

@@ -2,7 +2,7 @@
 
 Each template is written to fit ONE UCS-2 segment (70 characters) with realistic values (a 6-digit ticket,
 a grid code like HD03-1-1, a category name): one Chinese character makes the whole text UCS-2, and a second
-segment doubles the cost and may arrive out of order on old handsets. tests/test_sms_templates.py renders
+segment doubles the cost and may arrive out of order on old handsets. tests/sms/test_sms_templates.py renders
 every template with the SAMPLE values below and checks it.
 """
 from __future__ import annotations

@@ -36,7 +36,8 @@ class SyncView(MethodView):
     @blp.alt_response(403, schema=ErrorSchema, description="device_id does not match the token")
     @blp.alt_response(413, schema=ErrorSchema, description="More than 1000 changes or 2 MB")
     @blp.alt_response(422, schema=ErrorSchema, description="Envelope fields invalid (unknown collection, wrong types)")
-    @blp.alt_response(503, schema=ErrorSchema, description="Database busy (deadlock or serialization); retry the same request")
+    @blp.alt_response(503, schema=ErrorSchema,
+                      description="Database busy (deadlock or serialization); retry the same request")
     def post(self):
         principal = device_principal()
         body = read_json_body()

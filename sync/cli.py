@@ -31,7 +31,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-db_option = click.option("--db", "db", default="device.sqlite", show_default=True, help="The device's local SQLite file.")
+db_option = click.option("--db", "db", default="device.sqlite", show_default=True,
+                         help="The device's local SQLite file.")
 
 
 @click.group("device")
@@ -79,7 +80,8 @@ def _describe_conflict(item: dict) -> str:
         why += (" " if why else "") + json.dumps(errors, ensure_ascii=False)
     lost = item.get("lost_fields")
     if lost:
-        why += (" " if why else "") + "lost: " + ", ".join(sorted(lost) if isinstance(lost, (list, dict)) else [str(lost)])
+        lost_names = sorted(lost) if isinstance(lost, (list, dict)) else [str(lost)]
+        why += (" " if why else "") + "lost: " + ", ".join(lost_names)
     return f"{item['status']} {item['collection']}/{item['id']}: {why or 'no reason given'}"
 
 
@@ -102,7 +104,8 @@ def _area_id(client, value: str) -> int:
 @click.option("--problems", type=int, default=0)
 @click.option("--ended/--ongoing", default=True, help="An ended patrol is submitted and becomes immutable.")
 def add_patrol(db, area_id, notes, problems, ended):
-    fields = {"area_id": _area_id(_client(db), area_id), "started_at": _now(), "notes": notes, "problem_count": problems,
+    fields = {"area_id": _area_id(_client(db), area_id), "started_at": _now(), "notes": notes,
+              "problem_count": problems,
               "outcome": "problems_found" if problems else "all_clear"}
     if ended:
         fields["ended_at"] = _now()

@@ -170,7 +170,8 @@ class DeviceClient:
 
     def conflicts(self) -> list[dict]:
         return [{"op_id": r[0], "collection": r[1], "id": r[2], "status": r[3], **json.loads(r[4])}
-                for r in self.db.execute("SELECT op_id, collection, record_id, status, detail FROM conflicts ORDER BY id")]
+                for r in self.db.execute(
+                    "SELECT op_id, collection, record_id, status, detail FROM conflicts ORDER BY id")]
 
     # ---- the round trip --------------------------------------------------------------------------
     def _request(self, body: dict) -> dict:

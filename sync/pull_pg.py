@@ -1,9 +1,10 @@
 """The pull page built entirely by PostgreSQL: one UNION query returns each change's JSON text in version
 order, so Python only joins strings. Same rows, order and JSON as the portable path in sync/pull.py
-(tests/test_sync_edges.py compares the two renderings)."""
+(tests/sync/test_sync_edges.py compares the two renderings)."""
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, String, Text, any_, bindparam, case, cast, func, literal_column, not_, or_, select, text, union_all
+from sqlalchemy import (ARRAY, String, Text, any_, bindparam, case, cast, func, literal_column, not_, or_, select, text,
+                        union_all)
 from sqlalchemy.orm import Session
 
 from sync.collections import COLLECTIONS, Prebuilt

@@ -21,7 +21,7 @@ from server.domain.audit import record as audit_record
 from server.domain.incident_edits import HANDLING_FIELDS, check_handling_change, update_incident
 from server.domain.incidents import can_transition, transition
 from server.domain.errors import Conflict, DomainError, Forbidden, Invalid
-from server.models import Area, Category, LEADER_ROLES
+from server.models import Area, Category
 from sync import hlc as hlc_module
 from sync.bulk import bulk_insert, bulk_update
 from sync.collections import COLLECTIONS, in_list, to_wire, wire_value

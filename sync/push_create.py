@@ -11,7 +11,7 @@ from server.domain.incident_edits import check_promise, check_reported_at, local
 from server.domain.incidents import (can_transition, created_event_values, new_incident_row, placement,
                                      require_promised_date, require_usable_category)
 from server.domain.errors import Invalid
-from server.models import Category, LEADER_ROLES, new_uuid
+from server.models import Category, new_uuid
 from server.domain.settings import DomainSettings
 from server.domain.tickets import allocate_tickets
 from sync.bulk import RowRef, bulk_insert
@@ -88,8 +88,8 @@ class Creates:
         if target != "open":
             if not can_transition("open", target):
                 raise Invalid(f"a new incident cannot start as {target}",
-                              details={"status": [f"A new incident can be open or move from open to: "
-                                                  f"in_progress, resolved, rejected, duplicate."]})
+                              details={"status": ["A new incident can be open or move from open to: "
+                                                  "in_progress, resolved, rejected, duplicate."]})
             self.principal.require(area, roles_for(STATUS_ACTION[target]), f"mark problems {target}")
         if values.get("patrol_id") and self.lookup("patrols", values["patrol_id"]) is None:
             raise Invalid("unknown patrol", details={"patrol_id": ["No such patrol."]})

@@ -14,7 +14,7 @@ backends of our database (pg_stat_activity.backend_xid, read after the snapshot)
   visible to them;
 - an id assigned after the snapshot is >= xmax >= h.
 So the set of versions below the horizon never grows again, and a cursor can move past it without
-skipping a late commit (tests/test_sync_concurrency.py holds a slow writer open to prove it). On SQLite
+skipping a late commit (tests/sync/test_sync_concurrency.py holds a slow writer open to prove it). On SQLite
 writers are serialised, so every committed base is below every future one and the horizon is simply
 (last committed base + 1) << 24.
 """

@@ -12,7 +12,7 @@ from server.cli import _add_feature_commands, main
 from server.extensions import db
 from server.models import Area, Assignment, AuditLog, Member
 from tests.conftest import bearer
-from tests.roster_helpers import GOOD_ROWS, csv_bytes, xlsx_bytes
+from tests.support.roster_helpers import GOOD_ROWS, csv_bytes, xlsx_bytes
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from server.cli import main
 from server.extensions import db
 from server.models import Area, Category, Member
-from tests.roster_helpers import GOOD_ROWS, csv_bytes
+from tests.support.roster_helpers import GOOD_ROWS, csv_bytes
 
 import pytest
 

@@ -18,9 +18,8 @@ from server.extensions import db
 from server.models import Incident
 from sms.models import InboundMessage, OutboundMessage
 from tests.conftest import bearer
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import _close, build_sms_app, sms_world
-from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from tests.support.sms_fixtures import _close, build_sms_app, sms_world
+from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 from tests.support.tcp_proxy import TcpProxy
 
 INBOUND = "/sms/twilio/inbound"
@@ -115,7 +114,7 @@ def test_a_torn_spool_line_is_skipped_not_fatal(tmp_path, console_app):
 def test_redis_down_never_turns_a_committed_report_into_a_500(postgres_url, redis_url, tmp_path):
     """Failure 9: POST /reports/weekly with send_sms committed, then answered 500 when Redis was down."""
     from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     from workers.models import WeeklyReport
     parts = urlsplit(redis_url)
     proxy = TcpProxy(parts.hostname, parts.port or 6379)

@@ -1,5 +1,4 @@
 """The app starts on both backends and answers in the one error shape."""
-from tests.conftest import bearer
 
 
 def test_health_reports_database(client):

@@ -79,7 +79,6 @@ def health():
         raise Forbidden("only an admin or supervisor may see worker health", code="role_not_permitted",
                         details={"roles_allowed": ["admin", "supervisor"]})
     from server.domain.access import can
-    from workers.health import worker_health
     return worker_health(current_app, details=can(principal, "details", "worker_health"))
 
 

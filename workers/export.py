@@ -148,7 +148,7 @@ def to_xlsx(data: dict) -> bytes:
     header, rows = table(data)
     _append(sheet, [""])  # title row, written by _format_sheet
     _append(sheet, [f"统计周期 {week}（不含末日）；得分公式 score = {data['score_formula']}；"
-                     f"无排班的{row_label(data)}记为{NO_DATA}，不参与排名"])
+                    f"无排班的{row_label(data)}记为{NO_DATA}，不参与排名"])
     _append(sheet, header)
     for row in rows:
         _append(sheet, row)

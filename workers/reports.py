@@ -8,7 +8,8 @@ overdue, escalations and resident reports.
 Score (documented in docs/workers.md, as the offices' assessment tables rank communities):
     score = max(0, 60 × coverage + 40 × on_time_rate − 2 × overdue), one decimal
 coverage = patrolled / scheduled — windows from worker_patrol_windows, or straight from the schedules for days
-the planner never walked (from the day each schedule was made); nothing scheduled → no score, shown as 无数据 and not ranked; on_time_rate = resolved within deadline /
+the planner never walked (from the day each schedule was made); nothing scheduled → no score, shown as 无数据
+and not ranked; on_time_rate = resolved within deadline /
 incidents resolved, overdue or past their deadline (1.0 when none); overdue = incidents of
 the week past their deadline unresolved, resolved late, or flagged (挂牌督办: escalated for being overdue).
 Ranking: score descending, equal scores share a rank, codes in natural order (CJ05-2 before CJ05-10).

@@ -1,7 +1,7 @@
 """/api/v1/reports: the stored weekly reports as JSON, CSV and XLSX, and producing one on demand.
 
-A report belongs to a sub-district (rows: its communities) or a district (rows: its sub-districts); anyone with a staff role over it, or over one of its communities or
-grids (whose ranking it shows, as the printed tables do), may read it.
+A report belongs to a sub-district (rows: its communities) or a district (rows: its sub-districts); anyone
+with a staff role over it, or over one of its communities or grids (whose ranking it shows, as the printed tables do), may read it.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from server.api.common import AreaRef, PageArgs, StrictSchema, area_from_ref, do
 from server.auth import staff_principal
 from server.domain.errors import NotFound
 from server.extensions import db
-from server.models import Area, STAFF_ROLES, utcnow
+from server.models import Area, utcnow
 from workers.models import WeeklyReport
 from server.domain.areas import effective_timezone
 from workers.export import to_csv, to_xlsx
@@ -43,7 +43,8 @@ ReportPageSchema = page_schema(ReportSummarySchema, "ReportPage")
 
 
 class ReportQuery(PageArgs):
-    area_id = AreaRef(load_default=None, metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
+    area_id = AreaRef(load_default=None,
+                      metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
 
 
 class FormatQuery(StrictSchema):
@@ -51,7 +52,8 @@ class FormatQuery(StrictSchema):
 
 
 class GenerateArgs(StrictSchema):
-    area_id = AreaRef(required=True, metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
+    area_id = AreaRef(required=True,
+                      metadata={"description": "the sub-district or district (id or code, e.g. CJ05, CJ)"})
     report_date = fields.Date(load_default=None, metadata={"description": "local report day (default today)"})
     send_sms = fields.Boolean(load_default=False)
 

@@ -86,7 +86,8 @@ def recent_login_failures(session, phone: str) -> int:
         AuditLog.action == "auth.login_failed", AuditLog.entity_id == phone, AuditLog.at >= since))
 
 
-TokenFilter = page_args_schema({"member_id": id_field(strict=False), "include_revoked": fields.Boolean(load_default=False)})
+TokenFilter = page_args_schema({"member_id": id_field(strict=False),
+                                "include_revoked": fields.Boolean(load_default=False)})
 
 
 def _issue(member, name: str, days: int | None):

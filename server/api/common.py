@@ -167,12 +167,27 @@ class AreaRef(fields.Field):
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):
+        if (isinstance(value, bool) or not isinstance(value, (int, str))
+                or (isinstance(value, str) and not value.strip())):
             raise ValidationError("Give an area id (number) or code (text).")
         return value
 
 
-class UTCDateTimeField(fields.AwareDateTime):
+class BoundedAwareDateTime(fields.AwareDateTime):
+    """An ISO 8601 time with an offset that also exists in UTC (0001-01-01T01:00+20:59 does not, and would
+    overflow when the database layer converts it: a 500 instead of a 422)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from datetime import timezone
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValidationError("Date and time out of range.") from None
+        return parsed
+
+
+class UTCDateTimeField(BoundedAwareDateTime):
     """Accepts ISO 8601; a time without an offset is taken as UTC."""
 
     def __init__(self, **kwargs):

@@ -17,7 +17,8 @@ class CategoryRef(fields.Field):
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):
+        if (isinstance(value, bool) or not isinstance(value, (int, str))
+                or (isinstance(value, str) and not value.strip())):
             raise ValidationError("Give a category number (e.g. 5) or code (e.g. coal).")
         return value
 

@@ -156,7 +156,8 @@ def _summary(body: dict) -> dict:
 def list_schedules(args):
     principal = staff_principal()
     statement = (live(PatrolSchedule).join(Area, Area.id == PatrolSchedule.area_id)
-                 .where(principal.area_filter(Area.path, READ_ROLES)).order_by(func.length(Area.code), Area.code, PatrolSchedule.id))
+                 .where(principal.area_filter(Area.path, READ_ROLES))
+                 .order_by(func.length(Area.code), Area.code, PatrolSchedule.id))
     if "area" in args:
         statement = statement.where(PatrolSchedule.area_id == area_from_ref(args["area"]).id)
     if "within" in args:

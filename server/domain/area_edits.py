@@ -29,7 +29,8 @@ def update_area(session: Session, area: Area, changes: dict) -> Area:
         if leader_roles - {LEADER_ROLE_FOR_KIND.get(changes["kind"])}:
             raise Conflict(f"{area.code} has leaders ({', '.join(sorted(leader_roles))}) that a "
                            f"{changes['kind']} cannot have; reassign them first", code="area_in_use",
-                           details={"kind": [f"Leaders with role {', '.join(sorted(leader_roles))} are assigned here."]})
+                           details={"kind": [f"Leaders with role {', '.join(sorted(leader_roles))} "
+                                             "are assigned here."]})
         area.kind = changes["kind"]
     if "timezone" in changes:
         area.timezone = validate_timezone(changes["timezone"])

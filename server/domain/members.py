@@ -46,7 +46,6 @@ def removed_member_with_phone(session: Session, phone: str, region: str = "CN") 
 
 def revoke_credentials(session: Session, member: Member, now=None) -> None:
     """Every way to act as this member stops for good: staff tokens, devices, the password."""
-    from server.models import StaffToken
     now = now or utcnow()
     for device in member.devices:
         if device.revoked_at is None:

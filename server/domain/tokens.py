@@ -27,7 +27,8 @@ def _new_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def register_device(session: Session, member: Member, name: str = "", device_id: str | None = None) -> tuple[Device, str]:
+def register_device(session: Session, member: Member, name: str = "",
+                    device_id: str | None = None) -> tuple[Device, str]:
     if len(name) > 100:  # Device.name is VARCHAR(100); the API checks this too, the CLI relies on it here
         raise Invalid("device name too long", details={"name": ["At most 100 characters."]})
     token = _new_token(DEVICE_PREFIX)

@@ -4,7 +4,7 @@ Infrastructure at the bottom: every feature (sms, workers, …) enqueues through
 imports another feature to do it. Both backends take the same job functions (dotted path or callable, ids
 as arguments) and offer rq's verbs — `enqueue`, `enqueue_in`, `enqueue_at` — plus `enqueue_after_commit`:
 jobs must be enqueued after the data they read is committed, or a worker may look before it is there.
-Both pass the same contract suite (tests/test_jobs_contract.py).
+Both pass the same contract suite (tests/jobs/test_jobs_contract.py).
 """
 from __future__ import annotations
 

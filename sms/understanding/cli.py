@@ -86,7 +86,8 @@ def triage_list():
         click.echo(f"{incident.ticket}\t{incident.area.code}\t{understood.confidence:.2f}\t{understood.text}")
 
 
-@triage_group.command("set", help="Recategorise one ticket: gridpatrol catalogue triage set 100157 烟花爆竹 --learn 二踢脚")
+@triage_group.command("set", help="Recategorise one ticket: "
+                                   "gridpatrol catalogue triage set 100157 烟花爆竹 --learn 二踢脚")
 @click.argument("ticket")
 @click.argument("category")
 @click.option("--learn", multiple=True, help="also add this word to the category's lexicon (repeatable)")
@@ -115,7 +116,8 @@ def areas_group():
     pass
 
 
-@areas_group.command("alias", help="Other names residents use for an area: gridpatrol areas alias CJ05-1-3 映月路 东风小区")
+@areas_group.command("alias", help="Other names residents use for an area: "
+                                    "gridpatrol areas alias CJ05-1-3 映月路 东风小区")
 @click.argument("code")
 @click.argument("aliases", nargs=-1, required=True)
 @with_appcontext

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 CJK = r"\u3400-\u9fff"
 SUFFIX = re.compile(r"(社区|街道|网格|街道办|办事处|区|村|镇)$")
 # A mention starts after the last of these: "门口有人在映月路" → "映月路".
-LEAD = re.compile(r".*(?:在|到|的|了|有|是|就|那|这|个|我|你|他|她|们|旁边|门口|附近|对面|楼下|住|说|从|和|跟|里|上|下|边|后|前)")
+LEAD = re.compile(r".*(?:在|到|的|了|有|是|就|那|这|个|我|你|他|她|们|"
+                  r"旁边|门口|附近|对面|楼下|住|说|从|和|跟|里|上|下|边|后|前)")
 PATTERNS = (
     ("road", re.compile(rf"[{CJK}]{{1,8}}?(?:大道|大街|路|街|巷|胡同|弄)(?:\d+号(?:院|楼)?)?")),
     ("estate", re.compile(rf"[{CJK}]{{1,8}}?(?:小区|家园|花园|苑|公寓|新村|大院|市场)")),

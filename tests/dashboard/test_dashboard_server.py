@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from server.cli import main
-from tests.factories import build_world  # noqa: F401  (the world fixture's builder)
+from tests.support.factories import build_world  # noqa: F401  (the world fixture's builder)
 
 
 def _token(client, path="/dashboard/login") -> str:

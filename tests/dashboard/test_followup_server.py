@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from tests.factories import build_world  # noqa: F401  (the world fixture's builder)
+from tests.support.factories import build_world  # noqa: F401  (the world fixture's builder)
 
 PASSWORD = "correct-horse"
 

@@ -26,7 +26,6 @@ import signal
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
@@ -35,7 +34,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import POSTGRES_URL, flush_test_redis
-from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
+from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
 from tests.support.plain_install import (ROOT, Processes, free_port, fresh_postgres_database, plain_bin,  # noqa: F401
                                          production_env, wait_for_http)
 from tests.support.tcp_proxy import TcpProxy
@@ -113,7 +112,7 @@ def _wait(predicate, timeout: float, what: str, procs: Processes):
 def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path):  # noqa: F811
     import psycopg
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue
     from sync.client import DeviceClient, HttpTransport
 
     database_url = fresh_postgres_database(postgres_url, POSTGRES_URL.rpartition("/")[2].split("?")[0] + "_e2e")

@@ -13,7 +13,7 @@ from server.domain.schedules import create_schedule
 from server.domain.sites import create_site
 from server.extensions import db
 from server.models import Area, Category, Member, utcnow
-from tests.patrol_app.helpers import go, open_paired, pairing_code, wait_until
+from tests.patrol_app.helpers import go, pairing_code, wait_until
 from web.patrol_app.views import SHELL_MODULES, STATIC
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import Patrol
 from tests.conftest import bearer
-from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 
 
 def test_patrol_by_sms_then_sync_is_one_patrol(app, world, client):

@@ -14,7 +14,7 @@ from sync.admin import new_epoch
 from tests.conftest import bearer
 from tests.patrol_app.helpers import (PENDING, go, open_paired, report_problem, start_and_end_patrol, sync_now,
                                       wait_until)
-from tests.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 
 pytestmark = pytest.mark.browser
 

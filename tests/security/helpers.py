@@ -1,7 +1,7 @@
 """Shared by the security tests: an area admin, tokens for a member, audit entries."""
 from __future__ import annotations
 
-from tests.api_helpers import As, as_
+from tests.support.api_helpers import As, as_
 
 
 def new_member(client, world, name: str, phone: str, assignments: list[dict], by: str = "admin") -> dict:

@@ -3,7 +3,7 @@ old password and tokens and needs admin rights over her old areas (hole 3); deac
 (hole 4); concurrent logins cannot outrun the throttle (hole 11)."""
 from __future__ import annotations
 
-from tests.api_helpers import As, as_, assert_error
+from tests.support.api_helpers import As, as_, assert_error
 from tests.conftest import bearer
 from tests.security.helpers import area_admin, new_member, token_for
 

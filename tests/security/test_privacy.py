@@ -2,8 +2,8 @@
 message log see them whole; everywhere else — API and every device's pull — they are masked (hole 5)."""
 from __future__ import annotations
 
-from tests.api_helpers import as_
-from tests.sync_helpers import pull_all
+from tests.support.api_helpers import as_
+from tests.support.sync_helpers import pull_all
 
 RESIDENT = "+8613912345678"
 

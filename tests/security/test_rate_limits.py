@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.api_helpers import as_
+from tests.support.api_helpers import as_
 
 SENDER = "+8613900001111"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_helpers import As, as_, assert_error
+from tests.support.api_helpers import As, as_, assert_error
 from tests.security.helpers import area_admin, new_member
-from tests.sync_helpers import change, new_id, ok, patrol_fields, pull_all, sync
+from tests.support.sync_helpers import change, new_id, ok, patrol_fields, pull_all, sync
 
 
 def _device_for(app, member_id: int):

@@ -67,7 +67,8 @@ def line_chart(labels: list[str], series: list[tuple[str, list[float | None]]], 
         v = ymax * k / 4
         y = height - bottom - v * sy
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e3e7ee"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#5b6474">{v:g}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#5b6474">'
+                     f'{v:g}</text>')
     for i, label in enumerate(labels):
         x = left + i * sx
         parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" font-size="11" fill="#5b6474">'

@@ -197,7 +197,9 @@ def children_of(area: Area, limit: int = 300) -> list[Area]:
 
 def short_name(name: str, parent_name: str) -> str:
     """映月社区第一网格 under 映月社区 → 第一网格 (the row already says which community)."""
-    return name[len(parent_name):] if parent_name and name.startswith(parent_name) and len(name) > len(parent_name) else name
+    if parent_name and name.startswith(parent_name) and len(name) > len(parent_name):
+        return name[len(parent_name):]
+    return name
 
 
 def page(template: str, **context):

@@ -41,7 +41,8 @@ def index():
     days = [start + timedelta(days=i) for i in range(7)]
     end = start + timedelta(days=7)
     grids = list(db.session.scalars(select(Area).where(Area.path.startswith(focus.path), Area.kind == "grid",
-                                                       Area.deleted_at.is_(None)).order_by(func.length(Area.code), Area.code).limit(MAX_GRIDS + 1)))
+                                                       Area.deleted_at.is_(None))
+                                  .order_by(func.length(Area.code), Area.code).limit(MAX_GRIDS + 1)))
     truncated = len(grids) > MAX_GRIDS
     grids = grids[:MAX_GRIDS]
     ids = [g.id for g in grids]

@@ -56,7 +56,8 @@ def index():
         select(Assignment.id).join(Area, Area.id == Assignment.area_id).where(
             Assignment.member_id == Member.id, Area.path.startswith(focus.path),
             scope_filter(principal, "members", Area.path)))
-    members = db.session.scalars(select(Member).where(in_focus, Member.deleted_at.is_(None)).order_by(Member.name, Member.id)
+    members = db.session.scalars(select(Member).where(in_focus, Member.deleted_at.is_(None))
+                                 .order_by(Member.name, Member.id)
                                  .offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
                                  .options(selectinload(Member.assignments).joinedload(Assignment.area),
                                           selectinload(Member.devices))).all()

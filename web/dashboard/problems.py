@@ -120,7 +120,8 @@ def index():
     cursor = _cursor(request.args.get("after"))
     if cursor:
         at, ident = cursor
-        statement = statement.where(or_(Incident.reported_at < at, and_(Incident.reported_at == at, Incident.id < ident)))
+        statement = statement.where(or_(Incident.reported_at < at,
+                                        and_(Incident.reported_at == at, Incident.id < ident)))
     rows = db.session.scalars(statement.limit(PAGE_SIZE + 1)
                               .options(joinedload(Incident.category), joinedload(Incident.area),
                                        joinedload(Incident.responsible_area))).unique().all()
@@ -128,7 +129,8 @@ def index():
     rows = rows[:PAGE_SIZE]
     next_after = f"{rows[-1].reported_at.isoformat()}_{rows[-1].id}" if more else None
     query = {k: v for k, v in filters.items() if v}
-    categories = db.session.scalars(select(Category).where(Category.deleted_at.is_(None)).order_by(Category.number)).all()
+    categories = db.session.scalars(select(Category).where(Category.deleted_at.is_(None))
+                                    .order_by(Category.number)).all()
     return page("problems.html", rows=rows, filters=filters, query=query, focus=focus, next_after=next_after,
                 first_page=cursor is None, categories=categories, crumbs=breadcrumb(principal, focus),
                 children=children_of(focus), endpoint="dashboard_problems.index", extra=query,
@@ -145,7 +147,8 @@ def find(ref: str) -> Incident:
 
 
 def _readable(principal, incident: Incident) -> None:
-    if not (can(principal, "read", "incidents", incident.area) or can(principal, "read", "incidents", incident.responsible_area)):
+    if not (can(principal, "read", "incidents", incident.area)
+            or can(principal, "read", "incidents", incident.responsible_area)):
         raise Forbidden(f"problem {incident.ticket} is outside your areas", code="out_of_scope")
 
 
@@ -179,9 +182,11 @@ def detail(ref):
     area_ids = {e.from_area_id for e in events} | {e.to_area_id for e in events}
     areas = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_([i for i in area_ids if i])))}
     duplicate_of = db.session.get(Incident, incident.duplicate_of_id) if incident.duplicate_of_id else None
-    shown = {"category": {c.code: (c.name_en if lang() == "en" else c.name_zh) for c in db.session.scalars(select(Category))},
+    shown = {"category": {c.code: (c.name_en if lang() == "en" else c.name_zh)
+                          for c in db.session.scalars(select(Category))},
              "handling_class": CLASS_ZH}  # how a correction's before and after read
-    return page("problem.html", incident=incident, events=events, areas=areas, actions=allowed_actions(principal, incident),
+    return page("problem.html", incident=incident, events=events, areas=areas,
+                actions=allowed_actions(principal, incident),
                 now=datetime.now(timezone.utc), duplicate_of=duplicate_of, STATUS_ZH=STATUS_ZH, CLASS_ZH=CLASS_ZH,
                 EVENT_ZH=EVENT_ZH, CHANNEL_ZH=CHANNEL_ZH, SOURCE_ZH=SOURCE_ZH, FIELD_ZH=FIELD_ZH, shown=shown,
                 can_see_phone=principal.is_global_admin)
@@ -191,7 +196,8 @@ def perform(principal, incident: Incident, action: str, note: str, duplicate_ref
     """Run one action through the domain rules; returns the event written."""
     permission = {a: p for a, _, p in ACTIONS}.get(action)
     if permission is None:
-        raise Invalid(f"unknown action {action!r}", details={"action": [f"One of {', '.join(a for a, _, _ in ACTIONS)}."]})
+        known = ", ".join(key for key, _, _ in ACTIONS)
+        raise Invalid(f"unknown action {action!r}", details={"action": [f"One of {known}."]})
     can_act_on_incident(principal, incident, permission)
     actor = principal.member
     if action == "acknowledge":
@@ -224,12 +230,13 @@ def act(ref):
     try:
         event = perform(principal, incident, action, note, request.form.get("duplicate_of", "")[:40])
         db.session.flush()
-        audit_record(db.session, f"incident.{'reject' if action == 'duplicate' else 'escalate' if action == 'flag' else action}",
+        audited = {"duplicate": "reject", "flag": "escalate"}.get(action, action)
+        audit_record(db.session, f"incident.{audited}",
                      channel=CHANNEL, actor=principal.member, entity="incident", entity_id=incident.id,
                      summary={"ticket": incident.ticket, "status": incident.status, "event_id": event.id,
                               "flagged": incident.flagged})
         db.session.commit()
-        flash(t("已{label}", label=t(dict((a, l) for a, l, _ in ACTIONS)[action])), "ok")
+        flash(t("已{label}", label=t({key: label for key, label, _ in ACTIONS}[action])), "ok")
     except DomainError as exc:
         db.session.rollback()
         flash_error(exc)

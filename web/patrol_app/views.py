@@ -98,7 +98,8 @@ def service_worker():
 
 @bp.get("/manifest.webmanifest")
 def manifest():
-    body = {"name": "网格巡查", "short_name": "网格巡查", "description": "网格员巡查、上报问题与同步（离线可用，短信兜底）",
+    body = {"name": "网格巡查", "short_name": "网格巡查",
+            "description": "网格员巡查、上报问题与同步（离线可用，短信兜底）",
             "lang": "zh-Hans", "start_url": "/app/#/today", "scope": "/app/", "display": "standalone",
             "orientation": "portrait", "background_color": "#ffffff", "theme_color": "#0b4f2f",
             "icons": [{"src": "/app/static/icon-192.png", "sizes": "192x192", "type": "image/png"},
@@ -148,7 +149,8 @@ def pair():
     """Exchange a one-time pairing code for a device token (shown once, kept on the phone)."""
     address = request.remote_addr or "?"
     if _pairing_failures(address) >= PAIRING_FAILURES_ALLOWED:
-        raise TooManyAttempts("too many wrong pairing codes from here; wait 10 minutes and ask your leader for a new code",
+        raise TooManyAttempts("too many wrong pairing codes from here; "
+                              "wait 10 minutes and ask your leader for a new code",
                               details={"retry_after_seconds": PAIRING_WINDOW_S})
     try:
         return _pair()
