@@ -1,7 +1,8 @@
 """/api/v1/reports: the stored weekly reports as JSON, CSV and XLSX, and producing one on demand.
 
 A report belongs to a sub-district (rows: its communities) or a district (rows: its sub-districts); anyone
-with a staff role over it, or over one of its communities or grids (whose ranking it shows, as the printed tables do), may read it.
+with a staff role over it, or over one of its communities or grids (whose ranking it shows, as the printed
+tables do), may read it.
 """
 from __future__ import annotations
 
