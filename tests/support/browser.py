@@ -107,6 +107,10 @@ def page(browser, live_server, browser_context_options):
     context.on("request", on_request)
     page.browser_problems = problems  # tests that expect an error may clear or inspect this list
     yield page
+    try:  # leave the app first: its timers (the overview's polling, the app's sync) stop before the close
+        page.goto("about:blank", timeout=10_000)
+    except Exception:  # noqa: BLE001 - a page that cannot navigate is closed all the same
+        pass
     context.close()
     assert not problems, "browser problems:\n" + "\n".join(problems)
 
