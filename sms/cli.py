@@ -11,7 +11,8 @@ from server.extensions import db
 from server.jobs.runner import get_runner
 from server.models import new_uuid
 from sms.inbound import receive
-from sms.outbox import queue_message, sweep_outbox
+from sms.outbox import queue_message
+from sms.sweep import sweep_sms
 
 
 @click.group("sms", help="SMS gateway: outbox sweeps, a local simulator, test sends.")
@@ -19,12 +20,14 @@ def sms_group():
     pass
 
 
-@sms_group.command("sweep", help="Expire stale outbox rows and re-enqueue stuck ones (run every minute).")
+@sms_group.command("sweep", help="Expire stale outbox rows, re-enqueue stuck ones and file accepted texts a lost "
+                                  "job left (run every minute).")
 @with_appcontext
 def sweep_command():
-    counts = sweep_outbox(db.session)
+    counts = sweep_sms(db.session)
     db.session.commit()
-    click.echo(f"expired {counts['expired']}, enqueued {counts['enqueued']}")
+    click.echo(f"expired {counts['expired']}, enqueued {counts['enqueued']}, texts filed again "
+               f"{counts['texts_refiled']}")
 
 
 @sms_group.command("replay-spool", help="Store the texts spooled while the database was down (sms/spool.py).")

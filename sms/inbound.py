@@ -22,8 +22,13 @@ from server.domain.errors import DomainError
 from server.models import Assignment, Member, utcnow
 from server.models.base import UTCDateTime
 from sms import templates as t
+from server.jobs.context import job_app, job_session
+from server.jobs.runner import enqueue_after_commit, get_runner
+from sms import routing
 from sms.commands import Context, Outcome, dispatch, read_text
-from sms.models import InboundMessage, SmsOptOut
+from sms.models import InboundMessage, SmsOptOut, SmsWebhookEvent
+from sms.outbox import apply_status_callback, queue_message
+from sms.providers.base import InboundSms
 
 log = logging.getLogger(__name__)
 ALWAYS_ANSWERED = {"stop", "start"}  # honoured even when rate-limited or opted out
@@ -181,17 +186,20 @@ def _run(session: Session, ctx: Context) -> Outcome:
 
 # ---------------------------------------------------------------- provider webhooks (any provider)
 
-def file_inbound(session: Session, inbound, *, config: dict, reply_route: str | None = None) -> InboundMessage:
+FILE_EVENT_JOB = "sms.inbound.file_event_job"
+
+
+def file_inbound(session: Session, inbound, *, config: dict, reply_route: str | None = None,
+                 now: datetime | None = None) -> InboundMessage:
     """File one text whatever provider brought it, and — for providers that cannot answer in the webhook's
     response (the Android phone) — put the reply in the outbox in the SAME transaction, keyed by the text.
 
-    Committed together, the text and its reply are both there or both absent: a web process that dies
-    after the commit leaves a queued reply the sweeper sends; one that dies before leaves nothing, and the
-    provider's retry files the text afresh. The key makes a second filing queue nothing."""
+    Committed together, the text and its reply are both there or both absent: a job that dies after the
+    commit leaves a queued reply the sweeper sends; one that dies before leaves nothing, and the sweeper
+    files the text afresh. The key makes a second filing queue nothing."""
     row = receive(session, message_sid=inbound.message_sid, sender=inbound.sender, body=inbound.body,
-                  to=inbound.to, config=config)
+                  to=inbound.to, config=config, now=now)
     if reply_route and row.reply:
-        from sms.outbox import queue_message
         queue_message(session, to=row.sender, body=row.reply, key=f"reply:{row.message_sid}", purpose="reply",
                       route=reply_route, member_id=row.member_id, area_id=row.area_id)
     return row
@@ -201,23 +209,20 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
                          now: datetime | None = None) -> dict:
     """Apply one verified provider event (sms.providers.base.WebhookEvent) exactly once. The caller commits.
 
-    A later retry of a delivery is answered from the event table; a concurrent one collides on the unique
-    event id (or on the text's unique message_sid) at commit: IntegrityError, and the caller answers
-    "duplicate". Either way what the event caused happens once."""
-    from sms import routing
-    from sms.models import SmsWebhookEvent
-    from sms.outbox import apply_status_callback
+    A status or a heartbeat is applied here. A text is only STORED here (its event row, with the text)
+    and filed by `file_event_job` after the commit: the phone's webhook then costs one insert, so a burst
+    of texts is accepted in milliseconds whatever the commands cost, and nothing is lost if the web
+    process dies after answering (the sweeper files what a lost job left). A later retry of a delivery is
+    answered from the event table; a concurrent one collides on the unique event id at commit
+    (IntegrityError, the caller answers "duplicate")."""
     now = now or utcnow()
     if event.event_id and session.scalar(select(SmsWebhookEvent.id).where(
             SmsWebhookEvent.provider == event.provider, SmsWebhookEvent.event_id == event.event_id)):
         return {"status": "duplicate", "event": event.kind}
-    result = {"status": "ok", "event": event.kind}
-    inbound_id = None
     if event.kind == "inbound":
-        row = file_inbound(session, event.inbound, config=config, reply_route=reply_route)
-        inbound_id = row.id
-        result.update(outcome=row.outcome, replied=bool(row.reply))
-    elif event.kind == "status":
+        return _accept_text(session, event, reply_route=reply_route, now=now)
+    result = {"status": "ok", "event": event.kind}
+    if event.kind == "status":
         update = event.status
         message = apply_status_callback(session, reference=update.reference, sid=update.sid, status=update.status,
                                         error_code=update.error_code, error_kind=update.error_kind, now=now)
@@ -226,8 +231,68 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
         routing.record_heartbeat(session, event.provider, now, event.data)
     if event.event_id:
         session.add(SmsWebhookEvent(provider=event.provider, event_id=event.event_id, event=event.kind,
-                                    received_at=now, inbound_id=inbound_id))
+                                    received_at=now))
     return result
+
+
+def _accept_text(session: Session, event, *, reply_route: str | None, now: datetime) -> dict:
+    inbound = event.inbound
+    payload = {"message_sid": inbound.message_sid, "sender": inbound.sender, "body": inbound.body,
+               "to": inbound.to, "reply_route": reply_route}
+    # A provider without event ids is deduplicated by the text itself (its message_sid).
+    event_id = event.event_id or f"text:{inbound.message_sid}"[:100]
+    row_id = session.execute(INSERT_EVENT, {"provider": event.provider, "event_id": event_id, "event": "inbound",
+                                            "received_at": now, "payload": payload}).scalar_one()
+    enqueue_after_commit(session, FILE_EVENT_JOB, row_id, queue="sms")
+    return {"status": "accepted", "event": "inbound"}
+
+
+INSERT_EVENT = SmsWebhookEvent.__table__.insert().returning(SmsWebhookEvent.__table__.c.id)
+
+
+def file_event_job(event_row_id: int) -> str:
+    """RQ job: file the text an accepted webhook event carried (command, reply in the outbox). Safe to run
+    twice or concurrently: the event row is locked, a filed one is skipped, and the text's unique
+    message_sid makes a racing second filing roll back and find the first. Returns the text's outcome."""
+    app = job_app()
+    with app.app_context():
+        for attempt in (1, 2):
+            try:
+                with job_session() as session:
+                    return _file_event(session, app.config, event_row_id)
+            except IntegrityError:
+                if attempt == 2:
+                    raise  # the sweeper hands the event out again
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _file_event(session: Session, config, event_row_id: int) -> str:
+    row = session.scalar(select(SmsWebhookEvent).where(SmsWebhookEvent.id == event_row_id).with_for_update())
+    if row is None:
+        return "missing"
+    if row.inbound_id is not None or not row.payload:
+        return "filed"
+    text = row.payload
+    inbound = InboundSms(provider=row.provider, message_sid=text["message_sid"], sender=text["sender"],
+                         body=text["body"], to=text.get("to") or "", received_at=row.received_at)
+    message = file_inbound(session, inbound, config=config, reply_route=text.get("reply_route"),
+                           now=row.received_at)
+    row.inbound_id = message.id
+    return message.outcome
+
+
+def file_unfiled_events(session: Session, now: datetime | None = None, grace_seconds: float = 30.0) -> int:
+    """The sweeper's share: hand out again every accepted text not filed `grace_seconds` after it arrived
+    (its job was lost with a worker, or Redis blinked). Filing is idempotent, so a slow job filed twice
+    does no harm."""
+    now = now or utcnow()
+    ids = session.scalars(select(SmsWebhookEvent.id).where(
+        SmsWebhookEvent.event == "inbound", SmsWebhookEvent.inbound_id.is_(None),
+        SmsWebhookEvent.received_at <= now - timedelta(seconds=grace_seconds)).order_by(SmsWebhookEvent.id)).all()
+    runner = get_runner()
+    for event_row_id in ids:
+        runner.enqueue(FILE_EVENT_JOB, event_row_id, queue="sms")
+    return len(ids)
 
 
 # ---------------------------------------------------------------- the database blinked (issue 9)
@@ -258,7 +323,6 @@ def after_stored(app) -> None:
     """After a text reached the database: if earlier ones wait in this host's spool, queue their replay."""
     from sms import spool
     if spool.has_pending(app.config["INSTANCE_PATH"]):
-        from server.jobs.runner import get_runner
         try:
             get_runner(app).enqueue("sms.spool.replay_spool_job", queue="sms")
         except Exception as exc:  # noqa: BLE001 - the periodic job replays it anyway

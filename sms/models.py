@@ -131,11 +131,14 @@ class SmsProviderState(db.Model):
 
 
 class SmsWebhookEvent(db.Model):
-    """Webhook deliveries already processed, by the provider's event id: a retried webhook is answered
-    without doing anything twice. Written in the same transaction as what the event caused."""
+    """Webhook deliveries already accepted, by the provider's event id: a retried webhook is answered
+    without doing anything twice. A status or heartbeat is applied in the same transaction; a text
+    (`payload` holds it) is filed by a job afterwards, and `inbound_id` set once it is: a row whose text
+    has no `inbound_id` yet is work the sweeper hands out again (sms.inbound.file_event_job)."""
 
     __tablename__ = "sms_webhook_events"
-    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_sms_webhook_events_provider_event"),)
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_sms_webhook_events_provider_event"),
+                      Index("ix_sms_webhook_events_unfiled", "event", "inbound_id"))
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -143,6 +146,7 @@ class SmsWebhookEvent(db.Model):
     event: Mapped[str] = mapped_column(String(40), nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     inbound_id: Mapped[int | None] = mapped_column(BigIntKey, nullable=True)
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 # The understanding sub-feature's tables (lexicon, gazetteer, triage) belong to the SMS feature's metadata too:

@@ -466,12 +466,6 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
     return counts
 
 
-def sweep_outbox_job(now: str | datetime | None = None) -> dict:
-    """The sweep as a job (the one the workers' periodic table runs every minute)."""
-    with job_session() as session:
-        return sweep_outbox(session, _as_datetime(now))
-
-
 # ---------------------------------------------------------------- delivery callbacks
 
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from server.models import utcnow
 from server.jobs.context import job_session
 from server.domain.patrol_calendar import local_date
-from sms.outbox import sweep_outbox_job
+from sms.sweep import sweep_sms_job
 from workers import settings
 from workers.alerts import deliver_pending, release_held
 from workers.models import PeriodicRun
@@ -122,9 +122,9 @@ def weekly_report_job(now=None, subdistrict_id: int | None = None, force: bool =
 
 
 def sms_sweep_job(now=None) -> dict:
-    """The SMS outbox's own sweep job (`sms.outbox.sweep_outbox_job`) on the same clock as the scans,
-    recorded for the health view."""
-    return _recorded("sms_sweep", now, sweep_outbox_job)
+    """The SMS safety net (`sms.sweep.sweep_sms_job`: stuck outbox rows, texts accepted but not filed) on
+    the same clock as the scans, recorded for the health view."""
+    return _recorded("sms_sweep", now, sweep_sms_job)
 
 
 def run_all(now=None) -> dict:

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import utcnow
 from sms.models import InboundMessage, OutboundMessage, SmsProviderState, SmsWebhookEvent
-from sms.outbox import queue_message, sweep_outbox
+from sms.inbound import file_event_job
+from sms.outbox import queue_message
+from sms.sweep import sweep_sms
 from tests.support.sms_fixtures import _close, build_sms_app, sms_world
 from tests.support.sms_standins import (ANDROID_NUMBER, android_config, received_payload,
                                 signed_webhook)
@@ -46,17 +48,18 @@ def test_a_residents_text_is_filed_and_answered_through_the_phone_exactly_once(a
     payload = received_payload(RESIDENT, "映月社区3栋楼下有人烧垃圾，烟很大")
     raw, headers = signed_webhook("sms:received", payload, event_id="evt-1")
     first = client.post(HOOK, data=raw, headers=headers)
-    assert first.status_code == 200 and first.json["status"] == "ok" and first.json["replied"]
+    assert first.status_code == 200 and first.json == {"status": "accepted", "event": "inbound"}
     # the phone retries the same delivery, and a second delivery of the same text under a new event id
     assert client.post(HOOK, data=raw, headers=headers).json["status"] == "duplicate"
-    assert _post(client, "sms:received", payload, event_id="evt-2").json["status"] in ("ok", "duplicate")
+    assert _post(client, "sms:received", payload, event_id="evt-2").json["status"] == "accepted"
     android_app.extensions["gridpatrol.runner"].wait(timeout=30)
     sent = phone.wait_for(1)
     assert [(m["to"], m["text"]) for m in sent] == [(RESIDENT, "已受理，工单号100001（垃圾焚烧），由映月社区处理。查询回复：查询 100001")]
     with android_app.app_context():
         inbound = db.session.scalars(select(InboundMessage)).all()
         reply = db.session.scalar(select(OutboundMessage))
-    assert len(inbound) == 1
+        events = db.session.scalars(select(SmsWebhookEvent).order_by(SmsWebhookEvent.id)).all()
+    assert len(inbound) == 1 and [e.inbound_id for e in events] == [inbound[0].id, inbound[0].id]
     assert (reply.purpose, reply.route, reply.provider, reply.state) == ("reply", "android", "android", "sent")
     assert reply.key == f"reply:{inbound[0].message_sid}" and reply.provider_sid == reply.reference
     assert len(phone.wait_for(2, timeout=0.5)) == 1
@@ -74,21 +77,33 @@ class LostJobs(JobRunner):
         return None
 
 
-def test_the_reply_is_sent_once_even_if_the_web_process_dies_after_filing(android_app, phone):
+def test_the_text_is_filed_and_answered_once_even_if_every_job_is_lost(android_app, phone):
+    """The web process dies right after answering the phone (its filing job is lost), then the worker dies
+    right after filing (the send job is lost): the sweeper finishes both, once each."""
     sms_world(android_app)
     real = android_app.extensions["gridpatrol.runner"]
     android_app.extensions["gridpatrol.runner"] = LostJobs()
     client = android_app.test_client()
     assert _post(client, "sms:received", received_payload(RESIDENT, "帮助"), event_id="evt-h").status_code == 200
-    assert phone.sent == []
+    assert _counts(android_app) == (0, 0, 1)  # accepted, not filed yet
+    with android_app.app_context():
+        assert sweep_sms(db.session, utcnow())["texts_refiled"] == 0  # within the grace: its job may be running
+        counts = sweep_sms(db.session, utcnow() + timedelta(minutes=2))
+        db.session.commit()
+    assert counts["texts_refiled"] == 1
+    with android_app.app_context():
+        [event_row_id] = db.session.scalars(select(SmsWebhookEvent.id)).all()
+        assert file_event_job(event_row_id) == "help"  # filed (and the reply queued) with the send job lost
+        assert file_event_job(event_row_id) == "filed"  # a second run (the sweeper's copy) does nothing
+    assert _counts(android_app) == (1, 1, 1) and phone.sent == []
     android_app.extensions["gridpatrol.runner"] = real
     with android_app.app_context():
-        counts = sweep_outbox(db.session, utcnow() + timedelta(minutes=2))
+        counts = sweep_sms(db.session, utcnow() + timedelta(minutes=4))
         db.session.commit()
-    assert counts["enqueued"] == 1
+    assert (counts["texts_refiled"], counts["enqueued"]) == (0, 1)
     real.wait(timeout=30)
     with android_app.app_context():
-        sweep_outbox(db.session, utcnow() + timedelta(minutes=4))  # a second sweep finds nothing to do
+        sweep_sms(db.session, utcnow() + timedelta(minutes=6))  # a last sweep finds nothing to do
         db.session.commit()
     real.wait(timeout=30)
     assert len(phone.wait_for(1)) == 1 and len(phone.wait_for(2, timeout=0.5)) == 1

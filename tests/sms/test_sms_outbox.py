@@ -228,16 +228,16 @@ def test_messaging_service_instead_of_a_from_number(db_url, tmp_path, stand_in):
 
 
 def test_sweep_job_wrapper_and_the_lease_of_a_stuck_sending_row(twilio_app, stand_in):
-    from sms.outbox import sweep_outbox_job
+    from sms.sweep import sweep_sms_job
     with twilio_app.app_context():
         stuck = OutboundMessage(key="stuck-sending", to_number=TO, body="卡在发送中", state="sending", attempts=1,
                                 sending_at=utcnow() - timedelta(minutes=1))
         db.session.add(stuck)
         db.session.commit()
         stuck_id = stuck.id
-        assert sweep_outbox_job() == {"expired": 0, "enqueued": 0}  # still inside its 2-minute lease
-        counts = sweep_outbox_job(now=(utcnow() + timedelta(minutes=2)).isoformat())
-        assert counts == {"expired": 0, "enqueued": 1}
+        assert sweep_sms_job() == {"expired": 0, "enqueued": 0, "texts_refiled": 0}  # inside its 2-minute lease
+        counts = sweep_sms_job(now=(utcnow() + timedelta(minutes=2)).isoformat())
+        assert counts == {"expired": 0, "enqueued": 1, "texts_refiled": 0}
     twilio_app.extensions["gridpatrol.runner"].wait(timeout=30)
     message = _get(twilio_app, stuck_id)
     assert message.state == "sent" and len(stand_in.posts) == 1  # the provider had nothing: sent once now
