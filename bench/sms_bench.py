@@ -208,11 +208,14 @@ def main() -> None:
                         help="android: signed sms:received webhooks, replies to the stand-in phone; aliyun: the "
                              "20,000-grid peak's alerts handed to Aliyun's stand-in (bench/sms_providers_bench.py)")
     parser.add_argument("--alerts", type=int, default=2523, help="aliyun: alerts at the peak (alerts_bench.py)")
+    parser.add_argument("--redis-url", default=None,
+                        help="android: run the jobs in an RQ worker on this Redis database (flushed; RQ keys only)")
     args = parser.parse_args()
     if args.provider != "twilio":
         from bench.sms_providers_bench import bench_aliyun, bench_android
         if args.provider == "android":
-            bench_android(args.rate, min(args.seconds, 120.0), args.database_url, args.workers, args.seed)
+            bench_android(args.rate, min(args.seconds, 120.0), args.database_url, args.workers, args.seed,
+                          args.redis_url)
         else:
             bench_aliyun(args.alerts, args.database_url, 500)
         return

@@ -63,6 +63,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "GRIDPATROL_TIMEZONE": _env("GRIDPATROL_TIMEZONE", DEFAULT_TIMEZONE),
         "GRIDPATROL_PHONE_REGION": _env("GRIDPATROL_PHONE_REGION", "CN"),
         "GRIDPATROL_LOCALE": _env("GRIDPATROL_LOCALE", "zh"),
+        "LOG_LEVEL": _env("GRIDPATROL_LOG_LEVEL", "INFO").upper(),
         # Request bodies: 2 MB is the sync limit (decompressed); the raw limit is the same.
         "MAX_CONTENT_LENGTH": _int_env("GRIDPATROL_MAX_BODY_BYTES", 2 * 1024 * 1024),
         "PUBLIC_BASE_URL": _env("GRIDPATROL_PUBLIC_BASE_URL"),

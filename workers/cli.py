@@ -51,7 +51,7 @@ def worker_command(queues, with_cron, burst, simple):
         while True:
             worker = worker_class([Queue(n, connection=connection) for n in names], connection=connection)
             try:
-                worker.work(with_scheduler=True, burst=burst)
+                worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config["LOG_LEVEL"])
                 break
             except RedisUnavailable as exc:  # a Redis blink must not end the worker (issue 9)
                 _wait_for_redis(connection, exc)
