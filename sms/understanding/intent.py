@@ -88,9 +88,11 @@ def query_ticket(text: str, evidence: float) -> tuple[bool, str | None]:
         rest = bare(text.replace(ticket, ""))
         for word in cues()["ticket_words"]:
             rest = rest.replace(word.replace(" ", ""), "")
-        if question or status or len(rest) <= 4 or past:
+        if status or len(rest) <= 4 or past:
             return True, ticket
-        return False, None
+        # A bare question word beside a number is a query only when no clear problem is described:
+        # "楼下有人烧垃圾吗11111" is a report with a stray number, "100001怎么样了吗" a query.
+        return (True, ticket) if question and evidence < 3.0 else (False, None)
     if (status or question) and past and evidence < 3.0:
         return True, None
     if status and past:
