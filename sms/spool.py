@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sms.providers import configured_names
+
 log = logging.getLogger(__name__)
 
 SPOOL_DIR = "sms-spool"
@@ -137,9 +139,11 @@ def _replay_file(app, path: Path, counts: dict) -> None:
                 continue
             row = receive(db.session, message_sid=item["message_sid"], sender=item["from"], to=item.get("to", ""),
                           body=item["body"], now=received_at, config=app.config)
-            if row.reply:
+            if row.reply:  # leaves the way the text came in (the office phone's texts through the phone)
+                provider = item.get("provider")
                 queue_message(db.session, to=row.sender, body=row.reply, key=f"spool-reply:{sid}",
-                              purpose="reply", member_id=row.member_id, area_id=row.area_id)
+                              purpose="reply", member_id=row.member_id, area_id=row.area_id,
+                              route=provider if provider in configured_names(app.config) else None)
             db.session.commit()
             counts["replayed"] += 1
         db.session.remove()

@@ -100,6 +100,38 @@ def test_replay_job_runs_from_the_periodic_timer_and_after_the_next_stored_text(
     assert PERIODIC["sms_spool"][0] == "sms.spool.replay_spool_job"
 
 
+def test_the_office_phones_texts_during_a_database_outage_are_spooled_and_answered_through_it(
+        pg_proxy, postgres_url, tmp_path):
+    """The Android webhook: a text while the database is cut is spooled (200, so the phone does not
+    resend it forever), a delivery report is 503 (the phone resends it); after the replay the text is
+    filed once and its answer leaves through the phone."""
+    from sms import spool
+    from tests.support.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
+    phone = AndroidPhoneStandIn().start()
+    app = build_sms_app(pg_proxy.url_for(postgres_url), tmp_path, **android_config(phone))
+    try:
+        sms_world(app)
+        client = app.test_client()
+        pg_proxy.cut()
+        raw, headers = signed_webhook("sms:received", received_payload(RESIDENT, "举报 烧煤 映月路9号"))
+        response = client.post("/sms/android/webhook", data=raw, headers=headers)
+        assert response.status_code == 200 and response.get_json()["status"] == "spooled"
+        raw, headers = signed_webhook("sms:delivered", {"messageId": "x", "deliveredAt": "2026-11-30T08:00:00Z"})
+        report = client.post("/sms/android/webhook", data=raw, headers=headers)
+        assert report.status_code == 503 and report.get_json()["error"] == "unavailable"
+        assert spool.pending_count(app.config["INSTANCE_PATH"]) == 1
+        pg_proxy.restore()
+        assert spool.replay(app)["replayed"] == 1
+        app.extensions["gridpatrol.runner"].wait(timeout=30)
+        sent = phone.wait_for(1)
+        assert [m["to"] for m in sent] == [RESIDENT] and sent[0]["text"].startswith("已受理，工单号")
+        assert _count(app, Incident) == 1
+    finally:
+        pg_proxy.restore()
+        _close(app)
+        phone.stop()
+
+
 def test_a_torn_spool_line_is_skipped_not_fatal(tmp_path, console_app):
     from sms import spool
     sms_world(console_app)
