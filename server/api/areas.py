@@ -9,7 +9,7 @@ from sqlalchemy import func, or_
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_from_ref, audit, documents_errors,
                                get_or_404, live, page_args_schema, page_schema, paginate)
 from server.api.schedules import EffectiveOnArgs, EffectiveScheduleSchema, effective_for
-from server.api.scoping import require_admin_over_areas, require_in_scope
+from server.domain.scoping import require_admin_over_areas, require_in_scope
 from server.auth import staff_principal
 from server.domain.area_edits import delete_area, update_area
 from server.domain.settings import DomainSettings

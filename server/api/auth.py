@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema,
                                page_schema, paginate)
-from server.api.scoping import require_admin_over_member as _require_admin_over_member
+from server.domain.scoping import require_admin_over_member as _require_admin_over_member
 from server.auth import staff_principal
 from server.domain.members import check_password, get_member, member_by_phone
 from server.domain import ratelimit

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from server.api.common import (QUERY, StrictSchema, audit, documents_errors, live, page_args_schema, page_schema,
                                paginate)
-from server.api.scoping import require_admin_over_areas
+from server.domain.scoping import require_admin_over_areas
 from server.auth import staff_principal
 from server.domain.categories import create_category, get_category, retire_category, update_category
 from server.extensions import db

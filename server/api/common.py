@@ -98,8 +98,9 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 # Roles that may read the records of their areas. Volunteers (红袖标志愿者) report problems but do not
 # browse the roster, phones or other people's reports.
-from server.domain.access import READERS as READ_ROLES  # noqa: E402  (the permission table's readers)
-ANY_ROLE = READ_ROLES  # the default of scoping.require_in_scope
+from server.domain.access import READERS  # noqa: E402
+
+READ_ROLES = READERS  # the permission table's readers, under the name the views use
 QUERY = {"location": "query", "unknown": RAISE}  # a mistyped filter is an error, not "no filter"
 
 ERROR_DESCRIPTIONS = {

@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 
 from server.api.common import (QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema, page_schema,
                                paginate)
-from server.api.scoping import member_filter, require_admin_over_member, require_member_visible
+from server.domain.scoping import member_filter, require_admin_over_member, require_member_visible
 from server.auth import staff_principal
 from server.domain.members import get_member
 from server.domain.tokens import register_device

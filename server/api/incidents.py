@@ -16,7 +16,7 @@ from server.api.common import (QUERY, READ_ROLES, area_from_ref, as_record_id, a
 from server.api.incident_schemas import (EscalateSchema, IncidentCreateSchema, IncidentDetailSchema, IncidentFilter,
                                          IncidentSchema, IncidentUpdateSchema, NoteOnlySchema, NoteRequiredSchema,
                                          ReassignSchema, RejectSchema)
-from server.api.scoping import require_in_scope
+from server.domain.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain import incidents as rules
 from server.domain.access import ACT_ON_INCIDENT, can, can_act_on_incident, roles_for

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, id_field, live,
                                page_args_schema, page_schema, paginate)
-from server.api.scoping import member_filter, require_admin_over_member, require_member_visible
+from server.domain.scoping import member_filter, require_admin_over_member, require_member_visible
 from server.auth import staff_principal
 from server.domain.access import require_may_grant
 from server.domain.members import (check_password, create_member, deactivate_member, get_member,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                id_field, documents_errors, live, page_args_schema, page_schema, paginate)
-from server.api.scoping import require_in_scope
+from server.domain.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain.members import get_member
 from server.domain.patrols import create_patrol, get_patrol

@@ -98,7 +98,7 @@ def _uploaded_file() -> tuple[bytes, str | None]:
 
 
 def _manages(principal, member) -> bool:
-    from server.api.scoping import require_admin_over_member
+    from server.domain.scoping import require_admin_over_member
     from server.errors import Forbidden
     try:
         require_admin_over_member(principal, member, "import")

@@ -10,7 +10,7 @@ from sqlalchemy import func
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_from_ref, audit, documents_errors, live,
                                page_args_schema, page_schema, paginate)
-from server.api.scoping import require_in_scope
+from server.domain.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain.settings import DomainSettings
 from server.domain.areas import effective_timezone

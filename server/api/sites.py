@@ -9,7 +9,7 @@ from sqlalchemy.orm import contains_eager
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                documents_errors, live, page_args_schema, page_schema, paginate)
-from server.api.scoping import require_in_scope
+from server.domain.scoping import require_in_scope
 from server.auth import staff_principal
 from server.domain.sites import create_site, delete_site, get_site, inspect_site, update_site
 from server.extensions import db

@@ -1,10 +1,12 @@
 """短信: the outbox and the inbound log. Scope is the messages API's (sms.visibility.message_filter); phone
-numbers are masked unless the leader is an admin (residents' numbers are private)."""
+numbers are masked unless the permission table lets the leader read reporters' phones in the area shown
+(server.domain.access.may_see_phones, the API's rule too)."""
 from __future__ import annotations
 
 from flask import request
 from sqlalchemy import select
 
+from server.domain.access import may_see_phones
 from server.domain.phones import mask_phone
 from server.extensions import db
 from server.models import Area
@@ -19,10 +21,6 @@ STATE_ZH = {"queued": "排队中", "sending": "发送中", "sent": "已发送", 
             "rate_limited": "过于频繁", "opted_in": "恢复订阅", "help": "帮助", "empty": "空短信"}
 PURPOSE_ZH = {"alert": "提醒", "reply": "回复", "manual": "手动", "weekly": "周报"}
 PAGE_SIZE = 50
-
-
-def may_see_phones(principal, focus: Area) -> bool:
-    return principal.is_global_admin or "admin" in principal.roles_over(focus)
 
 
 @bp.route("")

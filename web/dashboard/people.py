@@ -2,7 +2,7 @@
 and QR, through server.domain.pairing), setting a member's password (admins), and the roster import (dry run
 shown row by row with errors by line, then commit).
 
-Member visibility and admin rights are the API's (server.api.scoping); the import is
+Member visibility and admin rights are the domain's (server.domain.scoping, as for the API); the import is
 server.domain.roster.import_roster, the same function the CLI and POST /api/v1/roster/import call.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from server.api.scoping import require_admin_over_member
+from server.domain.scoping import require_admin_over_member
 from server.domain.access import scope_filter
 from server.domain.audit import record as audit_record
 from server.domain.members import get_member, set_password

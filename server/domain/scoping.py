@@ -1,4 +1,5 @@
-"""The scoping rule of the API, in one place.
+"""Who sees and who manages which member, and the area-scope checks: one rule for the API, the dashboard
+and the CLI.
 
 Roles held on an area reach its whole subtree (server.domain.access.Principal). A record belongs to an
 area (a site, patrol or incident through its areas; a member through her assignments), and a staff member
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from server.api.common import ANY_ROLE, READ_ROLES
+from server.domain.access import READERS as READ_ROLES
 from server.domain.errors import Forbidden
 from server.models import Area, Assignment, Member
 
 
-def require_in_scope(principal, area: Area, action: str = "view", roles=ANY_ROLE) -> None:
+def require_in_scope(principal, area: Area, action: str = "view", roles=READ_ROLES) -> None:
     principal.require(area, roles, action)
 
 
