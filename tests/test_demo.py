@@ -72,7 +72,8 @@ def test_last_thursdays_report_is_stored_with_the_same_figures_on_every_backend(
     from workers.models import WeeklyReport
     assert last_report_day(date(2026, 12, 1)) == date(2026, 11, 26)  # a Tuesday → the Thursday before
     assert last_report_day(date(2026, 11, 26)) == date(2026, 11, 19)  # a Thursday → the one before (today's: the job)
-    assert [(r["area"], r["week_end"]) for r in demo["weekly_reports"]] == [("CJ05", "2026-11-26"), ("CJ", "2026-11-26")]
+    assert [(r["area"], r["week_end"]) for r in demo["weekly_reports"]] == [("CJ05", "2026-11-26"),
+                                                                            ("CJ", "2026-11-26")]
     with app.app_context():
         sub = db.session.get(WeeklyReport, demo["weekly_reports"][0]["id"]).data
         district = db.session.get(WeeklyReport, demo["weekly_reports"][1]["id"]).data
