@@ -80,18 +80,16 @@ def test_password_set_command_and_sign_in(app, world, tmp_path):
     assert answer.status_code == 302
 
 
-def test_demo_leaders_have_the_listed_password(app):
+def test_demo_leaders_have_the_listed_password(db):
     from server.demo import load_demo
     from server.domain.members import check_password, member_by_phone
-    from server.extensions import db
-    with app.app_context():
-        out = load_demo(db.session)
-        db.session.commit()
-        entry = next(e for e in out["staff_tokens"] if e["role"] == "community_leader")
-        assert check_password(member_by_phone(db.session, entry["phone"]), entry["password"])
-        assert check_password(member_by_phone(db.session, out["admin"]["phone"]), out["admin"]["password"])
-        patroller = next(e for e in out["members"] if e["roles"][0]["role"] == "patroller")
-        assert "password" not in patroller
+    out = load_demo(db.session)
+    db.session.commit()
+    entry = next(e for e in out["staff_tokens"] if e["role"] == "community_leader")
+    assert check_password(member_by_phone(db.session, entry["phone"]), entry["password"])
+    assert check_password(member_by_phone(db.session, out["admin"]["phone"]), out["admin"]["password"])
+    patroller = next(e for e in out["members"] if e["roles"][0]["role"] == "patroller")
+    assert "password" not in patroller
 
 
 def test_pages_need_sign_in_and_keep_scope(app, client, world):
