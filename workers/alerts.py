@@ -22,7 +22,6 @@ from server.jobs.runner import enqueue_after_commit
 from server.domain.access import Principal
 from server.models import LEADER_ROLES, utcnow
 from server.domain.incidents import acknowledge
-from sms.outbox import queue_messages
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +118,8 @@ def deliver_pending(session: Session, now: datetime, *, batch: int | None = None
         alerts = session.execute(select(table.c.id, table.c.key, table.c.phone, table.c.body, table.c.member_id,
                                         table.c.area_id, table.c.params).where(table.c.status == "pending")
                                  .order_by(table.c.id).limit(batch).with_for_update(skip_locked=True)).all()
+        # local: looked up at each call, so a job can swap sms.outbox.queue_messages (tests/support/workers_rq_jobs.py)
+        from sms.outbox import queue_messages
         messages = queue_messages(session, [
             {"to": a.phone, "body": a.body, "key": a.key, "purpose": "alert", "member_id": a.member_id,
              "area_id": a.area_id, "params": a.params} for a in alerts])
