@@ -55,7 +55,8 @@ def build(session):
         session.add(Patrol(member=patrollers[i % len(patrollers)], area=grids[i % len(grids)],
                            started_at=now - timedelta(hours=i), source="device"))
     _, admin_token = issue_staff_token(session, admin)
-    _, leader_token = issue_staff_token(session, session.scalar(session.query(Member).filter_by(name="社区长3").statement))
+    community_leader = session.scalar(session.query(Member).filter_by(name="社区长3").statement)
+    _, leader_token = issue_staff_token(session, community_leader)
     session.commit()
     return admin_token, leader_token
 
@@ -86,13 +87,17 @@ def main():
     tickets = iter(range(100001, 102001))
     calls = {
         "GET /incidents (admin, 50 of 2000)": lambda: client.get("/api/v1/incidents", headers=admin),
-        "GET /incidents?overdue=true&within=BD01-3": lambda: client.get("/api/v1/incidents?overdue=true&within=BD01-3", headers=admin),
+        "GET /incidents?overdue=true&within=BD01-3":
+            lambda: client.get("/api/v1/incidents?overdue=true&within=BD01-3", headers=admin),
         "GET /incidents (community leader)": lambda: client.get("/api/v1/incidents", headers=leader),
         "GET /incidents/<ticket> (with history)": lambda: client.get("/api/v1/incidents/100500", headers=admin),
-        "POST /incidents": lambda: client.post("/api/v1/incidents", json={"category": 5, "area": "BD01-3-2"}, headers=admin),
-        "POST /incidents/<t>/escalate": lambda: client.post(f"/api/v1/incidents/{next(tickets)}/escalate", json={}, headers=admin),
+        "POST /incidents":
+            lambda: client.post("/api/v1/incidents", json={"category": 5, "area": "BD01-3-2"}, headers=admin),
+        "POST /incidents/<t>/escalate":
+            lambda: client.post(f"/api/v1/incidents/{next(tickets)}/escalate", json={}, headers=admin),
         "GET /members (50 of 170)": lambda: client.get("/api/v1/members", headers=admin),
-        "GET /areas?within=BD01 (per_page 100)": lambda: client.get("/api/v1/areas?within=BD01&per_page=100", headers=admin),
+        "GET /areas?within=BD01 (per_page 100)":
+            lambda: client.get("/api/v1/areas?within=BD01&per_page=100", headers=admin),
         "GET /patrols (50 of 1000)": lambda: client.get("/api/v1/patrols", headers=admin),
     }
     print(f"backend: {url.split(':')[0]}  ({N} calls each)")

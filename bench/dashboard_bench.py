@@ -136,7 +136,8 @@ def main() -> None:
         for name, url in (("weekly report", "/dashboard/reports"), ("report trend (8 wk)", "/dashboard/reports/trend")):
             t = time.perf_counter()
             status = client.get(url).status_code
-            print(f"{name + ' cold':<20} {'sub-district leader':<20} {(time.perf_counter() - t) * 1000:>8.1f} {'':>8} {status:>6}")
+            print(f"{name + ' cold':<20} {'sub-district leader':<20} {(time.perf_counter() - t) * 1000:>8.1f} "
+                  f"{'':>8} {status:>6}")
     with time_machine.travel(NOW, tick=True):
         for who, member_id in principals(app).items():
             client = client_for(app, member_id)

@@ -260,14 +260,17 @@ def main() -> None:
     print(f"link: {link}")
     print(f"first load of the shell: usable in {load['usable_s']:.1f} s, {load['usable_down']/1024:.1f} KB down / "
           f"{load['usable_up']/1024:.1f} KB up; whole shell cached for offline after {load['offline_ready_s']:.1f} s, "
-          f"{load['offline_ready_down']/1024:.1f} KB down / {load['offline_ready_up']/1024:.1f} KB up (wire bytes, headers included)")
+          f"{load['offline_ready_down']/1024:.1f} KB down / {load['offline_ready_up']/1024:.1f} KB up "
+          "(wire bytes, headers included)")
     for name, f in (("link up", clean), ("link cut mid-sync for 2 s", cut)):
         print(f"{args.records} offline records, {name}: all acknowledged in {f['seconds']:.1f} s, "
               f"{f['up']/1024:.1f} KB up / {f['down']/1024:.1f} KB down, {f['requests']} sync requests "
               f"({f['failed_requests']} cut off)")
     duplicates = counts["incidents"] - expected_incidents
-    print(f"server holds {counts['patrols']} patrols, {counts['incidents']} incidents, {counts['incident_events']} events "
-          f"for 2 × {args.records} records: {'no duplicates' if duplicates == 0 and counts['patrols'] == 2 * per_day['patrols'] else 'DUPLICATES OR LOSSES'}")
+    whole = duplicates == 0 and counts["patrols"] == 2 * per_day["patrols"]
+    print(f"server holds {counts['patrols']} patrols, {counts['incidents']} incidents, "
+          f"{counts['incident_events']} events "
+          f"for 2 × {args.records} records: {'no duplicates' if whole else 'DUPLICATES OR LOSSES'}")
 
 
 if __name__ == "__main__":

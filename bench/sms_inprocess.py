@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 KINDS = {
-    "resident report": ["举报 烧煤 映月路12号", "楼下有人烧垃圾，烟很大", "舉報 燒煤 白馬路５號", "隔壁在熏腊肉，满楼道都是烟"],
+    "resident report": ["举报 烧煤 映月路12号", "楼下有人烧垃圾，烟很大", "舉報 燒煤 白馬路５號",
+                        "隔壁在熏腊肉，满楼道都是烟"],
     "query": ["查询 100001", "查询 100002"],
     "patrol check-in": ["巡查 HD03-1-1 正常", "XC HD03-1-1 2个问题"],
     "help": ["帮助", "HELP", "?"],

@@ -257,7 +257,8 @@ def main() -> None:
         print(f"bytes/record up (gzip):  new {up_new:.0f}, update {up_upd:.0f}")
         print(f"bytes/record down (gzip): push responses {down_new:.0f}, pull {puller.down / max(pulled, 1):.0f}")
         print(f"requests per 1000 records: push {requests_new:.1f}, pull {puller.requests / max(pulled, 1) * 1000:.2f}")
-        print(f"gunicorn workers: {args.workers} x {args.threads} thread(s); load average now: {os.getloadavg()[0]:.1f} (shared 2-core box)")
+        print(f"gunicorn workers: {args.workers} x {args.threads} thread(s); "
+              f"load average now: {os.getloadavg()[0]:.1f} (shared 2-core box)")
     finally:
         server.terminate()
         try:

@@ -1,7 +1,7 @@
 """Bearer-token authentication for the HTTP API. Views ask for the principal they need."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request
 
 from server.domain.access import Principal
 from server.domain.tokens import find_device, find_staff_token
@@ -46,7 +46,6 @@ def authenticate_first() -> None:
     """before_request for the foundation's /api/v1 views: the token is checked before webargs judges the body
     or query, so a caller without a valid token gets 401/403-worthy answers, not a 422 listing the fields
     it got wrong. Feature blueprints (sync, sms, workers) keep their own order."""
-    from flask import current_app
     blueprint = current_app.blueprints.get(request.blueprint or "")
     if (blueprint is not None and blueprint.import_name.startswith("server.api.")
             and request.path.startswith("/api/v1/")

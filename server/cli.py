@@ -16,6 +16,9 @@ from flask import Flask
 
 from server.config import ConfigError
 
+# Imports inside the command functions are deliberate: each command loads the app, the domain and the
+# libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
+
 CLI_ACTOR = "cli"
 
 

@@ -18,10 +18,14 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
+from importlib import import_module
+from importlib.util import find_spec
 
 from lunardate import LunarDate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from flask import current_app, has_app_context
+from werkzeug.security import generate_password_hash
 
 from server.domain import audit
 from server.domain.areas import create_area
@@ -31,6 +35,7 @@ from server.domain.incidents import acknowledge, create_incident, escalate, hand
 from server.domain.tokens import issue_staff_token, register_device
 from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, Patrol, PatrolSchedule, Site,
                            SiteInspection, utcnow)
+from server import FEATURE_PACKAGES
 
 SEED = 20161125  # the day a winter campaign of the source plans began
 DEMO_DISTRICT = "CJ"
@@ -95,7 +100,6 @@ class _People:
 
 def load_demo(session: Session, *, channel: str = "cli", now: datetime | None = None) -> dict:
     """Load everything in the caller's transaction; refuse (changing nothing) if already loaded."""
-    from flask import current_app, has_app_context
     if has_app_context() and current_app.config.get("SMS_BACKEND") == "twilio":
         raise DemoRefused("the demo's phone numbers are invented; do not load it with GRIDPATROL_SMS_BACKEND=twilio")
     if demo_is_loaded(session):
@@ -177,7 +181,6 @@ DEMO_PASSWORD = "yingyue-demo"  # every demo leader's and the admin's dashboard 
 def _demo_passwords(session: Session, out: dict) -> None:
     """Leaders and the admin sign in to the dashboard with DEMO_PASSWORD. One hash shared by all: hashing is
     deliberately slow, and these are invented people."""
-    from werkzeug.security import generate_password_hash
     shared = generate_password_hash(DEMO_PASSWORD)
     leader_roles = {"admin", "grid_leader", "community_leader", "subdistrict_leader", "district_leader"}
     phones = {e["phone"] for e in out["members"] if any(r["role"] in leader_roles for r in e["roles"])}
@@ -325,10 +328,6 @@ def _feature_demo_data(session: Session, context: dict) -> dict:
     """Features add their own demo data through an optional `<feature>.demo.load_demo_data(session, context)`
     (workers: last Thursday's stored weekly report), found by name like their blueprints and models, so the
     server core imports no feature. Returns the features' results merged."""
-    from importlib import import_module
-    from importlib.util import find_spec
-
-    from server import FEATURE_PACKAGES
     out: dict = {}
     for package in FEATURE_PACKAGES:
         if find_spec(f"{package}.demo") is not None:

@@ -14,24 +14,22 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from server.migrate import upgrade_database
+from server.migrate import current_revisions, seed_after_upgrade, upgrade_database
+from server.cli import record_migration
+from server.demo import DEMO_SUBDISTRICT, demo_admin, demo_is_loaded, load_demo
+from server.domain import audit
+from server.domain.tokens import issue_staff_token
+from server.extensions import db
+from server.models import Area, Member
 
 CREDENTIALS_FILE = "demo-credentials.json"
 
 
 def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> str:
     """Migrate, load the demo into an empty database if asked, and return the banner to print."""
-    from server.demo import DEMO_SUBDISTRICT, demo_admin, demo_is_loaded, load_demo
-    from server.domain import audit
-    from server.domain.tokens import issue_staff_token
-    from server.extensions import db
-
-    from server.cli import record_migration
-    from server.migrate import current_revisions
     before = current_revisions(app)
     heads = upgrade_database(app)  # UnversionedDatabase propagates: `serve` reports it and stops
     record_migration(app, "db.upgrade", before, heads)
-    from server.migrate import seed_after_upgrade
     seed_after_upgrade(app)  # the standard catalogue, as `gridpatrol db upgrade` does (issue 9)
     token, note = None, ""
     with app.app_context():
@@ -74,11 +72,11 @@ def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> st
 
 
 def _is_empty(session) -> bool:
-    from server.models import Area, Member
     return session.scalar(select(Area.id).limit(1)) is None and session.scalar(select(Member.id).limit(1)) is None
 
 
 def run_embedded(app: Flask, host: str, port: int) -> None:
     """Werkzeug's threaded server: fine for a trial on one box, not for production traffic."""
+    # local: only the embedded server runs it
     from werkzeug.serving import run_simple
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

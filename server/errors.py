@@ -8,10 +8,12 @@ but any 500 is a bug: tests assert it never happens for bad input.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, jsonify
 from marshmallow import Schema, ValidationError, fields
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
@@ -100,7 +102,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RecursionError)
     def _too_deep(exc: RecursionError):
         """JSON nested thousands of levels deep ([[[[…) exhausts the parser's recursion: a bad request."""
-        from server.extensions import db
         db.session.rollback()
         return error_response(400, "invalid_json", "The request body is nested too deeply.",
                               {"reason": "RecursionError"})
@@ -125,13 +126,12 @@ def is_unavailable(exc: BaseException) -> bool:
     """Errors that mean "the database or Redis is not answering right now", not "this request is bad":
     a lost or refused connection, an admin shutdown, a full pool, a serialization failure or deadlock.
     The client should retry (503 + Retry-After); nothing it sent is wrong."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     try:
+        # local: Redis is optional (without REDIS_URL jobs run in-process)
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeout
         if isinstance(exc, (RedisConnectionError, RedisTimeout)):
@@ -156,11 +156,7 @@ def unavailable_response(exc: BaseException):
 
 
 def register_unavailable_handlers(app: Flask) -> None:
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
     def _unavailable(exc: Exception):
-        from server.extensions import db
         if not is_unavailable(exc):
             return _unexpected_500(exc)
         try:
@@ -173,6 +169,7 @@ def register_unavailable_handlers(app: Flask) -> None:
     app.register_error_handler(DBAPIError, _unavailable)
     app.register_error_handler(PoolTimeout, _unavailable)
     try:
+        # local: Redis is optional (without REDIS_URL jobs run in-process)
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeout
         app.register_error_handler(RedisConnectionError, _unavailable)
@@ -182,7 +179,6 @@ def register_unavailable_handlers(app: Flask) -> None:
 
 
 def _unexpected_500(exc: Exception):
-    from server.extensions import db
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001
@@ -198,7 +194,6 @@ def mask_phones_in(text: str) -> str:
     """+8613812345678 / 13812345678 → +86138****5678 / 138****5678 in any text."""
     global PHONE_IN_TEXT
     if PHONE_IN_TEXT is None:
-        import re
         PHONE_IN_TEXT = re.compile(r"(?<![\w.])(\+?\d{3})\d{4,8}(\d{4})(?!\d)")
     return PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
 

@@ -6,6 +6,7 @@ branching from "0001_foundation", so there are several heads and we always upgra
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +14,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
+from sqlalchemy import inspect
+
+from server.domain.reference import seed_reference_data
+from server.extensions import db
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -25,7 +30,6 @@ def alembic_config() -> Config:
 
 
 def _run(app: Flask, fn, *args) -> None:
-    from server.extensions import db
     with app.app_context():
         cfg = alembic_config()
         with db.engine.begin() as connection:
@@ -54,9 +58,6 @@ def stamp_database(app: Flask, revision: str = "heads") -> list[str]:
 
 
 def _has_tables(app: Flask) -> bool:
-    from sqlalchemy import inspect
-
-    from server.extensions import db
     with app.app_context():
         return bool(set(inspect(db.engine).get_table_names()) & set(db.metadata.tables))
 
@@ -66,9 +67,6 @@ def downgrade_database(app: Flask, revision: str) -> None:
 
 
 def current_revisions(app: Flask) -> list[str]:
-    import logging
-
-    from server.extensions import db
     quiet = logging.getLogger("alembic.runtime.migration")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # only looking: no "Context impl …" lines on every start
@@ -91,8 +89,6 @@ def is_up_to_date(app: Flask) -> bool:
 def seed_after_upgrade(app: Flask) -> dict:
     """Reference data a working installation needs (the standard problem catalogue), seeded once into an
     empty catalogue after the schema is current. Why not a data migration: server/domain/reference.py."""
-    from server.domain.reference import seed_reference_data
-    from server.extensions import db
     with app.app_context():
         result = seed_reference_data(db.session)
         db.session.commit()

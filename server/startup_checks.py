@@ -11,6 +11,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
+
+from server.extensions import db
+from server.models import Category
+from server.models.schedules import PatrolSchedule
 
 log = logging.getLogger("gridpatrol.startup")
 
@@ -26,10 +33,6 @@ def configuration_warnings(app: Flask) -> list[str]:
 
 def data_warnings(session) -> list[str]:
     """Warnings about what the database holds (a few cheap COUNT queries)."""
-    from sqlalchemy import func, select
-
-    from server.models import Category
-    from server.models.schedules import PatrolSchedule
     warnings = []
     schedule_filter = [PatrolSchedule.deleted_at.is_(None)] if hasattr(PatrolSchedule, "deleted_at") else []
     if not session.scalar(select(func.count()).select_from(PatrolSchedule).where(*schedule_filter)):
@@ -56,9 +59,7 @@ def warn_at_startup(app: Flask) -> None:
     """Called by create_app in production: one WARNING line per problem, at every process start."""
     if app.config.get("GRIDPATROL_ENV") != "production" or app.config.get("TESTING_NO_STARTUP_CHECKS"):
         return
-    from sqlalchemy.orm import Session
 
-    from server.extensions import db
     with app.app_context():
         try:
             with Session(db.engine) as session:
@@ -70,7 +71,6 @@ def warn_at_startup(app: Flask) -> None:
 
 
 def _unchecked(exc: BaseException) -> str:
-    from sqlalchemy.exc import ProgrammingError
     # Tables missing: a fresh database before `gridpatrol db upgrade`.
     if isinstance(exc, ProgrammingError) or "no such table" in str(exc):
         return "not_migrated: the database has no gridpatrol tables yet (run `gridpatrol db upgrade`)"

@@ -77,6 +77,7 @@ def init_app(app) -> None:
     """Register the sms tables and fill the sms settings the foundation config does not know,
     environment first."""
     import sms.models  # noqa: F401  (the sms tables join the one metadata)
+    # local: a feature's parts load when an app is built, not with the package
     from server.config import ConfigError
     for key, (variable, default) in DEFAULTS.items():
         if key in app.config:
@@ -92,6 +93,7 @@ def init_app(app) -> None:
         app.config.setdefault("SMS_CATEGORY_THRESHOLD", float(raw) if raw not in (None, "") else 0.5)
     except ValueError as exc:
         raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
+    # local: a feature's parts load when an app is built, not with the package
     from sms.understanding.category import warm_up
     warm_up()  # load jieba's dictionary in the background so the first resident text does not wait for it
     for key, variable in PROVIDER_SETTINGS.items():
@@ -103,5 +105,6 @@ def init_app(app) -> None:
         app.config["SMS_GATEWAY_NUMBER"] = (app.config.get("ANDROID_SMS_PHONE_NUMBER") if backend == "android"
                                             else app.config.get("TWILIO_FROM_NUMBER") if backend == "twilio"
                                             else None)
+    # local: a feature's parts load when an app is built, not with the package
     from sms.providers import check_providers
     check_providers(app)  # a missing or malformed provider setting stops startup, naming the variable

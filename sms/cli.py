@@ -14,6 +14,9 @@ from sms.inbound import receive
 from sms.outbox import queue_message
 from sms.sweep import sweep_sms
 
+# Imports inside the command functions are deliberate: each command loads the app, the domain and the
+# libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
+
 
 @click.group("sms", help="SMS gateway: outbox sweeps, a local simulator, test sends.")
 def sms_group():

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
 from server.domain import incidents as incident_rules
 from server.domain.access import Principal, can, can_act_on_incident, roles_for
@@ -29,6 +30,8 @@ from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
 from server.domain.patrol_calendar import window_containing
 from server.domain.patrols import create_patrol
 from server.domain.schedules import effective_schedule
+from sms.understanding import store
+from sms.understanding.resolve import interpret
 
 PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (server/domain/access.py)
 STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
@@ -149,7 +152,6 @@ def do_report(ctx: Context) -> Outcome:
         return _missing(ctx, "text", "report")
     if p.error == "unknown_category":
         return _fail(ctx, "unknown_category", "unknown_category", word=p.category_word or "")
-    from sms.understanding import store
     understood = p.understanding or {}
     category = _category_by_code(ctx, understood.get("category")) or _category(ctx, p.category)
     area, routed_by = _report_area(ctx, understood)
@@ -191,7 +193,6 @@ def _category_by_code(ctx: Context, code: str | None) -> Category | None:
 
 def _report_area(ctx: Context, understood: dict) -> tuple[Area | None, str]:
     """A grid code in the text; else the deepest area the gazetteer found; else the intake area."""
-    from sms.understanding import store
     text = ctx.parsed.text or ctx.parsed.normalized
     for word in re.findall(r"[a-z]{1,4}\d[\w\-]*", text):
         area = find_grid(ctx.session, word)
@@ -427,7 +428,6 @@ def do_ack(ctx: Context) -> Outcome:
 
 
 def _pin_ok(ctx: Context) -> bool:
-    from werkzeug.security import check_password_hash
     return ctx.pin is not None and check_password_hash(ctx.member.sms_pin_hash, ctx.pin)
 
 
@@ -457,8 +457,6 @@ def dispatch(ctx: Context) -> Outcome:
 
 def read_text(session: Session, body: str, member: Member | None, config: dict) -> ParsedCommand:
     """The coded grammar, then (for what it does not cover) sms.understanding: intent, category, place."""
-    from sms.understanding import store
-    from sms.understanding.resolve import interpret
     is_staff = member is not None and bool(set(member.roles) & STAFF_ROLE_NAMES)
     return interpret(body, is_staff=is_staff, lexicon=store.lexicon(session), gazetteer=store.gazetteer(session),
                      catalogue=catalogue(session), threshold=float(config.get("SMS_CATEGORY_THRESHOLD") or 0.5))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sms.models import OutboundMessage
 from sms.providers import configured_names, get_provider
 from sms.providers.base import Provider, SendError
+from sms.outbox import apply_status_callback
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ def _asks(name: str) -> bool:
 
 
 def reconcile_deliveries(session: Session, now: datetime) -> dict:
-    from sms.outbox import apply_status_callback
     names = [n for n in configured_names(current_app.config) if _asks(n)]
     if not names:
         return {}  # no provider here reports delivery only when asked

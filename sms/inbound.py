@@ -302,7 +302,7 @@ def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, m
     durable spool (sms/spool.py) and return the reply that acknowledges it. If even the spool cannot be
     written, re-raise: the webhook answers 503 and the provider may retry."""
     from server.errors import describe_unavailable
-    from sms import spool
+    from sms import spool  # local: the spool's replay files texts through this module
     try:
         session.rollback()
     except Exception:  # noqa: BLE001 - the connection is gone
@@ -321,7 +321,7 @@ def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, m
 
 def after_stored(app) -> None:
     """After a text reached the database: if earlier ones wait in this host's spool, queue their replay."""
-    from sms import spool
+    from sms import spool  # local: the spool's replay files texts through this module
     if spool.has_pending(app.config["INSTANCE_PATH"]):
         try:
             get_runner(app).enqueue("sms.spool.replay_spool_job", queue="sms")

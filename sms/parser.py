@@ -68,6 +68,7 @@ class ParsedCommand:
 
 @lru_cache(maxsize=1)
 def _converter():
+    # local: OpenCC builds its tables on first use
     from opencc import OpenCC
     return OpenCC("t2s")
 

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.models import utcnow
+from server.models import Assignment, Member, utcnow
 from sms.models import PENDING_STATES, OutboundMessage, SmsProviderState
-from sms.providers import alerts_name, configured_names, main_name, provider_class
+from sms.providers import alerts_name, configured_names, get_provider, main_name, provider_class
 from sms.providers.base import PROVIDER_DOWN, SendError
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,6 @@ def admin_phones(session: Session, config) -> list[str]:
     phones = [p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if p and p.strip()]
     if phones:
         return phones
-    from server.models import Assignment, Member
     return list(session.scalars(select(Member.phone).join(Assignment, Assignment.member_id == Member.id).where(
         Assignment.role == "admin", Assignment.area_id.is_(None), Member.active.is_(True),
         Member.phone.is_not(None)).distinct()))
@@ -141,7 +140,7 @@ def _tell_admins_once(session: Session, config, down: str, to: str, why: str, no
     if state.admin_notified_at is not None and state.admin_notified_at >= since:
         return
     state.admin_notified_at = now
-    from sms.outbox import queue_message
+    from sms.outbox import queue_message  # local: sms.outbox imports this module (routing)
     reason = "手机心跳超过10分钟未收到" if why == "heartbeat" else "连续发送失败"
     body = f"短信通道{down}不可用（{reason}），告警已改由{to}发送。请检查网关手机或服务商账户。"
     stamp = since.strftime("%Y%m%dT%H%M")
@@ -153,7 +152,6 @@ def _tell_admins_once(session: Session, config, down: str, to: str, why: str, no
 
 def provider_states(session: Session, app) -> list[dict]:
     """Each configured provider's state for /healthz, /api/v1/workers/health and `gridpatrol sms status`."""
-    from sms.providers import get_provider
     config = app.config
     now = utcnow()
     depth = dict(session.execute(select(OutboundMessage.provider, func.count()).where(

@@ -25,6 +25,11 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from server.errors import describe_unavailable, is_unavailable
+from server.extensions import db
+from server.jobs.context import job_app
+from sms.inbound import clean_text, find_inbound, receive
+from sms.outbox import queue_message
 from sms.providers import configured_names
 
 log = logging.getLogger(__name__)
@@ -95,7 +100,6 @@ def _claim(folder: Path) -> None:
 
 def replay(app) -> dict:
     """Store every spooled text (oldest first). Returns counts; stops at the first database error."""
-    from server.errors import describe_unavailable, is_unavailable
     folder = spool_dir(app.config["INSTANCE_PATH"])
     counts = {"replayed": 0, "already_stored": 0, "left": 0, "bad_lines": 0}
     try:
@@ -118,9 +122,6 @@ def replay(app) -> dict:
 
 
 def _replay_file(app, path: Path, counts: dict) -> None:
-    from server.extensions import db
-    from sms.inbound import clean_text, find_inbound, receive
-    from sms.outbox import queue_message
     with app.app_context():
         for raw in path.read_bytes().splitlines():
             if not raw.strip():
@@ -152,7 +153,6 @@ def _replay_file(app, path: Path, counts: dict) -> None:
 
 def replay_spool_job(now=None) -> dict:
     """The periodic job (queue `sms`): replay this host's spool. Safe to run twice (MessageSid)."""
-    from server.jobs.context import job_app
     app = job_app()
     if not has_pending(app.config["INSTANCE_PATH"]):
         return {"replayed": 0, "left": 0}

@@ -7,6 +7,8 @@ every template with the SAMPLE values below and checks it.
 """
 from __future__ import annotations
 
+from sms.segments import count_segments
+
 TEMPLATES: dict[str, dict[str, str]] = {
     # --- replies to residents
     "report_ok": {
@@ -184,5 +186,4 @@ def area_name(area, lang: str) -> str:
 
 def too_long(text: str) -> bool:
     """More than one segment (70 UCS-2 units for Chinese, 160 GSM-7 characters for English)."""
-    from sms.segments import count_segments
     return count_segments(text).segments > 1

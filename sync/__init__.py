@@ -7,5 +7,6 @@ version (and server-side field clocks), so devices hear about API, SMS and worke
 
 def init_app(app) -> None:
     import sync.models  # noqa: F401  (the sync tables join the one metadata)
+    # local: a feature's parts load when an app is built, not with the package
     from sync.versioning import install
     install()

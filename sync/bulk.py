@@ -1,8 +1,11 @@
 """Writing a batch's new rows in as few statements as possible (tickets: server.domain.tickets)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, insert
+from json import dumps
+
+from sqlalchemy import insert, JSON, text
 from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sync.collections import wire_value
 
 
@@ -27,8 +30,8 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
     raw = session.connection().connection.driver_connection
     names = ", ".join(f'"{name}"' for name in columns)
+    # local: PostgreSQL only
     import psycopg
-    from sqlalchemy.exc import DBAPIError, IntegrityError
     try:
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
@@ -42,10 +45,6 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
 
 def bulk_update(session: Session, table, columns: tuple[str, ...], objects: list) -> None:
     """One UPDATE … FROM json_to_recordset for many rows that change the same columns (PostgreSQL)."""
-    from json import dumps
-
-    from sqlalchemy import text
-
     dialect = session.get_bind().dialect
     types = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}' for name in ("id",) + columns)
     assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns)

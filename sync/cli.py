@@ -13,6 +13,9 @@ from server.cli import build_app
 from server.extensions import db
 from sync.admin import new_epoch, purge_tombstones
 
+# Imports inside the command functions are deliberate: each command loads the app, the domain and the
+# libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
+
 
 def _client(db: str, server: str | None = None, token: str | None = None, device_id: str | None = None):
     client = DeviceClient(db, device_id=device_id)

@@ -50,6 +50,7 @@ class HttpTransport:
     """POSTs gzip JSON to a server; counts bytes on the wire for the benchmark."""
 
     def __init__(self, server: str, token: str, timeout: float = 30.0):
+        # local: only a client that talks HTTP loads requests
         import requests
         self.url = server.rstrip("/") + "/api/v1/sync"
         self.session = requests.Session()
@@ -59,6 +60,7 @@ class HttpTransport:
         self.bytes_up = self.bytes_down = self.requests = 0
 
     def post(self, body: dict) -> tuple[int, dict]:
+        # local: only a client that talks HTTP loads requests
         import requests
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {}

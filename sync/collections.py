@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable
 
-from sqlalchemy import false, literal, or_, select
+from sqlalchemy import any_, ARRAY, bindparam, false, literal, or_, select
 
 from server.models import (Area, Assignment, Category, Incident, IncidentEvent, Member, Patrol, PatrolSchedule,
                            Site)
@@ -135,7 +135,6 @@ def change_entry(collection: Collection, obj) -> dict:
 def in_list(session, column, values):
     """`column IN values` that stays one bind parameter on PostgreSQL (`= ANY(array)`): compiling and
     sending 500 or 5000 separate parameters costs more than the query."""
-    from sqlalchemy import ARRAY, any_, bindparam
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))

@@ -9,12 +9,14 @@ import secrets
 
 from sqlalchemy import String, cast, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from server.domain.errors import BadRequest
 from server.models import Member
 from sync.collections import COLLECTIONS, change_entry, in_list, to_wire
 from sync.models import SyncMeta, SyncTombstone
 from sync.versioning import visible_horizon
+from sync.pull_pg import page
 
 
 def scope_hash(paths: list[str]) -> str:
@@ -27,7 +29,6 @@ def meta(session: Session) -> dict:
     if "epoch" not in rows:
         stmt = insert(SyncMeta).values(key="epoch", number=0, text=secrets.token_hex(4))
         if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
             stmt = pg_insert(SyncMeta).values(key="epoch", number=0, text=secrets.token_hex(4)).on_conflict_do_nothing()
         else:
             stmt = stmt.prefix_with("OR IGNORE")
@@ -80,7 +81,6 @@ def changes_since(session: Session, paths: list[str], after: int, limit: int, de
     """
     horizon = visible_horizon(session)
     if session.get_bind().dialect.name == "postgresql":
-        from sync.pull_pg import page
         changes, last, has_more = page(session, paths, after, horizon, limit, device_id, skip)
         return changes, (last if has_more else max(after, horizon - 1)), has_more
     branches = []

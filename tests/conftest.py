@@ -111,8 +111,12 @@ _created: set[str] = set()
 
 
 def reset_database(db) -> None:
-    """Empty every table. PostgreSQL keeps its schema between tests (TRUNCATE is fast); SQLite files are new."""
+    """Empty every table. PostgreSQL keeps its schema between tests (TRUNCATE is fast); SQLite files are new.
+    The per-process caches of reference data (catalogue, area names, the office's words) go with them: the
+    PostgreSQL database keeps its URL, so a cache keyed by it would outlive the rows it copied."""
     from sqlalchemy import text
+    from sms.commands import clear_caches
+    clear_caches()
     url = str(db.engine.url)
     if db.engine.dialect.name == "postgresql":
         if url not in _created:
@@ -153,6 +157,22 @@ def session(app):
     with app.app_context():
         yield db.session
         db.session.rollback()
+
+
+@pytest.fixture
+def db(app):
+    """The Flask-SQLAlchemy handle (`server.extensions.db`, the very object the code imports) with an app
+    context pushed for the whole test, so the body reads `db.session...` with no `with app.app_context():`
+    block. It yields the handle, not the session, so a converted test keeps its lines as they were; nothing is
+    rolled back (the context's teardown removes the session). List it after fixtures that build data
+    (`world`, `demo`).
+
+    For tests that only touch the database. A test that also makes requests, runs the CLI or a job against the
+    same app keeps its own scoped `with app.app_context():` blocks: a test-client request made while this
+    context is pushed reuses it (Flask 3.1), sharing `g` and the session with the test."""
+    from server.extensions import db as handle
+    with app.app_context():
+        yield handle
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ def test_unknown_path_uses_error_shape(client):
     assert set(response.get_json()) == {"error", "message", "details"}
 
 
-def test_world_builds_and_tokens_resolve(app, world):
+def test_world_builds_and_tokens_resolve(world, db):
     from server.domain.tokens import find_device, find_staff_token
-    from server.extensions import db
-    with app.app_context():
-        assert find_staff_token(db.session, world.tokens["admin"]).member.name == "管理员"
-        assert find_device(db.session, world.device_token).member.name == "吴巡查"
-        assert find_device(db.session, "gpd_nope") is None
+    assert find_staff_token(db.session, world.tokens["admin"]).member.name == "管理员"
+    assert find_device(db.session, world.device_token).member.name == "吴巡查"
+    assert find_device(db.session, "gpd_nope") is None

@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 
 def init_app(app) -> None:
     import workers.models  # noqa: F401  (the workers' tables join the one metadata)
+    # local: a feature's parts load when an app is built, not with the package
     from sms import register_bare_ack
     from workers import settings
     from workers.alerts import acknowledge_alert
@@ -20,6 +21,7 @@ def init_app(app) -> None:
     init_dashboard(app)
     if app.config.get("REDIS_URL") or app.config.get("TESTING") or not settings.get("WORKERS_EMBEDDED_TIMER", app):
         return
+    # local: a feature's parts load when an app is built, not with the package
     from workers.periodic import EmbeddedTimer
     timer = EmbeddedTimer(app, float(settings.get("WORKERS_TIMER_SECONDS", app))).start()
     app.extensions["gridpatrol.timer"] = timer

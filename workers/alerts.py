@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from server.models import Member
+from server.models import Area, Incident, Member
 from workers import settings
 from workers.models import PatrolWindow, WorkerAlert
 from server.domain.patrol_calendar import in_quiet_hours
 from server.jobs.runner import enqueue_after_commit
 from server.domain.access import Principal
 from server.models import LEADER_ROLES, utcnow
+from server.domain.incidents import acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
         placeholders = ", ".join(["%s"] * len(ALERT_COLUMNS))
         sql = (f"INSERT INTO worker_alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({placeholders})"
                " ON CONFLICT (key) DO NOTHING RETURNING id, key")
+        # local: PostgreSQL only
         from psycopg.types.json import Json
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
@@ -59,6 +61,7 @@ def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
             return created
         finally:
             cursor.close()
+    # local: each dialect's insert is named insert; the bind picks one
     from sqlalchemy.dialects.sqlite import insert
     table = WorkerAlert.__table__
     statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id, table.c.key)
@@ -115,6 +118,7 @@ def deliver_pending(session: Session, now: datetime, *, batch: int | None = None
         alerts = session.execute(select(table.c.id, table.c.key, table.c.phone, table.c.body, table.c.member_id,
                                         table.c.area_id, table.c.params).where(table.c.status == "pending")
                                  .order_by(table.c.id).limit(batch).with_for_update(skip_locked=True)).all()
+        # local: looked up at each call, so a job can swap sms.outbox.queue_messages (tests/support/workers_rq_jobs.py)
         from sms.outbox import queue_messages
         messages = queue_messages(session, [
             {"to": a.phone, "body": a.body, "key": a.key, "purpose": "alert", "member_id": a.member_id,
@@ -143,14 +147,13 @@ def still_relevant(session: Session, alert: WorkerAlert, now: datetime) -> bool:
         window = session.get(PatrolWindow, int(alert.subject_id))
         if window is None or window.acknowledged_at is not None or window.state not in ("missed", "escalated"):
             return False
-        from workers.scans import window_has_patrol
+        from workers.scans import window_has_patrol  # local: workers.scans imports this module (alert_key)
         if window_has_patrol(session, window, now):
             if window.state == "missed":
                 window.state, window.next_check_at = "late", None
             return False
         return True
     if alert.subject_type == "incident":
-        from server.models import Incident
         incident = session.get(Incident, alert.subject_id)
         if incident is None or incident.status not in ("open", "in_progress"):
             return False
@@ -203,7 +206,6 @@ def acknowledge_alert(session: Session, member: Member, *, alert_id: int | None 
     principal = Principal.for_member(member)
     for alert in alerts:
         alert.acknowledged_at = now
-        from server.models import Area
         area = session.get(Area, alert.area_id) if alert.area_id else None
         if area is None or not principal.roles_over(area) & (set(LEADER_ROLES) | {"admin", "supervisor"}):
             continue  # not a leader here: the window's reminders go on
@@ -215,8 +217,6 @@ def acknowledge_alert(session: Session, member: Member, *, alert_id: int | None 
                     window.state, window.next_check_at = "acknowledged", None
             cancel_held(session, "window", alert.subject_id)
         elif alert.subject_type == "incident":
-            from server.domain.incidents import acknowledge
-            from server.models import Incident
             incident = session.get(Incident, alert.subject_id)
             if incident is not None and incident.status in ("open", "in_progress") and incident.acknowledged_at is None:
                 acknowledge(session, incident, channel=channel, actor=member, note="收到", now=now)

@@ -19,6 +19,7 @@ from workers.alerts import acknowledge_alert
 from workers.health import worker_health
 from workers.models import PatrolWindow
 from workers.planning import windows_for_area
+from server.domain.access import can, holds_any
 
 blp = Blueprint("workers", __name__, url_prefix="/api/v1/workers",
                 description="Background workers: health, alerts, acknowledgements")
@@ -74,11 +75,9 @@ class WorkerHealthSchema(Schema):
 def health():
     """Queue depths, failed jobs, and each periodic job's last run (admin or supervisor)."""
     principal = staff_principal()
-    from server.domain.access import holds_any
     if not holds_any(principal, "worker_health", "read"):
         raise Forbidden("only an admin or supervisor may see worker health", code="role_not_permitted",
                         details={"roles_allowed": ["admin", "supervisor"]})
-    from server.domain.access import can
     return worker_health(current_app, details=can(principal, "details", "worker_health"))
 
 

@@ -19,6 +19,9 @@ from server.domain.areas import area_by_code
 from server.extensions import db
 from workers.jobs import parse_now, run_all, weekly_report_job
 
+# Imports inside the command functions are deliberate: each command loads the app, the domain and the
+# libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
+
 
 def _redis_url() -> str:
     url = current_app.config.get("REDIS_URL")

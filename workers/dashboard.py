@@ -7,12 +7,15 @@ Only a global admin gets in.
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlsplit
+import logging
 
 from flask import request
 from server.domain.access import Principal
 from server.domain.tokens import find_staff_token
 from server.errors import error_response
 from server.extensions import db
+from workers import settings
 
 DASHBOARD_PREFIX = "/admin/rq"
 
@@ -39,14 +42,12 @@ def _challenge(status: int, message: str):
 
 
 def init_dashboard(app) -> None:
-    from workers import settings
     if not app.config.get("REDIS_URL") or not settings.get("WORKERS_RQ_DASHBOARD", app):
         return
     try:
         import rq_dashboard
         from rq_dashboard.web import setup_rq_connection
     except ImportError as exc:  # optional: `pip install 'gridpatrol[dashboard]'`
-        import logging
         logging.getLogger(__name__).info("RQ dashboard off: %s (install the `dashboard` extra)", exc)
         return
 
@@ -73,7 +74,6 @@ def _same_origin() -> bool:
     """Cross-site request forgery guard: the browser caches Basic credentials and would send them with a
     form posted from any other site, so a state-changing request carrying Basic auth must show an Origin
     (or Referer) of this very host. Bearer tokens are never sent by a browser on its own; they pass."""
-    from urllib.parse import urlsplit
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return True
     if request.headers.get("Authorization", "").lower().startswith("bearer "):

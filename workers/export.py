@@ -117,6 +117,7 @@ def _width(value) -> float:
 
 
 def _format_sheet(sheet, header_row: int, title: str, columns: int) -> None:
+    # local: openpyxl loads only for an .xlsx file
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
@@ -136,6 +137,7 @@ def _format_sheet(sheet, header_row: int, title: str, columns: int) -> None:
 
 
 def to_xlsx(data: dict) -> bytes:
+    # local: openpyxl loads only for an .xlsx file
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font

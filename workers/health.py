@@ -2,16 +2,20 @@
 schedulers alive, each periodic job's last run and the alerts waiting out quiet hours."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from server.extensions import db
 from workers.models import PeriodicRun, WorkerAlert
 from workers.periodic import PERIODIC, QUEUES, interval_of
+from sms.routing import provider_states
 
 
 def _queues(app) -> tuple[dict, dict, list]:
     if not app.config.get("REDIS_URL"):
         return {"configured": False}, {}, []
+    # local: Redis is optional (without REDIS_URL jobs run in-process)
     from redis import Redis
     from rq import Queue
     try:
@@ -29,6 +33,7 @@ def _queues(app) -> tuple[dict, dict, list]:
                         "recent_failures": _recent_failures(queue, failed)}
     schedulers = []
     try:
+        # local: Redis is optional (without REDIS_URL jobs run in-process)
         from rq.cron import CronScheduler
         for scheduler in CronScheduler.all(connection):
             heartbeat = scheduler.last_heartbeat
@@ -41,6 +46,7 @@ def _queues(app) -> tuple[dict, dict, list]:
 
 def _recent_failures(queue, registry, limit: int = 5) -> list[dict]:
     """The newest failed jobs: what ran and the last line of its error (the full trace is in rq-dashboard)."""
+    # local: Redis is optional (without REDIS_URL jobs run in-process)
     from rq.job import Job
     ids = registry.get_job_ids()[-limit:]
     out = []
@@ -59,7 +65,6 @@ _PATHS = None
 def redact(text: str) -> str:
     """The last line of an error without file-system paths: enough to see what failed, not where the code
     lives (tracebacks with server paths are for global admins only)."""
-    import re
     global _PATHS
     if _PATHS is None:
         _PATHS = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-]+){2,}")
@@ -86,7 +91,6 @@ def worker_health(app, details: bool = True) -> dict:
     runner = app.extensions["gridpatrol.runner"]
     if runner.name == "inprocess":
         queues = {"inprocess": {"failed": len(getattr(runner, "failures", []))}}
-    from sms.routing import provider_states
     if not details:
         for item in periodic:
             item["last_error"] = redact(item["last_error"])

@@ -36,8 +36,10 @@ def _insert_tracks(session: Session, rows: list[dict]) -> set[str]:
     if not rows:
         return set()
     if session.get_bind().dialect.name == "postgresql":
+        # local: each dialect's insert is named insert; the bind picks one
         from sqlalchemy.dialects.postgresql import insert
     else:
+        # local: each dialect's insert is named insert; the bind picks one
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(OverdueTrack).values(rows).on_conflict_do_nothing(
         index_elements=["incident_id", "deadline"]).returning(OverdueTrack.incident_id)

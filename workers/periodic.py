@@ -19,7 +19,7 @@ from sqlalchemy import or_, update
 
 from server.models import utcnow
 from workers import settings
-from server.jobs.context import job_session
+from server.jobs.context import job_app, job_session
 from server.jobs.runner import get_runner
 from workers.models import PeriodicRun
 
@@ -61,6 +61,7 @@ def claim_in_redis(connection, name: str, period: datetime) -> bool:
 
 def enqueue_due(connection, now: datetime | None = None, names=None) -> list[str]:
     """Enqueue each periodic job whose current period nobody has claimed yet. Returns the job ids."""
+    # local: Redis is optional (without REDIS_URL jobs run in-process)
     from rq import Queue
     now = now or utcnow()
     enqueued = []
@@ -79,13 +80,14 @@ def enqueue_due(connection, now: datetime | None = None, names=None) -> list[str
 
 def tick() -> list[str]:
     """The cron-registered function: runs inside an RQ worker, uses its Redis connection."""
+    # local: Redis is optional (without REDIS_URL jobs run in-process)
     from rq import get_current_job
     job = get_current_job()
     if job is not None:
         connection = job.connection
     else:
+        # local: Redis is optional (without REDIS_URL jobs run in-process)
         from redis import Redis
-        from server.jobs.context import job_app
         connection = Redis.from_url(job_app().config["REDIS_URL"])
     return enqueue_due(connection)
 
@@ -93,8 +95,10 @@ def tick() -> list[str]:
 def claim_in_database(session, name: str, period: datetime) -> bool:
     if session.get(PeriodicRun, name) is None:
         if session.get_bind().dialect.name == "postgresql":
+            # local: each dialect's insert is named insert; the bind picks one
             from sqlalchemy.dialects.postgresql import insert
         else:
+            # local: each dialect's insert is named insert; the bind picks one
             from sqlalchemy.dialects.sqlite import insert
         session.execute(insert(PeriodicRun).values(name=name, runs=0, last_status="", last_error="",
                                                    last_summary={}).on_conflict_do_nothing(index_elements=["name"]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.models import Area, DEFAULT_WINDOWS, PatrolSchedule
@@ -30,7 +30,6 @@ def _schedule_dict(s: PatrolSchedule) -> dict:
 def roster_fingerprint(session: Session) -> str:
     """Changes whenever an area or a schedule is added, edited, moved or deleted (their updated_at moves):
     the hourly planner skips its walk over every grid while this and the local date stay the same."""
-    from sqlalchemy import func
     areas = session.execute(select(func.count(Area.id), func.max(Area.updated_at))).one()
     schedules = session.execute(select(func.count(PatrolSchedule.id), func.max(PatrolSchedule.updated_at))).one()
     return f"a{areas[0]}:{areas[1].isoformat() if areas[1] else ''}|s{schedules[0]}:" \
@@ -137,6 +136,7 @@ def insert_windows(session: Session, rows: list[dict]) -> int:
                            "ON CONFLICT (area_id, starts_at, site) DO NOTHING")
             cursor.execute("TRUNCATE worker_windows_load")
         return len(rows)
+    # local: each dialect's insert is named insert; the bind picks one
     from sqlalchemy.dialects.sqlite import insert
     statement = insert(PatrolWindow.__table__).on_conflict_do_nothing(index_elements=["area_id", "starts_at", "site"])
     session.execute(statement, rows)

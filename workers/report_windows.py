@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Area
+from server.models import Area, DEFAULT_WINDOWS, Patrol
 from workers import settings
+from server.domain.patrol_calendar import effective_schedule, windows_for_date
+from server.models.schedules import PatrolSchedule
+from workers.planning import _schedule_dict
 
 
 def instant(day: date, tz: str) -> datetime:
@@ -22,10 +25,6 @@ def unplanned_windows(session: Session, in_tree, start: date, end: date, now: da
     """Coverage from the schedules' windows for the days the planner never walked (a fresh installation,
     the days before the workers ran, a demo): each window that has ended is counted, and patrolled when a
     patrol of the grid overlaps it. Yields (grid path, scheduled, patrolled) per grid."""
-    from server.models import Patrol
-    from server.models.schedules import PatrolSchedule
-    from workers.planning import _schedule_dict
-    from server.domain.patrol_calendar import effective_schedule, windows_for_date
     default_tz = settings.default_timezone()
     tz_of = dict(session.execute(select(Area.id, Area.timezone).where(Area.deleted_at.is_(None))).all())
     grids = list(session.execute(select(Area.id, Area.path, Area.code).where(
@@ -60,7 +59,6 @@ def unplanned_windows(session: Session, in_tree, start: date, end: date, now: da
             if (grid.id, day) not in planned_days:
                 schedule, index = effective_schedule(chain_schedules, day)
                 if schedule is None and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
-                    from server.models import DEFAULT_WINDOWS
                     schedule, index = {"windows": DEFAULT_WINDOWS}, len(chain) - 1
                 for w in windows_for_date(schedule, day, tz, grid_code=grid.code,
                                           grid_owns_schedule=index == len(chain) - 1):

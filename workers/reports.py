@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from workers.models import PatrolWindow, WeeklyReport
 from workers.people import first_leaders
 from workers.report_windows import instant as _instant, unplanned_windows
 from server.domain.areas import effective_timezone
+from server.domain.access import can, readable_scope, roles_for
+from server.errors import Forbidden
+from workers.texts import template_params
 
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 
@@ -41,7 +45,6 @@ SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 def may_read_report(principal, area: Area) -> bool:
     """The permission table's reports/read row over the sub-district, or over a part of it (a community
     leader reads the report her community is ranked in). The API and the dashboard both ask this."""
-    from server.domain.access import can, readable_scope
     if can(principal, "read", "reports", area):
         return True
     return any(path.startswith(area.path) for path in readable_scope(principal, "reports"))
@@ -49,8 +52,6 @@ def may_read_report(principal, area: Area) -> bool:
 
 def require_may_generate(principal, area: Area) -> None:
     """The reports/create row over the sub-district: an admin or its (or its district's) leader."""
-    from server.domain.access import can, roles_for
-    from server.errors import Forbidden
     if not can(principal, "create", "reports", area):
         raise Forbidden(f"only an admin or the leader of {area.code} may produce its report",
                         code="role_not_permitted", details={"roles_allowed": sorted(roles_for("reports", "create"))})
@@ -151,7 +152,6 @@ def _metrics(session: Session, root: Area, communities: dict[int, Area], start: 
 
 def natural_key(code: str) -> list:
     """CJ05-2 before CJ05-10: digits compare as numbers."""
-    import re
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", code or "")]
 
 
@@ -248,6 +248,7 @@ MAX_SEGMENTS = 2
 
 def _segments(text: str) -> int:
     try:
+        # local: workers may run in a build without the SMS feature
         from sms.segments import count_segments
     except ImportError:  # a build without the SMS feature: UCS-2 sizes (70 single, 67 per part)
         return 1 if len(text) <= 70 else -(-len(text) // 67)
@@ -330,7 +331,6 @@ def run_weekly_reports(session: Session, now: datetime, *, area_id: int | None =
 
 def texts_params_weekly(name: str, week: dict, m: dict) -> dict:
     """The weekly summary's named variables for template providers (see workers.texts.template_params)."""
-    from workers.texts import template_params
     span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
     return template_params("weekly_summary", area=name, week=span, coverage=_pct(m["coverage"]),
                            overdue=m["overdue"])

@@ -7,6 +7,7 @@ tables do), may read it.
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from flask import Response
 from flask_smorest import Blueprint
@@ -128,7 +129,6 @@ def generate(args):
         raise NotFound(f"no sub-district or district with id {args['area_id']}", details={"area_id": args["area_id"]})
     require_may_generate(principal, area)
     now = utcnow()
-    from zoneinfo import ZoneInfo
     day: date = args.get("report_date") or now.astimezone(
         ZoneInfo(effective_timezone(db.session, area))).date()
     report, _ = store_report(db.session, area, day, now, replace=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import zlib
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, literal_column, select, update
 from sqlalchemy.orm import Session
@@ -196,7 +197,6 @@ def _missed_up_spec(window, leader, code, tz, reason, urgent) -> dict:
 def _dated(window, tz: str) -> str:
     """The window's label with its local date: a catch-up run covering several days sends one text per
     day, and the outbox's same-body duplicate window must not swallow yesterday's as a repeat of today's."""
-    from zoneinfo import ZoneInfo
     return f"{window.starts_at.astimezone(ZoneInfo(tz)):%m-%d} {window.label}"
 
 

@@ -1,6 +1,8 @@
 """Pieces every API blueprint shares: strict schemas, pagination, the JSON error schema."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 from sqlalchemy import func, select
@@ -179,7 +181,6 @@ class BoundedAwareDateTime(fields.AwareDateTime):
     overflow when the database layer converts it: a 500 instead of a 422)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from datetime import timezone
         parsed = super()._deserialize(value, attr, data, **kwargs)
         try:
             parsed.astimezone(timezone.utc)
@@ -192,5 +193,4 @@ class UTCDateTimeField(BoundedAwareDateTime):
     """Accepts ISO 8601; a time without an offset is taken as UTC."""
 
     def __init__(self, **kwargs):
-        from datetime import timezone
         super().__init__(default_timezone=timezone.utc, **kwargs)

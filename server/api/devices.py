@@ -15,7 +15,7 @@ from server.domain.scoping import member_filter, require_admin_over_member, requ
 from server.auth import staff_principal
 from server.domain.members import get_member
 from server.domain.tokens import register_device
-from server.domain.errors import NotFound
+from server.domain.errors import Conflict, NotFound
 from server.extensions import db
 from server.models import Device, Member, utcnow
 
@@ -63,7 +63,6 @@ def register(body):
     member = get_member(db.session, body["member_id"])
     require_admin_over_member(principal, member, "register devices")
     if not member.active:
-        from server.domain.errors import Conflict
         raise Conflict(f"member {member.id} is inactive", code="member_inactive",
                        details={"member_id": ["This member is inactive."]})
     device, token = register_device(db.session, member, name=body["name"])

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from server.extensions import db
+from server.startup_checks import configuration_warnings, current_warnings
 
 blp = Blueprint("health", __name__, description="Service health")
 
@@ -34,6 +35,7 @@ def healthz():
         report["status"] = "degraded"
     if current_app.config.get("REDIS_URL"):
         try:
+            # local: Redis is optional (without REDIS_URL jobs run in-process)
             from redis import Redis
             Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()
             report["redis"] = {"ok": True}
@@ -44,12 +46,12 @@ def healthz():
         report["redis"] = {"ok": None, "configured": False}
     if report["database"]["ok"]:
         try:
+            # local, inside the try: the SMS view must not take health down
             from sms.routing import provider_states
             report["sms"] = provider_states(db.session, current_app._get_current_object())
         except Exception as exc:  # noqa: BLE001 - the SMS view must not take health down with it
             db.session.rollback()
             report["sms"] = [{"error": type(exc).__name__}]
-    from server.startup_checks import configuration_warnings, current_warnings
     report["warnings"] = (current_warnings(current_app, db.session) if report["database"]["ok"]
                           else configuration_warnings(current_app))
     return report, (200 if report["status"] == "ok" else 503)

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
+from flask import g
 
 from server.api.common import ID_OR_TEXT, AreaRef, StrictSchema, UTCDateTimeField, page_args_schema
 from server.domain.incidents import TRANSITIONS
 from server.extensions import db
 from server.models import Area, HANDLING_CLASSES, SOURCES, STATUSES, utcnow
+from server.domain.access import may_see_phones
+from server.domain.phones import mask_phone
 
 
 class CategoryRef(fields.Field):
@@ -73,14 +76,11 @@ class ReassignSchema(StrictSchema):
 
 
 def _viewer():
-    from flask import g
     return g.get("principal")
 
 
 def _phone_for_viewer(phone, area):
     """Residents' numbers: whole for those who may read the message log of the area, masked for the rest."""
-    from server.domain.access import may_see_phones
-    from server.domain.phones import mask_phone
     if not phone:
         return phone
     return phone if may_see_phones(_viewer(), area) else mask_phone(phone)

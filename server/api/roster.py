@@ -15,6 +15,8 @@ from server.domain.roster import import_roster, resolve_parent
 from server.domain.roster_files import read_roster
 from server.domain.errors import BadRequest
 from server.extensions import db
+from server.domain.scoping import require_admin_over_member
+from server.errors import Forbidden
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster",
                 description="Import the roster (communities, grids, people, roles) from CSV or XLSX")
@@ -98,8 +100,6 @@ def _uploaded_file() -> tuple[bytes, str | None]:
 
 
 def _manages(principal, member) -> bool:
-    from server.domain.scoping import require_admin_over_member
-    from server.errors import Forbidden
     try:
         require_admin_over_member(principal, member, "import")
     except Forbidden:

@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import false, or_
+from flask import request
 
 from server.errors import Forbidden
 from server.models import Area, Device, LEADER_ROLES, Member
@@ -347,7 +348,6 @@ def holds_any(actor: Principal, collection: str, action: str) -> bool:
 def authorize_request() -> None:
     """before_request: a token holding none of the operation's roles anywhere is refused (403) before the
     view runs; the view judges the area and filters reads."""
-    from flask import request
     if request.method in ("OPTIONS", "HEAD") or not request.path.startswith("/api/v1/") or request.endpoint is None:
         return
     if request.url_rule is None:
@@ -361,7 +361,7 @@ def authorize_request() -> None:
         return
     if rule(*row).scope == PUBLIC or row[1] == "read":
         return  # reads are filtered to readable_scope by the view: a reader of nothing gets an empty page
-    from server.auth import current_principal
+    from server.auth import current_principal  # local: server.auth imports this module (Principal)
     principal = current_principal()
     if not holds_any(principal, *row):
         allowed = sorted(rule(*row).roles)

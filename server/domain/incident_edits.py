@@ -5,7 +5,8 @@ the history as a note event listing the old and new values, so nothing said earl
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from server.domain.defaults import DEFAULT_TIMEZONE
 from server.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
 from server.domain.errors import IllegalTransition, Invalid
 from server.models import Incident, Member, OPEN_STATUSES, utcnow
+from server.domain.access import can_act_on_incident
 
 HANDLING_FIELDS = ("handling_class", "promised_date")
 DEFAULT_MAX_PROMISE_DAYS = 30
@@ -32,7 +34,6 @@ def check_promise(promised: date | None, today: date, max_days: int | None = Non
 
 def check_reported_at(reported_at: datetime, now: datetime) -> None:
     """A problem is reported in the past (a device clock may run 5 minutes ahead) and in this century."""
-    from datetime import timedelta, timezone
     if reported_at > now + timedelta(minutes=5) or reported_at < datetime(2000, 1, 1, tzinfo=timezone.utc):
         raise Invalid("reported_at must not lie in the future",
                       details={"reported_at": ["Must be a moment in the past (device clocks may run 5 minutes "
@@ -40,7 +41,6 @@ def check_reported_at(reported_at: datetime, now: datetime) -> None:
 
 
 def local_today(session: Session, incident_or_area, now: datetime, default_tz: str = DEFAULT_TIMEZONE) -> date:
-    from zoneinfo import ZoneInfo
     area = getattr(incident_or_area, "responsible_area", None) or incident_or_area
     return now.astimezone(ZoneInfo(effective_timezone(session, area, default_tz))).date()
 
@@ -50,7 +50,6 @@ def check_handling_change(session: Session, actor, incident: Incident, changes: 
     """Who may move a deadline: the handling class and promised date are changed only by roles the permission
     table gives `set_handling` (leaders, supervisors, admins) over the incident, within the promise range.
     The same rule for the API, SMS and device sync; `reported_at` never changes after creation."""
-    from server.domain.access import can_act_on_incident
     if "reported_at" in changes and changes["reported_at"] != incident.reported_at:
         raise Invalid("reported_at is fixed when a problem is reported",
                       details={"reported_at": ["Cannot be changed after the incident was created."]})

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.domain.errors import Conflict, Invalid, NotFound
-from server.domain.phones import normalize_phone
+from server.domain.phones import normalize_phone, try_normalize_phone
 from server.models import Area, Assignment, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Member, ROLES, utcnow
 from server.models import StaffToken
 
@@ -38,7 +38,6 @@ def _check_phone_free(session: Session, phone: str, member: Member | None = None
 
 def removed_member_with_phone(session: Session, phone: str, region: str = "CN") -> Member | None:
     """The removed member a new member with this phone would bring back, if any (None for a bad phone)."""
-    from server.domain.phones import try_normalize_phone
     e164 = try_normalize_phone(phone, region)
     holder = member_by_phone(session, e164) if e164 else None
     return holder if holder is not None and holder.deleted_at is not None else None

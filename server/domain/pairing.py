@@ -129,11 +129,13 @@ def redeem_pairing_code(session: Session, code: str, *, device_name: str = "", n
 
 
 def pairing_qr_svg(url: str, scale: int = 4) -> str:
+    # local: the QR code library loads only for a pairing screen
     import segno
     return segno.make(url, error="m").svg_inline(scale=scale)
 
 
 def pairing_qr_text(url: str) -> str:
+    # local: the QR code library loads only for a pairing screen
     import segno
     out = io.StringIO()
     segno.make(url, error="m").terminal(out=out, compact=True)

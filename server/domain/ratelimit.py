@@ -28,8 +28,10 @@ def hit(session: Session, key: str, window: timedelta, now: datetime | None = No
     start = window_start(now or utcnow(), window)
     table = RateLimit.__table__
     if session.get_bind().dialect.name == "postgresql":
+        # local: each dialect's insert is named insert; the bind picks one
         from sqlalchemy.dialects.postgresql import insert
     else:
+        # local: each dialect's insert is named insert; the bind picks one
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(table).values(key=key[:80], window_start=start, count=1)
     statement = statement.on_conflict_do_update(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+import phonenumbers
 
 from server.domain import audit
 from server.domain.areas import create_area
@@ -158,7 +159,6 @@ def _match_child(session: Session, parent: Area, text: str) -> Area | None:
 def _roster_phone(raw: str, region: str) -> str:
     """Stricter than elsewhere: a sheet's typo (a digit short, a hotline) must be caught before people are
     created, so the number must be valid (an assigned range), not merely of a possible length."""
-    import phonenumbers
     try:
         e164 = normalize_phone(raw, region)
     except Invalid:

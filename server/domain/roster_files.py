@@ -38,6 +38,7 @@ class RosterTable:
 
 @lru_cache(maxsize=1)
 def _t2s():
+    # local: OpenCC builds its tables on first use
     from opencc import OpenCC
     return OpenCC("t2s")
 
@@ -142,6 +143,7 @@ def read_csv(data: bytes) -> RosterTable:
 
 
 def read_xlsx(data: bytes) -> RosterTable:
+    # local: openpyxl loads only for an .xlsx file
     from openpyxl import load_workbook
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

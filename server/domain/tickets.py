@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from server.models import Counter
 
@@ -24,7 +25,6 @@ def allocate_tickets(session: Session, count: int) -> list[str]:
     last = session.execute(bump).scalar()
     if last is None:
         if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
             session.execute(pg_insert(Counter).values(name=COUNTER, value=FIRST_TICKET - 1).on_conflict_do_nothing())
         else:
             session.execute(insert(Counter).values(name=COUNTER, value=FIRST_TICKET - 1).prefix_with("OR IGNORE"))

@@ -5,9 +5,12 @@ Under an RQ worker there is no Flask app yet, so one is built per process from t
 from __future__ import annotations
 
 from contextlib import contextmanager
+from importlib import import_module
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
+
+from server.extensions import db
 
 _process_app: Flask | None = None
 APP_FACTORY = "server:create_app"  # the composition root, named like gunicorn names it
@@ -16,7 +19,6 @@ APP_FACTORY = "server:create_app"  # the composition root, named like gunicorn n
 def _app_factory():
     """The app factory, looked up by name: jobs sit at the bottom of the layers, and the factory that
     assembles every feature is the top; naming it keeps the jobs layer from importing the whole house."""
-    from importlib import import_module
     module, _, attr = APP_FACTORY.partition(":")
     return getattr(import_module(module), attr)
 
@@ -37,7 +39,6 @@ def job_session():
     """Yield a fresh Session (not the request-scoped one), committing on success."""
     app = job_app()
     with app.app_context():
-        from server.extensions import db
         session = Session(db.engine, expire_on_commit=False)
         try:
             yield session

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from importlib import import_module
 from typing import Callable
 
 from flask import Flask, current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import scoped_session, Session
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,6 @@ def after_commit(session: Session, callback: Callable[[], None], *, once_key: st
     The one after-commit hook of the code base (jobs, alert delivery, SMS retries all go through it).
     With `once_key`, a second registration with the same key in the same transaction is a no-op (e.g. one
     alert-delivery job per transaction however many alerts it raised)."""
-    from sqlalchemy.orm import scoped_session
     if isinstance(session, scoped_session):
         session = session()  # listen on this request's session, not on every session of the class
     flag = f"gridpatrol.after_commit:{once_key}" if once_key else None
@@ -116,7 +117,6 @@ def _resolve(func: Callable | str) -> Callable:
     if callable(func):
         return func
     module_name, _, attr = func.rpartition(".")
-    from importlib import import_module
     return getattr(import_module(module_name), attr)
 
 
@@ -173,7 +173,6 @@ class InProcessRunner(JobRunner):
                     pass
 
     def drain(self, timeout: float = 120.0) -> int:
-        import time
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
@@ -192,11 +191,13 @@ class RQRunner(JobRunner):
     name = "rq"
 
     def __init__(self, app: Flask):
+        # local: Redis is optional (without REDIS_URL jobs run in-process)
         from redis import Redis
         self.app = app
         self.connection = Redis.from_url(app.config["REDIS_URL"])
 
     def queue(self, name: str):
+        # local: Redis is optional (without REDIS_URL jobs run in-process)
         from rq import Queue
         return Queue(name, connection=self.connection)
 

@@ -34,6 +34,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _configure_and_run(connection)
         return
+    # local: Alembic runs this file; only the mode it runs in loads the app or config
     from server import create_app
     app = create_app()
     with app.app_context():
@@ -43,6 +44,7 @@ def run_migrations_online() -> None:
 
 
 def run_migrations_offline() -> None:
+    # local: Alembic runs this file; only the mode it runs in loads the app or config
     from server.config import load_config
     context.configure(url=load_config()["SQLALCHEMY_DATABASE_URI"], target_metadata=target_metadata,
                       literal_binds=True, dialect_opts={"paramstyle": "named"})

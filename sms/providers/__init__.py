@@ -19,6 +19,7 @@ from flask import Flask, current_app
 
 from sms.providers.base import (KINDS, OutgoingSms, Provider, ProviderMessage, SendError,  # noqa: F401
                                 StatusUpdate, InboundSms, WebhookEvent, WebhookRejected)
+from server.config import ConfigError
 
 REGISTRY = {
     "console": "sms.providers.console:ConsoleProvider",
@@ -30,7 +31,6 @@ SLOT = "gridpatrol.sms_providers"
 
 
 def provider_class(name: str) -> type[Provider]:
-    from server.config import ConfigError
     path = REGISTRY.get((name or "").lower())
     if path is None:
         raise ConfigError(f"unknown SMS provider {name!r}: use one of {', '.join(REGISTRY)}")

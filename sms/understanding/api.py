@@ -13,6 +13,8 @@ from server.api.common import StrictSchema, audit, documents_errors
 from server.auth import staff_principal
 from server.errors import Invalid, NotFound
 from server.extensions import db
+from server.api.incidents import find_incident
+from sms.understanding import store
 
 blp = Blueprint("triage", __name__, url_prefix="/api/v1/triage",
                 description="Residents' reports no category was sure of (待分类), and recategorising them")
@@ -58,7 +60,6 @@ class RecategorisedSchema(Schema):
 @documents_errors(blp, 401, 403)
 def pending():
     """The 待分类 list in the caller's areas, oldest first."""
-    from sms.understanding import store
     principal = staff_principal()
     rows = store.pending_triage(db.session, None if principal.is_global_admin else principal)
     return {"items": [{"id": i.id, "ticket": i.ticket, "text": u.text, "area": i.area.code,
@@ -72,8 +73,6 @@ def pending():
 def recategorise(body, ref):
     """Set the category of one report (by id or ticket) in one action; the change and the words no cue
     knew are recorded, and the report leaves the 待分类 list."""
-    from server.api.incidents import find_incident
-    from sms.understanding import store
     principal = staff_principal()
     incident = find_incident(ref)
     store.require_may_recategorise(principal, incident, body["learn"])

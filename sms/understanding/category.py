@@ -86,6 +86,7 @@ def _jieba():
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
+                # local: jieba loads on first use (about 0.5 s and its dictionary)
                 import logging
 
                 import jieba

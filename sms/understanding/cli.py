@@ -12,6 +12,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+# Imports inside the command functions are deliberate: each command loads the app, the domain and the
+# libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
+
 CLI_ACTOR = "cli"  # server.cli.CLI_ACTOR; not imported here: server.cli imports this module while loading
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from sms.parser import STAFF_COMMANDS, ParsedCommand, _split_command, parse
-from sms.understanding import Understanding, understand
+from sms.parser import _split_command, parse, ParsedCommand, STAFF_COMMANDS, UUID
+from sms.understanding import categorise, understand, Understanding
 from sms.understanding.category import DEFAULT_THRESHOLD, Lexicon
 from sms.understanding.place import Gazetteer, locate
 
@@ -94,7 +94,6 @@ def _staff_free(p: ParsedCommand, u: Understanding) -> ParsedCommand:
 
 
 def understand_report(text: str, lexicon: Lexicon, gazetteer: Gazetteer | None, threshold: float) -> Understanding:
-    from sms.understanding import categorise
     u = categorise(text, lexicon, threshold)
     if gazetteer is not None:
         u.place = locate(text, gazetteer)
@@ -102,7 +101,6 @@ def understand_report(text: str, lexicon: Lexicon, gazetteer: Gazetteer | None, 
 
 
 def _body(p: ParsedCommand) -> str:
-    from sms.parser import UUID
     return UUID.sub(" ", p.normalized).strip()
 
 

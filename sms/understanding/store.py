@@ -19,17 +19,19 @@ from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Me
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
 from sms.understanding.category import segment
 from sms.understanding.models import AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation
+from server.domain.access import can_act_on_incident
+from server.domain.incident_edits import update_incident
 
 KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
 
 
 def _cached(session: Session, name: str, load):
-    from sms.commands import _cached as cached
+    from sms.commands import _cached as cached  # local: sms.commands imports this module (store)
     return cached(session, name, load)
 
 
 def clear_caches() -> None:
-    from sms.commands import clear_caches as clear
+    from sms.commands import clear_caches as clear  # local: sms.commands imports this module (store)
     clear()
 
 
@@ -202,7 +204,6 @@ def pending_triage(session: Session, principal=None, limit: int = 200) -> list[t
 def require_may_recategorise(principal, incident: Incident, learn: list[str] | None = None) -> None:
     """Who may: the permission table's incidents/update row (and incidents/teach when words are to be
     learned), over where the report was found or who handles it. The API and the dashboard both ask this."""
-    from server.domain.access import can_act_on_incident
     can_act_on_incident(principal, incident, "update")
     if learn:
         can_act_on_incident(principal, incident, "teach")
@@ -213,7 +214,6 @@ def recategorise(session: Session, incident: Incident, category_name: str, *, ac
                  now: datetime | None = None) -> Recategorisation:
     """One action: set the category, take the incident off the 待分类 list, record the change with the
     text's words no cue knew (the office's to-do list for the lexicon), and optionally teach some of them."""
-    from server.domain.incident_edits import update_incident
     now = now or utcnow()
     category = find_category(session, category_name)
     old = incident.category

@@ -104,5 +104,6 @@ def test_a_refused_edit_leaves_no_partial_move(client, world):
     assert_error(admin.patch(f"/areas/{world.ids['g21']}", {"parent": "HD03-1", "code": "HD03-1-1"}), 409,
                  "duplicate_code")
     after = admin.get(f"/areas/{world.ids['g21']}").get_json()
-    assert (after["parent_code"], after["path"], after["code"]) == (before["parent_code"], before["path"], before["code"])
+    assert (after["parent_code"], after["path"], after["code"]) == (before["parent_code"], before["path"],
+                                                                    before["code"])
     assert admin.get("/audit", {"entity": "area"}).get_json()["total"] == 0

@@ -22,14 +22,17 @@ CASES = [
     ("post", "/areas", {"code": 5, "name": ["x"], "parent": True}, 422, "validation_failed"),
     ("post", "/areas", {"code": "ok-1", "name": "x", "parent": "HD03", "colour": "red"}, 422, "validation_failed"),
     ("post", "/areas", {"code": "has space", "name": "x"}, 422, "validation_failed"),
-    ("post", "/areas", {"code": "X9", "name": "x", "parent": "HD03", "timezone": "Mars/Olympus"}, 422, "validation_failed"),
+    ("post", "/areas", {"code": "X9", "name": "x", "parent": "HD03", "timezone": "Mars/Olympus"}, 422,
+     "validation_failed"),
     ("post", "/areas", {"code": "X9", "name": "x", "parent": BIG}, 422, None),
     ("patch", "/areas/{g11}", {"kind": "planet"}, 422, "validation_failed"),
     ("patch", "/areas/999999", {"name": "x"}, 404, "not_found"),
     ("get", "/areas/" + str(BIG), None, 404, "not_found"),
     ("post", "/members", {"name": "x", "phone": "+86170000000", "assignments": "patroller"}, 422, "validation_failed"),
-    ("post", "/members", {"name": "x", "phone": "17000000055", "assignments": [{"role": "king", "area_id": 1}]}, 422, None),
-    ("post", "/members", {"name": "x", "phone": "17000000055", "assignments": [{"role": "patroller", "area_id": BIG}]}, 422, None),
+    ("post", "/members", {"name": "x", "phone": "17000000055", "assignments": [{"role": "king", "area_id": 1}]},
+     422, None),
+    ("post", "/members", {"name": "x", "phone": "17000000055",
+                          "assignments": [{"role": "patroller", "area_id": BIG}]}, 422, None),
     ("post", "/members", {"name": "\x00nul", "phone": "17000000056"}, 422, None),
     ("post", "/members", {"name": "x", "phone": "17000000002"}, 409, "duplicate_phone"),
     ("patch", "/members/{patroller}", {"active": "maybe"}, 422, "validation_failed"),
@@ -40,7 +43,8 @@ CASES = [
     ("post", "/devices", {"member_id": 2 ** 40}, 422, "validation_failed"),
     ("get", "/members/" + str(2 ** 40), None, 404, "not_found"),
     ("get", "/patrols?member_id=" + str(2 ** 40), None, 422, "validation_failed"),
-    ("post", "/members", {"name": "x", "phone": "17000000057", "assignments": [{"role": "patroller", "area_id": 2 ** 40}]}, 422, None),
+    ("post", "/members", {"name": "x", "phone": "17000000057",
+                          "assignments": [{"role": "patroller", "area_id": 2 ** 40}]}, 422, None),
     ("post", "/auth/tokens", {"member_id": 1, "expires_in_days": 0}, 422, "validation_failed"),
     ("post", "/schedules", {"area": "HD03", "windows": [{"start": 800, "end": "12:00"}]}, 422, "validation_failed"),
     ("post", "/schedules", {"area": "HD03", "heightened": [{"name": "x", "dates": ["02-05"]}]}, 422, None),
@@ -50,7 +54,8 @@ CASES = [
     ("post", "/sites", {"area": "HD03-1-1", "address": "x", "latitude": "NaN"}, 422, "validation_failed"),
     ("post", "/sites", {"area": "HD03-1-1", "address": "x", "latitude": 91}, 422, "validation_failed"),
     ("post", "/patrols", {"area": "HD03-1-1", "started_at": "yesterday"}, 422, "validation_failed"),
-    ("post", "/patrols", {"area": "HD03-1-1", "started_at": "2026-11-20T08:00:00Z", "checkpoints": [{"nom": "x"}]}, 422, None),
+    ("post", "/patrols", {"area": "HD03-1-1", "started_at": "2026-11-20T08:00:00Z", "checkpoints": [{"nom": "x"}]},
+     422, None),
     ("post", "/incidents", {"category": 77, "area": "HD03-1-1"}, 422, "validation_failed"),
     ("post", "/incidents", {"category": 5, "area": "NOWHERE"}, 422, "validation_failed"),
     ("post", "/incidents", {"category": 5, "area": "HD03-1-1", "handling_class": "later"}, 422, "validation_failed"),
@@ -80,7 +85,8 @@ def _fill(path: str, world, ticket: str) -> str:
 def shared(request, tmp_path_factory):
     """One app and world per backend for every case: the cases assert that they write nothing."""
     for app, client, world in module_world(request, tmp_path_factory, "bad_input"):
-        ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
+        created = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"})
+        ticket = created.get_json()["ticket"]
         yield app, client, world, ticket
 
 
@@ -116,7 +122,8 @@ def test_oversize_body_is_413(app, client, world):
 
 def test_wrong_content_type_is_not_a_500(client, world):
     response = client.post("/api/v1/areas", data="code=X&name=y",
-                           headers={**bearer(world.tokens["admin"]), "Content-Type": "application/x-www-form-urlencoded"})
+                           headers={**bearer(world.tokens["admin"]),
+                                    "Content-Type": "application/x-www-form-urlencoded"})
     assert_error(response, 422, "validation_failed")
 
 

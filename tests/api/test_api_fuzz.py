@@ -40,7 +40,8 @@ def bodies(draw):
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared(request, tmp_path_factory):
     for _app, client, world in module_world(request, tmp_path_factory, "fuzz"):
-        ticket = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"}).get_json()["ticket"]
+        created = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"})
+        ticket = created.get_json()["ticket"]
         yield client, world, ticket
 
 

@@ -36,7 +36,8 @@ def test_full_lifecycle_writes_events_with_actor_and_channel(app, client, world)
     leader = as_(client, world, "g11_leader")
     assert leader.post(f"/incidents/{ref}/acknowledge", {"note": "收到"}).get_json()["status"] == "in_progress"
     assert leader.post(f"/incidents/{ref}/note", {"note": "已联系住户"}).status_code == 200
-    assert as_(client, world, "patroller").post(f"/incidents/{ref}/handle", {"note": "已劝导"}).get_json()["status"] == "resolved"
+    patroller = as_(client, world, "patroller")
+    assert patroller.post(f"/incidents/{ref}/handle", {"note": "已劝导"}).get_json()["status"] == "resolved"
     closed = leader.post(f"/incidents/{ref}/close", {}).get_json()
     assert closed["status"] == "closed" and closed["closed_at"]
     reopened = leader.post(f"/incidents/{ref}/reopen", {"note": "又烧了"}).get_json()
@@ -49,7 +50,8 @@ def test_full_lifecycle_writes_events_with_actor_and_channel(app, client, world)
     audited = as_(client, world, "admin").get("/audit", {"action": "incident.handle"}).get_json()["items"][0]
     assert audited["summary"]["event_id"] == next(e["id"] for e in reopened["events"] if e["kind"] == "handled")
     handled = next(e for e in reopened["events"] if e["kind"] == "handled")
-    assert handled["actor_label"] == "吴巡查" and handled["from_status"] == "in_progress" and handled["to_status"] == "resolved"
+    assert (handled["actor_label"] == "吴巡查" and handled["from_status"] == "in_progress"
+            and handled["to_status"] == "resolved")
     actions = audit_actions(app)
     for action in ("incident.create", "incident.acknowledge", "incident.note", "incident.handle", "incident.close",
                    "incident.reopen"):

@@ -141,7 +141,8 @@ def test_changing_your_own_password_needs_the_current_one(client, world):
     assert_error(me.put(path, {"password": "second password", "current_password": "wrong one"}), 422)
     assert me.put(path, {"password": "second password", "current_password": "first password"}).status_code == 204
     assert admin.put(path, {"password": "reset by admin"}).status_code == 204
-    assert As(client, None).post("/auth/login", {"phone": "17000000003", "password": "reset by admin"}).status_code == 201
+    assert As(client, None).post("/auth/login",
+                                 {"phone": "17000000003", "password": "reset by admin"}).status_code == 201
 
 
 def test_repeated_failed_logins_lock_the_phone_for_a_while(app, client, world):

@@ -5,7 +5,8 @@ from tests.support.api_helpers import as_, assert_error, audit_actions
 
 WINTER = {
     "area": "HD03", "name": "秋冬季攻坚",
-    "windows": [{"start": "08:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"}, {"start": "22:00", "end": "02:00"}],
+    "windows": [{"start": "08:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"},
+                {"start": "22:00", "end": "02:00"}],
     "active_from": "2026-11-25", "active_to": "2027-02-28",
     "heightened": [{"name": "除夕", "lunar": "chuxi", "windows": [{"start": "19:00", "end": "01:00"}]},
                    {"name": "元宵", "dates": ["2027-02-20"], "windows": [{"start": "18:00", "end": "23:00"}]}],

@@ -65,13 +65,16 @@ def test_patrols_create_list_filter_detail(app, client, world):
                                      "problem_count": 2})
     assert other.status_code == 201
     admin = as_(client, world, "admin")
-    admin.post("/patrols", {"area": "HD03-2-1", "member_id": world.ids["patroller2"], "started_at": "2026-11-21T07:00:00Z"})
+    admin.post("/patrols", {"area": "HD03-2-1", "member_id": world.ids["patroller2"],
+                            "started_at": "2026-11-21T07:00:00Z"})
 
-    assert [p["id"] for p in leader.get("/patrols").get_json()["items"]] == [other.get_json()["id"], mine.get_json()["id"]]
+    assert [p["id"] for p in leader.get("/patrols").get_json()["items"]] == [other.get_json()["id"],
+                                                                           mine.get_json()["id"]]
     assert admin.get("/patrols").get_json()["total"] == 3
     assert admin.get("/patrols", {"outcome": "problems_found"}).get_json()["total"] == 1
     assert admin.get("/patrols", {"member_id": world.ids["patroller2"]}).get_json()["total"] == 1
-    assert admin.get("/patrols", {"since": "2026-11-21T00:00:00Z", "until": "2026-11-21T06:30:00Z"}).get_json()["total"] == 1
+    assert admin.get("/patrols", {"since": "2026-11-21T00:00:00Z",
+                                  "until": "2026-11-21T06:30:00Z"}).get_json()["total"] == 1
     assert admin.get("/patrols", {"within": "HD03-2"}).get_json()["total"] == 1
     assert leader.get(f"/patrols/{mine.get_json()['id']}").get_json()["checkpoints"][0]["name"] == "映月路口"
     assert audit_actions(app).count("patrol.create") == 3

@@ -29,7 +29,8 @@ def test_area_and_category_refs_in_bodies_with_odd_digits_are_422_and_write_noth
     admin = as_(client, world, "admin")
     with app.app_context():
         areas_before = db.session.scalar(select(func.count()).select_from(Area))
-    body = assert_error(admin.post("/areas", {"code": "HD03-9", "name": "新社区", "kind": "community", "parent": ref}), 422)
+    body = assert_error(admin.post("/areas", {"code": "HD03-9", "name": "新社区", "kind": "community",
+                                              "parent": ref}), 422)
     assert "parent" in body["details"]
     body = assert_error(admin.post("/incidents", {"category": ref, "area": "HD03-1-1"}), 422)
     assert "category" in body["details"]
@@ -118,7 +119,8 @@ def test_cli_device_register_with_an_overlong_name_is_refused(app, world, gridpa
 # ---- a NUL byte in a roster cell: PostgreSQL refused the lookup mid-plan (a 422 without a line number from
 # the API, a traceback from the CLI); SQLite stored it. Now the file is refused, naming the line.
 
-NUL_ROSTER = "社区,网格,姓名,电话,角色\n白马社区,白马一网格,张三,17000009921,网格员\n白\x00马社区,白马一网格,李四,17000009922,网格员\n"
+NUL_ROSTER = ("社区,网格,姓名,电话,角色\n白马社区,白马一网格,张三,17000009921,网格员\n"
+              "白\x00马社区,白马一网格,李四,17000009922,网格员\n")
 
 
 def test_roster_with_a_nul_cell_is_refused_by_line_and_writes_nothing(app, client, world):

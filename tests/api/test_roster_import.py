@@ -117,7 +117,8 @@ def test_second_leader_for_an_area_is_refused_but_a_deputy_takes_the_next_rank(a
 def test_traditional_headers_and_role_words(app, session, world):
     data = csv_bytes([["白馬社區", "白馬一網格", "趙網格員", "17001000041", "網格員"]],
                      header=["社區", "網格", "姓名", "電話", "職務"])
-    report = import_roster(session, read_roster(data), session.get(Area, world.ids["subdistrict"]), commit=True, channel="cli")
+    report = import_roster(session, read_roster(data), session.get(Area, world.ids["subdistrict"]), commit=True,
+                           channel="cli")
     assert report["committed"] is True
     member = session.scalar(select(Member).where(Member.phone == "+8617001000041"))
     assert member.assignments[0].role == "patroller"
@@ -207,8 +208,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from server.errors import Invalid  # noqa: E402
 
-_cells = st.one_of(st.text(max_size=12), st.sampled_from(["映月社区", "映月一网格", "网格员", "组长", "副组长", "社区书记",
-                                                          "17001000071", "+8617001000072", "", " "]))
+_cells = st.one_of(st.text(max_size=12), st.sampled_from(["映月社区", "映月一网格", "网格员", "组长", "副组长",
+                                                          "社区书记", "17001000071", "+8617001000072", "", " "]))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -46,7 +46,8 @@ def test_community_leader_sees_only_her_community(page, live_server, demo, scree
     page.goto("/dashboard/problems")
     tickets = page.locator("#problems tbody td:first-child a").all_inner_texts()
     assert set(tickets) == _tickets_in(app, "CJ05-1") and len(tickets) >= 3
-    other = next(i for i in demo["incidents"] if not i["area"].startswith("CJ05-1-") and i["responsible_area"] != "CJ05-1")
+    other = next(i for i in demo["incidents"]
+                 if not i["area"].startswith("CJ05-1-") and i["responsible_area"] != "CJ05-1")
     for url in ("/dashboard/?area=CJ05-2", f"/dashboard/problems/{other['ticket']}", "/dashboard/ledger?area=CJ05"):
         assert page.request.get(url).status == 403, url
     # The self-refreshing part answers on its own.
@@ -119,8 +120,10 @@ def test_weekly_report_charts_render(page, live_server, demo, screenshot):
     screenshot(page, "dashboard-report")
 
 
-BAD_ROSTER = "社区,网格,姓名,电话,角色\n新桥社区,新桥社区第一网格,周一,13800138001,网格员\n新桥社区,新桥社区第一网格,吴二,12345,网格员\n"
-GOOD_ROSTER = "社区,网格,姓名,电话,角色\n新桥社区,新桥社区第一网格,周一,13800138001,网格员\n新桥社区,新桥社区第一网格,吴二,13800138002,组长\n"
+BAD_ROSTER = ("社区,网格,姓名,电话,角色\n新桥社区,新桥社区第一网格,周一,13800138001,网格员\n"
+              "新桥社区,新桥社区第一网格,吴二,12345,网格员\n")
+GOOD_ROSTER = ("社区,网格,姓名,电话,角色\n新桥社区,新桥社区第一网格,周一,13800138001,网格员\n"
+               "新桥社区,新桥社区第一网格,吴二,13800138002,组长\n")
 
 
 def test_roster_import_shows_bad_line_then_commits(page, live_server, demo, screenshot):
@@ -133,7 +136,8 @@ def test_roster_import_shows_bad_line_then_commits(page, live_server, demo, scre
     assert "phone" in bad.inner_text()
     assert page.locator("#roster-commit").count() == 0
     screenshot(page, "dashboard-roster-dry-run")
-    page.set_input_files("#file", files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": GOOD_ROSTER.encode()}])
+    page.set_input_files("#file", files=[{"name": "roster.csv", "mimeType": "text/csv",
+                                          "buffer": GOOD_ROSTER.encode()}])
     page.click("form.form button[type=submit]")
     page.click("#roster-commit")
     page.wait_for_selector(".flash.ok")
@@ -145,7 +149,8 @@ def test_every_page_renders_for_the_subdistrict_leader(page, live_server, demo, 
     sub = leader_of(demo, "CJ05")
     sign_in(page, sub["phone"])
     screenshot(page, "dashboard-overview")
-    for name, url, marker in [("patrols", "/dashboard/patrols", "#coverage"), ("ledger", "/dashboard/ledger", "#ledger"),
+    for name, url, marker in [("patrols", "/dashboard/patrols", "#coverage"),
+                              ("ledger", "/dashboard/ledger", "#ledger"),
                               ("people", "/dashboard/people?area=CJ05-1", "#members"),
                               ("schedules", "/dashboard/schedules?area=CJ05&grid=CJ05-1-1", "#effective-windows"),
                               ("messages", "/dashboard/messages?direction=outbound", "#messages"),

@@ -35,7 +35,8 @@ def test_login_throttle_refuses_after_five_failures(app, client, world):
     phone = _leader_phone(app)
     _set_password(app, phone, "correct-horse")
     for _ in range(5):
-        answer = client.post("/dashboard/login", data={"phone": phone, "password": "wrong", "csrf_token": _token(client)})
+        answer = client.post("/dashboard/login",
+                             data={"phone": phone, "password": "wrong", "csrf_token": _token(client)})
         assert answer.status_code == 401
     answer = client.post("/dashboard/login", data={"phone": phone, "password": "correct-horse",
                                                    "csrf_token": _token(client)})
@@ -56,7 +57,8 @@ def test_sign_in_needs_the_csrf_token_and_a_password_change_ends_other_sessions(
     cookie = first.get_cookie("session")
     assert cookie.http_only and cookie.same_site == "Lax"
     answer = first.post("/dashboard/password", data={"current": "correct-horse", "new": "battery-staple",
-                                                     "again": "battery-staple", "csrf_token": _token(first, "/dashboard/password")})
+                                                     "again": "battery-staple",
+                                                     "csrf_token": _token(first, "/dashboard/password")})
     assert answer.status_code == 302
     assert first.get("/dashboard/").status_code == 200
     assert second.get("/dashboard/").status_code == 302  # signed out: back to the login page
@@ -66,7 +68,8 @@ def test_password_set_command_and_sign_in(app, world, tmp_path):
     phone = _leader_phone(app)
     env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "GRIDPATROL_INSTANCE": str(tmp_path / "cli"),
            "REDIS_URL": "", "GRIDPATROL_ENV": "development", "GRIDPATROL_SMS_BACKEND": "console"}
-    short = CliRunner().invoke(main, ["password", "set", "--phone", phone, "--password-stdin"], input="short\n", env=env)
+    short = CliRunner().invoke(main, ["password", "set", "--phone", phone, "--password-stdin"], input="short\n",
+                               env=env)
     assert short.exit_code != 0 and "8" in short.output
     result = CliRunner().invoke(main, ["password", "set", "--phone", phone, "--password-stdin"],
                                 input="a-long-password\n", env=env, catch_exceptions=False)
@@ -77,18 +80,16 @@ def test_password_set_command_and_sign_in(app, world, tmp_path):
     assert answer.status_code == 302
 
 
-def test_demo_leaders_have_the_listed_password(app):
+def test_demo_leaders_have_the_listed_password(db):
     from server.demo import load_demo
     from server.domain.members import check_password, member_by_phone
-    from server.extensions import db
-    with app.app_context():
-        out = load_demo(db.session)
-        db.session.commit()
-        entry = next(e for e in out["staff_tokens"] if e["role"] == "community_leader")
-        assert check_password(member_by_phone(db.session, entry["phone"]), entry["password"])
-        assert check_password(member_by_phone(db.session, out["admin"]["phone"]), out["admin"]["password"])
-        patroller = next(e for e in out["members"] if e["roles"][0]["role"] == "patroller")
-        assert "password" not in patroller
+    out = load_demo(db.session)
+    db.session.commit()
+    entry = next(e for e in out["staff_tokens"] if e["role"] == "community_leader")
+    assert check_password(member_by_phone(db.session, entry["phone"]), entry["password"])
+    assert check_password(member_by_phone(db.session, out["admin"]["phone"]), out["admin"]["password"])
+    patroller = next(e for e in out["members"] if e["roles"][0]["role"] == "patroller")
+    assert "password" not in patroller
 
 
 def test_pages_need_sign_in_and_keep_scope(app, client, world):

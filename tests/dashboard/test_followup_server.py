@@ -99,14 +99,15 @@ def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
     ticket = _pending_ticket(app)
     outsider = signed_in(app, world.ids["c2_leader"])
     assert f'data-ticket="{ticket}"' not in outsider.get("/dashboard/triage").get_data(as_text=True)
-    answer = outsider.post(f"/dashboard/triage/{ticket}", data={"category": "fireworks", "csrf_token": _token(outsider)},
-                           follow_redirects=True)
+    answer = outsider.post(f"/dashboard/triage/{ticket}",
+                           data={"category": "fireworks", "csrf_token": _token(outsider)}, follow_redirects=True)
     assert "outside your areas" in answer.get_data(as_text=True) and _still_pending(app, ticket)
 
     leader = signed_in(app, world.ids["sub_leader"])
     assert f'data-ticket="{ticket}"' in leader.get("/dashboard/triage").get_data(as_text=True)
     assert leader.post(f"/dashboard/triage/{ticket}", data={"category": "fireworks"}).status_code == 403  # no CSRF
-    assert leader.post("/dashboard/triage/999999", data={"category": "6", "csrf_token": _token(leader)}).status_code == 404
+    assert leader.post("/dashboard/triage/999999",
+                       data={"category": "6", "csrf_token": _token(leader)}).status_code == 404
     for bad in ({"category": "外星人"}, {"category": ""}, {"category": "6", "learn_more": "长" * 41},
                 {"category": "6", "learn_more": " ".join(f"词{i}" for i in range(21))}):
         answer = leader.post(f"/dashboard/triage/{ticket}", data={**bad, "csrf_token": _token(leader)},
@@ -114,8 +115,9 @@ def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
         assert 'class="flash error"' in answer.get_data(as_text=True), bad
         assert _still_pending(app, ticket), bad
 
-    answer = leader.post(f"/dashboard/triage/{ticket}", data={"category": "6", "learn": ["呲花"], "learn_more": "电光花、 小呲花",
-                                                              "csrf_token": _token(leader)}, follow_redirects=True)
+    answer = leader.post(f"/dashboard/triage/{ticket}",
+                         data={"category": "6", "learn": ["呲花"], "learn_more": "电光花、 小呲花",
+                               "csrf_token": _token(leader)}, follow_redirects=True)
     assert f"已将 {ticket} 改为「烟花爆竹」，并学会了：呲花、电光花、小呲花" in answer.get_data(as_text=True)
     assert not _still_pending(app, ticket)
     again = leader.post(f"/dashboard/triage/{ticket}", data={"category": "5", "csrf_token": _token(leader)},

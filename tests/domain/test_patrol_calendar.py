@@ -85,7 +85,8 @@ def test_spring_festival_spans_seven_days_for_the_api_too(client, world):
     """Was: one day (正月初一) for the API, seven for the workers."""
     admin = as_(client, world, "admin")
     body = {"area": "HD03", "windows": DAILY,
-            "heightened": [{"name": "春节", "lunar": "spring_festival", "windows": [{"start": "19:00", "end": "23:00"}]}]}
+            "heightened": [{"name": "春节", "lunar": "spring_festival",
+                            "windows": [{"start": "19:00", "end": "23:00"}]}]}
     assert admin.post("/schedules", body).status_code == 201
     for day, night in (("2027-02-06", True), ("2027-02-09", True), ("2027-02-12", True), ("2027-02-13", False)):
         got = admin.get("/schedules/effective", {"area": "HD03-1-1", "on": day}).get_json()["windows_on"]

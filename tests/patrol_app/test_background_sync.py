@@ -41,7 +41,8 @@ def test_the_service_worker_syncs_with_the_app_closed(page, live_server, app, wo
         live = [r for r in registrations if r["scopeURL"].endswith("/app/") and not r.get("isDeleted")]
         if live and not dispatched:
             cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live_server.url, "tag": "gp-sync",
-                                                         "registrationId": live[0]["registrationId"], "lastChance": False})
+                                                         "registrationId": live[0]["registrationId"],
+                                                         "lastChance": False})
             dispatched = True
         page.wait_for_timeout(200)
     assert _incidents(app) == 1

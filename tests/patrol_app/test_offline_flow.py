@@ -4,7 +4,8 @@ and find both records on the server through the API."""
 import pytest
 
 from tests.conftest import bearer
-from tests.patrol_app.helpers import PENDING, go, open_paired, report_problem, start_and_end_patrol, sync_now, wait_until
+from tests.patrol_app.helpers import (PENDING, go, open_paired, report_problem, start_and_end_patrol, sync_now,
+                                      wait_until)
 
 pytestmark = pytest.mark.browser
 

@@ -29,7 +29,8 @@ def test_retry_same_body_and_halve_on_413(page, live_server, app, world):
         bodies.append((request.post_data_buffer, request.headers.get("content-encoding")))
         step = script.pop(0) if script else "pass"
         if step == "503":
-            route.fulfill(status=503, json={"error": "busy", "message": "busy", "details": {}}, headers={"Retry-After": "1"})
+            route.fulfill(status=503, json={"error": "busy", "message": "busy", "details": {}},
+                          headers={"Retry-After": "1"})
         elif step == "drop":
             route.abort("connectionreset")
         elif step == "413":

@@ -87,7 +87,8 @@ def test_every_screen(page, live_server, app, world, screenshot):
     assert "已通知物业" in page.inner_text("ol.history")
     screenshot(page, "app-problem-detail", full_page=False)
     page.click("#act-acknowledge")
-    wait_until(page, "document.querySelector('#problem-status') && document.querySelector('#problem-status').textContent.includes('处理中')")
+    wait_until(page, "document.querySelector('#problem-status') && "
+                     "document.querySelector('#problem-status').textContent.includes('处理中')")
     go(page, "#/ledger")
     screenshot(page, "app-ledger", full_page=False)
     page.click("ul.cards li.card a.block >> nth=0")
@@ -111,7 +112,8 @@ def test_the_shell_is_small_and_installable(page, live_server, app):
     total = sum(len(gzip.compress((STATIC / name).read_bytes(), 9)) for name in SHELL_MODULES + ["sw.js"])
     assert total <= 100 * 1024, total
     manifest = page.request.get("/app/manifest.webmanifest").json()
-    assert manifest["name"] == "网格巡查" and manifest["display"] == "standalone" and manifest["start_url"].startswith("/app/")
+    assert (manifest["name"] == "网格巡查" and manifest["display"] == "standalone"
+            and manifest["start_url"].startswith("/app/"))
     for icon in manifest["icons"]:
         assert page.request.get(icon["src"]).status == 200
     sw = page.request.get("/app/sw.js")

@@ -45,7 +45,8 @@ def test_two_phones_edit_one_problem_offline(page, second_page, live_server, app
     go(phone_a, f"#/problem/{incident_id}")
     phone_a.fill("#edit-description", "A：炉子已熄灭")
     phone_a.click("#save-description")
-    phone_a.evaluate(f"window.gridpatrol.store.enqueue('incidents', '{incident_id}', 'put', {{location_text: '映月路12号后院'}})")
+    phone_a.evaluate(f"window.gridpatrol.store.enqueue('incidents', '{incident_id}', 'put', "
+                     "{location_text: '映月路12号后院'})")
     phone_a.wait_for_timeout(50)
     go(phone_b, f"#/problem/{incident_id}")
     phone_b.fill("#edit-description", "B：已劝导改用电取暖")
@@ -85,7 +86,8 @@ def test_new_epoch_reset_keeps_the_outbox(page, live_server, app, world, client)
         assert db.session.get(Incident, incident_id) is not None
         assert db.session.scalar(select(func.count()).select_from(Patrol)) == 1
     assert page.evaluate("window.gridpatrol.store.view('areas').then(a => a.length)") > 0
-    assert page.evaluate(f"window.gridpatrol.store.getRecord('incidents', '{incident_id}').then(r => r && r.fields.ticket)")
+    assert page.evaluate(f"window.gridpatrol.store.getRecord('incidents', '{incident_id}')"
+                         ".then(r => r && r.fields.ticket)")
 
 
 def test_sms_fallback_then_sync_is_one_record(page, live_server, app, world, client, screenshot):

@@ -55,7 +55,8 @@ def test_control_characters_never_break_the_twiml(console_app):
     """Hole 11: control characters echoed in an SMS reply made the TwiML invalid XML: the sender got nothing."""
     sms_world(console_app)
     client = console_app.test_client()
-    for i, body in enumerate(["巡查 HD\x0303-9\x01 正常", "F HD\x1b03 5 J 烟\x08花", "查询 \x0c100001\x07", "\x00\x02\x1f"]):
+    for i, body in enumerate(["巡查 HD\x0303-9\x01 正常", "F HD\x1b03 5 J 烟\x08花", "查询 \x0c100001\x07",
+                              "\x00\x02\x1f"]):
         response = signed_post(client, "/sms/twilio/inbound", inbound_params("+8617000000007", body, sid=f"SMxml{i}"))
         assert response.status_code == 200
         root = ET.fromstring(response.data)  # raises on invalid XML

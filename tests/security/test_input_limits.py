@@ -15,7 +15,8 @@ from tests.support.sync_helpers import hlc, new_id, ok, patrol_fields
 def _raw_sync(client, token, device_id, changes_json: str):
     """A device's push as raw JSON text (NaN, 1e400 are not what json.dumps writes by default)."""
     body = '{"device_id": "%s", "schema_version": 1, "cursor": null, "changes": [%s]}' % (device_id, changes_json)
-    return client.post("/api/v1/sync", data=body.encode(), headers={**bearer(token), "Content-Type": "application/json"})
+    return client.post("/api/v1/sync", data=body.encode(),
+                       headers={**bearer(token), "Content-Type": "application/json"})
 
 
 def _change_json(collection, record_id, fields_json: str) -> str:
@@ -60,7 +61,8 @@ def test_end_of_time_reported_at_is_rejected_alone(app, client, world):
 
 def test_patroller_may_not_move_her_own_deadline(app, client, world):
     """Hole 9: a patroller's PATCH put the deadline in year 9999."""
-    ticket = as_(client, world, "patroller").post("/incidents", {"category": "coal", "area": "HD03-1-1"}).get_json()["ticket"]
+    created = as_(client, world, "patroller").post("/incidents", {"category": "coal", "area": "HD03-1-1"})
+    ticket = created.get_json()["ticket"]
     response = as_(client, world, "patroller").patch(f"/incidents/{ticket}", {"handling_class": "committed",
                                                                               "promised_date": "9999-12-30"})
     assert_error(response, 403, "role_not_permitted")

@@ -55,18 +55,16 @@ def test_legacy_names_read_the_table():
     assert access.ACT_ON_INCIDENT["handle"] == set(roles_for("incidents", "handle"))
 
 
-def test_can_and_readable_scope_over_the_world(app, world):
-    from server.extensions import db
+def test_can_and_readable_scope_over_the_world(world, db):
     from server.models import Area, Member
-    with app.app_context():
-        get = db.session.get
-        leader = access.Principal.for_member(get(Member, world.ids["c1_leader"]))
-        patroller = access.Principal.for_member(get(Member, world.ids["patroller"]))
-        admin = access.Principal.for_member(get(Member, world.ids["admin"]))
-        g11, g21 = get(Area, world.ids["g11"]), get(Area, world.ids["g21"])
-        assert can(leader, "acknowledge", "incidents", g11) and not can(leader, "acknowledge", "incidents", g21)
-        assert can(patroller, "create", "incidents", g11) and not can(patroller, "acknowledge", "incidents", g11)
-        assert not can(leader, "grant", "members", None) and can(admin, "grant", "members", None)
-        assert readable_scope(patroller, "incidents") == [g11.path]
-        assert readable_scope(admin, "audit") == [""] and readable_scope(leader, "audit") == []
-        assert access.sync_scope(patroller) == [g11.path]
+    get = db.session.get
+    leader = access.Principal.for_member(get(Member, world.ids["c1_leader"]))
+    patroller = access.Principal.for_member(get(Member, world.ids["patroller"]))
+    admin = access.Principal.for_member(get(Member, world.ids["admin"]))
+    g11, g21 = get(Area, world.ids["g11"]), get(Area, world.ids["g21"])
+    assert can(leader, "acknowledge", "incidents", g11) and not can(leader, "acknowledge", "incidents", g21)
+    assert can(patroller, "create", "incidents", g11) and not can(patroller, "acknowledge", "incidents", g11)
+    assert not can(leader, "grant", "members", None) and can(admin, "grant", "members", None)
+    assert readable_scope(patroller, "incidents") == [g11.path]
+    assert readable_scope(admin, "audit") == [""] and readable_scope(leader, "audit") == []
+    assert access.sync_scope(patroller) == [g11.path]

@@ -21,7 +21,8 @@ def _device_for(app, member_id: int):
 
 def test_volunteer_device_pulls_nothing(app, client, world):
     """Hole 2: a volunteer's device pulled the whole subtree (members, incidents, patrols, sites)."""
-    ok(sync(client, world.device_token, world.ids["device"], [change("patrols", new_id(), patrol_fields(world.ids["g11"]))]))
+    ok(sync(client, world.device_token, world.ids["device"],
+            [change("patrols", new_id(), patrol_fields(world.ids["g11"]))]))
     volunteer = new_member(client, world, "红袖标", "+8617000000070", [{"role": "volunteer", "area_code": "HD03"}])
     device_id, token = _device_for(app, volunteer["id"])
     pulled, _ = pull_all(client, token, device_id)
@@ -49,7 +50,8 @@ def test_duplicate_of_outside_scope_is_neither_accepted_nor_revealed(app, client
     """Hole 10: reject with duplicate_of accepted an incident outside the actor's scope and told its ticket."""
     admin, leader = as_(client, world, "admin"), as_(client, world, "c1_leader")
     mine = admin.post("/incidents", {"category": "coal", "area": "HD03-1-1"}).get_json()
-    theirs = admin.post("/incidents", {"category": "coal", "area": "HD03-2-1", "handling_class": "immediate"}).get_json()
+    theirs = admin.post("/incidents", {"category": "coal", "area": "HD03-2-1",
+                                       "handling_class": "immediate"}).get_json()
     response = leader.post(f"/incidents/{mine['ticket']}/reject", {"duplicate_of": theirs["ticket"]})
     body = assert_error(response, 404)
     assert theirs["ticket"] not in str(body) or body["details"] == {"duplicate_of": [
@@ -107,8 +109,8 @@ FAMILIES = [
      {"admin", "area_admin"}),
     ("members.global_admin", "post", "/members", {"name": "篡位", "phone": "+8617000000061",
                                                   "assignments": [{"role": "admin"}]}, {"admin"}),
-    ("categories.create", "post", "/categories", {"code": "dust2", "number": 77, "name_zh": "扬尘二", "name_en": "Dust 2"},
-     {"admin"}),
+    ("categories.create", "post", "/categories",
+     {"code": "dust2", "number": 77, "name_zh": "扬尘二", "name_en": "Dust 2"}, {"admin"}),
     ("schedules.create", "post", "/schedules", {"area": "HD03-1", "name": "冬季", "windows": [
         {"start": "08:00", "end": "12:00"}]}, {"admin", "sub_leader", "c1_leader", "area_admin"}),
     ("incidents.create", "post", "/incidents", {"category": "coal", "area": "HD03-1-1"},
@@ -162,7 +164,8 @@ def test_every_endpoint_family_with_each_roles_token(app, client, world, role):
     """Table-driven: each family, each role's token: allowed ones succeed, the rest get 401/403 in the one
     error shape (reads the role may not do answer 403 or an empty page), and nothing ever answers 500."""
     actor = _actor(client, world, app, role)
-    ticket = as_(client, world, "admin").post("/incidents", {"category": "coal", "area": "HD03-1-1"}).get_json()["ticket"]
+    created = as_(client, world, "admin").post("/incidents", {"category": "coal", "area": "HD03-1-1"})
+    ticket = created.get_json()["ticket"]
     for family, method, path, body, allowed in FAMILIES:
         path = path.format(ticket=ticket, **{k: world.ids[k] for k in ("c2",)})
         body = _fill(body, world)
@@ -183,7 +186,8 @@ def test_sms_query_follows_the_reading_rule(app, client, world):
     from server.extensions import db
     from sms.inbound import receive
     new_member(client, world, "红袖标", "+8617000000071", [{"role": "volunteer", "area_code": "HD03-1"}])
-    ticket = as_(client, world, "admin").post("/incidents", {"category": "coal", "area": "HD03-1-1"}).get_json()["ticket"]
+    created = as_(client, world, "admin").post("/incidents", {"category": "coal", "area": "HD03-1-1"})
+    ticket = created.get_json()["ticket"]
     replies = {}
     for sender, sid in (("+8617000000071", "SMq1"), ("+8617000000005", "SMq2")):
         with app.app_context():

@@ -54,7 +54,8 @@ def test_a_residents_text_is_filed_and_answered_through_the_phone_exactly_once(a
     assert _post(client, "sms:received", payload, event_id="evt-2").json["status"] == "accepted"
     android_app.extensions["gridpatrol.runner"].wait(timeout=30)
     sent = phone.wait_for(1)
-    assert [(m["to"], m["text"]) for m in sent] == [(RESIDENT, "已受理，工单号100001（垃圾焚烧），由映月社区处理。查询回复：查询 100001")]
+    assert [(m["to"], m["text"]) for m in sent] == [
+        (RESIDENT, "已受理，工单号100001（垃圾焚烧），由映月社区处理。查询回复：查询 100001")]
     with android_app.app_context():
         inbound = db.session.scalars(select(InboundMessage)).all()
         reply = db.session.scalar(select(OutboundMessage))
@@ -132,7 +133,8 @@ def test_delivery_events_move_states_forward_only(android_app, phone):
                                  "reason": "RESULT_ERROR_GENERIC_FAILURE"})
     assert state() == "delivered", "never backwards"
     # an unknown message id is acknowledged (the phone stops retrying) and changes nothing
-    assert _post(client, "sms:sent", {"messageId": "nope", "phoneNumber": RESIDENT, "sentAt": now}).json["known"] is False
+    assert _post(client, "sms:sent",
+                 {"messageId": "nope", "phoneNumber": RESIDENT, "sentAt": now}).json["known"] is False
 
 
 def test_a_failed_send_reported_by_the_phone_is_final_or_retried_by_its_kind(android_app, phone):
@@ -204,7 +206,8 @@ def _raw(body) -> bytes:
     ({"id": "e1", "event": "sms:received", "payload": {"message": "hi", "receivedAt": "2026-01-01T00:00:00Z"}},
      422, "validation_failed"),
     ({"id": "e1", "event": "sms:received", "payload": {"phoneNumber": RESIDENT, "message": 5,
-                                                       "receivedAt": "2026-01-01T00:00:00Z"}}, 422, "validation_failed"),
+                                                       "receivedAt": "2026-01-01T00:00:00Z"}},
+     422, "validation_failed"),
     ({"id": "e1", "event": "sms:received", "payload": {"phoneNumber": RESIDENT, "message": "hi",
                                                        "receivedAt": "yesterday"}}, 422, "validation_failed"),
     ({"event": "sms:received", "payload": {"phoneNumber": RESIDENT, "message": "hi",

@@ -54,7 +54,8 @@ def test_free_text_report_gets_category_area_and_an_explained_ticket(console_app
         assert understood.routed_by == "gazetteer" and not understood.needs_triage
         assert {c["word"] for c in understood.cues} == {"二踢脚"}
         assert "映月路12号" in understood.place["mentions"]
-        assert db.session.scalar(select(Incident.location_text).where(Incident.ticket == "100001")).startswith("映月路12号")
+        assert db.session.scalar(select(Incident.location_text)
+                                 .where(Incident.ticket == "100001")).startswith("映月路12号")
 
 
 def test_a_text_naming_no_place_goes_to_the_intake_area_and_its_leaders_see_it(console_app):
@@ -95,7 +96,8 @@ def test_questions_answer_only_the_senders_own_tickets(console_app):
         "Ticket 100001 (straw fire): open, sub-district level."
     # someone else asking about it learns nothing, and asking does not open a ticket
     assert say(console_app, NEIGHBOUR, "我举报的工单100001现在怎么样了").startswith("未找到您的工单100001")
-    assert say(console_app, NEIGHBOUR, "我上次反映的问题处理了没有") == "未找到您举报的工单。请回复工单号查询，如：查询 100001"
+    assert say(console_app, NEIGHBOUR, "我上次反映的问题处理了没有") == (
+        "未找到您举报的工单。请回复工单号查询，如：查询 100001")
     with console_app.app_context():
         assert db.session.scalar(select(Incident.ticket).order_by(Incident.ticket.desc())) == "100001"
 

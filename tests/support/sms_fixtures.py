@@ -13,8 +13,6 @@ __all__ = ["stand_in", "twilio_app", "console_app", "build_sms_app", "sms_world"
 
 def build_sms_app(db_url, tmp_path, **overrides):
     from server.extensions import db
-    from sms.commands import clear_caches
-    clear_caches()  # the PostgreSQL database is reused between tests
     config = {"JOBS_INPROCESS_TIMERS": False, "SMS_DUPLICATE_WINDOW_SECONDS": 600}
     config.update(overrides)
     app = make_app(db_url, tmp_path, **config)

@@ -193,7 +193,8 @@ class AliyunStandIn(_Server):
         with self.lock:
             self.requests.append({"action": action, "params": params})
         if self.key_id not in auth:
-            return self.answer(handler, 404, {"Code": "InvalidAccessKeyId.NotFound", "Message": "Specified access key is not found."})
+            return self.answer(handler, 404, {"Code": "InvalidAccessKeyId.NotFound",
+                                              "Message": "Specified access key is not found."})
         if action in ("SendSms", "SendBatchSms"):
             with self.lock:
                 answer = self.script.pop(0) if self.script else "ok"
@@ -236,7 +237,8 @@ class AliyunStandIn(_Server):
             values = json.loads(params["TemplateParamJson"])
             out_ids = [params.get("OutId")] * len(phones)
         else:
-            phones, values, out_ids = [params["PhoneNumbers"]], [json.loads(params["TemplateParam"])], [params.get("OutId")]
+            phones, values, out_ids = ([params["PhoneNumbers"]], [json.loads(params["TemplateParam"])],
+                                       [params.get("OutId")])
         at = datetime.now(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
         with self.lock:
             self.batch_sizes.append(len(phones))

@@ -45,12 +45,15 @@ def _setup(client, world, tokens, copy):
     ids[("incident_events", 0)] = new_id()
     g11 = world.ids["g11"]
     creates = [
-        {"collection": "patrols", "id": ids[("patrols", 0)], "fields": {"area_id": g11, "started_at": "2026-11-20T01:00:00Z"}},
-        {"collection": "patrols", "id": ids[("patrols", 1)], "fields": {"area_id": g11, "started_at": "2026-11-20T02:00:00Z"}},
+        {"collection": "patrols", "id": ids[("patrols", 0)],
+         "fields": {"area_id": g11, "started_at": "2026-11-20T01:00:00Z"}},
+        {"collection": "patrols", "id": ids[("patrols", 1)],
+         "fields": {"area_id": g11, "started_at": "2026-11-20T02:00:00Z"}},
         {"collection": "sites", "id": ids[("sites", 0)], "fields": {"area_id": g11, "address": "映月路1号"}},
         {"collection": "incidents", "id": ids[("incidents", 0)], "fields": {"area_id": g11, "category_id": 5}},
     ]
-    changes = [{**c, "op": "put", "op_id": f"c{copy}-{n}-{c['id'][:8]}", "hlc": "10-0-setup"} for n, c in enumerate(creates)]
+    changes = [{**c, "op": "put", "op_id": f"c{copy}-{n}-{c['id'][:8]}", "hlc": "10-0-setup"}
+               for n, c in enumerate(creates)]
     body = ok(sync(client, *tokens["patroller"], changes, limit=1))
     assert all(r["status"] == "applied" for r in body["results"])
     return ids

@@ -219,9 +219,11 @@ def test_pulled_records_read_exactly_like_results_records(app, client, world):
                             promised_date=date(2026, 12, 1), description="工地", patrol_id=patrol.id, flagged=True)
         db.session.add(incident)
         db.session.flush()
-        db.session.add(IncidentEvent(id=new_id(), incident_id=incident.id, kind="note", note="好", data={"a": [1, None]}))
+        db.session.add(IncidentEvent(id=new_id(), incident_id=incident.id, kind="note", note="好",
+                                     data={"a": [1, None]}))
         db.session.commit()
-        for model, name in ((Patrol, "patrols"), (Site, "sites"), (Incident, "incidents"), (IncidentEvent, "incident_events")):
+        for model, name in ((Patrol, "patrols"), (Site, "sites"), (Incident, "incidents"),
+                            (IncidentEvent, "incident_events")):
             for obj in db.session.query(model):
                 ids[(name, obj.id)] = json.loads(json.dumps(to_wire(COLLECTIONS[name], obj), ensure_ascii=False))
         device, token = register_device(db.session, db.session.get(Member, world.ids["c1_leader"]))

@@ -36,8 +36,8 @@ def test_far_future_clock_is_clamped_to_now():
     assert clamp(HLC(10**12 + 5, 3, "x"), 10**12) == HLC(10**12 + 5, 3, "x")
 
 
-@given(st.dictionaries(st.sampled_from("abc"), st.integers(0, 3)), st.dictionaries(st.sampled_from("abc"), st.integers(0, 3)),
-       clocks, clocks)
+@given(st.dictionaries(st.sampled_from("abc"), st.integers(0, 3)),
+       st.dictionaries(st.sampled_from("abc"), st.integers(0, 3)), clocks, clocks)
 def test_two_concurrent_edits_converge_in_either_order(first, second, c1, c2):
     def apply(state, clocks_, pushed, clock):
         winners, _ = last_writer_wins(state, clocks_, pushed, clock)

@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 
-from server.domain.patrol_calendar import (effective_schedule, heightened_applies, in_quiet_hours, lunar_dates, local_date,
-                                           windows_for_date)
+from server.domain.patrol_calendar import (effective_schedule, heightened_applies, in_quiet_hours, lunar_dates,
+                                           local_date, windows_for_date)
 
 UTC = timezone.utc
 DAILY = {"windows": [{"start": "08:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"}]}

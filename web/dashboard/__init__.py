@@ -24,6 +24,7 @@ NAV = [  # (endpoint, Chinese label) in menu order
 def init_app(app) -> None:
     """Jinja helpers and the static files; the page blueprints are registered through
     server.FEATURE_BLUEPRINTS, the session cookie's flags are in server/config.py."""
+    # local: a feature's parts load when an app is built, not with the package
     from server.domain.phones import mask_phone
     from web.dashboard import common
 

@@ -8,6 +8,9 @@ import sys
 
 import click
 
+# Imports inside the command functions are deliberate: each command loads the app, the domain and the
+# libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
+
 
 @click.group("password")
 def password() -> None:

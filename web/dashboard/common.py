@@ -14,10 +14,10 @@ from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.domain.access import Principal, roles_for
-from server.errors import DomainError, Forbidden
+from server.errors import DomainError, Forbidden, NotFound
 from server.extensions import db
 from server.models import Area, Member
 from web.dashboard.i18n import translate
@@ -166,7 +166,6 @@ def focus_area(principal: Principal, code: str | None) -> Area:
     if code:
         area = db.session.scalar(select(Area).where(Area.code == code.strip().upper(), Area.deleted_at.is_(None)))
         if area is None:
-            from server.errors import NotFound
             raise NotFound(f"no area {code}", details={"area": [f"Unknown area code {code}."]})
         if not principal.in_scope(area):
             raise Forbidden(f"{area.code} is outside your areas", code="out_of_scope", details={"area": area.code})
@@ -186,7 +185,6 @@ def breadcrumb(principal: Principal, area: Area) -> list[Area]:
 
 def natural_order():
     """Codes in the order people count them: CJ05-2 before CJ05-10."""
-    from sqlalchemy import func
     return (func.length(Area.code), Area.code)
 
 

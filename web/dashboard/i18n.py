@@ -6,15 +6,19 @@ EN = {
     # menu, frame
     "网格巡查": "Grid patrol", "主菜单": "Main menu", "总览": "Overview", "问题": "Problems", "巡查": "Patrols",
     "周报": "Weekly report", "台账": "Ledger", "人员与网格": "People & grids", "排班": "Schedules", "短信": "SMS",
-    "退出": "Sign out", "修改密码": "Change password", "出错了": "Something went wrong", "返回总览": "Back to the overview",
+    "退出": "Sign out", "修改密码": "Change password", "出错了": "Something went wrong",
+    "返回总览": "Back to the overview",
     "区域": "Area", "下级": "Sub-areas", "请先登录": "Please sign in first",
     # sign-in
-    "登录": "Sign in", "手机号": "Phone number", "密码": "Password", "手机号或密码错误": "Phone number or password is wrong",
+    "登录": "Sign in", "手机号": "Phone number", "密码": "Password",
+    "手机号或密码错误": "Phone number or password is wrong",
     "登录失败次数过多，请 {minutes} 分钟后再试": "Too many failed sign-ins; try again in {minutes} minutes",
     "密码由管理员设置，登录后可自行修改。": "An admin sets your first password; change it after signing in.",
-    "已退出": "Signed out", "当前密码": "Current password", "新密码（至少 8 个字符）": "New password (at least 8 characters)",
+    "已退出": "Signed out", "当前密码": "Current password",
+    "新密码（至少 8 个字符）": "New password (at least 8 characters)",
     "再输一次新密码": "New password again", "保存": "Save", "当前密码不对": "The current password is wrong",
-    "两次输入的新密码不一致": "The two new passwords differ", "新密码至少 8 个字符": "A new password needs at least 8 characters",
+    "两次输入的新密码不一致": "The two new passwords differ",
+    "新密码至少 8 个字符": "A new password needs at least 8 characters",
     "密码已修改": "Password changed",
     # overview
     "今日概况": "Today", "未办结问题": "Open problems", "已逾期": "Overdue", "挂牌督办": "Flagged (挂牌督办)",
@@ -29,8 +33,10 @@ EN = {
     "没有符合条件的问题": "No problems match", "翻页": "Pages", "第一页": "First page", "下一页": "Next page",
     "上一页": "Previous page", "待受理": "Open", "处理中": "In progress", "已办结": "Resolved", "已关闭": "Closed",
     "已驳回": "Rejected", "重复": "Duplicate", "即办": "Immediate (即办)", "上报": "Escalate (上报)",
-    "承诺": "Committed (承诺)", "承诺日期": "Promised", "描述": "Description", "来源": "Source", "重复于": "Duplicate of",
-    "处理": "Act", "说明 / 备注": "Note", "重复于（编号，仅标记重复时填）": "Duplicate of (ticket; for Mark duplicate only)",
+    "承诺": "Committed (承诺)", "承诺日期": "Promised", "描述": "Description", "来源": "Source",
+    "重复于": "Duplicate of",
+    "处理": "Act", "说明 / 备注": "Note",
+    "重复于（编号，仅标记重复时填）": "Duplicate of (ticket; for Mark duplicate only)",
     "受理": "Acknowledge", "办结": "Resolve", "关闭": "Close", "驳回": "Reject", "标记重复": "Mark duplicate",
     "备注": "Note", "您的角色在此问题上没有可执行的操作": "Your role has no action on this problem",
     "处理记录": "History", "上报问题": "Reported", "上报上级": "Escalated", "转派": "Reassigned",
@@ -44,7 +50,8 @@ EN = {
     "格内：按时巡查数/应巡时段数": "Cells: windows patrolled on time / windows due", "网格": "Grid",
     "周一": "Mon", "周二": "Tue", "周三": "Wed", "周四": "Thu", "周五": "Fri", "周六": "Sat", "周日": "Sun",
     "巡查人员（次数）": "Patrolled by (times)", "此区域没有网格": "No grids in this area", "漏巡时段": "Missed windows",
-    "日期": "Date", "时段": "Window", "已确认": "Acknowledged", "已上报": "Escalated", "本周没有漏巡": "No missed windows this week",
+    "日期": "Date", "时段": "Window", "已确认": "Acknowledged", "已上报": "Escalated",
+    "本周没有漏巡": "No missed windows this week",
     # report
     "街道": "Sub-district", "报告日（统计此日前 7 天）": "Report day (covers the 7 days before)", "统计周": "Week",
     "不含": "exclusive", "已生成于": "Generated at", "未保存，按当前数据计算": "Not stored: computed from current data",
@@ -60,21 +67,26 @@ EN = {
     "炉具数": "Stoves", "最近检查": "Last inspected", "没有台账点位": "No ledger points", "已排查": "Identified",
     "已整改·煤改气": "Rectified: gas", "已整改·煤改电": "Rectified: electric", "已整改·洁净煤": "Rectified: clean coal",
     "已清零": "Cleared", "散煤户": "Loose-coal user", "工地": "Construction", "焚烧点": "Burning point",
-    "餐饮": "Restaurant", "工业": "Industrial", "重点点位": "Key site", "其他": "Other", "记录检查": "Record an inspection",
-    "检查后状态": "Status found", "检查记录": "Inspections", "尚无检查记录": "No inspections yet", "已记录检查": "Inspection recorded",
+    "餐饮": "Restaurant", "工业": "Industrial", "重点点位": "Key site", "其他": "Other",
+    "记录检查": "Record an inspection",
+    "检查后状态": "Status found", "检查记录": "Inspections", "尚无检查记录": "No inspections yet",
+    "已记录检查": "Inspection recorded",
     # people
-    "导入花名册": "Import a roster", "人": "people", "人员": "People", "姓名": "Name", "角色": "Roles", "设备": "Devices",
+    "导入花名册": "Import a roster", "人": "people", "人员": "People", "姓名": "Name", "角色": "Roles",
+    "设备": "Devices",
     "设置密码": "Set password", "停用": "inactive", "副": "deputy", "已停用": "revoked", "新密码": "New password",
     "设置": "Set", "此区域没有人员": "Nobody in this area", "网格员": "Patroller", "网格组长": "Grid leader",
     "社区负责人": "Community leader", "街道负责人": "Sub-district leader", "区负责人": "District leader",
     "督查员": "Supervisor", "管理员": "Admin", "志愿者": "Volunteer", "已为 {name} 设置密码": "Password set for {name}",
     "配对新手机": "Pair a new phone", "配对": "Pair", "为 {name} 配对新手机": "Pair a new phone for {name}",
     "配对码": "Pairing code", "链接": "Link", "有效至": "Valid until",
-    "用手机扫描二维码，打开巡查 App 并完成配对": "Scan the QR code with the phone: it opens the patrol app and pairs it",
+    "用手机扫描二维码，打开巡查 App 并完成配对":
+        "Scan the QR code with the phone: it opens the patrol app and pairs it",
     "配对：为该人员生成一次性配对码和二维码，手机扫码或输入配对码即可登录巡查 App；配对码 24 小时内有效，只能用一次。":
         "Pair: makes a one-time code and QR code for the person; the phone scans it or types the code to sign in "
         "to the patrol app. A code is valid for 24 hours and works once.",
-    "没有扫码功能时，在手机浏览器打开上面的链接，或在巡查 App 的配对页输入配对码。配对码只能用一次，离开本页后不再显示；丢失时重新生成即可。":
+    ("没有扫码功能时，在手机浏览器打开上面的链接，或在巡查 App 的配对页输入配对码。"
+     "配对码只能用一次，离开本页后不再显示；丢失时重新生成即可。"):
         "Without a QR scanner, open the link above in the phone's browser, or type the code on the patrol app's "
         "pairing screen. The code works once and is not shown again after you leave this page; if it is lost, "
         "make a new one.",
@@ -88,7 +100,8 @@ EN = {
         "Roster imported: {c} new communities, {g} new grids, {m} new people",
     # 待分类 (triage)
     "待分类": "To classify", "短信原文": "Text", "地点": "Place", "线索": "Cues",
-    "改为": "Change to", "选择类别": "Choose a category", "改类": "Recategorise", "无线索": "no cue", "把握": "confidence",
+    "改为": "Change to", "选择类别": "Choose a category", "改类": "Recategorise", "无线索": "no cue",
+    "把握": "confidence",
     "同时学习这些词（可不选）": "Also learn these words (optional)", "其他词，空格分隔": "more words",
     "您的角色不能改类": "Your role cannot recategorise", "没有待分类的举报": "Nothing to classify",
     "关键词": "term", "场景线索": "context hint", "指定类别": "category named", "按地名": "by place name",

@@ -97,6 +97,7 @@ def inspect(site_id):
 
 @bp.route("/export.xlsx")
 def export():
+    # local: openpyxl loads only for an .xlsx file
     from openpyxl import Workbook
     principal = leader()
     focus = focus_area(principal, request.args.get("area"))

@@ -33,9 +33,11 @@ def index():
     except ValueError:
         page_no = 1
     if direction == "outbound":
-        model, at, area_col, member_col = OutboundMessage, OutboundMessage.created_at, OutboundMessage.area_id, OutboundMessage.member_id
+        model, at, area_col, member_col = (OutboundMessage, OutboundMessage.created_at,
+                                           OutboundMessage.area_id, OutboundMessage.member_id)
     else:
-        model, at, area_col, member_col = InboundMessage, InboundMessage.received_at, InboundMessage.area_id, InboundMessage.member_id
+        model, at, area_col, member_col = (InboundMessage, InboundMessage.received_at,
+                                           InboundMessage.area_id, InboundMessage.member_id)
     statement = select(model).order_by(at.desc(), model.id.desc())
     scope = message_filter(principal, area_col, member_col)
     if scope is not None:

@@ -5,7 +5,7 @@ page shows exactly what the missed-patrol alerts and the weekly report count.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from flask import request, url_for
 from sqlalchemy import func, select
@@ -50,7 +50,6 @@ def index():
     missed = []
     who: dict[int, dict[str, int]] = {}
     if ids:
-        from datetime import datetime, timezone
         now = datetime.now(timezone.utc)
         for area_id, day, cls, n in db.session.execute(
                 select(PatrolWindow.area_id, PatrolWindow.local_date, window_class(now).label("cls"), func.count())

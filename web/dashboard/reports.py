@@ -9,6 +9,7 @@ reports rows).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+import time as _time
 
 from flask import Response, flash, redirect, request, url_for
 from markupsafe import Markup
@@ -23,7 +24,8 @@ from server.models import Area, Category
 from web.dashboard.charts import bar_chart, line_chart
 from web.dashboard.common import CHANNEL, lang, leader, local_today, make_blueprint, page, roots_of, t
 from workers.models import WeeklyReport
-from workers.reports import may_read_report, require_may_generate
+from workers.reports import build_report, may_read_report, require_may_generate, store_report
+from workers.export import to_csv, to_xlsx
 
 bp = make_blueprint("dashboard_reports", __name__, "/reports")
 TREND_WEEKS = 8
@@ -70,8 +72,6 @@ _built: dict[tuple[int, str], tuple[float, dict]] = {}
 def _build_cached(area: Area, day: date) -> dict:
     """workers.reports.build_report for a week not stored yet, kept a few minutes per process: the page, the
     trend and the downloads of one visit ask for the same weeks, and each build reads a fortnight of windows."""
-    import time as _time
-    from workers.reports import build_report
     key = (area.id, day.isoformat())
     hit = _built.get(key)
     if hit is not None and _time.monotonic() - hit[0] < CACHE_SECONDS:
@@ -142,7 +142,6 @@ def index():
 
 @bp.route("/download")
 def download():
-    from workers.export import to_csv, to_xlsx
     principal = leader()
     area, _ = _subdistrict(principal, request.args.get("area"))
     day = _day(request.args.get("day"), area)
@@ -159,7 +158,6 @@ def download():
 @bp.route("/generate", methods=["POST"])
 def generate():
     """生成本周周报: store (or rebuild) this week's report through workers.reports.store_report."""
-    from workers.reports import store_report
     principal = leader()
     area, _ = _subdistrict(principal, request.form.get("area"))
     require_may_generate(principal, area)

@@ -7,6 +7,9 @@ import click
 
 from server.cli import CLI_ACTOR, _domain_errors, build_app
 
+# Imports inside the command functions are deliberate: each command loads the app, the domain and the
+# libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
+
 
 @click.group("device")
 def device():

@@ -21,6 +21,7 @@ from server.domain.phones import mask_phone
 from sms.providers.aliyun.templates import TemplateError, parse_codes, variables_for
 from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, PROVIDER_DOWN, RATE_LIMITED, REJECTED_CONTENT,
                                 TRANSIENT, OutgoingSms, Provider, ProviderMessage, SendError, StatusUpdate)
+from server.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,6 @@ class AliyunProvider(Provider):
 
     @classmethod
     def from_config(cls, config: dict) -> "AliyunProvider":
-        from server.config import ConfigError
         for variable in ("ALIYUN_SMS_ACCESS_KEY_ID", "ALIYUN_SMS_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME",
                          "ALIYUN_SMS_TEMPLATES"):
             if not config.get(variable):
@@ -91,6 +91,7 @@ class AliyunProvider(Provider):
     def client(self):
         client = getattr(self._local, "client", None)
         if client is None:
+            # local: the provider's SDK loads only when it is configured
             from alibabacloud_dysmsapi20170525.client import Client
             from alibabacloud_tea_openapi.utils_models import Config
             parts = urlsplit(self.endpoint if "://" in self.endpoint else f"https://{self.endpoint}")
@@ -101,6 +102,7 @@ class AliyunProvider(Provider):
         return client
 
     def _runtime(self):
+        # local: the provider's SDK loads only when it is configured
         from darabonba.runtime import RuntimeOptions
         return RuntimeOptions(autoretry=False, read_timeout=self.timeout_ms, connect_timeout=self.timeout_ms)
 
@@ -130,6 +132,7 @@ class AliyunProvider(Provider):
     # ------------------------------------------------------------ sending
 
     def send(self, message: OutgoingSms) -> str:
+        # local: the provider's SDK loads only when it is configured
         from alibabacloud_dysmsapi20170525.models import SendSmsRequest
         code, values = self.template(message)
         request = SendSmsRequest(phone_numbers=_national(message.to), sign_name=self.sign_name, template_code=code,
@@ -142,6 +145,7 @@ class AliyunProvider(Provider):
     def send_batch(self, messages: list[OutgoingSms]) -> list[str | SendError]:
         if len(messages) == 1:
             return super().send_batch(messages)
+        # local: the provider's SDK loads only when it is configured
         from alibabacloud_dysmsapi20170525.models import SendBatchSmsRequest
         results: list[str | SendError | None] = [None] * len(messages)
         groups: dict[str, list[tuple[int, dict]]] = {}
@@ -202,6 +206,7 @@ class AliyunProvider(Provider):
     # ------------------------------------------------------------ delivery
 
     def _details(self, to: str, day: datetime, biz_id: str | None = None) -> list:
+        # local: the provider's SDK loads only when it is configured
         from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest
         local = day.astimezone(timezone(timedelta(hours=8)))  # Aliyun's SendDate is a Beijing date
         request = QuerySendDetailsRequest(phone_number=_national(to), send_date=local.strftime("%Y%m%d"),
@@ -258,6 +263,7 @@ def _after(send_date: str | None, since: datetime) -> bool:
 
 
 def _classify(exc: Exception) -> SendError:
+    # local: the provider's SDK loads only when it is configured
     from alibabacloud_tea_openapi.exceptions import AlibabaCloudException, ThrottlingException
     if isinstance(exc, ThrottlingException):
         return SendError(f"throttled: {exc.message}", kind=RATE_LIMITED, code=(exc.code or "Throttling")[:20],

@@ -12,6 +12,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, PROVIDER_DOWN, RATE_LIMITED, REJECTED_CONTENT,
                                 TRANSIENT, OutgoingSms, Provider, ProviderMessage, SendError)
+from server.config import ConfigError
+from sms.providers.base import InboundSms, StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ def kind_of(code: str | None, status: int | None = None) -> str:
 def rebasing_http_client(base_url: str):
     """A twilio HttpClient that sends every API call to `base_url` instead of https://api.twilio.com
     (a local stand-in in tests, or an egress proxy). Paths and query strings are kept."""
+    # local: the provider's SDK loads only when it is configured
     from twilio.http.http_client import TwilioHttpClient
 
     base = urlsplit(base_url.rstrip("/"))
@@ -62,6 +65,7 @@ class TwilioProvider(Provider):
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str | None = None,
                  messaging_service_sid: str | None = None, status_callback_base: str | None = None,
                  api_base_url: str | None = None, http_client=None):
+        # local: the provider's SDK loads only when it is configured
         from twilio.rest import Client
         if not (from_number or messaging_service_sid):
             raise ValueError("Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
@@ -74,7 +78,6 @@ class TwilioProvider(Provider):
 
     @classmethod
     def from_config(cls, config: dict) -> "TwilioProvider":
-        from server.config import ConfigError
         for variable in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
             if not config.get(variable):
                 raise ConfigError(f"the twilio SMS provider needs {variable}")
@@ -92,6 +95,7 @@ class TwilioProvider(Provider):
         return f"{self.status_callback_base}/sms/twilio/status?ref={quote(reference)}"
 
     def send(self, message: OutgoingSms) -> str:
+        # local: the provider's SDK loads only when it is configured
         from twilio.base.exceptions import TwilioException, TwilioRestException
         to, body, reference = message.to, message.body, message.reference
         params = {"to": to, "body": body}
@@ -117,6 +121,7 @@ class TwilioProvider(Provider):
     def find(self, message: OutgoingSms, since):
         """Twilio keeps no reference of ours on the Message resource, so look at the latest messages
         to this number created since the attempt began and match the body."""
+        # local: the provider's SDK loads only when it is configured
         from twilio.base.exceptions import TwilioException
         to, body = message.to, message.body
         try:
@@ -150,7 +155,6 @@ def _classify(exc) -> SendError:
 def parse_inbound_form(request):
     """A verified inbound form (the view checks X-Twilio-Signature first) as an InboundSms; None for a
     signed request that is not a message (e.g. a console test ping)."""
-    from sms.providers.base import InboundSms
     form = request.form
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if not sid:
@@ -160,7 +164,6 @@ def parse_inbound_form(request):
 
 
 def parse_status_form(request):
-    from sms.providers.base import StatusUpdate
     form = request.form
     code = form.get("ErrorCode") or None
     return StatusUpdate(provider="twilio", reference=request.args.get("ref"), sid=form.get("MessageSid"),
