@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -28,65 +27,10 @@ os.environ.setdefault("GRIDPATROL_WORKERS_EMBEDDED_TIMER", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.tcp_proxy import TcpProxy  # noqa: E402  (the suite's proxy, counting bytes each way)
+
 LINK = {"offline": False, "latency": 300, "downloadThroughput": 64000 / 8, "uploadThroughput": 64000 / 8}
 CHROMIUM = os.environ.get("GRIDPATROL_TEST_CHROMIUM", "/usr/bin/chromium")
-
-
-class Relay:
-    """127.0.0.1:<port> → the app server, counting bytes each way."""
-
-    def __init__(self, target_port: int):
-        self.target = target_port
-        self.up = self.down = 0
-        self.lock = threading.Lock()
-        self.open: set[socket.socket] = set()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def reset(self):
-        with self.lock:
-            self.up = self.down = 0
-
-    def cut(self):
-        """The link drops: every open connection dies at once (the phone sees a reset, not an answer)."""
-        with self.lock:
-            sockets, self.open = list(self.open), set()
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=60)
-            with self.lock:
-                self.open.update((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream, "up"), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, "down"), daemon=True).start()
-
-    def _pump(self, src, dst, direction):
-        try:
-            while data := src.recv(65536):
-                with self.lock:
-                    setattr(self, direction, getattr(self, direction) + len(data))
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 def build_server(database_url: str | None):
@@ -182,14 +126,14 @@ def run_day(browser, base, code, grid_id, records, relay, cut: bool, app):
     page.on("requestfailed", lambda r: failed.append(r.url) if "/api/v1/sync" in r.url else None)
     if cut:  # several requests, so the cut lands mid-sync
         page.evaluate("window.gridpatrol.store.setMeta('batch_size', 10)")
-    relay.reset()
+    relay.reset_counts()
     started = time.monotonic()
     emulate(cdp)  # link up
     page.evaluate("window.gridpatrol.syncNow('bench'); null")
     if cut:
         wait(page, f"window.gridpatrol.store.pendingCount().then(n => n < {records})", timeout=60)
         emulate(cdp, offline=True)
-        relay.cut()
+        relay.drop()  # the link drops: every open connection dies at once
         time.sleep(2.0)
         emulate(cdp)
         page.evaluate("window.gridpatrol.syncNow('bench'); null")
@@ -207,7 +151,7 @@ def first_load(browser, base, code, relay):
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     emulate(cdp)
-    relay.reset()
+    relay.reset_counts()
     started = time.monotonic()
     page.goto(f"/app/pair?code={code}", timeout=120000)
     page.wait_for_selector("#pair-button", timeout=120000)
@@ -231,7 +175,7 @@ def main() -> None:
     from server.models import Incident, IncidentEvent, Patrol
 
     app, server, codes, grid_id = build_server(args.database_url)
-    relay = Relay(server.server_port)
+    relay = TcpProxy("127.0.0.1", server.server_port)  # counts the bytes each way
     base = f"http://127.0.0.1:{relay.port}"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,

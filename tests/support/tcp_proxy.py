@@ -1,6 +1,8 @@
 """A local TCP proxy the tests start in front of PostgreSQL or Redis, to cut them without touching the shared
 servers: `cut()` drops every open connection and refuses new ones (connection refused: the listening
-socket is closed), `restore()` listens again on the same port. Threads only; no external tool."""
+socket is closed), `restore()` listens again on the same port. `drop()` only resets the open connections
+(a phone's link blinking: it reconnects at once), and `up`/`down` count the bytes each way (the field
+benchmark's wire figures). Threads only; no external tool."""
 from __future__ import annotations
 
 import socket
@@ -16,6 +18,7 @@ class TcpProxy:
         self._server: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self.cut_count = 0
+        self.up = self.down = 0  # bytes client → target, target → client
         self.start()
 
     # ------------------------------------------------------------ control
@@ -40,6 +43,14 @@ class TcpProxy:
             except OSError:
                 pass
             server.close()
+        self.drop()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.up = self.down = 0
+
+    def drop(self) -> None:
+        """Reset every open connection; new ones are still accepted."""
         with self._lock:
             conns, self._conns = list(self._conns), set()
         for conn in conns:
@@ -79,15 +90,17 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._conns.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, direction in ((client, upstream, "up"), (upstream, client, "down")):
+                threading.Thread(target=self._pipe, args=(a, b, direction), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, direction: str) -> None:
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                with self._lock:
+                    setattr(self, direction, getattr(self, direction) + len(data))
                 sink.sendall(data)
         except OSError:
             pass
