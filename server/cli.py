@@ -169,11 +169,10 @@ def admin() -> None:
 @_domain_errors
 def admin_create(name: str, phone: str, area_code: str | None) -> None:
     """Create an admin (or give an existing member the admin role) and print a new staff token once."""
-    from sqlalchemy import select
 
     from server.domain import audit
     from server.domain.areas import area_by_code
-    from server.domain.members import member_name
+    from server.domain.members import member_by_phone, member_name
     from server.domain.phones import normalize_phone
     from server.domain.tokens import issue_staff_token
     from server.domain.errors import Conflict, NotFound
@@ -190,7 +189,7 @@ def admin_create(name: str, phone: str, area_code: str | None) -> None:
             area = area_by_code(session, area_code)
             if area is None:
                 raise NotFound(f"no area with code {area_code}")
-        member = session.scalar(select(Member).where(Member.phone == phone))
+        member = member_by_phone(session, phone)
         if member is None:
             member = Member(name=name, phone=phone)
             session.add(member)
@@ -226,20 +225,19 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
     """Issue a staff token for a leader, supervisor or admin and print it once."""
     from datetime import timedelta
 
-    from sqlalchemy import select
-
     from server.domain import audit
+    from server.domain.members import member_by_phone
     from server.domain.phones import normalize_phone
     from server.domain.tokens import issue_staff_token
     from server.domain.errors import Forbidden, NotFound
     from server.extensions import db as database
-    from server.models import STAFF_ROLES, Member, utcnow
+    from server.models import STAFF_ROLES, utcnow
 
     app = build_app()
     with app.app_context():
         session = database.session
         e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
-        member = session.scalar(select(Member).where(Member.phone == e164))
+        member = member_by_phone(session, e164)
         if member is None or member.deleted_at is not None or not member.active:
             raise NotFound(f"no active member with phone {e164}")
         if not set(member.roles) & set(STAFF_ROLES):
@@ -335,20 +333,19 @@ def device() -> None:
 @_domain_errors
 def device_register(phone: str, name: str) -> None:
     """Register a device for an existing member and print its token once."""
-    from sqlalchemy import select
 
     from server.domain import audit
+    from server.domain.members import member_by_phone
     from server.domain.phones import normalize_phone
     from server.domain.tokens import register_device
     from server.domain.errors import Conflict, NotFound
     from server.extensions import db as database
-    from server.models import Member
 
     app = build_app()
     with app.app_context():
         session = database.session
         e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
-        member = session.scalar(select(Member).where(Member.phone == e164))
+        member = member_by_phone(session, e164)
         if member is None:
             raise NotFound(f"no member with phone {e164}; import the roster first")
         if member.deleted_at is not None or not member.active:
