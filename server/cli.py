@@ -169,7 +169,6 @@ def admin() -> None:
 @_domain_errors
 def admin_create(name: str, phone: str, area_code: str | None) -> None:
     """Create an admin (or give an existing member the admin role) and print a new staff token once."""
-
     from server.domain import audit
     from server.domain.areas import area_by_code
     from server.domain.members import member_by_phone, member_name
@@ -333,7 +332,6 @@ def device() -> None:
 @_domain_errors
 def device_register(phone: str, name: str) -> None:
     """Register a device for an existing member and print its token once."""
-
     from server.domain import audit
     from server.domain.members import member_by_phone
     from server.domain.phones import normalize_phone
