@@ -281,7 +281,7 @@ def _file_event(session: Session, config, event_row_id: int) -> str:
     return message.outcome
 
 
-def file_unfiled_events(session: Session, now: datetime | None = None, grace_seconds: float = 30.0) -> int:
+def file_unfiled_events(session: Session, now: datetime | None = None, grace_seconds: float = 60.0) -> int:
     """The sweeper's share: hand out again every accepted text not filed `grace_seconds` after it arrived
     (its job was lost with a worker, or Redis blinked). Filing is idempotent, so a slow job filed twice
     does no harm."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from server.jobs.context import job_session
@@ -20,7 +21,7 @@ def sweep_sms(session: Session, now: datetime | None = None) -> dict:
     """Both halves of the sweep; the caller commits. Counts: expired, enqueued (sends), texts_refiled."""
     now = now or utcnow()
     counts = sweep_outbox(session, now)
-    counts["texts_refiled"] = file_unfiled_events(session, now)
+    counts["texts_refiled"] = file_unfiled_events(session, now, current_app.config["SMS_SWEEP_GRACE_SECONDS"])
     return counts
 
 
