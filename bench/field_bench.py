@@ -27,6 +27,7 @@ os.environ.setdefault("GRIDPATROL_WORKERS_EMBEDDED_TIMER", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.postgres import fresh_postgres_schema  # noqa: E402
 from tests.support.tcp_proxy import TcpProxy  # noqa: E402  (the suite's proxy, counting bytes each way)
 
 LINK = {"offline": False, "latency": 300, "downloadThroughput": 64000 / 8, "uploadThroughput": 64000 / 8}
@@ -46,14 +47,7 @@ def build_server(database_url: str | None):
     scratch = Path(tempfile.mkdtemp(prefix="gp-field-bench-"))
     url = database_url or f"sqlite:///{scratch / 'bench.db'}"
     if url.startswith("postgresql"):
-        import psycopg
-        base, _, name = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.execute("CREATE SCHEMA public")
+        fresh_postgres_schema(url)
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(scratch / "instance"), "SMS_BACKEND": "console",
                       "REDIS_URL": None, "WORKERS_EMBEDDED_TIMER": False})
     with app.app_context():

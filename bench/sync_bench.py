@@ -33,6 +33,7 @@ os.environ.setdefault("GRIDPATROL_WORKERS_EMBEDDED_TIMER", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.postgres import fresh_postgres_schema  # noqa: E402
 
 SCRATCH = tempfile.TemporaryDirectory(prefix="gp-sync-bench-")  # instance dirs; removed at exit
 
@@ -40,13 +41,7 @@ SCRATCH = tempfile.TemporaryDirectory(prefix="gp-sync-bench-")  # instance dirs;
 def prepare_database(url: str, devices: int) -> dict:
     """Fresh schema, one community with a grid per device, a patroller and device per grid, and a
     sub-district leader device that pulls everything."""
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+    fresh_postgres_schema(url)
     from server import create_app
     from server.domain.areas import create_area
     from server.domain.catalogue import seed_categories

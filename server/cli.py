@@ -225,8 +225,7 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
     from datetime import timedelta
 
     from server.domain import audit
-    from server.domain.members import member_by_phone
-    from server.domain.phones import normalize_phone
+    from server.domain.members import member_by_typed_phone
     from server.domain.tokens import issue_staff_token
     from server.domain.errors import Forbidden, NotFound
     from server.extensions import db as database
@@ -235,10 +234,9 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
     app = build_app()
     with app.app_context():
         session = database.session
-        e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
-        member = member_by_phone(session, e164)
-        if member is None or member.deleted_at is not None or not member.active:
-            raise NotFound(f"no active member with phone {e164}")
+        member = member_by_typed_phone(session, phone, app.config["GRIDPATROL_PHONE_REGION"])
+        if member.deleted_at is not None or not member.active:
+            raise NotFound(f"no active member with phone {member.phone}")
         if not set(member.roles) & set(STAFF_ROLES):
             raise Forbidden(f"{member.name} has no staff role ({', '.join(member.roles) or 'none'}); "
                             "patrollers use device tokens (`gridpatrol device register`)")
@@ -333,19 +331,15 @@ def device() -> None:
 def device_register(phone: str, name: str) -> None:
     """Register a device for an existing member and print its token once."""
     from server.domain import audit
-    from server.domain.members import member_by_phone
-    from server.domain.phones import normalize_phone
+    from server.domain.members import member_by_typed_phone
     from server.domain.tokens import register_device
-    from server.domain.errors import Conflict, NotFound
+    from server.domain.errors import Conflict
     from server.extensions import db as database
 
     app = build_app()
     with app.app_context():
         session = database.session
-        e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
-        member = member_by_phone(session, e164)
-        if member is None:
-            raise NotFound(f"no member with phone {e164}; import the roster first")
+        member = member_by_typed_phone(session, phone, app.config["GRIDPATROL_PHONE_REGION"])
         if member.deleted_at is not None or not member.active:
             raise Conflict(f"{member.name} was removed or deactivated; a device for them would not work")
         record, token = register_device(session, member, name=name or f"{member.name}的手机")

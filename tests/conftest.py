@@ -15,6 +15,7 @@ import os
 import pytest
 
 from tests.support.factories import build_world
+from tests.support.postgres import ensure_postgres_database
 
 pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures"]
 
@@ -62,16 +63,6 @@ def redis_url() -> str:
         unavailable("Redis", exc)
     claim_test_redis(REDIS_URL)
     return REDIS_URL
-
-
-def ensure_postgres_database(url: str) -> None:
-    """Create the suite's database when the server is up but the database is not (a fresh machine)."""
-    import psycopg
-    base, _, name = url.rpartition("/")
-    name = name.split("?")[0]
-    with psycopg.connect(f"{base}/postgres", connect_timeout=3, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 REDIS_OWNER_KEY = "gridpatrol:test-suite:owner"

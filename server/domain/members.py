@@ -28,6 +28,16 @@ def member_by_phone(session: Session, phone_e164: str) -> Member | None:
     return session.scalar(select(Member).where(Member.phone == phone_e164))
 
 
+def member_by_typed_phone(session: Session, typed: str, region: str) -> Member:
+    """The member holding a phone an operator typed (any way the region reads it), for the CLI commands;
+    NotFound names the number in E.164. Whether a removed or deactivated member will do is the caller's rule."""
+    e164 = normalize_phone(typed, region)
+    member = member_by_phone(session, e164)
+    if member is None:
+        raise NotFound(f"no member with phone {e164}; import the roster first")
+    return member
+
+
 def _check_phone_free(session: Session, phone: str, member: Member | None = None) -> None:
     holder = member_by_phone(session, phone)
     if holder is not None and holder is not member:

@@ -24,8 +24,7 @@ def password_set(phone: str, from_stdin: bool) -> None:
     """Set (or reset) a member's dashboard password; the member changes it after signing in."""
     from server.cli import CLI_ACTOR, build_app
     from server.domain import audit
-    from server.domain.members import member_by_phone, set_password
-    from server.domain.phones import normalize_phone
+    from server.domain.members import member_by_typed_phone, set_password
     from server.errors import DomainError
     from server.extensions import db
 
@@ -36,10 +35,9 @@ def password_set(phone: str, from_stdin: bool) -> None:
     app = build_app()
     with app.app_context():
         try:
-            e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
-            member = member_by_phone(db.session, e164)
-            if member is None or member.deleted_at is not None:
-                raise click.ClickException(f"no member with phone {e164}")
+            member = member_by_typed_phone(db.session, phone, app.config["GRIDPATROL_PHONE_REGION"])
+            if member.deleted_at is not None:
+                raise click.ClickException(f"no member with phone {member.phone}")
             set_password(member, secret)
         except DomainError as exc:
             detail = "; ".join(" ".join(v) for v in exc.details.values() if isinstance(v, list))

@@ -23,19 +23,14 @@ def device():
 @_domain_errors
 def device_pair(phone: str, as_json: bool, base_url: str | None) -> None:
     """Issue a one-time pairing code (valid 24 h) and print the code, the link and a QR of the link."""
-    from server.domain.members import member_by_phone
+    from server.domain.members import member_by_typed_phone
     from server.domain.pairing import issue_pairing_code, pairing_qr_text
-    from server.domain.phones import normalize_phone
-    from server.errors import NotFound
     from server.extensions import db as database
 
     app = build_app()
     with app.app_context():
         session = database.session
-        e164 = normalize_phone(phone, app.config["GRIDPATROL_PHONE_REGION"])
-        member = member_by_phone(session, e164)
-        if member is None:
-            raise NotFound(f"no member with phone {e164}; import the roster first")
+        member = member_by_typed_phone(session, phone, app.config["GRIDPATROL_PHONE_REGION"])
         issued = issue_pairing_code(session, member, actor=None, actor_label=CLI_ACTOR, channel="cli")
         session.commit()
         base = (base_url or app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8080").rstrip("/")
