@@ -170,22 +170,23 @@ def count_inbound(database_url: str, instance: Path) -> int:
     return count
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of one process, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu_seconds(master_pid: int) -> float:
     """User+system CPU of gunicorn's workers (children of the master), from /proc: what a request
     costs in CPU, whatever else the shared machine is doing."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     try:
         children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     except OSError:
         return float("nan")
-    for pid in children:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(cpu_seconds(int(pid)) for pid in children)
 
 
 def access_log_options() -> list[str]:

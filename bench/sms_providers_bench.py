@@ -60,11 +60,6 @@ def _send(port: int, payload: bytes) -> int:
     return int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else 0
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _own_redis(url: str):
     """The bench's Redis database must hold nothing but RQ's keys (it is flushed before and after)."""
     from redis import Redis
@@ -78,7 +73,7 @@ def _own_redis(url: str):
 
 def bench_android(rate: float, seconds: float, database_url: str | None, workers: int, seed_value: int,
                   redis_url: str | None = None) -> None:
-    from bench.sms_bench import process_cpu_seconds, seed
+    from bench.sms_bench import cpu_seconds, process_cpu_seconds, seed
     from tests.support.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
     phone = AndroidPhoneStandIn().start()
     tmp = Path(tempfile.mkdtemp(prefix="sms-android-bench-"))
@@ -138,7 +133,7 @@ def bench_android(rate: float, seconds: float, database_url: str | None, workers
 
         work = [(sender, _raw(port, raw, headers)) for sender, raw, headers in items]
         cpu_before = process_cpu_seconds(server.pid)
-        job_cpu_before = _cpu_seconds(job_worker.pid) if job_worker else 0.0
+        job_cpu_before = cpu_seconds(job_worker.pid) if job_worker else 0.0
         start = time.perf_counter() + 0.2
         offset = time.monotonic() - time.perf_counter()  # the stand-in stamps arrivals with monotonic()
         with ThreadPoolExecutor(max_workers=64) as pool:
@@ -153,7 +148,7 @@ def bench_android(rate: float, seconds: float, database_url: str | None, workers
         expected = len(first_seen) + len(warm)
         sent = phone.wait_for(expected, timeout=180)  # the replies may trail the texts: the phone is slower
         cpu_ms = (process_cpu_seconds(server.pid) - cpu_before) * 1000 / max(len(latencies), 1)
-        job_cpu_ms = (_cpu_seconds(job_worker.pid) - job_cpu_before) * 1000 / max(len(first_seen), 1) \
+        job_cpu_ms = (cpu_seconds(job_worker.pid) - job_cpu_before) * 1000 / max(len(first_seen), 1) \
             if job_worker else None
     finally:
         for process in (server, job_worker):

@@ -187,6 +187,7 @@ def _run(session: Session, ctx: Context) -> Outcome:
 # ---------------------------------------------------------------- provider webhooks (any provider)
 
 FILE_EVENT_JOB = "sms.inbound.file_event_job"
+INSERT_EVENT = SmsWebhookEvent.__table__.insert().returning(SmsWebhookEvent.__table__.c.id)
 
 
 def file_inbound(session: Session, inbound, *, config: dict, reply_route: str | None = None,
@@ -230,8 +231,8 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
     elif event.kind == "heartbeat":
         routing.record_heartbeat(session, event.provider, now, event.data)
     if event.event_id:
-        session.add(SmsWebhookEvent(provider=event.provider, event_id=event.event_id, event=event.kind,
-                                    received_at=now))
+        session.execute(INSERT_EVENT, {"provider": event.provider, "event_id": event.event_id, "event": event.kind,
+                                       "received_at": now, "payload": None})
     return result
 
 
@@ -246,8 +247,6 @@ def _accept_text(session: Session, event, *, reply_route: str | None, now: datet
     enqueue_after_commit(session, FILE_EVENT_JOB, row_id, queue="sms")
     return {"status": "accepted", "event": "inbound"}
 
-
-INSERT_EVENT = SmsWebhookEvent.__table__.insert().returning(SmsWebhookEvent.__table__.c.id)
 
 
 def file_event_job(event_row_id: int) -> str:
