@@ -191,15 +191,15 @@ def run(url: str, sizes: list[int]) -> list[dict]:
     import psycopg
     os.environ.setdefault("GRIDPATROL_INSTANCE", str(ROOT / "instance-bench"))
     from server import create_app
-    from server.domain.catalogue import seed_categories
-    from server.extensions import db
-    from server.jobs.context import job_session
-    from workers.overdue import scan_overdue
-    from workers.planning import plan_windows
-    from workers.scans import scan_missed_patrols
+    from core.domain.catalogue import seed_categories
+    from core.db import db
+    from core.jobs.context import job_session
+    from core.domain.overdue import scan_overdue
+    from core.domain.patrol_windows import plan_windows
+    from core.domain.missed_patrols import scan_missed_patrols
     import logging
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "TESTING": True, "LOG_LEVEL": "WARNING"})
-    from server.jobs.runner import JobRunner
+    from core.jobs.runner import JobRunner
 
     class Collecting(JobRunner):
         """Jobs (deliver, SMS sends) are counted, not run: the bench times each step itself."""
@@ -211,7 +211,7 @@ def run(url: str, sizes: list[int]) -> list[dict]:
         def enqueue(self, func, *args, **kwargs):
             self.jobs.append(func)
     app.extensions["gridpatrol.runner"] = Collecting()
-    from workers.alerts import deliver_pending
+    from core.domain.alerts import deliver_pending
     logging.getLogger().setLevel(logging.WARNING)
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     results = []

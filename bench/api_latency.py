@@ -18,11 +18,11 @@ N = 40
 
 
 def build(session):
-    from server.domain.areas import create_area
-    from server.domain.catalogue import seed_categories
-    from server.domain.incidents import create_incident
-    from server.domain.tokens import issue_staff_token
-    from server.models import Assignment, Category, Member, Patrol, utcnow
+    from core.domain.areas import create_area
+    from core.domain.catalogue import seed_categories
+    from core.domain.incidents import create_incident
+    from core.domain.tokens import issue_staff_token
+    from core.models import Assignment, Category, Member, Patrol, utcnow
     seed_categories(session)
     district = create_area(session, code="BD", name="区", kind="district")
     sub = create_area(session, code="BD01", name="街道", kind="subdistrict", parent_id=district.id)
@@ -74,7 +74,7 @@ def timed(call) -> tuple[float, float]:
 
 def main():
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": tempfile.mkdtemp(), "REDIS_URL": None})
     with app.app_context():

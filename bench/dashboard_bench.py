@@ -28,9 +28,9 @@ def build(url: str, grids: int, reuse: bool):
     import psycopg
     os.environ.setdefault("GRIDPATROL_INSTANCE", str(ROOT / "instance-bench"))
     from server import create_app
-    from server.domain.catalogue import seed_categories
-    from server.extensions import db
-    from server.models import Assignment, Member
+    from core.domain.catalogue import seed_categories
+    from core.db import db
+    from core.models import Assignment, Member
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "TESTING": True, "LOG_LEVEL": "WARNING",
                       "WORKERS_EMBEDDED_TIMER": False})
     plain = url.replace("postgresql+psycopg://", "postgresql://")
@@ -57,8 +57,8 @@ def build(url: str, grids: int, reuse: bool):
 
 def principals(app) -> dict[str, int]:
     from sqlalchemy import select
-    from server.extensions import db
-    from server.models import Assignment
+    from core.db import db
+    from core.models import Assignment
     with app.app_context():
         sub = db.session.scalar(select(Assignment.member_id).where(Assignment.role == "subdistrict_leader")
                                 .order_by(Assignment.id))
@@ -68,8 +68,8 @@ def principals(app) -> dict[str, int]:
 
 
 def client_for(app, member_id: int):
-    from server.extensions import db
-    from server.models import Member
+    from core.db import db
+    from core.models import Member
     from web.dashboard.common import password_fingerprint
     client = app.test_client()
     with app.app_context():

@@ -38,9 +38,9 @@ def main() -> None:
             conn.execute("CREATE SCHEMA public")
     from server import create_app
     from server.demo import load_demo
-    from server.domain.roster import import_roster, resolve_parent
-    from server.domain.roster_files import read_roster
-    from server.extensions import db
+    from core.domain.roster import import_roster, resolve_parent
+    from core.domain.roster_files import read_roster
+    from core.db import db
     from server.migrate import upgrade_database
     from tests.support.roster_helpers import xlsx_bytes
 

@@ -37,7 +37,7 @@ PATH = "/sms/twilio/inbound"
 
 def seed(database_url: str, instance: Path) -> None:
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from tests.support.factories import build_world
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
                       "LOG_LEVEL": "WARNING"})
@@ -160,7 +160,7 @@ def run_load(port: int, rate: float, seconds: float, rng: random.Random, sid_pre
 def count_inbound(database_url: str, instance: Path) -> int:
     from sqlalchemy import func, select
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from sms.models import InboundMessage
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
                       "LOG_LEVEL": "WARNING"})

@@ -35,7 +35,7 @@ def main() -> int:
     args.add_argument("--count", type=int, default=200)
     opts = args.parse_args()
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from sms.inbound import receive
     from tests.support.factories import build_world
     with tempfile.TemporaryDirectory() as tmp:

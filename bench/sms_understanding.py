@@ -83,7 +83,7 @@ def main() -> int:
         got_intent = intent_of(parsed)
         got_cat = u.get("category") or {None: None}.get(None)
         if parsed.command == "report" and not got_cat and u.get("explicit"):
-            from server.domain.catalogue import DEFAULT_CATEGORIES
+            from core.domain.catalogue import DEFAULT_CATEGORIES
             got_cat = {n: c for n, c, *_ in DEFAULT_CATEGORIES}.get(parsed.category)
         got_place = (u.get("place") or {}).get("code") or intake
         results.append((intent, cats, place, text, got_intent, got_cat or "other", got_place, u))

@@ -43,11 +43,11 @@ def prepare_database(url: str, devices: int) -> dict:
     sub-district leader device that pulls everything."""
     fresh_postgres_schema(url)
     from server import create_app
-    from server.domain.areas import create_area
-    from server.domain.catalogue import seed_categories
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Assignment, Member
+    from core.domain.areas import create_area
+    from core.domain.catalogue import seed_categories
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Assignment, Member
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(Path(SCRATCH.name) / "setup")})
     out = {"devices": []}
     with app.app_context():

@@ -10,7 +10,7 @@ import os
 
 from flask import current_app, has_app_context
 
-from server.domain.settings import DomainSettings
+from core.domain.settings import DomainSettings
 
 DEFAULTS: dict = {
     "WORKERS_EMBEDDED_TIMER": True,  # run periodic jobs in-process when there is no REDIS_URL

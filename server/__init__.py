@@ -14,7 +14,7 @@ from server.config import load_config
 # The imports inside create_app and its helpers are deliberate: this is the composition root, and
 # `import server` (which every server.* import runs first) must not load Flask, the features or the API.
 
-if TYPE_CHECKING:  # Flask loads with the app, not with every `server.domain` import
+if TYPE_CHECKING:  # Flask loads with the app, not with every `core.domain` import
     from flask import Flask
 
 
@@ -25,25 +25,25 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
-    from server.errors import install_log_masking
+    from server.http.errors import install_log_masking
     install_log_masking()
 
-    from server.errors import ErrorSchema, register_error_handlers
-    from server.extensions import api, db
+    from server.http.errors import ErrorSchema, register_error_handlers
+    from core.db import api, db
     api.ERROR_SCHEMA = ErrorSchema  # errors documented in our one shape
 
-    import server.models  # noqa: F401  (registers every table on the metadata)
+    import core.models  # noqa: F401  (registers every table on the metadata)
 
     db.init_app(app)
     api.init_app(app)
     register_error_handlers(app)  # after Api so our shape wins over flask-smorest's
-    from server.auth import authenticate_first
+    from server.http.auth import authenticate_first
     app.before_request(authenticate_first)
-    from server.domain.access import authorize_request
-    app.before_request(authorize_request)  # the permission table's coarse gate (server/domain/access.py)
+    from core.domain.access import authorize_request
+    app.before_request(authorize_request)  # the permission table's coarse gate (core/domain/access.py)
     _register_blueprints(app, api)
 
-    from server.jobs.runner import init_runner
+    from core.jobs.runner import init_runner
     init_runner(app)
     _init_features(app)
     from server.startup_checks import warn_at_startup
@@ -73,7 +73,7 @@ def import_feature_models() -> None:
     from importlib import import_module
     from importlib.util import find_spec
 
-    import server.models  # noqa: F401
+    import core.models  # noqa: F401
     for package in FEATURE_PACKAGES:
         if find_spec(f"{package}.models") is not None:
             import_module(f"{package}.models")
@@ -104,12 +104,12 @@ FEATURE_BLUEPRINTS = [
     "server.api.incidents",
     "server.api.roster",
     "server.api.audit",
-    "sync.api",
-    "sms.providers.twilio.webhooks",
-    "sms.providers.android.webhooks",
-    "workers.api",
-    "workers.reports_api",
-    "sms.understanding.api",
+    "server.api.sync",
+    "server.webhooks.twilio",
+    "server.webhooks.android",
+    "server.api.workers",
+    "server.api.reports",
+    "server.api.triage",
     "web.patrol_app.views",
     "web.site",
     *[f"web.dashboard.{page}" for page in ("auth_pages", "overview", "problems", "patrols", "reports", "ledger",

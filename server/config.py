@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from server.domain.defaults import DEFAULT_TIMEZONE
+from core.domain.defaults import DEFAULT_TIMEZONE
 
 
 class ConfigError(RuntimeError):

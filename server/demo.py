@@ -27,13 +27,13 @@ from sqlalchemy.orm import Session
 from flask import current_app, has_app_context
 from werkzeug.security import generate_password_hash
 
-from server.domain import audit
-from server.domain.areas import create_area
-from server.domain.catalogue import seed_categories
-from server.domain.defaults import DEFAULT_TIMEZONE
-from server.domain.incidents import acknowledge, create_incident, escalate, handle, transition
-from server.domain.tokens import issue_staff_token, register_device
-from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, Patrol, PatrolSchedule, Site,
+from core.domain import audit
+from core.domain.areas import create_area
+from core.domain.catalogue import seed_categories
+from core.domain.defaults import DEFAULT_TIMEZONE
+from core.domain.incidents import acknowledge, create_incident, escalate, handle, transition
+from core.domain.tokens import issue_staff_token, register_device
+from core.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, Patrol, PatrolSchedule, Site,
                            SiteInspection, utcnow)
 from server import FEATURE_PACKAGES
 

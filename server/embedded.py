@@ -17,10 +17,10 @@ from sqlalchemy import select
 from server.migrate import current_revisions, seed_after_upgrade, upgrade_database
 from server.cli import record_migration
 from server.demo import DEMO_SUBDISTRICT, demo_admin, demo_is_loaded, load_demo
-from server.domain import audit
-from server.domain.tokens import issue_staff_token
-from server.extensions import db
-from server.models import Area, Member
+from core.domain import audit
+from core.domain.tokens import issue_staff_token
+from core.db import db
+from core.models import Area, Member
 
 CREDENTIALS_FILE = "demo-credentials.json"
 

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 import logging
 
 from flask import request
-from server.domain.access import Principal
-from server.domain.tokens import find_staff_token
-from server.errors import error_response
-from server.extensions import db
-from workers import settings
+from core.domain.access import Principal
+from core.domain.tokens import find_staff_token
+from server.http.errors import error_response
+from core.db import db
+from core import settings
 
 DASHBOARD_PREFIX = "/admin/rq"
 

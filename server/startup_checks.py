@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from server.extensions import db
-from server.models import Category
-from server.models.schedules import PatrolSchedule
+from core.db import db
+from core.models import Category
+from core.models.schedules import PatrolSchedule
 
 log = logging.getLogger("gridpatrol.startup")
 

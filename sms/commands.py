@@ -17,23 +17,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from server.domain import incidents as incident_rules
-from server.domain.access import Principal, can, can_act_on_incident, roles_for
-from server.domain.areas import area_by_code, effective_timezone
-from server.domain.settings import DomainSettings
-from server.domain.errors import Conflict, Forbidden, IllegalTransition
-from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
+from core.domain import incidents as incident_rules
+from core.domain.access import Principal, can, can_act_on_incident, roles_for
+from core.domain.areas import area_by_code, effective_timezone
+from core.domain.settings import DomainSettings
+from core.domain.errors import Conflict, Forbidden, IllegalTransition
+from core.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
 from sms import BARE_ACK_HANDLERS
 from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
-from server.domain.patrol_calendar import window_containing
-from server.domain.patrols import create_patrol
-from server.domain.schedules import effective_schedule
+from core.domain.patrol_calendar import window_containing
+from core.domain.patrols import create_patrol
+from core.domain.schedules import effective_schedule
 from sms.understanding import store
 from sms.understanding.resolve import interpret
 
-PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (server/domain/access.py)
+PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (core/domain/access.py)
 STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
 
 

@@ -15,15 +15,15 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from server.domain import ratelimit
-from server.domain.access import Principal
-from server.domain.phones import mask_phone, try_normalize_phone
-from server.domain.errors import DomainError
-from server.models import Assignment, Member, utcnow
-from server.models.base import UTCDateTime
+from core.domain import ratelimit
+from core.domain.access import Principal
+from core.domain.phones import mask_phone, try_normalize_phone
+from core.domain.errors import DomainError
+from core.models import Assignment, Member, utcnow
+from core.models.base import UTCDateTime
 from sms import templates as t
-from server.jobs.context import job_app, job_session
-from server.jobs.runner import enqueue_after_commit, get_runner
+from core.jobs.context import job_app, job_session
+from core.jobs.runner import enqueue_after_commit, get_runner
 from sms import routing
 from sms.commands import Context, Outcome, dispatch, read_text
 from sms.models import InboundMessage, SmsOptOut, SmsWebhookEvent
@@ -108,7 +108,7 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
                          sender=phone or clean_text(sender, 32) or "unknown", to_number=clean_text(to, 32),
                          body=clean_text(body, 4000), received_at=now, outcome="ok")
     # One sender's texts are decided one after another (a row lock until commit), so 60 concurrent texts
-    # cannot all read "19 this hour" and all act: the rate limit is atomic (server/domain/ratelimit.py).
+    # cannot all read "19 this hour" and all act: the rate limit is atomic (core/domain/ratelimit.py).
     ratelimit.serialize(session, f"sms:{row.sender}", now)
     facts = preflight(session, row.message_sid, row.sender, now)
     if facts.seen_id is not None:
@@ -300,7 +300,7 @@ def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, m
     """Called by a provider's webhook when `receive` could not reach the database: write the text to the
     durable spool (sms/spool.py) and return the reply that acknowledges it. If even the spool cannot be
     written, re-raise: the webhook answers 503 and the provider may retry."""
-    from server.errors import describe_unavailable
+    from server.http.errors import describe_unavailable
     from sms import spool  # local: the spool's replay files texts through this module
     try:
         session.rollback()

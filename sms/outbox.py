@@ -19,16 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.domain.phones import mask_phone, try_normalize_phone
-from server.jobs.context import job_app, job_session
-from server.jobs.runner import enqueue_many_after_commit, get_runner
-from server.models import utcnow
+from core.domain.phones import mask_phone, try_normalize_phone
+from core.jobs.context import job_app, job_session
+from core.jobs.runner import enqueue_many_after_commit, get_runner
+from core.models import utcnow
 from sms import routing
 from sms.models import OutboundMessage, PENDING_STATES, SmsOptOut
 from sms.providers import get_provider
 from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, RATE_LIMITED, RETRYABLE_KINDS, OutgoingSms,
                                 SendError)
-from sms.segments import count_segments
+from core.domain.segments import count_segments
 
 log = logging.getLogger(__name__)
 

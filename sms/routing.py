@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.models import Assignment, Member, utcnow
+from core.models import Assignment, Member, utcnow
 from sms.models import PENDING_STATES, OutboundMessage, SmsProviderState
 from sms.providers import alerts_name, configured_names, get_provider, main_name, provider_class
 from sms.providers.base import PROVIDER_DOWN, SendError

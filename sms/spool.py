@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from server.errors import describe_unavailable, is_unavailable
-from server.extensions import db
-from server.jobs.context import job_app
+from server.http.errors import describe_unavailable, is_unavailable
+from core.db import db
+from core.jobs.context import job_app
 from sms.inbound import clean_text, find_inbound, receive
 from sms.outbox import queue_message
 from sms.providers import configured_names

@@ -11,8 +11,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from server.jobs.context import job_session
-from server.models import utcnow
+from core.jobs.context import job_session
+from core.models import utcnow
 from sms.inbound import file_unfiled_events
 from sms.outbox import sweep_outbox
 

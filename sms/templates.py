@@ -7,7 +7,7 @@ every template with the SAMPLE values below and checks it.
 """
 from __future__ import annotations
 
-from sms.segments import count_segments
+from core.domain.segments import count_segments
 
 TEMPLATES: dict[str, dict[str, str]] = {
     # --- replies to residents

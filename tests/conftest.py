@@ -130,7 +130,7 @@ def make_app(db_url: str, tmp_path, **overrides):
 
 @pytest.fixture
 def app(db_url, tmp_path):
-    from server.extensions import db
+    from core.db import db
     application = make_app(db_url, tmp_path)
     with application.app_context():
         reset_database(db)
@@ -144,7 +144,7 @@ def app(db_url, tmp_path):
 @pytest.fixture
 def session(app):
     """The app's SQLAlchemy session inside an app context, for domain-level tests."""
-    from server.extensions import db
+    from core.db import db
     with app.app_context():
         yield db.session
         db.session.rollback()
@@ -152,7 +152,7 @@ def session(app):
 
 @pytest.fixture
 def db(app):
-    """The Flask-SQLAlchemy handle (`server.extensions.db`, the very object the code imports) with an app
+    """The Flask-SQLAlchemy handle (`core.db.db`, the very object the code imports) with an app
     context pushed for the whole test, so the body reads `db.session...` with no `with app.app_context():`
     block. It yields the handle, not the session, so a converted test keeps its lines as they were; nothing is
     rolled back (the context's teardown removes the session). List it after fixtures that build data
@@ -161,7 +161,7 @@ def db(app):
     For tests that only touch the database. A test that also makes requests, runs the CLI or a job against the
     same app keeps its own scoped `with app.app_context():` blocks: a test-client request made while this
     context is pushed reuses it (Flask 3.1), sharing `g` and the session with the test."""
-    from server.extensions import db as handle
+    from core.db import db as handle
     with app.app_context():
         yield handle
 
@@ -174,7 +174,7 @@ def client(app):
 @pytest.fixture
 def world(app):
     """A small sub-district with two communities, three grids, leaders, patrollers, tokens and a device."""
-    from server.extensions import db
+    from core.db import db
     with app.app_context():
         result = build_world(db.session)
         db.session.commit()

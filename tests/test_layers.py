@@ -20,9 +20,9 @@ def test_import_contracts_are_kept():
 
 
 def test_pure_rules_and_the_foundation_load_without_flask_or_features():
-    code = ("import sys; import server.domain.patrol_calendar, server.domain.errors, server.domain.settings; "
+    code = ("import sys; import core.domain.patrol_calendar, core.domain.errors, core.domain.settings; "
             "assert 'flask' not in sys.modules, 'flask'; "
-            "import server.models; "
+            "import core.models; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('sync', 'sms', 'workers')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
@@ -30,7 +30,7 @@ def test_pure_rules_and_the_foundation_load_without_flask_or_features():
 
 def test_every_feature_table_is_on_the_metadata_for_alembic():
     code = ("from server import import_feature_models; import_feature_models(); "
-            "from server.extensions import db; names = set(db.metadata.tables); "
+            "from core.db import db; names = set(db.metadata.tables); "
             "assert {'sync_conflicts', 'sms_outbound', 'worker_patrol_windows'} <= names, sorted(names)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
 
@@ -38,4 +38,4 @@ def test_every_feature_table_is_on_the_metadata_for_alembic():
 def test_the_default_zone_is_written_once():
     hits = [str(p.relative_to(ROOT)) for folder in ("server", "sync", "sms", "workers", "web")
             for p in (ROOT / folder).rglob("*.py") if '"Asia/Shanghai"' in p.read_text(encoding="utf-8")]
-    assert hits == ["server/domain/defaults.py"]
+    assert hits == ["core/domain/defaults.py"]

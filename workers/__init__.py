@@ -11,12 +11,12 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app) -> None:
-    import workers.models  # noqa: F401  (the workers' tables join the one metadata)
+    import core.models.alerts  # noqa: F401  (the workers' tables join the one metadata)
     # local: a feature's parts load when an app is built, not with the package
     from sms import register_bare_ack
-    from workers import settings
-    from workers.alerts import acknowledge_alert
-    from workers.dashboard import init_dashboard
+    from core import settings
+    from core.domain.alerts import acknowledge_alert
+    from server.rq_console import init_dashboard
     register_bare_ack(app, acknowledge_alert)  # a bare 收到 answers the alerts the workers sent
     init_dashboard(app)
     if app.config.get("REDIS_URL") or app.config.get("TESTING") or not settings.get("WORKERS_EMBEDDED_TIMER", app):

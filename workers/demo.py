@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from workers.reports import store_report
+from core.domain.weekly_reports import store_report
 
 
 def load_demo_data(session: Session, context: dict) -> dict:

@@ -1,5 +1,5 @@
 """RQ job functions. Each takes an explicit `now` (datetime or ISO text; default: the clock) and ids,
-opens its own session with server.jobs.context.job_session, and is safe to run twice (every effect is keyed).
+opens its own session with core.jobs.context.job_session, and is safe to run twice (every effect is keyed).
 Each run is recorded in worker_periodic_runs for the health view, also when it fails.
 """
 from __future__ import annotations
@@ -8,17 +8,17 @@ import logging
 import traceback
 from datetime import datetime, timezone
 
-from server.models import utcnow
-from server.jobs.context import job_session
-from server.domain.patrol_calendar import local_date
+from core.models import utcnow
+from core.jobs.context import job_session
+from core.domain.patrol_calendar import local_date
 from sms.sweep import sweep_sms_job
-from workers import settings
-from workers.alerts import deliver_pending, release_held
-from workers.models import PeriodicRun
-from workers.overdue import scan_overdue, send_daily_digest
-from workers.planning import plan_windows, roster_fingerprint
-from workers.reports import run_weekly_reports
-from workers.scans import scan_missed_patrols
+from core import settings
+from core.domain.alerts import deliver_pending, release_held
+from core.models.alerts import PeriodicRun
+from core.domain.overdue import scan_overdue, send_daily_digest
+from core.domain.patrol_windows import plan_windows, roster_fingerprint
+from core.domain.weekly_reports import run_weekly_reports
+from core.domain.missed_patrols import scan_missed_patrols
 
 log = logging.getLogger(__name__)
 

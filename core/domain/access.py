@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import false, or_
 from flask import request
 
-from server.errors import Forbidden
-from server.models import Area, Device, LEADER_ROLES, Member
+from server.http.errors import Forbidden
+from core.models import Area, Device, LEADER_ROLES, Member
 
 _log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("members", "delete"): _r(ADMIN), ("members", "grant"): _r(ADMIN),
     ("roster", "import"): _r(ADMIN),
     ("devices", "read"): _r(READERS), ("devices", "create"): _r(ADMIN), ("devices", "delete"): _r(ADMIN),
-    ("devices", "pair"): _r(STAFF),                  # a one-time pairing code for a member (server.domain.pairing)
+    ("devices", "pair"): _r(STAFF),                  # a one-time pairing code for a member (core.domain.pairing)
     ("credentials", "read"): _r(ADMIN, OWN), ("credentials", "create"): _r(ADMIN, OWN),
     ("credentials", "delete"): _r(ADMIN, OWN), ("credentials", "login"): _r((), PUBLIC),
     ("audit", "read"): _r(ADMIN, GLOBAL),
@@ -361,7 +361,7 @@ def authorize_request() -> None:
         return
     if rule(*row).scope == PUBLIC or row[1] == "read":
         return  # reads are filtered to readable_scope by the view: a reader of nothing gets an empty page
-    from server.auth import current_principal  # local: server.auth imports this module (Principal)
+    from server.http.auth import current_principal  # local: server.http.auth imports this module (Principal)
     principal = current_principal()
     if not holds_any(principal, *row):
         allowed = sorted(rule(*row).roles)

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from server.models import Area, Incident, Member
-from workers import settings
-from workers.models import PatrolWindow, WorkerAlert
-from server.domain.patrol_calendar import in_quiet_hours
-from server.jobs.runner import enqueue_after_commit
-from server.domain.access import Principal
-from server.models import LEADER_ROLES, utcnow
-from server.domain.incidents import acknowledge
+from core.models import Area, Incident, Member
+from core import settings
+from core.models.alerts import PatrolWindow, WorkerAlert
+from core.domain.patrol_calendar import in_quiet_hours
+from core.jobs.runner import enqueue_after_commit
+from core.domain.access import Principal
+from core.models import LEADER_ROLES, utcnow
+from core.domain.incidents import acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def still_relevant(session: Session, alert: WorkerAlert, now: datetime) -> bool:
         window = session.get(PatrolWindow, int(alert.subject_id))
         if window is None or window.acknowledged_at is not None or window.state not in ("missed", "escalated"):
             return False
-        from workers.scans import window_has_patrol  # local: workers.scans imports this module (alert_key)
+        from core.domain.missed_patrols import window_has_patrol  # local: missed_patrols imports this module
         if window_has_patrol(session, window, now):
             if window.state == "missed":
                 window.state, window.next_check_at = "late", None

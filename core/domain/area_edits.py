@@ -1,4 +1,4 @@
-"""Editing and removing areas through the admin API (creation and moves live in server.domain.areas).
+"""Editing and removing areas through the admin API (creation and moves live in core.domain.areas).
 
 An area is removed as a tombstone (devices are told), and only when nothing hangs off it: a grid that
 still has members, sub-areas, incidents, sites or schedules would leave them pointing at nothing.
@@ -8,9 +8,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.domain.areas import area_by_code, validate_timezone
-from server.domain.errors import Conflict, Invalid
-from server.models import (AREA_KINDS, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Area, Assignment, Incident, Member,
+from core.domain.areas import area_by_code, validate_timezone
+from core.domain.errors import Conflict, Invalid
+from core.models import (AREA_KINDS, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Area, Assignment, Incident, Member,
                            PatrolSchedule, Site, utcnow)
 
 

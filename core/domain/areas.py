@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain.defaults import DEFAULT_TIMEZONE
-from server.domain.errors import Conflict, Invalid, NotFound
-from server.models import AREA_KINDS, Area, Assignment, LEADER_ROLES, Member
+from core.domain.defaults import DEFAULT_TIMEZONE
+from core.domain.errors import Conflict, Invalid, NotFound
+from core.models import AREA_KINDS, Area, Assignment, LEADER_ROLES, Member
 
 # Level order from the top; escalation climbs towards index 0.
 KIND_ORDER = ("district", "subdistrict", "community", "grid")

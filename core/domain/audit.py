@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from server.models import AuditLog, Member
+from core.models import AuditLog, Member
 
 
 def record(session: Session, action: str, *, channel: str = "api", actor: Member | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Category
+from core.models import Category
 
 DEFAULT_CATEGORIES = [
     # number, code, 中文, English, keywords, urgent

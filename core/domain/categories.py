@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.domain.errors import Conflict, NotFound
-from server.models import Category, Incident, utcnow
+from core.domain.errors import Conflict, NotFound
+from core.models import Category, Incident, utcnow
 
 
 def get_category(session: Session, category_id: int) -> Category:

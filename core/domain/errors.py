@@ -1,6 +1,6 @@
 """Domain errors: what a rule says when it refuses, with no Flask, no HTTP machinery.
 
-Domain functions (and sync, SMS, workers) raise these; `server.errors` maps them to the one JSON error
+Domain functions (and sync, SMS, workers) raise these; `server.http.errors` maps them to the one JSON error
 shape for HTTP, the SMS commands to a reply. `status` is the HTTP status the mapping uses (a plain number).
 """
 from __future__ import annotations

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from server.domain.areas import effective_timezone
-from server.domain.defaults import DEFAULT_TIMEZONE
-from server.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
-from server.domain.errors import IllegalTransition, Invalid
-from server.models import Incident, Member, OPEN_STATUSES, utcnow
-from server.domain.access import can_act_on_incident
+from core.domain.areas import effective_timezone
+from core.domain.defaults import DEFAULT_TIMEZONE
+from core.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
+from core.domain.errors import IllegalTransition, Invalid
+from core.models import Incident, Member, OPEN_STATUSES, utcnow
+from core.domain.access import can_act_on_incident
 
 HANDLING_FIELDS = ("handling_class", "promised_date")
 DEFAULT_MAX_PROMISE_DAYS = 30

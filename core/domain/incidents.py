@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain.areas import effective_timezone, parent_area
-from server.domain.phones import mask_phone
-from server.domain.defaults import DEFAULT_TIMEZONE
-from server.domain.errors import Conflict, IllegalTransition, Invalid
-from server.domain.tickets import next_ticket
-from server.models import OPEN_STATUSES, Area, Category, Incident, IncidentEvent, Member, utcnow
+from core.domain.areas import effective_timezone, parent_area
+from core.domain.phones import mask_phone
+from core.domain.defaults import DEFAULT_TIMEZONE
+from core.domain.errors import Conflict, IllegalTransition, Invalid
+from core.domain.tickets import next_ticket
+from core.models import OPEN_STATUSES, Area, Category, Incident, IncidentEvent, Member, utcnow
 
 TRANSITIONS: dict[str, set[str]] = {
     "open": {"in_progress", "resolved", "rejected", "duplicate"},

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.domain.errors import Conflict, Invalid, NotFound
-from server.domain.phones import normalize_phone, try_normalize_phone
-from server.models import Area, Assignment, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Member, ROLES, utcnow
-from server.models import StaffToken
+from core.domain.errors import Conflict, Invalid, NotFound
+from core.domain.phones import normalize_phone, try_normalize_phone
+from core.models import Area, Assignment, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Member, ROLES, utcnow
+from core.models import StaffToken
 
 MIN_PASSWORD_LENGTH = 8
 

@@ -1,4 +1,4 @@
-"""The missed-patrol scan (overdue incidents are in workers.overdue).
+"""The missed-patrol scan (overdue incidents are in core.domain.overdue).
 
 It reads only what is due — windows whose check time has come (a partial index on state + next_check_at
 holds only windows still to judge) — settles the patrolled ones in one set-based UPDATE, and handles the
@@ -18,13 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from server.models import Patrol
-from workers import settings, texts
-from workers.alerts import alert_key, raise_alerts
-from workers.models import PatrolWindow
-from workers.people import AreaIndex, first_leaders, patrollers
-from workers.sqlhelp import id_in
-from server.domain.patrol_calendar import in_quiet_hours
+from core.models import Patrol
+from core import settings
+from core.domain import alert_texts as texts
+from core.domain.alerts import alert_key, raise_alerts
+from core.models.alerts import PatrolWindow
+from core.domain.recipients import AreaIndex, first_leaders, patrollers
+from core.domain.sqlhelp import id_in
+from core.domain.patrol_calendar import in_quiet_hours
 
 log = logging.getLogger(__name__)
 PATROL_MAX_HOURS = 12  # a patrol that started this long before a window cannot cover it (index bound)

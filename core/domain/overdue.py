@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from server.domain.incidents import escalate
-from server.models import Category, Incident, OPEN_STATUSES
-from workers import settings, texts
-from workers.alerts import alert_key, raise_alerts
-from workers.models import OverdueTrack
-from workers.people import AreaIndex, first_leaders
-from server.domain.patrol_calendar import in_quiet_hours
+from core.domain.incidents import escalate
+from core.models import Category, Incident, OPEN_STATUSES
+from core import settings
+from core.domain import alert_texts as texts
+from core.domain.alerts import alert_key, raise_alerts
+from core.models.alerts import OverdueTrack
+from core.domain.recipients import AreaIndex, first_leaders
+from core.domain.patrol_calendar import in_quiet_hours
 
 
 def urgent_category_ids(session: Session) -> set[int]:

@@ -9,7 +9,7 @@ Interface (used by the CLI, the patrol app's exchange endpoint and the leaders' 
 
     issue_pairing_code(session, member, *, actor=None, actor_label="", channel="api", now=None)
         -> PairingCode(code, expires_at, path, member_id)
-        `actor` is the issuing staff Principal (server.domain.access) — the permission table's devices/pair
+        `actor` is the issuing staff Principal (core.domain.access) — the permission table's devices/pair
         row (leaders, supervisors, admins) over one of the member's areas, see `may_pair`; None means an
         operator at the shell (the CLI), who is trusted. Audited as `device.pairing_code`. The caller commits.
     redeem_pairing_code(session, code, *, device_name="", now=None) -> (Device, token)
@@ -32,12 +32,12 @@ from typing import NamedTuple
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.domain import audit
-from server.domain.access import can, require, roles_for
-from server.domain.tokens import register_device
-from server.errors import Conflict, Forbidden, NotFound
-from server.models import Device, Member, utcnow
-from server.models.pairing import PairingCode as PairingCodeRow
+from core.domain import audit
+from core.domain.access import can, require, roles_for
+from core.domain.tokens import register_device
+from server.http.errors import Conflict, Forbidden, NotFound
+from core.models import Device, Member, utcnow
+from core.models.pairing import PairingCode as PairingCodeRow
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed without mistakes
 CODE_LENGTH = 8  # 31**8 ≈ 8.5e11 codes; a code lives 24 h and works once

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import Area, DEFAULT_WINDOWS, PatrolSchedule
-from workers import settings
-from workers.models import PatrolWindow
-from server.domain.patrol_calendar import effective_schedule, local_date, windows_for_date
-from server.domain.areas import ancestor_ids, effective_timezone
+from core.models import Area, DEFAULT_WINDOWS, PatrolSchedule
+from core import settings
+from core.models.alerts import PatrolWindow
+from core.domain.patrol_calendar import effective_schedule, local_date, windows_for_date
+from core.domain.areas import ancestor_ids, effective_timezone
 
 BACKFILL_HOURS = 12  # windows that ended longer ago than this are not planned (no alert storm on install)
 

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from server.domain.errors import Invalid, NotFound
-from server.models import Area, Member, PATROL_OUTCOMES, PATROL_SOURCES, Patrol
+from core.domain.errors import Invalid, NotFound
+from core.models import Area, Member, PATROL_OUTCOMES, PATROL_SOURCES, Patrol
 
 
 def get_patrol(session: Session, patrol_id: str) -> Patrol:

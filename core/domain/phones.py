@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from server.domain.errors import Invalid
+from core.domain.errors import Invalid
 
 
 def normalize_phone(raw: str, region: str = "CN") -> str:

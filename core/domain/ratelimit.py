@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import case, delete
 from sqlalchemy.orm import Session
 
-from server.models import RateLimit, utcnow
+from core.models import RateLimit, utcnow
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 

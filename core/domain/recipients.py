@@ -1,13 +1,13 @@
 """Who gets an alert, looked up for a whole batch of areas at once (a scan of 20,000 windows must not run
-three queries per window). Same order and filters as server.domain.areas.leaders_of / patrollers_of:
+three queries per window). Same order and filters as core.domain.areas.leaders_of / patrollers_of:
 active members, rank then assignment order, the first leader being the 组长."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Area, Assignment, LEADER_ROLES, Member
-from workers.sqlhelp import id_in
+from core.models import Area, Assignment, LEADER_ROLES, Member
+from core.domain.sqlhelp import id_in
 
 
 def _by_area(session: Session, area_ids, roles) -> dict[int, list[Member]]:

@@ -2,7 +2,7 @@
 area levels (district, sub-district) that a roster hangs under.
 
 Why a post-upgrade step and not a data migration: the catalogue lives once, in Python
-(server/domain/catalogue.py, shared with the demo and the tests); a migration would freeze a second copy
+(core/domain/catalogue.py, shared with the demo and the tests); a migration would freeze a second copy
 that drifts, and databases built by create_all (tests) would never get it. The step seeds only a catalogue
 that has never had a row, so an office's later edits, disables and deletions are never undone by the next
 `gridpatrol db upgrade`.
@@ -16,10 +16,10 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.domain.areas import area_by_code, create_area
-from server.domain.catalogue import seed_categories
-from server.errors import Invalid, NotFound
-from server.models import Area, Category
+from core.domain.areas import area_by_code, create_area
+from core.domain.catalogue import seed_categories
+from server.http.errors import Invalid, NotFound
+from core.models import Area, Category
 
 
 def seed_reference_data(session: Session) -> dict:

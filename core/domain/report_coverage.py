@@ -1,5 +1,5 @@
 """Coverage from the schedules themselves, for the weekly report's days the planner never walked (a fresh
-installation, the days before the workers ran, a demo). Split from workers.reports to keep it readable."""
+installation, the days before the workers ran, a demo). Split from core.domain.weekly_reports to keep it readable."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Area, DEFAULT_WINDOWS, Patrol
-from workers import settings
-from server.domain.patrol_calendar import effective_schedule, windows_for_date
-from server.models.schedules import PatrolSchedule
-from workers.planning import _schedule_dict
+from core.models import Area, DEFAULT_WINDOWS, Patrol
+from core import settings
+from core.domain.patrol_calendar import effective_schedule, windows_for_date
+from core.models.schedules import PatrolSchedule
+from core.domain.patrol_windows import _schedule_dict
 
 
 def instant(day: date, tz: str) -> datetime:

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 import phonenumbers
 
-from server.domain import audit
-from server.domain.areas import create_area
-from server.domain.phones import normalize_phone
-from server.domain.roster_files import RosterTable, simplify
-from server.domain.errors import Invalid
-from server.models import Area, Assignment, LEADER_ROLE_FOR_KIND, Member
+from core.domain import audit
+from core.domain.areas import create_area
+from core.domain.phones import normalize_phone
+from core.domain.roster_files import RosterTable, simplify
+from core.domain.errors import Invalid
+from core.models import Area, Assignment, LEADER_ROLE_FOR_KIND, Member
 
 # word -> (role, where, deputy). where: "deepest" | "grid" | "community" | "subdistrict" | "parent".
 # role "leader" means the leader role of whichever area kind the row lands on.

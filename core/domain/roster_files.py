@@ -1,7 +1,7 @@
 """Reading the roster files offices already keep: CSV (UTF-8, UTF-8 with BOM, or GB18030 from Excel) and XLSX.
 
 Only turns bytes into (line number, {column: text}) rows with the headers mapped to our column names;
-`server.domain.roster` decides what the rows mean. Line numbers are the ones a clerk sees in Excel or a
+`core.domain.roster` decides what the rows mean. Line numbers are the ones a clerk sees in Excel or a
 text editor, so error reports point at the right row.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from server.domain.errors import Invalid
+from core.domain.errors import Invalid
 
 HEADER_ALIASES = {
     "community": ("community", "社区", "所属社区", "社区名称", "二级网格", "社区(二级网格)"),

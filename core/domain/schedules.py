@@ -2,7 +2,7 @@
 
 A grid without its own schedule inherits its nearest ancestor's, so a sub-district office defines one
 schedule and every grid follows it until a community overrides it. The calendar itself (seasons that wrap
-the new year, lunar keys, windows, the precedence among schedules) is `server.domain.patrol_calendar`.
+the new year, lunar keys, windows, the precedence among schedules) is `core.domain.patrol_calendar`.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain import patrol_calendar as calendar
-from server.domain.areas import ancestor_ids
-from server.domain.errors import Invalid, NotFound
-from server.models import Area, PatrolSchedule, utcnow
+from core.domain import patrol_calendar as calendar
+from core.domain.areas import ancestor_ids
+from core.domain.errors import Invalid, NotFound
+from core.models import Area, PatrolSchedule, utcnow
 
 def get_schedule(session: Session, schedule_id: int) -> PatrolSchedule:
     schedule = session.get(PatrolSchedule, schedule_id) if 0 < schedule_id < 2 ** 31 else None

@@ -1,7 +1,7 @@
 """Who sees and who manages which member, and the area-scope checks: one rule for the API, the dashboard
 and the CLI.
 
-Roles held on an area reach its whole subtree (server.domain.access.Principal). A record belongs to an
+Roles held on an area reach its whole subtree (core.domain.access.Principal). A record belongs to an
 area (a site, patrol or incident through its areas; a member through her assignments), and a staff member
 sees it when one of her roles covers that area. Out-of-scope requests answer 403 `out_of_scope`, for lists
 (a filter naming an area outside your subtree) and for single records alike: the codes and ids of areas
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from server.domain.access import READERS as READ_ROLES
-from server.domain.errors import Forbidden
-from server.models import Area, Assignment, Member
+from core.domain.access import READERS as READ_ROLES
+from core.domain.errors import Forbidden
+from core.models import Area, Assignment, Member
 
 
 def require_in_scope(principal, area: Area, action: str = "view", roles=READ_ROLES) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from server.domain.defaults import DEFAULT_TIMEZONE
+from core.domain.defaults import DEFAULT_TIMEZONE
 
 
 @dataclass(frozen=True)

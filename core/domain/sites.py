@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from server.domain.errors import Invalid, NotFound
-from server.models import Area, Member, SITE_KINDS, SITE_STATUSES, Site, SiteInspection, utcnow
+from core.domain.errors import Invalid, NotFound
+from core.models import Area, Member, SITE_KINDS, SITE_STATUSES, Site, SiteInspection, utcnow
 
 
 def get_site(session: Session, site_id: str) -> Site:

@@ -11,7 +11,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from server.models import Counter
+from core.models import Counter
 
 FIRST_TICKET = 100001
 COUNTER = "ticket"

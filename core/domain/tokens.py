@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain.errors import Invalid
-from server.models import Device, Member, StaffToken, utcnow
+from core.domain.errors import Invalid
+from core.models import Device, Member, StaffToken, utcnow
 
 DEVICE_PREFIX = "gpd_"
 STAFF_PREFIX = "gps_"

@@ -28,16 +28,16 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Area, Category, Incident, IncidentEvent
-from workers import settings
-from workers.alerts import alert_key, raise_alerts
-from workers.models import PatrolWindow, WeeklyReport
-from workers.people import first_leaders
-from workers.report_windows import instant as _instant, unplanned_windows
-from server.domain.areas import effective_timezone
-from server.domain.access import can, readable_scope, roles_for
-from server.errors import Forbidden
-from workers.texts import template_params
+from core.models import Area, Category, Incident, IncidentEvent
+from core import settings
+from core.domain.alerts import alert_key, raise_alerts
+from core.models.alerts import PatrolWindow, WeeklyReport
+from core.domain.recipients import first_leaders
+from core.domain.report_coverage import instant as _instant, unplanned_windows
+from core.domain.areas import effective_timezone
+from core.domain.access import can, readable_scope, roles_for
+from server.http.errors import Forbidden
+from core.domain.alert_texts import template_params
 
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 
@@ -249,7 +249,7 @@ MAX_SEGMENTS = 2
 def _segments(text: str) -> int:
     try:
         # local: workers may run in a build without the SMS feature
-        from sms.segments import count_segments
+        from core.domain.segments import count_segments
     except ImportError:  # a build without the SMS feature: UCS-2 sizes (70 single, 67 per part)
         return 1 if len(text) <= 70 else -(-len(text) // 67)
     return count_segments(text).segments
@@ -330,7 +330,7 @@ def run_weekly_reports(session: Session, now: datetime, *, area_id: int | None =
 
 
 def texts_params_weekly(name: str, week: dict, m: dict) -> dict:
-    """The weekly summary's named variables for template providers (see workers.texts.template_params)."""
+    """The weekly summary's named variables for template providers (see core.domain.alert_texts.template_params)."""
     span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
     return template_params("weekly_summary", area=name, week=span, coverage=_pct(m["coverage"]),
                            overdue=m["overdue"])

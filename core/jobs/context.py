@@ -10,7 +10,7 @@ from importlib import import_module
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from server.extensions import db
+from core.db import db
 
 _process_app: Flask | None = None
 APP_FACTORY = "server:create_app"  # the composition root, named like gunicorn names it

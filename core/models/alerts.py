@@ -14,8 +14,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
-from server.models.base import BigIntKey, UTCDateTime, utcnow
+from core.db import db
+from core.models.base import BigIntKey, UTCDateTime, utcnow
 
 WINDOW_STATES = ("open", "patrolled", "missed", "late", "acknowledged", "escalated")
 ALERT_STATUSES = ("held", "pending", "queued", "cancelled")
@@ -94,7 +94,7 @@ class WorkerAlert(db.Model):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     outbox_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    # Named variables for template SMS providers (workers.texts.template_params); None for free text.
+    # Named variables for template SMS providers (core.domain.alert_texts.template_params); None for free text.
     params: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 

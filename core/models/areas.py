@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import TimestampMixin, Versioned
+from core.db import db
+from core.models.base import TimestampMixin, Versioned
 
 AREA_KINDS = ("district", "subdistrict", "community", "grid", "other")
 

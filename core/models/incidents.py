@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import TimestampMixin, UTCDateTime, Versioned, utcnow, uuid_pk
+from core.db import db
+from core.models.base import TimestampMixin, UTCDateTime, Versioned, utcnow, uuid_pk
 
 HANDLING_CLASSES = ("immediate", "reported", "committed")  # 即办 / 上报 / 承诺
 STATUSES = ("open", "in_progress", "resolved", "closed", "rejected", "duplicate")

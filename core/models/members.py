@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import TimestampMixin, UTCDateTime, Versioned, new_uuid, utcnow
+from core.db import db
+from core.models.base import TimestampMixin, UTCDateTime, Versioned, new_uuid, utcnow
 
 ROLES = ("patroller", "grid_leader", "community_leader", "subdistrict_leader", "district_leader",
          "supervisor", "admin", "volunteer")

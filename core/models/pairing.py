@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import TimestampMixin, UTCDateTime
+from core.db import db
+from core.models.base import TimestampMixin, UTCDateTime
 
 
 class PairingCode(db.Model, TimestampMixin):

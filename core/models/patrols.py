@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import TimestampMixin, UTCDateTime, Versioned, uuid_pk
+from core.db import db
+from core.models.base import TimestampMixin, UTCDateTime, Versioned, uuid_pk
 
 PATROL_OUTCOMES = ("all_clear", "problems_found")
 PATROL_SOURCES = ("device", "sms", "staff")

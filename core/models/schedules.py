@@ -6,8 +6,8 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, Integer, JSON, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import TimestampMixin, Versioned
+from core.db import db
+from core.models.base import TimestampMixin, Versioned
 
 DEFAULT_WINDOWS = [{"start": "08:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"}]
 

@@ -6,14 +6,14 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
-from server.models.base import UTCDateTime
+from core.db import db
+from core.models.base import UTCDateTime
 
 
 class RateLimit(db.Model):
     """One row per key (e.g. `sms:+86…`, `login:+86…`): the current fixed window and how many events it
     has seen. Incremented by one INSERT … ON CONFLICT DO UPDATE … RETURNING, so concurrent requests
-    cannot all read "under the limit" at once (server/domain/ratelimit.py)."""
+    cannot all read "under the limit" at once (core/domain/ratelimit.py)."""
 
     __tablename__ = "rate_limits"
 

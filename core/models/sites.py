@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import TimestampMixin, UTCDateTime, Versioned, utcnow, uuid_pk
+from core.db import db
+from core.models.base import TimestampMixin, UTCDateTime, Versioned, utcnow, uuid_pk
 
 SITE_KINDS = ("coal_user", "construction", "burning_point", "restaurant", "industrial", "key_site", "other")
 SITE_STATUSES = ("identified", "rectified_gas", "rectified_electric", "rectified_clean_coal", "cleared")

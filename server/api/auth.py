@@ -13,16 +13,16 @@ from sqlalchemy import func, select
 
 from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema,
                                page_schema, paginate)
-from server.domain.scoping import require_admin_over_member as _require_admin_over_member
-from server.auth import staff_principal
-from server.domain.members import check_password, get_member, member_by_phone
-from server.domain import ratelimit
-from server.domain.audit import record as audit_record
-from server.domain.phones import mask_phone, try_normalize_phone
-from server.domain.tokens import issue_staff_token
-from server.domain.errors import DomainError, NotFound, Unauthorized
-from server.extensions import db
-from server.models import AuditLog, StaffToken, utcnow
+from core.domain.scoping import require_admin_over_member as _require_admin_over_member
+from server.http.auth import staff_principal
+from core.domain.members import check_password, get_member, member_by_phone
+from core.domain import ratelimit
+from core.domain.audit import record as audit_record
+from core.domain.phones import mask_phone, try_normalize_phone
+from core.domain.tokens import issue_staff_token
+from core.domain.errors import DomainError, NotFound, Unauthorized
+from core.db import db
+from core.models import AuditLog, StaffToken, utcnow
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, staff tokens, who am I")
 

@@ -13,9 +13,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import false, func, literal, select, union_all
 
 from server.api.common import BoundedAwareDateTime, page_args_schema
-from server.auth import staff_principal
-from server.domain.phones import try_normalize_phone
-from server.extensions import db
+from server.http.auth import staff_principal
+from core.domain.phones import try_normalize_phone
+from core.db import db
 from sms.models import INBOUND_OUTCOMES, OUTBOUND_STATES, InboundMessage, OutboundMessage
 from sms.visibility import message_filter
 

@@ -15,14 +15,14 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from server.api.common import AreaRef, PageArgs, StrictSchema, area_from_ref, documents_errors, page_schema, paginate
-from server.auth import staff_principal
-from server.domain.errors import NotFound
-from server.extensions import db
-from server.models import Area, utcnow
-from workers.models import WeeklyReport
-from server.domain.areas import effective_timezone
-from workers.export import to_csv, to_xlsx
-from workers.reports import may_read_report, require_may_generate, send_summaries, store_report
+from server.http.auth import staff_principal
+from core.domain.errors import NotFound
+from core.db import db
+from core.models import Area, utcnow
+from core.models.alerts import WeeklyReport
+from core.domain.areas import effective_timezone
+from core.domain.report_files import to_csv, to_xlsx
+from core.domain.weekly_reports import may_read_report, require_may_generate, send_summaries, store_report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

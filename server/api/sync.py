@@ -9,9 +9,9 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server.api.common import ErrorSchema
-from server.auth import device_principal
-from server.errors import error_response
-from server.extensions import db
+from server.http.auth import device_principal
+from server.http.errors import error_response
+from core.db import db
 from sync.schemas import SyncRequestSchema, SyncResponseSchema
 from sync.service import run_sync
 from sync.wire import json_response, read_json_body

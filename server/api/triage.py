@@ -10,9 +10,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.api.common import StrictSchema, audit, documents_errors
-from server.auth import staff_principal
-from server.errors import Invalid, NotFound
-from server.extensions import db
+from server.http.auth import staff_principal
+from server.http.errors import Invalid, NotFound
+from core.db import db
 from server.api.incidents import find_incident
 from sms.understanding import store
 

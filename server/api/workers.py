@@ -7,19 +7,19 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
 from server.api.common import PageArgs, StrictSchema, documents_errors, page_schema, paginate
-from server.auth import staff_principal
-from server.domain.errors import Forbidden, NotFound
-from server.extensions import db
-from server.models import Area
-from workers.models import WorkerAlert
+from server.http.auth import staff_principal
+from core.domain.errors import Forbidden, NotFound
+from core.db import db
+from core.models import Area
+from core.models.alerts import WorkerAlert
 from server.api.common import area_from_ref
-from server.domain.areas import effective_timezone
-from server.models import Member
-from workers.alerts import acknowledge_alert
+from core.domain.areas import effective_timezone
+from core.models import Member
+from core.domain.alerts import acknowledge_alert
 from workers.health import worker_health
-from workers.models import PatrolWindow
-from workers.planning import windows_for_area
-from server.domain.access import can, holds_any
+from core.models.alerts import PatrolWindow
+from core.domain.patrol_windows import windows_for_area
+from core.domain.access import can, holds_any
 
 blp = Blueprint("workers", __name__, url_prefix="/api/v1/workers",
                 description="Background workers: health, alerts, acknowledgements")

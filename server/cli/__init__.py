@@ -59,7 +59,7 @@ def _domain_errors(fn):
     """Domain errors (bad phone, unknown area …) become a one-line message and exit status 1, not a traceback."""
     from functools import wraps
 
-    from server.domain.errors import DomainError
+    from core.domain.errors import DomainError
 
     from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
@@ -133,8 +133,8 @@ def record_migration(app: Flask, action: str, before: list[str], after: list[str
     """Schema changes go in the audit log too (only when something changed, so restarts add nothing)."""
     if before == after:
         return
-    from server.domain import audit
-    from server.extensions import db as database
+    from core.domain import audit
+    from core.db import db as database
     with app.app_context():
         audit.record(database.session, action, channel="cli", actor_label=CLI_ACTOR, entity="database",
                      summary={"from": before, "to": after})
@@ -169,14 +169,14 @@ def admin() -> None:
 @_domain_errors
 def admin_create(name: str, phone: str, area_code: str | None) -> None:
     """Create an admin (or give an existing member the admin role) and print a new staff token once."""
-    from server.domain import audit
-    from server.domain.areas import area_by_code
-    from server.domain.members import member_by_phone, member_name
-    from server.domain.phones import normalize_phone
-    from server.domain.tokens import issue_staff_token
-    from server.domain.errors import Conflict, NotFound
-    from server.extensions import db as database
-    from server.models import Assignment, Member
+    from core.domain import audit
+    from core.domain.areas import area_by_code
+    from core.domain.members import member_by_phone, member_name
+    from core.domain.phones import normalize_phone
+    from core.domain.tokens import issue_staff_token
+    from core.domain.errors import Conflict, NotFound
+    from core.db import db as database
+    from core.models import Assignment, Member
 
     app = build_app()
     with app.app_context():
@@ -224,12 +224,12 @@ def token_issue(phone: str, label: str, days: int | None) -> None:
     """Issue a staff token for a leader, supervisor or admin and print it once."""
     from datetime import timedelta
 
-    from server.domain import audit
-    from server.domain.members import member_by_typed_phone
-    from server.domain.tokens import issue_staff_token
-    from server.domain.errors import Forbidden, NotFound
-    from server.extensions import db as database
-    from server.models import STAFF_ROLES, utcnow
+    from core.domain import audit
+    from core.domain.members import member_by_typed_phone
+    from core.domain.tokens import issue_staff_token
+    from core.domain.errors import Forbidden, NotFound
+    from core.db import db as database
+    from core.models import STAFF_ROLES, utcnow
 
     app = build_app()
     with app.app_context():
@@ -267,9 +267,9 @@ def roster() -> None:
 @_domain_errors
 def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool, create_parent: str | None) -> None:
     """Import a roster from CSV (UTF-8/GB18030) or XLSX: a dry run unless --commit; all or nothing."""
-    from server.domain.roster import RosterRejected, import_roster, resolve_parent
-    from server.domain.roster_files import read_roster
-    from server.extensions import db as database
+    from core.domain.roster import RosterRejected, import_roster, resolve_parent
+    from core.domain.roster_files import read_roster
+    from core.db import db as database
 
     app = build_app()
     with app.app_context():
@@ -277,7 +277,7 @@ def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool, c
         if create_parent:
             if not parent:
                 raise click.UsageError("--create-parent needs --parent CODE (the sub-district's code)")
-            from server.domain.reference import ensure_parent_path
+            from core.domain.reference import ensure_parent_path
             _, made = ensure_parent_path(session, parent, create_parent)
             if made:
                 click.echo(f"{'created' if commit else 'would create'} {', '.join(made)}", err=True)
@@ -330,11 +330,11 @@ def device() -> None:
 @_domain_errors
 def device_register(phone: str, name: str) -> None:
     """Register a device for an existing member and print its token once."""
-    from server.domain import audit
-    from server.domain.members import member_by_typed_phone
-    from server.domain.tokens import register_device
-    from server.domain.errors import Conflict
-    from server.extensions import db as database
+    from core.domain import audit
+    from core.domain.members import member_by_typed_phone
+    from core.domain.tokens import register_device
+    from core.domain.errors import Conflict
+    from core.db import db as database
 
     app = build_app()
     with app.app_context():
@@ -363,7 +363,7 @@ def demo() -> None:
 def demo_load(as_json: bool) -> None:
     """Load the demo sub-district (refuses, changing nothing, when it is already loaded)."""
     from server.demo import DemoAlreadyLoaded, DemoRefused, load_demo
-    from server.extensions import db as database
+    from core.db import db as database
 
     app = build_app()
     with app.app_context():
@@ -400,8 +400,8 @@ def serve(with_demo: bool, host: str, port: int) -> None:
 def _add_feature_commands() -> None:
     """A group named like an existing group (sync's `device`, the reference data's and the SMS
     understanding's `areas` and `catalogue`) adds its subcommands to it instead of replacing it."""
-    modules = ["server.reference_cli"] + [f"{package}.cli" for package in
-                                          ("sync", "sms", "workers", "web.patrol_app", "web.dashboard")]
+    modules = [f"server.cli.{name}" for name in ("reference", "sync", "sms", "understanding", "workers",
+                                                  "patrol_app", "dashboard")]
     for module in modules:
         for command in getattr(import_module(module), "commands", []):
             existing = main.commands.get(command.name)

@@ -23,10 +23,10 @@ def password() -> None:
 def password_set(phone: str, from_stdin: bool) -> None:
     """Set (or reset) a member's dashboard password; the member changes it after signing in."""
     from server.cli import CLI_ACTOR, build_app
-    from server.domain import audit
-    from server.domain.members import member_by_typed_phone, set_password
-    from server.errors import DomainError
-    from server.extensions import db
+    from core.domain import audit
+    from core.domain.members import member_by_typed_phone, set_password
+    from server.http.errors import DomainError
+    from core.db import db
 
     if from_stdin:
         secret = sys.stdin.readline().rstrip("\n")

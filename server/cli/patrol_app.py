@@ -23,9 +23,9 @@ def device():
 @_domain_errors
 def device_pair(phone: str, as_json: bool, base_url: str | None) -> None:
     """Issue a one-time pairing code (valid 24 h) and print the code, the link and a QR of the link."""
-    from server.domain.members import member_by_typed_phone
-    from server.domain.pairing import issue_pairing_code, pairing_qr_text
-    from server.extensions import db as database
+    from core.domain.members import member_by_typed_phone
+    from core.domain.pairing import issue_pairing_code, pairing_qr_text
+    from core.db import db as database
 
     app = build_app()
     with app.app_context():

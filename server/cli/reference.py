@@ -1,6 +1,6 @@
 """`gridpatrol catalogue list|add|disable` and `gridpatrol areas add|import|list`: the reference data an
-office sets up from a shell before the server runs (issue 9). Thin adapters over server/domain/reference.py
-and server/domain/categories.py; every write is audited with channel `cli`.
+office sets up from a shell before the server runs (issue 9). Thin adapters over core/domain/reference.py
+and core/domain/categories.py; every write is audited with channel `cli`.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def catalogue_list(show_all: bool, as_json: bool) -> None:
     """Every category: SMS number, code, Chinese and English names, keywords."""
     from sqlalchemy import select
 
-    from server.extensions import db
-    from server.models import Category
+    from core.db import db
+    from core.models import Category
     app = build_app()
     with app.app_context():
         query = select(Category).where(Category.deleted_at.is_(None)).order_by(Category.number)
@@ -60,9 +60,9 @@ def catalogue_list(show_all: bool, as_json: bool) -> None:
 @_domain_errors
 def catalogue_add(number, code, name_zh, name_en, keywords, urgent) -> None:
     """Add a category."""
-    from server.domain import audit
-    from server.domain.categories import create_category
-    from server.extensions import db
+    from core.domain import audit
+    from core.domain.categories import create_category
+    from core.db import db
     app = build_app()
     with app.app_context():
         category = create_category(db.session, {"number": number, "code": code.strip(), "name_zh": name_zh.strip(),
@@ -81,10 +81,10 @@ def catalogue_disable(code_or_number: str) -> None:
     """Disable a category (kept for the incidents filed under it; SMS and new reports stop offering it)."""
     from sqlalchemy import or_, select
 
-    from server.domain import audit
-    from server.errors import NotFound
-    from server.extensions import db
-    from server.models import Category
+    from core.domain import audit
+    from server.http.errors import NotFound
+    from core.db import db
+    from core.models import Category
     app = build_app()
     with app.app_context():
         condition = Category.code == code_or_number
@@ -116,9 +116,9 @@ def areas_group() -> None:
 @_domain_errors
 def areas_add(code, name, kind, parent_code, timezone) -> None:
     """Add an area, e.g. `gridpatrol areas add CJ 澄江区 --kind district`."""
-    from server.domain import audit
-    from server.domain.reference import add_area
-    from server.extensions import db
+    from core.domain import audit
+    from core.domain.reference import add_area
+    from core.db import db
     app = build_app()
     with app.app_context():
         area, created = add_area(db.session, code=code, name=name, kind=kind, parent_code=parent_code,
@@ -135,10 +135,10 @@ def areas_add(code, name, kind, parent_code, timezone) -> None:
 @_domain_errors
 def areas_import(file: Path) -> None:
     """Import areas from CSV: code,name,kind,parent[,timezone] (or 代码,名称,类型,上级), parents first."""
-    from server.domain import audit
-    from server.domain.reference import import_areas
-    from server.errors import Invalid
-    from server.extensions import db
+    from core.domain import audit
+    from core.domain.reference import import_areas
+    from server.http.errors import Invalid
+    from core.db import db
     app = build_app()
     with app.app_context():
         try:
@@ -163,10 +163,10 @@ def areas_list(under, depth, as_json) -> None:
     """The area tree, indented."""
     from sqlalchemy import select
 
-    from server.domain.areas import area_by_code
-    from server.errors import NotFound
-    from server.extensions import db
-    from server.models import Area
+    from core.domain.areas import area_by_code
+    from server.http.errors import NotFound
+    from core.db import db
+    from core.models import Area
     app = build_app()
     with app.app_context():
         query = select(Area).where(Area.deleted_at.is_(None)).order_by(Area.path)

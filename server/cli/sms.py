@@ -7,9 +7,9 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from server.extensions import db
-from server.jobs.runner import get_runner
-from server.models import new_uuid
+from core.db import db
+from core.jobs.runner import get_runner
+from core.models import new_uuid
 from sms.inbound import receive
 from sms.outbox import queue_message
 from sms.sweep import sweep_sms
@@ -73,7 +73,7 @@ def send_command(phone: str, text: str, key: str):
 @with_appcontext
 def status_command(probe: bool, as_json: bool):
     import json
-    from server.extensions import db
+    from core.db import db
     from sms.providers import get_provider
     from sms.routing import provider_states
     states = provider_states(db.session, current_app._get_current_object())
@@ -94,6 +94,4 @@ def status_command(probe: bool, as_json: bool):
                    + (f"  probe {s['probe'].get('status')}" if probe else ""))
 
 
-from sms.understanding.cli import commands as _understanding_commands  # noqa: E402
-
-commands = [sms_group, *_understanding_commands]
+commands = [sms_group]

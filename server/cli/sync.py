@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from sync.client import DeviceClient, HttpTransport, SyncError
+from sync.device.client import DeviceClient, HttpTransport, SyncError
 from server.cli import build_app
-from server.extensions import db
+from core.db import db
 from sync.admin import new_epoch, purge_tombstones
 
 # Imports inside the command functions are deliberate: each command loads the app, the domain and the

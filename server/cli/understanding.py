@@ -1,6 +1,6 @@
 """`gridpatrol catalogue words …`, `gridpatrol catalogue triage …` and `gridpatrol areas alias|aliases|intake`.
 
-Registered through sms/cli.py `commands`; server/cli.py merges these groups with same-named ones from other
+Registered through server/cli/sms.py `commands`; server/cli.py merges these groups with same-named ones from other
 features (the catalogue and areas groups of the production CLI), so each adds only its own subcommands.
 Every write is audited with channel "cli".
 """
@@ -46,8 +46,8 @@ def words_group():
 @with_appcontext
 @_domain_errors
 def words_add(category: str, words: tuple[str, ...], kind: str, weight: float):
-    from server.domain import audit
-    from server.extensions import db
+    from core.domain import audit
+    from core.db import db
     from sms.understanding import store
     added = store.add_words(db.session, category, list(words), kind=kind, weight=weight, added_by=CLI_ACTOR)
     code = store.find_category(db.session, category).code
@@ -60,7 +60,7 @@ def words_add(category: str, words: tuple[str, ...], kind: str, weight: float):
 @words_group.command("list", help="The words offices added (the shipped lexicon is sms/understanding/data).")
 @with_appcontext
 def words_list():
-    from server.extensions import db
+    from core.db import db
     from sms.understanding import store
     for code, word, kind, weight, source in store.list_words(db.session):
         click.echo(f"{code}\t{word}\t{kind}\t{weight:g}\t{source}")
@@ -69,7 +69,7 @@ def words_list():
 @words_group.command("missed", help="Words from recategorised reports that no cue knew, most frequent first.")
 @with_appcontext
 def words_missed():
-    from server.extensions import db
+    from core.db import db
     from sms.understanding import store
     for word, code, count in store.missed_words(db.session):
         click.echo(f"{count}\t{word}\t→ {code}")
@@ -83,7 +83,7 @@ def triage_group():
 @triage_group.command("list")
 @with_appcontext
 def triage_list():
-    from server.extensions import db
+    from core.db import db
     from sms.understanding import store
     for incident, understood in store.pending_triage(db.session):
         click.echo(f"{incident.ticket}\t{incident.area.code}\t{understood.confidence:.2f}\t{understood.text}")
@@ -97,10 +97,10 @@ def triage_list():
 @with_appcontext
 @_domain_errors
 def triage_set(ticket: str, category: str, learn: tuple[str, ...]):
-    from server.domain import audit
-    from server.domain.incidents import find_by_ticket
-    from server.errors import NotFound
-    from server.extensions import db
+    from core.domain import audit
+    from core.domain.incidents import find_by_ticket
+    from server.http.errors import NotFound
+    from core.db import db
     from sms.understanding import store
     incident = find_by_ticket(db.session, ticket)
     if incident is None:
@@ -126,8 +126,8 @@ def areas_group():
 @with_appcontext
 @_domain_errors
 def areas_alias(code: str, aliases: tuple[str, ...]):
-    from server.domain import audit
-    from server.extensions import db
+    from core.domain import audit
+    from core.db import db
     from sms.understanding import store
     area, added = store.add_aliases(db.session, code, list(aliases), added_by=CLI_ACTOR)
     audit.record(db.session, "area.alias.add", channel="cli", actor_label=CLI_ACTOR, entity="area",
@@ -139,7 +139,7 @@ def areas_alias(code: str, aliases: tuple[str, ...]):
 @areas_group.command("aliases", help="List every area's aliases.")
 @with_appcontext
 def areas_aliases():
-    from server.extensions import db
+    from core.db import db
     from sms.understanding import store
     for code, alias in store.list_aliases(db.session):
         click.echo(f"{code}\t{alias}")
@@ -148,7 +148,7 @@ def areas_aliases():
 @areas_group.command("intake", help="Where resident reports that name no known place go, and why.")
 @with_appcontext
 def areas_intake():
-    from server.extensions import db
+    from core.db import db
     from sms.understanding import store
     area, rule = store.intake_area(db.session, current_app.config)
     if area is None:

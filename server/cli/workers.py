@@ -15,8 +15,8 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from server.domain.areas import area_by_code
-from server.extensions import db
+from core.domain.areas import area_by_code
+from core.db import db
 from workers.jobs import parse_now, run_all, weekly_report_job
 
 # Imports inside the command functions are deliberate: each command loads the app, the domain and the
@@ -93,7 +93,7 @@ def _wait_for_redis(connection, exc: BaseException, pause: float = 2.0) -> None:
     """Log once, then ping until Redis answers; the caller starts its loop again."""
     import logging
     import time
-    log = logging.getLogger("workers.cli")
+    log = logging.getLogger("server.cli.workers")
     log.warning("Redis unavailable (%s); waiting for it to come back", type(exc).__name__)
     while True:
         time.sleep(pause)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from server.domain.access import Principal
-from server.domain.tokens import find_device, find_staff_token
-from server.domain.errors import Forbidden, Unauthorized
-from server.extensions import db
-from server.models import utcnow
+from core.domain.access import Principal
+from core.domain.tokens import find_device, find_staff_token
+from core.domain.errors import Forbidden, Unauthorized
+from core.db import db
+from core.models import utcnow
 
 
 def _bearer_token() -> str:

@@ -1,7 +1,7 @@
 """One JSON error shape for the whole product, mapped in one place.
 
 Every error leaves as {"error": code, "message": text, "details": {...}}. Domain functions raise the
-`DomainError` subclasses of `server.domain.errors` without knowing about HTTP; `register_error_handlers` turns them, and
+`DomainError` subclasses of `core.domain.errors` without knowing about HTTP; `register_error_handlers` turns them, and
 Werkzeug's, marshmallow's and SQLAlchemy's errors, into that shape. A 500 still answers in the shape,
 but any 500 is a bug: tests assert it never happens for bad input.
 """
@@ -16,12 +16,12 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from server.extensions import db
+from core.db import db
 
 log = logging.getLogger(__name__)
 
 
-from server.domain.errors import (  # noqa: F401,E402 (re-exported: the one mapping below needs them)
+from core.domain.errors import (  # noqa: F401,E402 (re-exported: the one mapping below needs them)
     BadRequest, Conflict, DomainError, Forbidden, IllegalTransition, Invalid, NotFound, PayloadTooLarge,
     Unauthorized)
 

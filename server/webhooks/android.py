@@ -12,8 +12,8 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from server.errors import error_response, is_unavailable
-from server.extensions import db
+from server.http.errors import error_response, is_unavailable
+from core.db import db
 from sms.inbound import after_stored, handle_webhook_event, spool_inbound
 from sms.providers import configured_names, get_provider
 from sms.providers.android.webhook import MAX_BODY_BYTES

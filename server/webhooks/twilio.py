@@ -13,13 +13,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from server.domain.errors import Forbidden
-from server.errors import is_unavailable
-from server.extensions import db
+from core.domain.errors import Forbidden
+from server.http.errors import is_unavailable
+from core.db import db
 from sms.inbound import after_stored, clean_text, find_inbound, receive, spool_inbound
-from sms.messages_api import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)
+from server.api.messages import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)
 from sms.outbox import apply_status_callback
-from sms.providers.twilio.backend import parse_inbound_form, parse_status_form
+from sms.providers.twilio.provider import parse_inbound_form, parse_status_form
 
 log = logging.getLogger(__name__)
 

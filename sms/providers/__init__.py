@@ -22,8 +22,8 @@ from sms.providers.base import (KINDS, OutgoingSms, Provider, ProviderMessage, S
 from server.config import ConfigError
 
 REGISTRY = {
-    "console": "sms.providers.console:ConsoleProvider",
-    "twilio": "sms.providers.twilio.backend:TwilioProvider",
+    "console": "sms.providers.console.provider:ConsoleProvider",
+    "twilio": "sms.providers.twilio.provider:TwilioProvider",
     "android": "sms.providers.android.provider:AndroidProvider",
     "aliyun": "sms.providers.aliyun.provider:AliyunProvider",
 }

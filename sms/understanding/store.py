@@ -13,14 +13,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain.areas import area_by_code
-from server.errors import Invalid, NotFound
-from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
+from core.domain.areas import area_by_code
+from server.http.errors import Invalid, NotFound
+from core.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
 from sms.understanding.category import segment
 from sms.understanding.models import AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation
-from server.domain.access import can_act_on_incident
-from server.domain.incident_edits import update_incident
+from core.domain.access import can_act_on_incident
+from core.domain.incident_edits import update_incident
 
 KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
 

@@ -24,9 +24,9 @@ def browser_context_options() -> dict:
 @pytest.fixture
 def demo(app):
     from server.demo import load_demo
-    from server.extensions import db
-    from server.models import utcnow
-    from workers.planning import plan_windows
+    from core.db import db
+    from core.models import utcnow
+    from core.domain.patrol_windows import plan_windows
     with app.app_context():
         out = load_demo(db.session)
         from datetime import timedelta
@@ -45,11 +45,11 @@ def patrol_the_demo(session, config) -> None:
 
     from sqlalchemy import select
 
-    from server.domain.patrols import create_patrol
-    from server.models import Area, Assignment, utcnow
+    from core.domain.patrols import create_patrol
+    from core.models import Area, Assignment, utcnow
     from sms.inbound import receive
-    from workers.models import PatrolWindow
-    from workers.scans import scan_missed_patrols
+    from core.models.alerts import PatrolWindow
+    from core.domain.missed_patrols import scan_missed_patrols
 
     now = utcnow()
     grids = {a.id: a for a in session.scalars(select(Area).where(Area.kind == "grid").order_by(Area.id))}

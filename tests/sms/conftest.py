@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.sms_standins import AliyunStandIn, AndroidPhoneStandIn
+from sms.providers.android.standin import AliyunStandIn, AndroidPhoneStandIn
 
 
 @pytest.fixture

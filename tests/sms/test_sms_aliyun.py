@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from server.config import ConfigError
-from server.extensions import db
-from server.models import utcnow
+from core.db import db
+from core.models import utcnow
 from sms.models import OutboundMessage, SmsProviderState
 from sms.outbox import queue_message, queue_messages, send_message_job, sweep_outbox
 from tests.conftest import make_app
 from tests.support.sms_fixtures import _close, build_sms_app
-from tests.support.sms_standins import ALIYUN_TEMPLATES, aliyun_config
+from sms.providers.android.standin import ALIYUN_TEMPLATES, aliyun_config
 
 LEADER = "+8613800000001"
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from server.models import utcnow
+from core.models import utcnow
 from sms.providers import REGISTRY, provider_class
 from sms.providers.base import KINDS, RETRYABLE_KINDS, OutgoingSms, Provider, SendError
-from sms.segments import count_segments
-from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
-from tests.support.sms_standins import AliyunStandIn, AndroidPhoneStandIn, aliyun_config, android_config
+from core.domain.segments import count_segments
+from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
+from sms.providers.android.standin import AliyunStandIn, AndroidPhoneStandIn, aliyun_config, android_config
 
 PROVIDERS = ["console", "twilio", "android", "aliyun"]
 

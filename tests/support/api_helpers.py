@@ -47,8 +47,8 @@ def assert_error(response, status: int, code: str | None = None):
 
 
 def audit_actions(app) -> list[str]:
-    from server.extensions import db
-    from server.models import AuditLog
+    from core.db import db
+    from core.models import AuditLog
     with app.app_context():
         return [a.action for a in db.session.scalars(db.select(AuditLog).order_by(AuditLog.id))]
 
@@ -57,7 +57,7 @@ def module_world(request, tmp_path_factory, name: str):
     """One app, client and world per backend for a whole module, for tests that only read (or only write
     what they then check themselves). Yields (app, client, world); use from a module-scoped fixture
     parametrized over tests.conftest.BACKENDS."""
-    from server.extensions import db
+    from core.db import db
     from tests.conftest import make_app, reset_database
     from tests.support.factories import build_world
     tmp = tmp_path_factory.mktemp(name)

@@ -6,13 +6,13 @@ import pytest
 
 from tests.conftest import make_app, reset_database
 from tests.support.factories import build_world
-from tests.support.sms_helpers import TwilioStandIn, twilio_config
+from sms.providers.twilio.standin import TwilioStandIn, twilio_config
 
 __all__ = ["stand_in", "twilio_app", "console_app", "build_sms_app", "sms_world"]
 
 
 def build_sms_app(db_url, tmp_path, **overrides):
-    from server.extensions import db
+    from core.db import db
     config = {"JOBS_INPROCESS_TIMERS": False, "SMS_DUPLICATE_WINDOW_SECONDS": 600}
     config.update(overrides)
     app = make_app(db_url, tmp_path, **config)
@@ -22,7 +22,7 @@ def build_sms_app(db_url, tmp_path, **overrides):
 
 
 def _close(app):
-    from server.extensions import db
+    from core.db import db
     app.extensions["gridpatrol.runner"].wait(timeout=30)
     with app.app_context():
         db.session.remove()
@@ -45,7 +45,7 @@ def twilio_app(db_url, tmp_path, stand_in):
 
 @pytest.fixture
 def console_app(db_url, tmp_path):
-    from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+    from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
     app = build_sms_app(db_url, tmp_path, SMS_BACKEND="console", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                         TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
     yield app
@@ -53,7 +53,7 @@ def console_app(db_url, tmp_path):
 
 
 def sms_world(app):
-    from server.extensions import db
+    from core.db import db
     with app.app_context():
         world = build_world(db.session)
         db.session.commit()

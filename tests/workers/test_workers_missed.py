@@ -2,9 +2,9 @@
 community; quiet hours; heightened nights. Times are Beijing wall-clock (helpers.local)."""
 import time_machine
 
-from workers.alerts import acknowledge_alert, release_held
-from workers.planning import plan_windows
-from workers.scans import scan_missed_patrols
+from core.domain.alerts import acknowledge_alert, release_held
+from core.domain.patrol_windows import plan_windows
+from core.domain.missed_patrols import scan_missed_patrols
 from tests.support.workers_helpers import add_patrol, add_schedule, alerts, local, windows
 
 

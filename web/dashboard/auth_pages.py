@@ -7,11 +7,11 @@ from urllib.parse import urlparse
 from flask import current_app, flash, redirect, request, session, url_for
 
 from server.api.auth import LOGIN_FAILURE_WINDOW, LOGIN_MAX_FAILURES, recent_login_failures
-from server.domain.audit import record as audit_record
-from server.domain.members import check_password, member_by_phone, set_password
-from server.domain.phones import mask_phone, try_normalize_phone
-from server.errors import Invalid
-from server.extensions import db
+from core.domain.audit import record as audit_record
+from core.domain.members import check_password, member_by_phone, set_password
+from core.domain.phones import mask_phone, try_normalize_phone
+from server.http.errors import Invalid
+from core.db import db
 from web.dashboard.common import CHANNEL, leader, make_blueprint, page, sign_in, t
 
 bp = make_blueprint("dashboard_auth", __name__, public=("login", "language"))

@@ -2,7 +2,7 @@
 the language switch, the focus area and local times.
 
 The session holds the member id and a fingerprint of her password hash, so changing a password signs out
-every other browser. Scope is never decided here: pages ask `server.domain.access.Principal`, exactly as
+every other browser. Scope is never decided here: pages ask `core.domain.access.Principal`, exactly as
 the JSON API does.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from server.domain.access import Principal, roles_for
-from server.errors import DomainError, Forbidden, NotFound
-from server.extensions import db
-from server.models import Area, Member
+from core.domain.access import Principal, roles_for
+from server.http.errors import DomainError, Forbidden, NotFound
+from core.db import db
+from core.models import Area, Member
 from web.dashboard.i18n import translate
 
 CHANNEL = "web"  # incident events and audit entries written from the dashboard

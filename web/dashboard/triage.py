@@ -12,10 +12,10 @@ import re
 from flask import flash, redirect, request, url_for
 from sqlalchemy import select
 
-from server.domain.audit import record as audit_record
-from server.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from server.extensions import db
-from server.models import Category
+from core.domain.audit import record as audit_record
+from server.http.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from core.db import db
+from core.models import Category
 from sms.understanding import store
 from sms.understanding.models import IncidentUnderstanding
 from web.dashboard.common import CHANNEL, flash_error, lang, leader, make_blueprint, page, t

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from server.auth import device_principal
-from server.domain import incidents as rules
-from server.domain.access import can_act_on_incident
-from server.domain.pairing import redeem_pairing_code
-from server.errors import BadRequest, DomainError, Invalid, NotFound
-from server.extensions import db
-from server.models import Incident
+from server.http.auth import device_principal
+from core.domain import incidents as rules
+from core.domain.access import can_act_on_incident
+from core.domain.pairing import redeem_pairing_code
+from server.http.errors import BadRequest, DomainError, Invalid, NotFound
+from core.db import db
+from core.models import Incident
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from server.domain.phones import mask_phone
+from core.domain.phones import mask_phone
 from sms.providers.base import (INVALID_NUMBER, PROVIDER_DOWN, RATE_LIMITED, REJECTED_CONTENT, TRANSIENT,
                                 OutgoingSms, Provider, ProviderMessage, SendError)
 from sms.providers.android.webhook import parse_event

@@ -5,8 +5,8 @@ import logging
 import re
 import threading
 
-from server.domain.phones import mask_phone
-from server.models import utcnow
+from core.domain.phones import mask_phone
+from core.models import utcnow
 from sms.providers.base import INVALID_NUMBER, OutgoingSms, Provider, ProviderMessage, SendError
 
 log = logging.getLogger(__name__)

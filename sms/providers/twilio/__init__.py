@@ -1,2 +1,2 @@
 """Twilio: two-way SMS outside China (Messages API out, signed form webhooks in, TwiML replies)."""
-from sms.providers.twilio.backend import TwilioProvider  # noqa: F401
+from sms.providers.twilio.provider import TwilioProvider  # noqa: F401
