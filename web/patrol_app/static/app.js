@@ -1,6 +1,5 @@
 // Entry point: routing (#/today …, one module per screen under screens/), the app context the screens use,
 // sync triggers (start, online, Background Sync, a timer, 立即同步), storage persistence, and the service worker.
-import { StoreError } from './idb.js';
 import * as localdb from './localdb.js';
 import * as outbox from './outbox.js';
 import * as replica from './replica.js';
@@ -10,8 +9,7 @@ import { t, setLang, getLang } from './i18n.js';
 import { ledger } from './screens/ledger.js';
 import { pair as pairScreen } from './screens/pair.js';
 import { patrol } from './screens/patrol.js';
-import { problem } from './screens/problem.js';
-import { problems } from './screens/problems.js';
+import { problem, problems } from './screens/problems.js';
 import { report } from './screens/report.js';
 import { syncScreen } from './screens/sync.js';
 import { today } from './screens/today.js';
@@ -40,7 +38,7 @@ function toast(message, isError = false) {
 }
 
 function showStoreError(err) {
-  if ((err instanceof StoreError && err.quota) || err?.name === 'QuotaExceededError') toast(t('quota'), true);
+  if ((err instanceof localdb.StoreError && err.quota) || err?.name === 'QuotaExceededError') toast(t('quota'), true);
   else toast(`${t('sync_failed')}：${err.message || err}`, true);
 }
 
@@ -118,7 +116,7 @@ async function trigger(reason, loud = false) {
   syncing = syncNow(reason).then((stats) => {
     if (stats?.resets) toast(t('reset_notice'));
     else if (loud) toast(t('sync_ok'));
-  }).catch((err) => { if (loud || (err instanceof StoreError)) showStoreError(err); })
+  }).catch((err) => { if (loud || (err instanceof localdb.StoreError)) showStoreError(err); })
     .finally(() => { syncing = null; setStatus(''); render(); });
   return syncing;
 }

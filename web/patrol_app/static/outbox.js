@@ -2,8 +2,7 @@
 // (<install id><hex seq>, so a resent op is recognised) and an HLC tick in the same transaction as the row.
 // An op leaves the outbox only with its result (replica.js applyResponse), never on its own.
 import { Clock, format, parseOrZero } from './hlc.js';
-import { request } from './idb.js';
-import { tx } from './localdb.js';
+import { request, tx } from './localdb.js';
 
 function randomHex(bytes) {
   return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');

@@ -6,8 +6,7 @@
 //   signOut()        forget the device, keep waiting edits unless the user agreed to lose them
 // The result rules themselves are pure functions in results.js, shared with node --test.
 import { Clock, format, parse, parseOrZero } from './hlc.js';
-import { request } from './idb.js';
-import { tx } from './localdb.js';
+import { request, tx } from './localdb.js';
 import { applyResult, overlay } from './results.js';
 
 export async function view(collection) {

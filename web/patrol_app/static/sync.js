@@ -1,7 +1,6 @@
 // The sync loop (docs/protocol.md "A device's loop"), usable from the page and from the service worker
 // (Background Sync). One sync at a time per phone, across tabs and the worker (Web Locks).
-import { StoreError } from './idb.js';
-import { allMeta, getMeta, setMeta } from './localdb.js';
+import { StoreError, allMeta, getMeta, setMeta } from './localdb.js';
 import { outboxFirst, pendingCount } from './outbox.js';
 import { applyResponse, receiveClock } from './replica.js';
 import { backoffDelay, decide } from './results.js';
