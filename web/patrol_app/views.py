@@ -34,8 +34,9 @@ SERVICE_WORKER = "sw.js"  # served as /app/sw.js (scope /app/), with the version
 def _shell_files() -> list[str]:
     """Every file under static/ but the worker, as paths relative to it: a new module is in the shell (cached
     for offline use, preloaded by the page) the moment it is added, with no second list to forget."""
-    return sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*")
-                  if path.is_file() and not path.name.startswith(".") and path.name != SERVICE_WORKER)
+    files = (path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*")
+             if path.is_file() and not path.name.startswith("."))
+    return sorted(name for name in files if name != SERVICE_WORKER)
 
 
 SHELL_MODULES = _shell_files()
