@@ -1,5 +1,6 @@
-"""Extension singletons, bound to an app in `server.create_app`."""
-from flask_smorest import Api
+"""The database extension every layer shares: one Flask-SQLAlchemy `db` over one metadata, bound to an app in
+`server.create_app`. Constraint names follow one convention, so Alembic's revisions name them the same on
+SQLite and PostgreSQL."""
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy import MetaData
@@ -17,30 +18,4 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class GridpatrolApi(Api):
-    """flask-smorest's Api (its ERROR_SCHEMA, our one error shape, is set by create_app); the OpenAPI
-    document of each blueprint is built when the spec is first read, not at every `create_app` (building
-    it takes most of an app's start-up, which every test and every worker process pays)."""
-
-    @property
-    def spec(self):
-        pending, self._pending_docs = getattr(self, "_pending_docs", []), []
-        for blp, name, parameters in pending:
-            blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
-            self._spec.tag({"name": name, "description": blp.description})
-        return self._spec
-
-    @spec.setter
-    def spec(self, value):
-        self._spec = value
-        self._pending_docs = []
-
-    def register_blueprint(self, blp, *, parameters=None, **options):
-        name = options.get("name", blp.name)
-        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
-        self._app.register_blueprint(blp, **options)
-        self._pending_docs.append((blp, name, parameters))
-
-
 db = SQLAlchemy(model_class=Base)
-api = GridpatrolApi()

@@ -25,11 +25,12 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
-    from server.http.errors import install_log_masking
+    from core.domain.phones import install_log_masking
     install_log_masking()
 
     from server.http.errors import ErrorSchema, register_error_handlers
-    from core.db import api, db
+    from core.db import db
+    from server.http.openapi import api
     api.ERROR_SCHEMA = ErrorSchema  # errors documented in our one shape
 
     import core.models  # noqa: F401  (registers every table on the metadata)

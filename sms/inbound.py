@@ -300,7 +300,7 @@ def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, m
     """Called by a provider's webhook when `receive` could not reach the database: write the text to the
     durable spool (sms/spool.py) and return the reply that acknowledges it. If even the spool cannot be
     written, re-raise: the webhook answers 503 and the provider may retry."""
-    from server.http.errors import describe_unavailable
+    from core.outages import describe_unavailable
     from sms import spool  # local: the spool's replay files texts through this module
     try:
         session.rollback()

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from server.http.errors import describe_unavailable, is_unavailable
+from core.outages import describe_unavailable, is_unavailable
 from core.db import db
 from core.jobs.context import job_app
 from sms.inbound import clean_text, find_inbound, receive

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import exists, or_, select
 
 from core.domain.access import readable_scope, roles_for
-from server.http.errors import Forbidden
+from core.domain.errors import Forbidden
 from core.models import Area, Assignment
 
 

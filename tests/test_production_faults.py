@@ -171,7 +171,7 @@ def test_redis_down_never_turns_a_committed_report_into_a_500(postgres_url, redi
 
 
 def test_error_logs_hide_parameters_and_mask_phones(caplog):
-    from server.http.errors import mask_phones_in
+    from core.domain.phones import mask_phones_in
     assert mask_phones_in("from +8613912345678 and 13912345678.") == "from +861****5678 and 139****5678."
     assert mask_phones_in("SM0000000000000000000000000000001f") == "SM0000000000000000000000000000001f"
     from server import create_app

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import false, or_
 from flask import request
 
-from server.http.errors import Forbidden
+from core.domain.errors import Forbidden
 from core.models import Area, Device, LEADER_ROLES, Member
 
 _log = logging.getLogger(__name__)

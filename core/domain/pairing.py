@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from core.domain import audit
 from core.domain.access import can, require, roles_for
 from core.domain.tokens import register_device
-from server.http.errors import Conflict, Forbidden, NotFound
+from core.domain.errors import Conflict, Forbidden, NotFound
 from core.models import Device, Member, utcnow
 from core.models.pairing import PairingCode as PairingCodeRow
 

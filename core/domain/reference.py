@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.domain.areas import area_by_code, create_area
 from core.domain.catalogue import seed_categories
-from server.http.errors import Invalid, NotFound
+from core.domain.errors import Invalid, NotFound
 from core.models import Area, Category
 
 

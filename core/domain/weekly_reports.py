@@ -36,7 +36,7 @@ from core.domain.recipients import first_leaders
 from core.domain.report_coverage import instant as _instant, unplanned_windows
 from core.domain.areas import effective_timezone
 from core.domain.access import can, readable_scope, roles_for
-from server.http.errors import Forbidden
+from core.domain.errors import Forbidden
 from core.domain.alert_texts import template_params
 
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"

@@ -16,7 +16,7 @@ from core.domain.roster_files import read_roster
 from core.domain.errors import BadRequest
 from core.db import db
 from core.domain.scoping import require_admin_over_member
-from server.http.errors import Forbidden
+from core.domain.errors import Forbidden
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster",
                 description="Import the roster (communities, grids, people, roles) from CSV or XLSX")

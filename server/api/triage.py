@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from server.api.common import StrictSchema, audit, documents_errors
 from server.http.auth import staff_principal
-from server.http.errors import Invalid, NotFound
+from core.domain.errors import Invalid, NotFound
 from core.db import db
 from server.api.incidents import find_incident
 from sms.understanding import store

@@ -25,7 +25,7 @@ def password_set(phone: str, from_stdin: bool) -> None:
     from server.cli import CLI_ACTOR, build_app
     from core.domain import audit
     from core.domain.members import member_by_typed_phone, set_password
-    from server.http.errors import DomainError
+    from core.domain.errors import DomainError
     from core.db import db
 
     if from_stdin:

@@ -82,7 +82,7 @@ def catalogue_disable(code_or_number: str) -> None:
     from sqlalchemy import or_, select
 
     from core.domain import audit
-    from server.http.errors import NotFound
+    from core.domain.errors import NotFound
     from core.db import db
     from core.models import Category
     app = build_app()
@@ -137,7 +137,7 @@ def areas_import(file: Path) -> None:
     """Import areas from CSV: code,name,kind,parent[,timezone] (or 代码,名称,类型,上级), parents first."""
     from core.domain import audit
     from core.domain.reference import import_areas
-    from server.http.errors import Invalid
+    from core.domain.errors import Invalid
     from core.db import db
     app = build_app()
     with app.app_context():
@@ -164,7 +164,7 @@ def areas_list(under, depth, as_json) -> None:
     from sqlalchemy import select
 
     from core.domain.areas import area_by_code
-    from server.http.errors import NotFound
+    from core.domain.errors import NotFound
     from core.db import db
     from core.models import Area
     app = build_app()

@@ -99,7 +99,7 @@ def triage_list():
 def triage_set(ticket: str, category: str, learn: tuple[str, ...]):
     from core.domain import audit
     from core.domain.incidents import find_by_ticket
-    from server.http.errors import NotFound
+    from core.domain.errors import NotFound
     from core.db import db
     from sms.understanding import store
     incident = find_by_ticket(db.session, ticket)

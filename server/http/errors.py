@@ -8,22 +8,19 @@ but any 500 is a bug: tests assert it never happens for bad input.
 from __future__ import annotations
 
 import logging
-import re
 
 from flask import Flask, jsonify
 from marshmallow import Schema, ValidationError, fields
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from core.db import db
+from core.outages import describe_unavailable, is_unavailable
+
+from core.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
-
-
-from core.domain.errors import (  # noqa: F401,E402 (re-exported: the one mapping below needs them)
-    BadRequest, Conflict, DomainError, Forbidden, IllegalTransition, Invalid, NotFound, PayloadTooLarge,
-    Unauthorized)
 
 
 class ErrorSchema(Schema):
@@ -118,34 +115,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")
 
 
-# ---------------------------------------------------------------- a dependency blinked (issue 9)
 RETRY_AFTER_SECONDS = 5
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """Errors that mean "the database or Redis is not answering right now", not "this request is bad":
-    a lost or refused connection, an admin shutdown, a full pool, a serialization failure or deadlock.
-    The client should retry (503 + Retry-After); nothing it sent is wrong."""
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    try:
-        # local: Redis is optional (without REDIS_URL jobs run in-process)
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeout
-        if isinstance(exc, (RedisConnectionError, RedisTimeout)):
-            return True
-    except ImportError:  # pragma: no cover
-        pass
-    return False
-
-
-def describe_unavailable(exc: BaseException) -> str:
-    """One line naming the failure, never the statement's parameters (phones, SMS bodies)."""
-    orig = getattr(exc, "orig", None) or exc
-    first = (str(orig).strip().splitlines() or [""])[0][:200]
-    return f"{type(orig).__name__}: {first}"
 
 
 def unavailable_response(exc: BaseException):
@@ -185,39 +155,3 @@ def _unexpected_500(exc: Exception):
         pass
     log.error("unhandled database error: %s", describe_unavailable(exc))
     return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")
-
-
-PHONE_IN_TEXT = None
-
-
-def mask_phones_in(text: str) -> str:
-    """+8613812345678 / 13812345678 → +86138****5678 / 138****5678 in any text."""
-    global PHONE_IN_TEXT
-    if PHONE_IN_TEXT is None:
-        PHONE_IN_TEXT = re.compile(r"(?<![\w.])(\+?\d{3})\d{4,8}(\d{4})(?!\d)")
-    return PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
-
-
-def install_log_masking() -> None:
-    """Every log record, whoever logs it (our code, SQLAlchemy, gunicorn, RQ) and whichever handler takes it,
-    has phone numbers masked: a record factory formats the message once and masks it. Residents' phone
-    numbers are private (brief: "phones masked in logs"). Installed once per process."""
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "gridpatrol_masking", False):
-        return
-
-    def masking_factory(*args, **kwargs):
-        record = factory(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string is the logger's problem, not ours
-            return record
-        masked = mask_phones_in(message)
-        if masked != message or record.args:
-            record.msg, record.args = masked, None
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = mask_phones_in(logging.Formatter().formatException(record.exc_info))
-        return record
-
-    masking_factory.gridpatrol_masking = True
-    logging.setLogRecordFactory(masking_factory)

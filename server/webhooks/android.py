@@ -12,7 +12,9 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from server.http.errors import error_response, is_unavailable
+from core.outages import is_unavailable
+
+from server.http.errors import error_response
 from core.db import db
 from sms.inbound import after_stored, handle_webhook_event, spool_inbound
 from sms.providers import configured_names, get_provider

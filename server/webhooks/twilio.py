@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from core.domain.errors import Forbidden
-from server.http.errors import is_unavailable
+from core.outages import is_unavailable
 from core.db import db
 from sms.inbound import after_stored, clean_text, find_inbound, receive, spool_inbound
 from server.api.messages import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.domain.areas import area_by_code
-from server.http.errors import Invalid, NotFound
+from core.domain.errors import Invalid, NotFound
 from core.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
 from sms.understanding.category import segment

@@ -206,7 +206,7 @@ def test_title_rows_above_the_header_are_skipped_and_lines_stay_true(app, sessio
 
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from server.http.errors import Invalid  # noqa: E402
+from core.domain.errors import Invalid  # noqa: E402
 
 _cells = st.one_of(st.text(max_size=12), st.sampled_from(["映月社区", "映月一网格", "网格员", "组长", "副组长",
                                                           "社区书记", "17001000071", "+8617001000072", "", " "]))

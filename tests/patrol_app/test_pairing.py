@@ -14,7 +14,7 @@ from server.cli import main
 from core.domain.access import Principal
 from core.domain.pairing import (CODE_LENGTH, issue_pairing_code, normalize_code, pairing_qr_svg,
                                    redeem_pairing_code)
-from server.http.errors import Conflict, Forbidden, NotFound
+from core.domain.errors import Conflict, Forbidden, NotFound
 from core.db import db
 from core.models import AuditLog, Device, Member, utcnow
 from tests.conftest import bearer

@@ -10,7 +10,7 @@ from server.api.auth import LOGIN_FAILURE_WINDOW, LOGIN_MAX_FAILURES, recent_log
 from core.domain.audit import record as audit_record
 from core.domain.members import check_password, member_by_phone, set_password
 from core.domain.phones import mask_phone, try_normalize_phone
-from server.http.errors import Invalid
+from core.domain.errors import Invalid
 from core.db import db
 from web.dashboard.common import CHANNEL, leader, make_blueprint, page, sign_in, t
 

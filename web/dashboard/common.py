@@ -17,7 +17,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from sqlalchemy import func, select
 
 from core.domain.access import Principal, roles_for
-from server.http.errors import DomainError, Forbidden, NotFound
+from core.domain.errors import DomainError, Forbidden, NotFound
 from core.db import db
 from core.models import Area, Member
 from web.dashboard.i18n import translate

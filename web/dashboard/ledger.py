@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from core.domain.access import can, require, scope_filter
 from core.domain.audit import record as audit_record
 from core.domain.sites import get_site, inspect_site
-from server.http.errors import DomainError
+from core.domain.errors import DomainError
 from core.db import db
 from core.models import SITE_KINDS, SITE_STATUSES, Area, Site, SiteInspection
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, local,

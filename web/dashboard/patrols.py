@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from flask import request, url_for
 from sqlalchemy import func, select
 
-from server.http.errors import Invalid
+from core.domain.errors import Invalid
 from core.db import db
 from core.models import Area, Member, Patrol
 from web.dashboard.common import (breadcrumb, children_of, focus_area, leader, local_midnight_utc, local_today,

@@ -23,7 +23,7 @@ from core.domain.pairing import issue_pairing_code, may_pair, pairing_qr_svg
 from core.domain.phones import mask_phone
 from core.domain.roster import import_roster, resolve_parent
 from core.domain.roster_files import read_roster
-from server.http.errors import DomainError, Invalid
+from core.domain.errors import DomainError, Invalid
 from core.db import db
 from core.models import Area, Assignment, Member
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, make_blueprint,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from core.domain import incidents as rules
 from core.domain.access import can, can_act_on_incident
 from core.domain.audit import record as audit_record
-from server.http.errors import DomainError, Forbidden, Invalid, NotFound
+from core.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from core.db import db
 from core.models import HANDLING_CLASSES, OPEN_STATUSES, STATUSES, Area, Category, Incident, IncidentEvent
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, lang, leader,

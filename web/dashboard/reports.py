@@ -18,7 +18,7 @@ from sqlalchemy import select
 from core.domain.access import can
 from core.domain.areas import ancestor_of_kind
 from core.domain.audit import record as audit_record
-from server.http.errors import Forbidden, Invalid, NotFound
+from core.domain.errors import Forbidden, Invalid, NotFound
 from core.db import db
 from core.models import Area, Category
 from web.dashboard.charts import bar_chart, line_chart

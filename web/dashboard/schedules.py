@@ -18,7 +18,7 @@ from core.domain.areas import ancestor_ids
 from core.domain.audit import record as audit_record
 from core.domain.patrol_calendar import LUNAR_KEYS, heightened_dates, windows_on
 from core.domain.schedules import create_schedule, effective_schedule, get_schedule, update_schedule
-from server.http.errors import DomainError, Invalid
+from core.domain.errors import DomainError, Invalid
 from core.db import db
 from core.models import Area, PatrolSchedule
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, local_today,

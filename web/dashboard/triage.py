@@ -13,7 +13,7 @@ from flask import flash, redirect, request, url_for
 from sqlalchemy import select
 
 from core.domain.audit import record as audit_record
-from server.http.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from core.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from core.db import db
 from core.models import Category
 from sms.understanding import store

@@ -22,7 +22,7 @@ from server.http.auth import device_principal
 from core.domain import incidents as rules
 from core.domain.access import can_act_on_incident
 from core.domain.pairing import redeem_pairing_code
-from server.http.errors import BadRequest, DomainError, Invalid, NotFound
+from core.domain.errors import BadRequest, DomainError, Invalid, NotFound
 from core.db import db
 from core.models import Incident
 
