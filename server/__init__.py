@@ -40,8 +40,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)  # after Api so our shape wins over flask-smorest's
     from server.http.auth import authenticate_first
     app.before_request(authenticate_first)
-    from core.domain.access import authorize_request
-    app.before_request(authorize_request)  # the permission table's coarse gate (core/domain/access.py)
+    from server.http.access import authorize_request
+    app.before_request(authorize_request)  # the permission table's coarse gate (server/http/access.py)
     _register_blueprints(app, api)
 
     from core.jobs.runner import init_runner

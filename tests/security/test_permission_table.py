@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from core.domain import access
-from core.domain.access import ENDPOINTS, PERMISSIONS, can, endpoint_rule, readable_scope, roles_for
+from core.domain.access import PERMISSIONS, can, readable_scope, roles_for
+from server.http.access import ENDPOINTS, endpoint_rule
 from core.models import ROLES
 
 METHODS = {"get", "post", "put", "patch", "delete"}
