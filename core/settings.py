@@ -1,17 +1,48 @@
-"""The workers' knobs, each with a default, overridable in app config or the environment (GRIDPATROL_...).
+"""The one way configuration reaches the rules, each setting written once.
 
-Kept here rather than in server/config.py so the feature owns its settings; `get(name)` reads the app
-config first (tests, create_app overrides), then the environment, then the default.
+- `DEFAULT_TIMEZONE`: the zone of areas that set none (schedules, deadlines, "end of day").
+- `DomainSettings`: adapters build it from the app config (`DomainSettings.from_config(app.config)`) and pass
+  its values in, so a setting (the zone, the deadline policy, the phone region) cannot mean one thing in
+  one channel and another elsewhere; the incident, area and calendar rules never read config.
+- The knobs of the background rules (missed patrols, overdue, alerts, reports, the periodic timer), each
+  with a default: `get(name)` reads the app config first (tests, create_app overrides), then the
+  environment (GRIDPATROL_<NAME>), then the default. The scans read them inside their job's app.
+- `ConfigError`: a setting is missing or malformed; its message names the environment variable.
+
+server.config reads the environment for the app with these as fallbacks. This module loads no Flask.
 """
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
+from typing import Mapping
 
-from flask import current_app, has_app_context
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # areas that set no zone (schedules, deadlines, "end of day")
 
-from core.domain.settings import DomainSettings
 
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    timezone: str = DEFAULT_TIMEZONE  # for areas that set none
+    deadline_policy: dict = field(default_factory=dict)
+    phone_region: str = "CN"
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "DomainSettings":
+        return cls(timezone=config.get("GRIDPATROL_TIMEZONE") or DEFAULT_TIMEZONE,
+                   deadline_policy=dict(config.get("DEADLINE_POLICY") or {}),
+                   phone_region=config.get("GRIDPATROL_PHONE_REGION") or "CN")
+
+    def incident_kwargs(self) -> dict:
+        """The keyword arguments incident rules take (create, escalate, update)."""
+        return {"policy": self.deadline_policy or None, "default_tz": self.timezone}
+
+
+# The background rules' knobs (GRIDPATROL_<NAME> in the environment).
 DEFAULTS: dict = {
     "WORKERS_EMBEDDED_TIMER": True,  # run periodic jobs in-process when there is no REDIS_URL
     "WORKERS_TIMER_SECONDS": 60,
@@ -47,9 +78,19 @@ def _coerce(raw: str, default):
     return raw
 
 
+def _current_app(app=None):
+    if app is not None:
+        return app
+    # local: Flask is asked for the current app only when a setting is read, so this module (and the pure
+    # rules that import it) load without Flask
+    from flask import current_app, has_app_context
+    return current_app if has_app_context() else None
+
+
 def get(name: str, app=None):
+    """A knob: the app config first (tests, create_app overrides), then GRIDPATROL_<NAME>, then the default."""
     default = DEFAULTS[name]
-    app = app or (current_app if has_app_context() else None)
+    app = _current_app(app)
     if app is not None and name in app.config:
         return app.config[name]
     raw = os.environ.get(f"GRIDPATROL_{name}")
@@ -60,7 +101,7 @@ def get(name: str, app=None):
 
 def domain(app=None) -> DomainSettings:
     """The settings the rules take, built the one way every channel builds them."""
-    app = app or (current_app if has_app_context() else None)
+    app = _current_app(app)
     return DomainSettings.from_config(app.config if app is not None else {})
 
 

@@ -10,11 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from core.domain.defaults import DEFAULT_TIMEZONE
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or malformed; the message names the environment variable."""
+from core.settings import DEFAULT_TIMEZONE, ConfigError
 
 
 def _env(name: str, default=None):

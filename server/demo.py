@@ -30,7 +30,7 @@ from werkzeug.security import generate_password_hash
 from core.domain import audit
 from core.domain.areas import create_area
 from core.domain.catalogue import seed_categories
-from core.domain.defaults import DEFAULT_TIMEZONE
+from core.settings import DEFAULT_TIMEZONE
 from core.domain.incidents import acknowledge, create_incident, escalate, handle, transition
 from core.domain.tokens import issue_staff_token, register_device
 from core.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, Patrol, PatrolSchedule, Site,

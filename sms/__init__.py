@@ -78,7 +78,7 @@ def init_app(app) -> None:
     environment first."""
     import sms.models  # noqa: F401  (the sms tables join the one metadata)
     # local: a feature's parts load when an app is built, not with the package
-    from server.config import ConfigError
+    from core.settings import ConfigError
     for key, (variable, default) in DEFAULTS.items():
         if key in app.config:
             continue

@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash
 from core.domain import incidents as incident_rules
 from core.domain.access import Principal, can, can_act_on_incident, roles_for
 from core.domain.areas import area_by_code, effective_timezone
-from core.domain.settings import DomainSettings
+from core.settings import DomainSettings
 from core.domain.errors import Conflict, Forbidden, IllegalTransition
 from core.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
 from sms import BARE_ACK_HANDLERS

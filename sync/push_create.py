@@ -12,7 +12,7 @@ from core.domain.incidents import (can_transition, created_event_values, new_inc
                                      require_promised_date, require_usable_category)
 from core.domain.errors import Invalid
 from core.models import Category, new_uuid
-from core.domain.settings import DomainSettings
+from core.settings import DomainSettings
 from core.domain.tickets import allocate_tickets
 from sync.bulk import RowRef, bulk_insert
 from sync.collections import COLLECTIONS

@@ -20,7 +20,7 @@ def test_import_contracts_are_kept():
 
 
 def test_pure_rules_and_the_foundation_load_without_flask_or_features():
-    code = ("import sys; import core.domain.patrol_calendar, core.domain.errors, core.domain.settings; "
+    code = ("import sys; import core.domain.patrol_calendar, core.domain.errors, core.settings; "
             "assert 'flask' not in sys.modules, 'flask'; "
             "import core.models; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('sync', 'sms', 'workers')]; "
@@ -38,4 +38,4 @@ def test_every_feature_table_is_on_the_metadata_for_alembic():
 def test_the_default_zone_is_written_once():
     hits = [str(p.relative_to(ROOT)) for folder in ("server", "sync", "sms", "workers", "web")
             for p in (ROOT / folder).rglob("*.py") if '"Asia/Shanghai"' in p.read_text(encoding="utf-8")]
-    assert hits == ["core/domain/defaults.py"]
+    assert hits == ["core/settings.py"]

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.domain.defaults import DEFAULT_TIMEZONE
+from core.settings import DEFAULT_TIMEZONE
 from core.domain.errors import Conflict, Invalid, NotFound
 from core.models import AREA_KINDS, Area, Assignment, LEADER_ROLES, Member
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from core.domain.areas import effective_timezone
-from core.domain.defaults import DEFAULT_TIMEZONE
+from core.settings import DEFAULT_TIMEZONE
 from core.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
 from core.domain.errors import IllegalTransition, Invalid
 from core.models import Incident, Member, OPEN_STATUSES, utcnow

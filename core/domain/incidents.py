@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.domain.areas import effective_timezone, parent_area
 from core.domain.phones import mask_phone
-from core.domain.defaults import DEFAULT_TIMEZONE
+from core.settings import DEFAULT_TIMEZONE
 from core.domain.errors import Conflict, IllegalTransition, Invalid
 from core.domain.tickets import next_ticket
 from core.models import OPEN_STATUSES, Area, Category, Incident, IncidentEvent, Member, utcnow

@@ -12,7 +12,7 @@ from server.api.schedules import EffectiveOnArgs, EffectiveScheduleSchema, effec
 from core.domain.scoping import require_admin_over_areas, require_in_scope
 from server.http.auth import staff_principal
 from core.domain.area_edits import delete_area, update_area
-from core.domain.settings import DomainSettings
+from core.settings import DomainSettings
 from core.domain.areas import create_area, effective_timezone, leaders_of, move_area
 from core.db import db
 from core.models import AREA_KINDS, Area, LEADER_ROLES

@@ -22,7 +22,7 @@ from core.domain import incidents as rules
 from core.domain.access import ACT_ON_INCIDENT, can, can_act_on_incident, roles_for
 from core.domain.incident_edits import check_promise, local_today, update_incident
 from core.domain.phones import normalize_phone
-from core.domain.settings import DomainSettings
+from core.settings import DomainSettings
 from core.domain.errors import Invalid, NotFound
 from core.db import db
 from core.models import Area, Category, Incident, OPEN_STATUSES, utcnow

@@ -12,7 +12,7 @@ from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_fr
                                page_args_schema, page_schema, paginate)
 from core.domain.scoping import require_in_scope
 from server.http.auth import staff_principal
-from core.domain.settings import DomainSettings
+from core.settings import DomainSettings
 from core.domain.areas import effective_timezone
 from core.domain.patrol_calendar import LUNAR_KEYS, MAX_SPRING_FESTIVAL_DAYS, parse_hhmm, windows_on
 from core.domain.schedules import create_schedule, delete_schedule, effective_schedule, get_schedule, update_schedule

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from server.config import ConfigError
+from core.settings import ConfigError
 
 # Imports inside the command functions are deliberate: each command loads the app, the domain and the
 # libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.

@@ -19,7 +19,7 @@ from flask import Flask, current_app
 
 from sms.providers.base import (KINDS, OutgoingSms, Provider, ProviderMessage, SendError,  # noqa: F401
                                 StatusUpdate, InboundSms, WebhookEvent, WebhookRejected)
-from server.config import ConfigError
+from core.settings import ConfigError
 
 REGISTRY = {
     "console": "sms.providers.console.provider:ConsoleProvider",

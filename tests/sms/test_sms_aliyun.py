@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from server.config import ConfigError
+from core.settings import ConfigError
 from core.db import db
 from core.models import utcnow
 from sms.models import OutboundMessage, SmsProviderState

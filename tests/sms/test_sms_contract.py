@@ -125,7 +125,7 @@ def test_every_error_kind_is_known_and_health_is_a_dict(harness):
 
 
 def test_the_provider_is_built_from_configuration_and_refuses_missing_settings(harness):
-    from server.config import ConfigError
+    from core.settings import ConfigError
     if harness.name == "console":
         return
     with pytest.raises(ConfigError) as info:

@@ -37,7 +37,7 @@ class AndroidProvider(Provider):
 
     @classmethod
     def from_config(cls, config: dict) -> "AndroidProvider":
-        from server.config import ConfigError
+        from core.settings import ConfigError
         for variable in ("ANDROID_SMS_URL", "ANDROID_SMS_PASSWORD", "ANDROID_SMS_SIGNING_KEY"):
             if not config.get(variable):
                 raise ConfigError(f"the android SMS provider needs {variable}")

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, PROVIDER_DOWN, RATE_LIMITED, REJECTED_CONTENT,
                                 TRANSIENT, OutgoingSms, Provider, ProviderMessage, SendError)
-from server.config import ConfigError
+from core.settings import ConfigError
 from sms.providers.base import InboundSms, StatusUpdate
 
 log = logging.getLogger(__name__)
