@@ -36,6 +36,6 @@ def test_every_feature_table_is_on_the_metadata_for_alembic():
 
 
 def test_the_default_zone_is_written_once():
-    hits = [str(p.relative_to(ROOT)) for folder in ("server", "sync", "sms", "workers", "web")
+    hits = [str(p.relative_to(ROOT)) for folder in ("core", "server", "sync", "sms", "workers", "web")
             for p in (ROOT / folder).rglob("*.py") if '"Asia/Shanghai"' in p.read_text(encoding="utf-8")]
     assert hits == ["core/settings.py"]
