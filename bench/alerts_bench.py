@@ -211,7 +211,7 @@ def run(url: str, sizes: list[int]) -> list[dict]:
         def enqueue(self, func, *args, **kwargs):
             self.jobs.append(func)
     app.extensions["gridpatrol.runner"] = Collecting()
-    from core.domain.alerts import deliver_pending
+    from workers.jobs import deliver_pending
     logging.getLogger().setLevel(logging.WARNING)
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     results = []

@@ -200,7 +200,7 @@ def bench_aliyun(count: int, database_url: str | None, batch: int) -> None:
              for i in range(count)]
     start = time.perf_counter()
     with app.app_context():
-        for offset in range(0, count, batch):  # as core.domain.alerts.deliver_pending hands them over
+        for offset in range(0, count, batch):  # as workers.jobs.deliver_pending hands them over
             queue_messages(db.session, items[offset:offset + batch])
             db.session.commit()
     queued = time.perf_counter() - start

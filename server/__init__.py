@@ -47,6 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     from core.jobs.runner import init_runner
     init_runner(app)
     _init_features(app)
+    from server.rq_console import init_rq_console
+    init_rq_console(app)
     from server.startup_checks import warn_at_startup
     warn_at_startup(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

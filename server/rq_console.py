@@ -1,4 +1,6 @@
-"""rq-dashboard mounted at /admin/rq behind admin auth (only when REDIS_URL is set: it shows RQ).
+"""The RQ console: the rq-dashboard package (queues, jobs, failures) mounted at /admin/rq behind a global admin's
+token, only when REDIS_URL is set (it shows RQ) and WORKERS_RQ_DASHBOARD is on. Not to be confused with the
+leaders' dashboard (web/dashboard/, /dashboard/): this is an operator's window on the job queues.
 
 rq-dashboard has no authentication of its own. A browser cannot send a Bearer header, so the check
 also takes HTTP Basic with the staff token as the password (any user name): the browser prompts once.
@@ -17,7 +19,7 @@ from server.http.errors import error_response
 from core.db import db
 from core import settings
 
-DASHBOARD_PREFIX = "/admin/rq"
+RQ_CONSOLE_PREFIX = "/admin/rq"
 
 
 def _token_from_request() -> str | None:
@@ -41,7 +43,7 @@ def _challenge(status: int, message: str):
     return response
 
 
-def init_dashboard(app) -> None:
+def init_rq_console(app) -> None:
     if not app.config.get("REDIS_URL") or not settings.get("WORKERS_RQ_DASHBOARD", app):
         return
     try:
@@ -53,7 +55,7 @@ def init_dashboard(app) -> None:
 
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     setup_rq_connection(app)
-    app.register_blueprint(rq_dashboard.blueprint, url_prefix=DASHBOARD_PREFIX)
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=RQ_CONSOLE_PREFIX)
 
     @app.before_request
     def _admin_only():
@@ -62,9 +64,9 @@ def init_dashboard(app) -> None:
         token = _token_from_request()
         record = find_staff_token(db.session, token) if token else None
         if record is None:
-            return _challenge(401, "the RQ dashboard needs an admin's staff token (Bearer, or Basic password)")
+            return _challenge(401, "the RQ console needs an admin's staff token (Bearer, or Basic password)")
         if not Principal.for_member(record.member).is_global_admin:
-            return _challenge(403, "only an admin may open the RQ dashboard")
+            return _challenge(403, "only an admin may open the RQ console")
         if not _same_origin():
             return _challenge(403, "a change to the queues must come from this site's own pages (Origin check)")
         return None

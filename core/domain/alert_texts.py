@@ -1,9 +1,13 @@
-"""Alert texts, Chinese first, English for members whose locale is "en". Short: one SMS segment (70
-UCS-2 characters) where possible, since leaders read them on basic phones."""
+"""The wording of every alert the background rules raise (missed patrols, overdue, escalation, the daily
+digest, the weekly report's summary), Chinese first, English for members whose locale is "en", and the same
+facts as named variables for template providers. Short: one SMS segment (70 UCS-2 characters) where
+possible, the weekly summary at most two, since leaders read them on basic phones."""
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from core.domain.segments import count_segments
 
 
 def _local(instant: datetime, tz: str) -> str:
@@ -68,3 +72,48 @@ def window_params(grid_code: str, label: str, site: str = "", reason: str = "") 
 
 def incident_params(template: str, ticket: str, category: str, deadline: datetime, tz: str, **areas) -> dict:
     return template_params(template, ticket=ticket, category=category, deadline=_local(deadline, tz), **areas)
+
+
+# ---------------------------------------------------------------- the weekly report's summary
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+MAX_SEGMENTS = 2
+
+
+def _segments(text: str) -> int:
+    return count_segments(text).segments
+
+
+def weekly_summary(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str = "") -> str:
+    """One or two SMS segments: the figures first; the ranking/extra is dropped, then the text cut, if a
+    long community name would make it three."""
+    for tail in (extra, ""):
+        text = _summary(locale, name, week, m, prev, tail)
+        if _segments(text) <= MAX_SEGMENTS:
+            return text
+    while _segments(text) > MAX_SEGMENTS:
+        text = text[:-2] + "…"
+    return text
+
+
+def _summary(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str) -> str:
+    span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
+    if locale == "en":
+        text = (f"Weekly {span} {name}: coverage {_pct(m['coverage'])} (prev {_pct(prev['coverage'])}), "
+                f"{m['incidents']} problems, {m['resolved_on_time']} on time, {m['overdue']} overdue, "
+                f"{m['escalations']} escalated.{extra}")
+    else:
+        text = (f"【周报{span}】{name}：巡查覆盖{_pct(m['coverage'])}（上周{_pct(prev['coverage'])}），"
+                f"问题{m['incidents']}件（居民举报{m['resident_reports']}），按期办结{m['resolved_on_time']}，"
+                f"逾期{m['overdue']}，升级{m['escalations']}。{extra}")
+    return text
+
+
+def weekly_params(name: str, week: dict, m: dict) -> dict:
+    """The weekly summary's named variables for template providers (see template_params)."""
+    span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
+    return template_params("weekly_summary", area=name, week=span, coverage=_pct(m["coverage"]),
+                           overdue=m["overdue"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.models import Area, Incident, Member
@@ -22,6 +22,7 @@ from core.jobs.runner import enqueue_after_commit
 from core.domain.access import Principal
 from core.models import LEADER_ROLES, utcnow
 from core.domain.incidents import acknowledge
+from core.domain.patrol_windows import window_has_patrol
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ def _insert_ignore(session: Session, rows: list[dict]) -> dict[str, int]:
 
 
 def raise_alerts(session: Session, specs: list[dict], now: datetime) -> dict:
-    """Record each alert once: `pending` (handed to the outbox right after this transaction commits, by the
-    deliver job) or `held` until quiet hours end.
+    """Record each alert once: `pending` (handed to the SMS outbox right after this transaction commits, by
+    the deliver job, workers.jobs.deliver_pending) or `held` until quiet hours end.
 
     A spec: rule, subject_type, subject_id, member, body, key, tz, area_id, urgent. Keys already recorded
     (by an earlier run, a retry, another worker) are skipped silently and nothing is sent for them.
@@ -105,41 +106,6 @@ def schedule_delivery(session: Session) -> None:
     enqueue_after_commit(session, "workers.jobs.deliver_alerts_job", queue="alerts", once_key="workers.deliver")
 
 
-def deliver_pending(session: Session, now: datetime, *, batch: int | None = None, commit: bool = True) -> dict:
-    """Hand pending alerts to the SMS outbox, a batch per transaction: the outbox row (idempotent by the
-    same key) and `queued` are committed together, so a kill mid-batch redoes that batch and no key is
-    queued twice. Rows are claimed FOR UPDATE SKIP LOCKED: two deliverers split the work."""
-    batch = batch or settings.get("WORKERS_DELIVER_BATCH")
-    table = WorkerAlert.__table__
-    delivered = 0
-    while True:
-        # Plain rows, statuses written in one UPDATE per batch: ORM objects would be autoflushed by every
-        # outbox lookup, one extra round trip per alert.
-        alerts = session.execute(select(table.c.id, table.c.key, table.c.phone, table.c.body, table.c.member_id,
-                                        table.c.area_id, table.c.params).where(table.c.status == "pending")
-                                 .order_by(table.c.id).limit(batch).with_for_update(skip_locked=True)).all()
-        # local: looked up at each call, so a job can swap sms.outbox.queue_messages (tests/support/workers_rq_jobs.py)
-        from sms.outbox import queue_messages
-        messages = queue_messages(session, [
-            {"to": a.phone, "body": a.body, "key": a.key, "purpose": "alert", "member_id": a.member_id,
-             "area_id": a.area_id, "params": a.params} for a in alerts])
-        outbox_ids = {alert.id: str(message.id) for alert, message in zip(alerts, messages)}
-        if alerts:
-            session.execute(update(table).where(table.c.id.in_([a.id for a in alerts]))
-                            .values(status="queued", queued_at=now))
-            if outbox_ids:
-                session.execute(update(table).where(table.c.id == bindparam("alert_id"))
-                                .values(outbox_id=bindparam("outbox_id")),
-                                [{"alert_id": k, "outbox_id": v} for k, v in outbox_ids.items()])
-        delivered += len(alerts)
-        if commit:
-            session.commit()
-        else:
-            session.flush()
-        if len(alerts) < batch:
-            return {"delivered": delivered}
-
-
 def still_relevant(session: Session, alert: WorkerAlert, now: datetime) -> bool:
     """A held reminder is dropped if, by morning, the window was patrolled late or acknowledged, or the
     incident was resolved or acknowledged."""
@@ -147,7 +113,6 @@ def still_relevant(session: Session, alert: WorkerAlert, now: datetime) -> bool:
         window = session.get(PatrolWindow, int(alert.subject_id))
         if window is None or window.acknowledged_at is not None or window.state not in ("missed", "escalated"):
             return False
-        from core.domain.missed_patrols import window_has_patrol  # local: missed_patrols imports this module
         if window_has_patrol(session, window, now):
             if window.state == "missed":
                 window.state, window.next_check_at = "late", None

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from core.settings import DEFAULT_TIMEZONE
 from core.domain.errors import Conflict, Invalid, NotFound
-from core.models import AREA_KINDS, Area, Assignment, LEADER_ROLES, Member
+from core.models import AREA_KINDS, Area, LEADER_ROLES, Member
+from core.domain.recipients import people_by_area
 
 # Level order from the top; escalation climbs towards index 0.
 KIND_ORDER = ("district", "subdistrict", "community", "grid")
@@ -89,19 +90,11 @@ def effective_timezone(session: Session, area: Area, default: str = DEFAULT_TIME
 
 def leaders_of(session: Session, area: Area) -> list[Member]:
     """The area's leaders in alert order: 组长 (rank 1) first, then deputies."""
-    rows = session.scalars(
-        select(Member).join(Assignment, Assignment.member_id == Member.id)
-        .where(Assignment.area_id == area.id, Assignment.role.in_(LEADER_ROLES), Member.active.is_(True))
-        .order_by(Assignment.rank, Assignment.id))
-    return list(dict.fromkeys(rows))
+    return people_by_area(session, [area.id], LEADER_ROLES).get(area.id, [])
 
 
 def patrollers_of(session: Session, area: Area) -> list[Member]:
-    rows = session.scalars(
-        select(Member).join(Assignment, Assignment.member_id == Member.id)
-        .where(Assignment.area_id == area.id, Assignment.role == "patroller", Member.active.is_(True))
-        .order_by(Assignment.rank, Assignment.id))
-    return list(dict.fromkeys(rows))
+    return people_by_area(session, [area.id], ("patroller",)).get(area.id, [])
 
 
 def parent_area(session: Session, area: Area) -> Area | None:

@@ -15,7 +15,7 @@ import zlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, literal_column, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from core.models import Patrol
@@ -26,9 +26,9 @@ from core.models.alerts import PatrolWindow
 from core.domain.recipients import AreaIndex, first_leaders, patrollers
 from core.domain.sqlhelp import id_in
 from core.domain.patrol_calendar import in_quiet_hours
+from core.domain.patrol_windows import PATROL_MAX_HOURS
 
 log = logging.getLogger(__name__)
-PATROL_MAX_HOURS = 12  # a patrol that started this long before a window cannot cover it (index bound)
 
 
 def _covering_patrol_sql(dialect: str, w=PatrolWindow):
@@ -229,12 +229,3 @@ def _follow_up_windows(session: Session, rows, now: datetime, totals: dict) -> N
     result = raise_alerts(session, specs, now)
     totals["alerts"] += result["sent"]
     totals["held"] += result["held"]
-
-
-def window_has_patrol(session: Session, window: PatrolWindow, until: datetime) -> bool:
-    """Any patrol of the grid from the window's start until `until` (on time or late)."""
-    return session.scalar(select(exists().where(
-        Patrol.area_id == window.area_id, Patrol.deleted_at.is_(None), Patrol.started_at <= until,
-        Patrol.started_at >= window.starts_at - timedelta(hours=PATROL_MAX_HOURS),
-        func.coalesce(Patrol.ended_at, Patrol.started_at) >= window.starts_at))) or False
-

@@ -17,6 +17,8 @@ The rules, each written once:
   `yuanxiao` 元宵 — one day, 正月十五.
   A heightened period applies on its lunar dates and on any explicit `dates`; its windows are added to
   the day's.
+- **A schedule counts from the day it was made** (`counted_from`), or from its `active_from` if that is
+  later: days before it existed owe no windows (the weekly report's coverage of days nobody planned).
 - **Which schedule governs a day** (`effective_schedule`): the nearest area on the path (the grid, then
   its community, … up to the root) that has a schedule active that day; among that area's active
   schedules, one limited to a date range (a campaign) wins over an open-ended one, then the newest (highest
@@ -112,6 +114,18 @@ def season_active(active_from, active_to, day: date) -> bool:
 
 def is_active_on(schedule, day: date) -> bool:
     return season_active(field(schedule, "active_from"), field(schedule, "active_to"), day)
+
+
+def counted_from(schedule: dict, made_at: datetime | None, tz_name: str) -> dict:
+    """The schedule (a dict) as it counts for days gone by: from the local day it was made (`made_at`, in
+    `tz_name`), or its `active_from` if that is later; a schedule with no creation time counts as written."""
+    if made_at is None:
+        return schedule
+    made_on = local_date(made_at, tz_name)
+    active_from = _as_date(field(schedule, "active_from"))
+    if active_from is None or active_from < made_on:
+        return {**schedule, "active_from": made_on}
+    return schedule
 
 
 # --- lunar keys and heightened periods ---------------------------------------------------------------------

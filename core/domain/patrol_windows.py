@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from core.models import Area, DEFAULT_WINDOWS, PatrolSchedule
+from core.models import Area, DEFAULT_WINDOWS, Patrol, PatrolSchedule
 from core import settings
 from core.models.alerts import PatrolWindow
 from core.domain.patrol_calendar import effective_schedule, local_date, windows_for_date
 from core.domain.areas import ancestor_ids, effective_timezone
 
+PATROL_MAX_HOURS = 12  # a patrol that started this long before a window cannot cover it (index bound)
 BACKFILL_HOURS = 12  # windows that ended longer ago than this are not planned (no alert storm on install)
 
 
-def _schedule_dict(s: PatrolSchedule) -> dict:
+def schedule_dict(s: PatrolSchedule) -> dict:
     return {"id": s.id, "windows": s.windows or [], "active_from": s.active_from, "active_to": s.active_to,
             "heightened": s.heightened or [], "key_sites": s.key_sites or []}
 
@@ -43,7 +44,7 @@ def windows_for_area(session: Session, area: Area, day) -> list:
     for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.area_id.in_(chain),
                                                                  PatrolSchedule.deleted_at.is_(None))
                                     .order_by(PatrolSchedule.id)):
-        by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
+        by_area.setdefault(schedule.area_id, []).append(schedule_dict(schedule))
     schedule, index = effective_schedule([by_area.get(i, []) for i in chain], day)
     owner = chain[index] if schedule is not None else None
     if schedule is None and settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
@@ -67,7 +68,7 @@ def plan_windows(session: Session, now: datetime, *, days_ahead: int | None = No
     by_area: dict[int, list[dict]] = {}
     for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.deleted_at.is_(None))
                                     .order_by(PatrolSchedule.id)):
-        by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
+        by_area.setdefault(schedule.area_id, []).append(schedule_dict(schedule))
     default_schedule = {"windows": DEFAULT_WINDOWS} if use_default else None
 
     grace = timedelta(minutes=settings.get("WORKERS_MISSED_GRACE_MINUTES"))
@@ -141,3 +142,11 @@ def insert_windows(session: Session, rows: list[dict]) -> int:
     statement = insert(PatrolWindow.__table__).on_conflict_do_nothing(index_elements=["area_id", "starts_at", "site"])
     session.execute(statement, rows)
     return len(rows)
+
+
+def window_has_patrol(session: Session, window: PatrolWindow, until: datetime) -> bool:
+    """Any patrol of the grid from the window's start until `until` (on time or late)."""
+    return session.scalar(select(exists().where(
+        Patrol.area_id == window.area_id, Patrol.deleted_at.is_(None), Patrol.started_at <= until,
+        Patrol.started_at >= window.starts_at - timedelta(hours=PATROL_MAX_HOURS),
+        func.coalesce(Patrol.ended_at, Patrol.started_at) >= window.starts_at))) or False

@@ -1,6 +1,7 @@
-"""Who gets an alert, looked up for a whole batch of areas at once (a scan of 20,000 windows must not run
-three queries per window). Same order and filters as core.domain.areas.leaders_of / patrollers_of:
-active members, rank then assignment order, the first leader being the 组长."""
+"""Who gets an alert: an area's leaders and patrollers, looked up for a whole batch of areas at once (a scan
+of 20,000 windows must not run three queries per window). The one rule of who they are and in which order:
+active members, rank then assignment order, the first leader being the 组长; core.domain.areas.leaders_of
+and patrollers_of ask it for one area."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from core.models import Area, Assignment, LEADER_ROLES, Member
 from core.domain.sqlhelp import id_in
 
 
-def _by_area(session: Session, area_ids, roles) -> dict[int, list[Member]]:
+def people_by_area(session: Session, area_ids, roles) -> dict[int, list[Member]]:
     result: dict[int, list[Member]] = {}
     ids = sorted(set(area_ids))
     dialect = session.get_bind().dialect.name
@@ -28,11 +29,11 @@ def _by_area(session: Session, area_ids, roles) -> dict[int, list[Member]]:
 
 
 def first_leaders(session: Session, area_ids) -> dict[int, Member]:
-    return {area_id: people[0] for area_id, people in _by_area(session, area_ids, LEADER_ROLES).items()}
+    return {area_id: people[0] for area_id, people in people_by_area(session, area_ids, LEADER_ROLES).items()}
 
 
 def patrollers(session: Session, area_ids) -> dict[int, list[Member]]:
-    return _by_area(session, area_ids, ("patroller",))
+    return people_by_area(session, area_ids, ("patroller",))
 
 
 class AreaIndex:

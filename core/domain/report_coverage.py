@@ -1,5 +1,6 @@
 """Coverage from the schedules themselves, for the weekly report's days the planner never walked (a fresh
-installation, the days before the workers ran, a demo). Split from core.domain.weekly_reports to keep it readable."""
+installation, the days before the workers ran, a demo). Which days a schedule counts for is the patrol
+calendar's rule (`counted_from`); this module only counts windows and the patrols that cover them."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -10,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from core.models import Area, DEFAULT_WINDOWS, Patrol
 from core import settings
-from core.domain.patrol_calendar import effective_schedule, windows_for_date
+from core.domain.patrol_calendar import counted_from, effective_schedule, windows_for_date
 from core.models.schedules import PatrolSchedule
-from core.domain.patrol_windows import _schedule_dict
+from core.domain.patrol_windows import schedule_dict
 
 
 def instant(day: date, tz: str) -> datetime:
@@ -34,13 +35,8 @@ def unplanned_windows(session: Session, in_tree, start: date, end: date, now: da
     by_area: dict[int, list[dict]] = {}
     for schedule in session.scalars(select(PatrolSchedule).where(PatrolSchedule.deleted_at.is_(None))
                                     .order_by(PatrolSchedule.id)):
-        # A schedule counts from the day it was made (or its active_from, if later): days before it
-        # existed owe no windows.
-        since = schedule.created_at.astimezone(ZoneInfo(default_tz)).date() if schedule.created_at else None
-        if since is not None and (schedule.active_from is None or schedule.active_from < since):
-            by_area.setdefault(schedule.area_id, []).append({**_schedule_dict(schedule), "active_from": since})
-        else:
-            by_area.setdefault(schedule.area_id, []).append(_schedule_dict(schedule))
+        by_area.setdefault(schedule.area_id, []).append(
+            counted_from(schedule_dict(schedule), schedule.created_at, default_tz))
     if not by_area and not settings.get("WORKERS_UNSCHEDULED_USE_DEFAULT"):
         return
     first, last = instant(start - timedelta(days=1), default_tz), instant(end + timedelta(days=1), default_tz)

@@ -37,7 +37,7 @@ from core.domain.report_coverage import instant as _instant, unplanned_windows
 from core.domain.areas import effective_timezone
 from core.domain.access import can, readable_scope, roles_for
 from core.domain.errors import Forbidden
-from core.domain.alert_texts import template_params
+from core.domain import alert_texts as texts
 
 SCORE_FORMULA = "max(0, 60*coverage + 40*on_time_rate - 2*overdue)"
 
@@ -239,47 +239,6 @@ def store_report(session: Session, subdistrict: Area, report_day: date, now: dat
     return report, True
 
 
-def _pct(value) -> str:
-    return "—" if value is None else f"{round(value * 100)}%"
-
-
-MAX_SEGMENTS = 2
-
-
-def _segments(text: str) -> int:
-    try:
-        # local: workers may run in a build without the SMS feature
-        from core.domain.segments import count_segments
-    except ImportError:  # a build without the SMS feature: UCS-2 sizes (70 single, 67 per part)
-        return 1 if len(text) <= 70 else -(-len(text) // 67)
-    return count_segments(text).segments
-
-
-def summary_text(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str = "") -> str:
-    """One or two SMS segments: the figures first; the ranking/extra is dropped, then the text cut, if a
-    long community name would make it three."""
-    for tail in (extra, ""):
-        text = _summary(locale, name, week, m, prev, tail)
-        if _segments(text) <= MAX_SEGMENTS:
-            return text
-    while _segments(text) > MAX_SEGMENTS:
-        text = text[:-2] + "…"
-    return text
-
-
-def _summary(locale: str, name: str, week: dict, m: dict, prev: dict, extra: str) -> str:
-    span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
-    if locale == "en":
-        text = (f"Weekly {span} {name}: coverage {_pct(m['coverage'])} (prev {_pct(prev['coverage'])}), "
-                f"{m['incidents']} problems, {m['resolved_on_time']} on time, {m['overdue']} overdue, "
-                f"{m['escalations']} escalated.{extra}")
-    else:
-        text = (f"【周报{span}】{name}：巡查覆盖{_pct(m['coverage'])}（上周{_pct(prev['coverage'])}），"
-                f"问题{m['incidents']}件（居民举报{m['resident_reports']}），按期办结{m['resolved_on_time']}，"
-                f"逾期{m['overdue']}，升级{m['escalations']}。{extra}")
-    return text
-
-
 def send_summaries(session: Session, report: WeeklyReport, now: datetime) -> dict:
     data = report.data
     ranked = [row for row in data["communities"] if row.get("rank") is not None]
@@ -304,8 +263,8 @@ def send_summaries(session: Session, report: WeeklyReport, now: datetime) -> dic
         specs.append({"rule": "weekly", "subject_type": "report", "subject_id": report.id, "member": leader,
                       "area_id": area_id, "tz": data["timezone"], "urgent": False,
                       "key": alert_key("weekly", f"a{area_id}", report.week_start.strftime("%Y%m%d"), leader.id),
-                      "body": summary_text(leader.locale, name, data["week"], current, previous, extra),
-                      "params": texts_params_weekly(name, data["week"], current)})
+                      "body": texts.weekly_summary(leader.locale, name, data["week"], current, previous, extra),
+                      "params": texts.weekly_params(name, data["week"], current)})
     return raise_alerts(session, specs, now)
 
 
@@ -327,10 +286,3 @@ def run_weekly_reports(session: Session, now: datetime, *, area_id: int | None =
         made += created
         sent += send_summaries(session, report, now)["sent"]
     return {"reports": made, "sms": sent}
-
-
-def texts_params_weekly(name: str, week: dict, m: dict) -> dict:
-    """The weekly summary's named variables for template providers (see core.domain.alert_texts.template_params)."""
-    span = f"{week['start'][5:].replace('-', '/')}-{week['end'][5:].replace('-', '/')}"
-    return template_params("weekly_summary", area=name, week=span, coverage=_pct(m["coverage"]),
-                           overdue=m["overdue"])

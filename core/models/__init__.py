@@ -1,4 +1,5 @@
-"""The foundation's tables. Feature packages (sync, sms, workers) keep their own tables in their own
+"""The foundation's tables, the background rules' included (core/models/alerts.py: planned windows, alerts,
+overdue tracks, weekly reports, periodic runs). The features sync and sms keep their own tables in their own
 `models` module and import it from their `init_app`, so the foundation loads without its features;
 `server.import_feature_models()` loads them all for Alembic and `create_all` (one metadata)."""
 from core.models.base import utcnow, new_uuid  # noqa: F401
@@ -14,3 +15,4 @@ from core.models.sites import Site, SiteInspection, SITE_KINDS, SITE_STATUSES  #
 from core.models.audit import AuditLog  # noqa: F401
 from core.models.pairing import PairingCode  # noqa: F401,E402
 from core.models.security import RateLimit  # noqa: F401,E402
+from core.models.alerts import OverdueTrack, PatrolWindow, PeriodicRun, WeeklyReport, WorkerAlert  # noqa: F401,E402

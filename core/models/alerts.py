@@ -1,4 +1,4 @@
-"""Tables of the workers feature.
+"""Tables of the background rules (named worker_* after the feature that first kept them).
 
 `PatrolWindow` materialises each grid's due windows a day ahead, so the missed-patrol scan reads only the
 windows whose check time has come (index on state + next_check_at) instead of walking every grid.

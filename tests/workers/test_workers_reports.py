@@ -118,7 +118,8 @@ def test_cli_reports_weekly_makes_the_report_any_day(app, session, w):
 
 def test_summary_fits_two_segments_even_with_a_long_name():
     from core.domain.segments import count_segments
-    from core.domain.weekly_reports import _empty, summary_text
+    from core.domain.weekly_reports import _empty
+    from core.domain.alert_texts import weekly_summary as summary_text
     week = {"start": "2026-11-12", "end": "2026-11-19"}
     long_name = "非常非常长的社区名称" * 6
     text = summary_text("zh", long_name, week, _empty(), _empty(), "得分99.0 排名1/30")
