@@ -7,7 +7,6 @@ errors (not permitted, illegal transition, top level) become replies here; nothi
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +29,7 @@ from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
 from core.domain.patrol_calendar import window_containing
 from core.domain.patrols import create_patrol
 from core.domain.schedules import effective_schedule
+from sms.reference_cache import cached as _cached, clear_caches  # noqa: F401 (clear_caches: tests)
 from sms.understanding import store
 from sms.understanding.resolve import interpret
 
@@ -460,27 +460,6 @@ def read_text(session: Session, body: str, member: Member | None, config: dict) 
     is_staff = member is not None and bool(set(member.roles) & STAFF_ROLE_NAMES)
     return interpret(body, is_staff=is_staff, lexicon=store.lexicon(session), gazetteer=store.gazetteer(session),
                      catalogue=catalogue(session), threshold=float(config.get("SMS_CATEGORY_THRESHOLD") or 0.5))
-
-
-_CACHE_SECONDS = 30.0
-_cache: dict = {}
-
-
-def _cached(session: Session, name: str, load):
-    """Reference data every text needs (catalogue, area names) changes rarely: keep it per process for
-    half a minute instead of querying it on every webhook."""
-    key = (name, str(session.get_bind().url))
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < _CACHE_SECONDS:
-        return hit[1]
-    value = load()
-    _cache[key] = (now, value)
-    return value
-
-
-def clear_caches() -> None:
-    _cache.clear()
 
 
 def catalogue(session: Session) -> list[tuple]:

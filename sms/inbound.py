@@ -27,7 +27,8 @@ from core.jobs.runner import enqueue_after_commit, get_runner
 from sms import routing
 from sms.commands import Context, Outcome, dispatch, read_text
 from sms.models import InboundMessage, SmsOptOut, SmsWebhookEvent
-from sms.outbox import apply_status_callback, queue_message
+from sms.delivery import apply_status_callback
+from sms.outbox import queue_message
 from sms.providers.base import InboundSms
 
 log = logging.getLogger(__name__)
@@ -292,37 +293,3 @@ def file_unfiled_events(session: Session, now: datetime | None = None, grace_sec
     for event_row_id in ids:
         runner.enqueue(FILE_EVENT_JOB, event_row_id, queue="sms")
     return len(ids)
-
-
-# ---------------------------------------------------------------- the database blinked (issue 9)
-def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, message_sid: str, sender: str,
-                  to: str = "", body: str = "", config=None) -> str:
-    """Called by a provider's webhook when `receive` could not reach the database: write the text to the
-    durable spool (sms/spool.py) and return the reply that acknowledges it. If even the spool cannot be
-    written, re-raise: the webhook answers 503 and the provider may retry."""
-    from core.outages import describe_unavailable
-    from sms import spool  # local: the spool's replay files texts through this module
-    try:
-        session.rollback()
-    except Exception:  # noqa: BLE001 - the connection is gone
-        pass
-    try:
-        spool.append(app.config["INSTANCE_PATH"], provider=provider, message_sid=message_sid, sender=sender,
-                     to=to, body=body, received_at=utcnow())
-    except OSError:
-        log.exception("sms spool write failed")
-        raise exc
-    log.warning("sms in %s from %s spooled, database unavailable: %s", clean_text(message_sid, 64),
-                mask_phone(try_normalize_phone(sender or "", app.config.get("GRIDPATROL_PHONE_REGION", "CN"))
-                           or ""), describe_unavailable(exc))
-    return t.render("system_error", app.config.get("GRIDPATROL_LOCALE", "zh"))
-
-
-def after_stored(app) -> None:
-    """After a text reached the database: if earlier ones wait in this host's spool, queue their replay."""
-    from sms import spool  # local: the spool's replay files texts through this module
-    if spool.has_pending(app.config["INSTANCE_PATH"]):
-        try:
-            get_runner(app).enqueue("sms.spool.replay_spool_job", queue="sms")
-        except Exception as exc:  # noqa: BLE001 - the periodic job replays it anyway
-            log.warning("could not queue the spool replay: %s", type(exc).__name__)

@@ -16,7 +16,8 @@ from core.outages import is_unavailable
 
 from server.http.errors import error_response
 from core.db import db
-from sms.inbound import after_stored, handle_webhook_event, spool_inbound
+from sms.inbound import handle_webhook_event
+from sms.spool import after_stored, spool_inbound
 from sms.providers import configured_names, get_provider
 from sms.providers.android.webhook import MAX_BODY_BYTES
 from sms.providers.base import WebhookRejected

@@ -16,9 +16,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 from core.domain.errors import Forbidden
 from core.outages import is_unavailable
 from core.db import db
-from sms.inbound import after_stored, clean_text, find_inbound, receive, spool_inbound
+from sms.inbound import clean_text, find_inbound, receive
+from sms.spool import after_stored, spool_inbound
 from server.api.messages import blp  # noqa: F401  (GET /api/v1/messages, registered with this module)
-from sms.outbox import apply_status_callback
+from sms.delivery import apply_status_callback
 from sms.providers.twilio.provider import parse_inbound_form, parse_status_form
 
 log = logging.getLogger(__name__)

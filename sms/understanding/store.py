@@ -2,7 +2,7 @@
 what each report was understood as, the 待分类 list and recategorisation. Plain functions; the SMS
 commands, the CLI and (later) the dashboard are thin adapters over them.
 
-The lexicon and gazetteer are cached per process for 30 s like the catalogue (sms.commands._cached): a
+The lexicon and gazetteer are cached per process for 30 s like the catalogue (sms.reference_cache): a
 word or alias added in another process is used within half a minute; in the same process at once.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.domain.areas import area_by_code
 from core.domain.errors import Invalid, NotFound
 from core.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
+from sms.reference_cache import cached as _cached, clear_caches
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
 from sms.understanding.category import segment
 from sms.understanding.models import AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation
@@ -23,16 +24,6 @@ from core.domain.access import can_act_on_incident
 from core.domain.incident_edits import update_incident
 
 KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
-
-
-def _cached(session: Session, name: str, load):
-    from sms.commands import _cached as cached  # local: sms.commands imports this module (store)
-    return cached(session, name, load)
-
-
-def clear_caches() -> None:
-    from sms.commands import clear_caches as clear  # local: sms.commands imports this module (store)
-    clear()
 
 
 # ---------------------------------------------------------------- lexicon

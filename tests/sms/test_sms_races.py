@@ -11,7 +11,8 @@ from core.db import db
 from core.models import Incident, utcnow
 from sms import inbound as inbound_module
 from sms.models import InboundMessage, OutboundMessage
-from sms.outbox import apply_status_callback, queue_message, send_message_job
+from sms.delivery import apply_status_callback
+from sms.outbox import queue_message, send_message_job
 from sms.parser import parse
 from tests.support.sms_fixtures import sms_world
 from sms.providers.twilio.standin import inbound_params, signed_post
