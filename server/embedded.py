@@ -14,8 +14,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from server.migrate import current_revisions, seed_after_upgrade, upgrade_database
-from server.cli import record_migration
+from server.migrate import current_revisions, record_migration, seed_after_upgrade, upgrade_database
 from server.demo import DEMO_SUBDISTRICT, demo_admin, demo_is_loaded, load_demo
 from core.domain import audit
 from core.domain.tokens import issue_staff_token

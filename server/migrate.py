@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect
 
+from core.domain import audit
 from core.domain.reference import seed_reference_data
 from core.db import db
 
@@ -93,3 +94,13 @@ def seed_after_upgrade(app: Flask) -> dict:
         result = seed_reference_data(db.session)
         db.session.commit()
     return result
+
+
+def record_migration(app: Flask, action: str, before: list[str], after: list[str]) -> None:
+    """Schema changes go in the audit log too (only when something changed, so restarts add nothing)."""
+    if before == after:
+        return
+    with app.app_context():
+        audit.record(db.session, action, channel="cli", actor_label="cli", entity="database",
+                     summary={"from": before, "to": after})
+        db.session.commit()

@@ -1,85 +1,23 @@
 """The `gridpatrol` command: operate an installation from a shell.
 
 Plain click calling `create_app()` (configuration from the environment, like gunicorn and the workers).
-Every command that writes records it in the audit log with channel "cli". Feature packages add their own
-commands by listing them in `<package>/cli.py` `commands`.
+Every command that writes records it in the audit log with channel "cli". This module holds the
+foundation's commands; each feature's are in a module of this package (server/cli/sync.py, sms.py, …)
+listing them in `commands`, and what they share is server/cli/common.py.
 """
 from __future__ import annotations
 
 import json
 import sys
-from importlib import import_module
 from pathlib import Path
 
 import click
 from flask import Flask
 
-from core.settings import ConfigError
+from server.cli.common import CLI_ACTOR, build_app, domain_errors, drain_runners
 
 # Imports inside the command functions are deliberate: each command loads the app, the domain and the
 # libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
-
-CLI_ACTOR = "cli"
-
-
-def build_app(*, timers: bool = False, **overrides) -> Flask:
-    """The app for one command. Commands other than `serve` do their work and exit, so the workers
-    feature's in-process periodic timer stays off for them (it would scan mid-import or mid-migration)."""
-    from server import create_app
-    if not timers:
-        overrides.setdefault("WORKERS_EMBEDDED_TIMER", False)
-    try:
-        app = create_app(overrides)
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from exc
-    _BUILT_APPS.append(app)
-    return app
-
-
-_BUILT_APPS: list[Flask] = []
-
-
-def drain_runners(timeout: float = 300.0) -> int:
-    """Finish the jobs the command queued on the in-process runner before the interpreter shuts down
-    (its thread pool refuses new work at shutdown: texts were lost and a traceback printed). Says how
-    many it left; those are picked up by the outbox sweep of the next run."""
-    left = 0
-    while _BUILT_APPS:
-        app = _BUILT_APPS.pop()
-        runner = app.extensions.get("gridpatrol.runner")
-        if runner is not None and getattr(runner, "name", "") == "inprocess":
-            left += runner.drain(timeout)
-    if left:
-        click.echo(f"{left} background job(s) left unfinished; the outbox sweep (`gridpatrol sms sweep`) "
-                   "picks their texts up", err=True)
-    return left
-
-
-def _domain_errors(fn):
-    """Domain errors (bad phone, unknown area …) become a one-line message and exit status 1, not a traceback."""
-    from functools import wraps
-
-    from core.domain.errors import DomainError
-
-    from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except DomainError as exc:
-            detail = f" {json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
-            raise click.ClickException(f"{exc.message}{detail}") from exc
-        except IntegrityError as exc:
-            raise click.ClickException(f"this would duplicate an existing record ({type(exc.orig).__name__})") from exc
-        except DataError as exc:  # a value the database cannot hold that no check caught first
-            raise click.ClickException(f"a value is too long or out of range ({str(exc.orig).strip().splitlines()[0]})"
-                                       ) from exc
-        except (OperationalError, ProgrammingError) as exc:
-            raise click.ClickException(
-                f"the database refused the command ({str(exc.orig).strip().splitlines()[0]}); is it reachable, "
-                "and migrated with `gridpatrol db upgrade`?") from exc
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -101,7 +39,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database to every migration head."""
-    from server.migrate import UnversionedDatabase, current_revisions, upgrade_database
+    from server.migrate import UnversionedDatabase, current_revisions, record_migration, upgrade_database
     app = build_app()
     before = current_revisions(app)
     try:
@@ -121,24 +59,12 @@ def db_upgrade() -> None:
 @click.argument("revision", default="heads")
 def db_stamp(revision: str) -> None:
     """Record the database as being at REVISION (default: every head) without changing its schema."""
-    from server.migrate import current_revisions, stamp_database
+    from server.migrate import current_revisions, record_migration, stamp_database
     app = build_app()
     before = current_revisions(app)
     heads = stamp_database(app, revision)
     record_migration(app, "db.stamp", before, heads)
     click.echo(f"database stamped at {', '.join(heads)}")
-
-
-def record_migration(app: Flask, action: str, before: list[str], after: list[str]) -> None:
-    """Schema changes go in the audit log too (only when something changed, so restarts add nothing)."""
-    if before == after:
-        return
-    from core.domain import audit
-    from core.db import db as database
-    with app.app_context():
-        audit.record(database.session, action, channel="cli", actor_label=CLI_ACTOR, entity="database",
-                     summary={"from": before, "to": after})
-        database.session.commit()
 
 
 @db.command("current")
@@ -166,7 +92,7 @@ def admin() -> None:
 @click.option("--name", required=True, help="the person's name, e.g. 王主任")
 @click.option("--phone", required=True, help="mobile number; +86 is assumed")
 @click.option("--area", "area_code", default=None, help="limit the admin to this area's subtree (default: all)")
-@_domain_errors
+@domain_errors
 def admin_create(name: str, phone: str, area_code: str | None) -> None:
     """Create an admin (or give an existing member the admin role) and print a new staff token once."""
     from core.domain import audit
@@ -219,7 +145,7 @@ def token() -> None:
 @click.option("--phone", required=True, help="the staff member's phone number")
 @click.option("--label", default="cli", help="what the token is for, e.g. 'laptop'")
 @click.option("--days", type=click.IntRange(min=1), default=None, help="expire after this many days")
-@_domain_errors
+@domain_errors
 def token_issue(phone: str, label: str, days: int | None) -> None:
     """Issue a staff token for a leader, supervisor or admin and print it once."""
     from datetime import timedelta
@@ -264,7 +190,7 @@ def roster() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--create-parent", "create_parent", default=None,
               help='create the missing district/sub-district above the roster, e.g. "澄江区/映月街道"')
-@_domain_errors
+@domain_errors
 def roster_import(file: Path, parent: str | None, commit: bool, as_json: bool, create_parent: str | None) -> None:
     """Import a roster from CSV (UTF-8/GB18030) or XLSX: a dry run unless --commit; all or nothing."""
     from core.domain.roster import RosterRejected, import_roster, resolve_parent
@@ -327,7 +253,7 @@ def device() -> None:
 @device.command("register")
 @click.option("--phone", required=True, help="the member's phone number")
 @click.option("--name", default="", help="a label for the device, e.g. 王芳的手机")
-@_domain_errors
+@domain_errors
 def device_register(phone: str, name: str) -> None:
     """Register a device for an existing member and print its token once."""
     from core.domain import audit
@@ -359,7 +285,7 @@ def demo() -> None:
 
 @demo.command("load")
 @click.option("--json", "as_json", is_flag=True, help="print credentials, areas and people as JSON on stdout")
-@_domain_errors
+@domain_errors
 def demo_load(as_json: bool) -> None:
     """Load the demo sub-district (refuses, changing nothing, when it is already loaded)."""
     from server.demo import DemoAlreadyLoaded, DemoRefused, load_demo
@@ -398,12 +324,11 @@ def serve(with_demo: bool, host: str, port: int) -> None:
 
 
 def _add_feature_commands() -> None:
-    """A group named like an existing group (sync's `device`, the reference data's and the SMS
-    understanding's `areas` and `catalogue`) adds its subcommands to it instead of replacing it."""
-    modules = [f"server.cli.{name}" for name in ("reference", "sync", "sms", "understanding", "workers",
-                                                  "patrol_app", "dashboard")]
-    for module in modules:
-        for command in getattr(import_module(module), "commands", []):
+    """A group named like an existing group (the device client's and the patrol app's `device`, the
+    reference data's and the SMS understanding's `areas` and `catalogue`) adds its subcommands to it
+    instead of replacing it."""
+    for module in FEATURE_COMMANDS:
+        for command in getattr(module, "commands", []):
             existing = main.commands.get(command.name)
             if isinstance(existing, click.Group) and isinstance(command, click.Group):
                 for name, sub in command.commands.items():
@@ -413,6 +338,9 @@ def _add_feature_commands() -> None:
                 main.add_command(command)
 
 
+from server.cli import dashboard, patrol_app, reference, sms, sync, understanding, workers  # noqa: E402
+
+FEATURE_COMMANDS = (reference, sync, sms, understanding, workers, patrol_app, dashboard)
 _add_feature_commands()
 
 if __name__ == "__main__":  # pragma: no cover

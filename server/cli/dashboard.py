@@ -22,7 +22,7 @@ def password() -> None:
 @click.option("--password-stdin", "from_stdin", is_flag=True, help="read the password from standard input")
 def password_set(phone: str, from_stdin: bool) -> None:
     """Set (or reset) a member's dashboard password; the member changes it after signing in."""
-    from server.cli import CLI_ACTOR, build_app
+    from server.cli.common import CLI_ACTOR, build_app
     from core.domain import audit
     from core.domain.members import member_by_typed_phone, set_password
     from core.domain.errors import DomainError

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from server.cli import CLI_ACTOR, _domain_errors, build_app
+from server.cli.common import CLI_ACTOR, build_app, domain_errors
 
 # Imports inside the command functions are deliberate: each command loads the app, the domain and the
 # libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
@@ -20,7 +20,7 @@ def device():
 @click.option("--phone", required=True, help="the member's phone number")
 @click.option("--json", "as_json", is_flag=True, help="print code, link and expiry as JSON")
 @click.option("--base-url", default=None, help="public base URL for the link (default GRIDPATROL_PUBLIC_BASE_URL)")
-@_domain_errors
+@domain_errors
 def device_pair(phone: str, as_json: bool, base_url: str | None) -> None:
     """Issue a one-time pairing code (valid 24 h) and print the code, the link and a QR of the link."""
     from core.domain.members import member_by_typed_phone

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from server.cli import CLI_ACTOR, _domain_errors, build_app
+from server.cli.common import CLI_ACTOR, build_app, domain_errors
 
 # Imports inside the command functions are deliberate: each command loads the app, the domain and the
 # libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
@@ -24,7 +24,7 @@ def catalogue_group() -> None:
 @catalogue_group.command("list")
 @click.option("--all", "show_all", is_flag=True, help="include disabled categories")
 @click.option("--json", "as_json", is_flag=True)
-@_domain_errors
+@domain_errors
 def catalogue_list(show_all: bool, as_json: bool) -> None:
     """Every category: SMS number, code, Chinese and English names, keywords."""
     from sqlalchemy import select
@@ -57,7 +57,7 @@ def catalogue_list(show_all: bool, as_json: bool) -> None:
 @click.option("--en", "name_en", required=True, help="English name")
 @click.option("--keyword", "keywords", multiple=True, help="a word residents type (repeatable)")
 @click.option("--urgent", is_flag=True, help="alerts ignore quiet hours")
-@_domain_errors
+@domain_errors
 def catalogue_add(number, code, name_zh, name_en, keywords, urgent) -> None:
     """Add a category."""
     from core.domain import audit
@@ -76,7 +76,7 @@ def catalogue_add(number, code, name_zh, name_en, keywords, urgent) -> None:
 
 @catalogue_group.command("disable")
 @click.argument("code_or_number")
-@_domain_errors
+@domain_errors
 def catalogue_disable(code_or_number: str) -> None:
     """Disable a category (kept for the incidents filed under it; SMS and new reports stop offering it)."""
     from sqlalchemy import or_, select
@@ -113,7 +113,7 @@ def areas_group() -> None:
               default="subdistrict", show_default=True)
 @click.option("--parent", "parent_code", default=None, help="code of the area above")
 @click.option("--timezone", default=None, help="IANA zone, e.g. Asia/Urumqi (default: GRIDPATROL_TIMEZONE)")
-@_domain_errors
+@domain_errors
 def areas_add(code, name, kind, parent_code, timezone) -> None:
     """Add an area, e.g. `gridpatrol areas add CJ 澄江区 --kind district`."""
     from core.domain import audit
@@ -132,7 +132,7 @@ def areas_add(code, name, kind, parent_code, timezone) -> None:
 
 @areas_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_domain_errors
+@domain_errors
 def areas_import(file: Path) -> None:
     """Import areas from CSV: code,name,kind,parent[,timezone] (or 代码,名称,类型,上级), parents first."""
     from core.domain import audit
@@ -158,7 +158,7 @@ def areas_import(file: Path) -> None:
 @click.option("--under", "under", default=None, help="only this area's subtree")
 @click.option("--depth", type=int, default=None, help="levels below the top to show")
 @click.option("--json", "as_json", is_flag=True)
-@_domain_errors
+@domain_errors
 def areas_list(under, depth, as_json) -> None:
     """The area tree, indented."""
     from sqlalchemy import select

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import click
 
 from sync.device.client import DeviceClient, HttpTransport, SyncError
-from server.cli import build_app
+from server.cli.common import build_app
 from core.db import db
 from sync.admin import new_epoch, purge_tombstones
 

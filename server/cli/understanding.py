@@ -1,30 +1,20 @@
 """`gridpatrol catalogue words …`, `gridpatrol catalogue triage …` and `gridpatrol areas alias|aliases|intake`.
 
-Registered through server/cli/sms.py `commands`; server/cli.py merges these groups with same-named ones from other
-features (the catalogue and areas groups of the production CLI), so each adds only its own subcommands.
+server/cli/__init__.py merges these groups with the same-named ones of the reference data (the catalogue
+and areas groups), so each adds only its own subcommands.
 Every write is audited with channel "cli".
 """
 from __future__ import annotations
-
-from functools import wraps
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from server.cli.common import CLI_ACTOR, domain_errors
+
 # Imports inside the command functions are deliberate: each command loads the app, the domain and the
 # libraries it needs when it runs, so `gridpatrol --help` and every other command start fast.
 
-CLI_ACTOR = "cli"  # server.cli.CLI_ACTOR; not imported here: server.cli imports this module while loading
-
-
-def _domain_errors(fn):
-    """server.cli's: domain errors become a one-line message and exit status 1 (looked up when called)."""
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        from server.cli import _domain_errors as domain_errors
-        return domain_errors(fn)(*args, **kwargs)
-    return wrapper
 
 
 @click.group("catalogue", help="The problem catalogue.")
@@ -44,7 +34,7 @@ def words_group():
               help="term (says the category on its own), context (a weak hint), object:burn, object:uncovered…")
 @click.option("--weight", default=3.0, show_default=True, type=float, help="3 = one clear word; 0.8 = a hint")
 @with_appcontext
-@_domain_errors
+@domain_errors
 def words_add(category: str, words: tuple[str, ...], kind: str, weight: float):
     from core.domain import audit
     from core.db import db
@@ -95,7 +85,7 @@ def triage_list():
 @click.argument("category")
 @click.option("--learn", multiple=True, help="also add this word to the category's lexicon (repeatable)")
 @with_appcontext
-@_domain_errors
+@domain_errors
 def triage_set(ticket: str, category: str, learn: tuple[str, ...]):
     from core.domain import audit
     from core.domain.incidents import find_by_ticket
@@ -124,7 +114,7 @@ def areas_group():
 @click.argument("code")
 @click.argument("aliases", nargs=-1, required=True)
 @with_appcontext
-@_domain_errors
+@domain_errors
 def areas_alias(code: str, aliases: tuple[str, ...]):
     from core.domain import audit
     from core.db import db
