@@ -26,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.sms_shared import cpu_seconds, process_cpu_seconds, seed  # noqa: E402
 PATH = "/sms/android/webhook"
 NICE = ["nice", "-n", "10"]  # as the Procfile runs workers: the web answers first, jobs take the rest
 TEXTS = ["举报 烧煤 映月路12号", "楼下有人烧垃圾，烟很大", "帮助", "查询 100001", "隔壁在熏腊肉，满楼道都是烟", "你好"]
@@ -73,7 +75,6 @@ def _own_redis(url: str):
 
 def bench_android(rate: float, seconds: float, database_url: str | None, workers: int, seed_value: int,
                   redis_url: str | None = None) -> None:
-    from bench.sms_bench import cpu_seconds, process_cpu_seconds, seed
     from sms.providers.android.standin import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
     phone = AndroidPhoneStandIn().start()
     tmp = Path(tempfile.mkdtemp(prefix="sms-android-bench-"))
@@ -185,7 +186,7 @@ def bench_aliyun(count: int, database_url: str | None, batch: int) -> None:
     from server import create_app
     from core.db import db
     from sms.outbox import queue_messages
-    from sms.providers.android.standin import AliyunStandIn, aliyun_config
+    from sms.providers.aliyun.standin import AliyunStandIn, aliyun_config
     aliyun = AliyunStandIn().start()
     tmp = Path(tempfile.mkdtemp(prefix="sms-aliyun-bench-"))
     database_url = database_url or f"sqlite:///{tmp / 'bench.db'}"

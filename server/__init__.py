@@ -108,6 +108,7 @@ FEATURE_BLUEPRINTS = [
     "server.api.roster",
     "server.api.audit",
     "server.api.sync",
+    "server.api.messages",
     "server.webhooks.twilio",
     "server.webhooks.android",
     "server.api.workers",

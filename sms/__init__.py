@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import os
 
+from core.settings import ConfigError
+
 DEFAULTS = {
     "SMS_EXPIRE_AFTER_SECONDS": ("GRIDPATROL_SMS_EXPIRE_AFTER", 6 * 3600),
     "SMS_MAX_ATTEMPTS": ("GRIDPATROL_SMS_MAX_ATTEMPTS", 5),
@@ -76,9 +78,9 @@ def register_bare_ack(app, handler) -> None:
 def init_app(app) -> None:
     """Register the sms tables and fill the sms settings the foundation config does not know,
     environment first."""
+    # local: the tables load when an app is built, not with the package (sms.parser and the templates are
+    # plain functions a benchmark or the device client may use without a database)
     import sms.models  # noqa: F401  (the sms tables join the one metadata)
-    # local: a feature's parts load when an app is built, not with the package
-    from core.settings import ConfigError
     for key, (variable, default) in DEFAULTS.items():
         if key in app.config:
             continue

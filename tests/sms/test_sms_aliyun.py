@@ -16,7 +16,7 @@ from sms.outbox import queue_message, queue_messages, send_message_job
 from sms.sweep import sweep_sms
 from tests.conftest import make_app
 from tests.support.sms_fixtures import _close, build_sms_app
-from sms.providers.android.standin import ALIYUN_TEMPLATES, aliyun_config
+from sms.providers.aliyun.standin import ALIYUN_TEMPLATES, aliyun_config
 
 LEADER = "+8613800000001"
 

@@ -14,7 +14,8 @@ from sms.providers import REGISTRY, provider_class
 from sms.providers.base import KINDS, RETRYABLE_KINDS, OutgoingSms, Provider, SendError
 from core.domain.segments import count_segments
 from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
-from sms.providers.android.standin import AliyunStandIn, AndroidPhoneStandIn, aliyun_config, android_config
+from sms.providers.aliyun.standin import AliyunStandIn, aliyun_config
+from sms.providers.android.standin import AndroidPhoneStandIn, android_config
 
 PROVIDERS = ["console", "twilio", "android", "aliyun"]
 

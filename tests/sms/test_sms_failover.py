@@ -14,7 +14,8 @@ from sms import routing
 from sms.models import OutboundMessage, SmsProviderState
 from sms.outbox import queue_message, send_message_job
 from tests.support.sms_fixtures import _close, build_sms_app
-from sms.providers.android.standin import aliyun_config, android_config
+from sms.providers.aliyun.standin import aliyun_config
+from sms.providers.android.standin import android_config
 
 ADMIN = "+8613700000001"
 LEADER = "+8613800000009"

@@ -1,4 +1,4 @@
-"""The console provider: prints each text and keeps it in memory (the embedded mode has no SMS provider)."""
+"""The console provider: prints each text and keeps it in memory."""
 from __future__ import annotations
 
 import logging

@@ -1,6 +1,7 @@
 """Twilio's Messages API behind the provider interface (deployments outside China).
 
-`send` raises `SendError` with a kind; Twilio's error codes are mapped here and nowhere else. `find`
+`send` raises `SendError` with a kind; Twilio's error codes are mapped here (`kind_of`) and nowhere else
+(webhook.py reads a delivery report's code through it). `find`
 answers "did Twilio already accept this?" after a crash between its answer and our commit — the outbox
 reconciles with it instead of sending blindly a second time.
 """
@@ -13,7 +14,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, PROVIDER_DOWN, RATE_LIMITED, REJECTED_CONTENT,
                                 TRANSIENT, OutgoingSms, Provider, ProviderMessage, SendError)
 from core.settings import ConfigError
-from sms.providers.base import InboundSms, StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +136,6 @@ class TwilioProvider(Provider):
                                        created_at=created)
         return None
 
-    def parse_inbound(self, request):
-        return parse_inbound_form(request)
-
-    def parse_status(self, request):
-        return parse_status_form(request)
-
     def health(self) -> dict:
         return {"configured": True, "from": self.from_number or self.messaging_service_sid}
 
@@ -150,22 +144,3 @@ def _classify(exc) -> SendError:
     code = str(exc.code) if exc.code is not None else None
     status = exc.status
     return SendError(exc.msg or str(exc), kind=kind_of(code, status), code=code or str(status), status=status)
-
-
-def parse_inbound_form(request):
-    """A verified inbound form (the view checks X-Twilio-Signature first) as an InboundSms; None for a
-    signed request that is not a message (e.g. a console test ping)."""
-    form = request.form
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    if not sid:
-        return None
-    return InboundSms(provider="twilio", message_sid=sid, sender=form.get("From", ""), to=form.get("To", ""),
-                      body=form.get("Body", ""))
-
-
-def parse_status_form(request):
-    form = request.form
-    code = form.get("ErrorCode") or None
-    return StatusUpdate(provider="twilio", reference=request.args.get("ref"), sid=form.get("MessageSid"),
-                        status=(form.get("MessageStatus") or form.get("SmsStatus") or "").lower(),
-                        error_code=code, error_kind=kind_of(code) if code else None)

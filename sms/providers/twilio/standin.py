@@ -1,4 +1,4 @@
-"""Test helpers for the SMS gateway: a local stand-in for Twilio's Messages API and signed webhooks.
+"""A local stand-in for Twilio's Messages API, and Twilio's signed webhooks as Twilio sends them.
 
 The stand-in is a real HTTP server on 127.0.0.1 (ports 8400-8499) so the real `twilio` Client, with a
 rebasing `http_client`, goes through requests, auth, form encoding and error parsing exactly as in
