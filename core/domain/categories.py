@@ -16,6 +16,20 @@ def get_category(session: Session, category_id: int) -> Category:
     return category
 
 
+def find_category(session: Session, name: str) -> Category:
+    """A category by number, code, Chinese or English name (烟花爆竹, 6, fireworks)."""
+    name = (name or "").strip()
+    query = select(Category)
+    if name.isdigit():
+        category = session.scalar(query.where(Category.number == int(name)))
+    else:
+        category = session.scalar(query.where(Category.code == name.casefold())) or session.scalar(
+            query.where(Category.name_zh == name)) or session.scalar(query.where(Category.name_en == name))
+    if category is None:
+        raise NotFound(f"no category {name!r}", details={"category": [f"Unknown category {name!r}."]})
+    return category
+
+
 def _check_unique(session: Session, values: dict, category: Category | None = None) -> None:
     errors = {}
     for field in ("number", "code"):

@@ -1,4 +1,5 @@
-"""Correcting an incident's facts (category, place, description, handling class) after it was reported.
+"""Correcting an incident's facts (category, place, description, handling class) after it was reported,
+and recategorising a resident's report.
 
 Patrollers report in a hurry over poor signal; a desk fixes the details later. The correction is written to
 the history as a note event listing the old and new values, so nothing said earlier is lost.
@@ -101,3 +102,21 @@ def update_incident(session: Session, incident: Incident, changes: dict, *, chan
                                              incident.promised_date, policy)
     return add_event(session, incident, "note", channel=channel, actor=actor, at=now,
                      note="更正: " + ", ".join(sorted(diff)), data={"changes": diff})
+
+
+def require_may_recategorise(principal, incident: Incident, *, teach: bool = False) -> None:
+    """Who may move a report to another category: the permission table's incidents/update row (and
+    incidents/teach when the words that misplaced it are to be learned), over where the report was found
+    or who handles it. The API, the dashboard and the CLI ask this before `recategorise`."""
+    can_act_on_incident(principal, incident, "update")
+    if teach:
+        can_act_on_incident(principal, incident, "teach")
+
+
+def recategorise(session: Session, incident: Incident, category, *, actor: Member | None = None,
+                 channel: str = "api", now: datetime | None = None):
+    """Move a report to another category (the 待分类 triage's one action): the same checked, recorded edit as
+    any correction of its facts. Returns the category it had."""
+    old = incident.category
+    update_incident(session, incident, {"category": category}, channel=channel, actor=actor, now=now)
+    return old

@@ -1,6 +1,7 @@
 """/api/v1/triage — residents' reports filed as 其他 (待分类) and their one-action recategorisation.
 
-Thin adapter over sms.understanding.store (pending_triage, require_may_recategorise, recategorise), like the
+Thin adapter over core.domain.incident_edits (require_may_recategorise) and sms.understanding.store
+(pending_triage, recategorise), like the
 dashboard's 待分类 page: the list is limited to the caller's areas; recategorising follows the permission
 table's incidents/update row, and teaching the lexicon a word (`learn`) its incidents/teach row.
 """
@@ -12,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from server.api.common import StrictSchema, audit, documents_errors
 from server.http.auth import staff_principal
 from core.domain.errors import Invalid, NotFound
+from core.domain.incident_edits import require_may_recategorise
 from core.db import db
 from server.api.incidents import find_incident
 from sms.understanding import store
@@ -75,7 +77,7 @@ def recategorise(body, ref):
     knew are recorded, and the report leaves the 待分类 list."""
     principal = staff_principal()
     incident = find_incident(ref)
-    store.require_may_recategorise(principal, incident, body["learn"])
+    require_may_recategorise(principal, incident, teach=bool(body["learn"]))
     try:
         change = store.recategorise(db.session, incident, body["category"], actor=principal.member, channel="api",
                                     learn=body["learn"])

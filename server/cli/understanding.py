@@ -37,10 +37,11 @@ def words_group():
 @domain_errors
 def words_add(category: str, words: tuple[str, ...], kind: str, weight: float):
     from core.domain import audit
+    from core.domain.categories import find_category
     from core.db import db
     from sms.understanding import store
     added = store.add_words(db.session, category, list(words), kind=kind, weight=weight, added_by=CLI_ACTOR)
-    code = store.find_category(db.session, category).code
+    code = find_category(db.session, category).code
     audit.record(db.session, "catalogue.words.add", channel="cli", actor_label=CLI_ACTOR, entity="category",
                  entity_id=code, summary={"words": added, "kind": kind, "weight": weight})
     db.session.commit()

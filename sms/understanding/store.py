@@ -1,6 +1,7 @@
 """The understanding feature over a database session: the office's lexicon and gazetteer, the intake area,
-what each report was understood as, the 待分类 list and recategorisation. Plain functions; the SMS
-commands, the CLI and (later) the dashboard are thin adapters over them.
+what each report was understood as, the 待分类 list and what a recategorisation teaches (the category change
+itself, and who may make it, are the domain's: core.domain.incident_edits). Plain functions; the SMS
+commands, the CLI, the API and the dashboard are thin adapters over them.
 
 The lexicon and gazetteer are cached per process for 30 s like the catalogue (sms.reference_cache): a
 word or alias added in another process is used within half a minute; in the same process at once.
@@ -20,8 +21,8 @@ from sms.reference_cache import cached as _cached, clear_caches
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
 from sms.understanding.category import segment
 from sms.understanding.models import AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation
-from core.domain.access import can_act_on_incident
-from core.domain.incident_edits import update_incident
+from core.domain import incident_edits
+from core.domain.categories import find_category
 
 KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
 
@@ -43,20 +44,6 @@ def lexicon(session: Session) -> Lexicon:
         prepare(built)
         return built
     return _cached(session, "understanding_lexicon", load)
-
-
-def find_category(session: Session, name: str) -> Category:
-    """A category by number, code, Chinese or English name (烟花爆竹, 6, fireworks)."""
-    name = (name or "").strip()
-    query = select(Category)
-    if name.isdigit():
-        category = session.scalar(query.where(Category.number == int(name)))
-    else:
-        category = session.scalar(query.where(Category.code == name.casefold())) or session.scalar(
-            query.where(Category.name_zh == name)) or session.scalar(query.where(Category.name_en == name))
-    if category is None:
-        raise NotFound(f"no category {name!r}", details={"category": [f"Unknown category {name!r}."]})
-    return category
 
 
 def add_words(session: Session, category_name: str, words: list[str], *, kind: str = "term",
@@ -192,27 +179,20 @@ def pending_triage(session: Session, principal=None, limit: int = 200) -> list[t
     return [tuple(r) for r in rows]
 
 
-def require_may_recategorise(principal, incident: Incident, learn: list[str] | None = None) -> None:
-    """Who may: the permission table's incidents/update row (and incidents/teach when words are to be
-    learned), over where the report was found or who handles it. The API and the dashboard both ask this."""
-    can_act_on_incident(principal, incident, "update")
-    if learn:
-        can_act_on_incident(principal, incident, "teach")
-
-
 def recategorise(session: Session, incident: Incident, category_name: str, *, actor: Member | None = None,
                  actor_label: str = "", channel: str = "api", learn: list[str] | None = None,
                  now: datetime | None = None) -> Recategorisation:
-    """One action: set the category, take the incident off the 待分类 list, record the change with the
-    text's words no cue knew (the office's to-do list for the lexicon), and optionally teach some of them."""
+    """One action: the domain's recategorisation (core.domain.incident_edits.recategorise; the adapters ask
+    require_may_recategorise first), then what the understanding learns from it: the incident leaves the
+    待分类 list, the change is recorded with the text's words no cue knew (the office's to-do list for the
+    lexicon), and optionally some of them are taught."""
     now = now or utcnow()
     category = find_category(session, category_name)
-    old = incident.category
     understanding = session.get(IncidentUnderstanding, incident.id)
     text = understanding.text if understanding else incident.description
     known = lexicon(session)
     missed = unknown_words(text, known)
-    update_incident(session, incident, {"category": category}, channel=channel, actor=actor, now=now)
+    old = incident_edits.recategorise(session, incident, category, actor=actor, channel=channel, now=now)
     change = Recategorisation(incident_id=incident.id, from_category_id=old.id, to_category_id=category.id,
                               text=text, words=missed, actor_member_id=actor.id if actor else None,
                               actor_label=actor_label or (actor.name if actor else ""), channel=channel, at=now)

@@ -2,8 +2,9 @@
 place and the cues that were weighed, and a one-action recategorisation (a category, and optionally words
 of the text to teach the lexicon).
 
-A thin adapter over sms.understanding.store — pending_triage, require_may_recategorise (the permission
-table's incidents/update and incidents/teach rows) and recategorise — exactly what /api/v1/triage calls.
+A thin adapter over core.domain.incident_edits.require_may_recategorise (the permission table's
+incidents/update and incidents/teach rows) and sms.understanding.store (pending_triage, recategorise) —
+exactly what /api/v1/triage calls.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from core.domain.audit import record as audit_record
 from core.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from core.domain.incident_edits import require_may_recategorise
 from core.db import db
 from core.models import Category
 from sms.understanding import store
@@ -38,7 +40,7 @@ def category_name(category: Category) -> str:
 
 def _may(principal, incident, learn: bool) -> bool:
     try:
-        store.require_may_recategorise(principal, incident, ["?"] if learn else None)
+        require_may_recategorise(principal, incident, teach=learn)
     except Forbidden:
         return False
     return True
@@ -79,7 +81,7 @@ def recategorise(ref):
         if understanding is None or not understanding.needs_triage:
             raise Conflict(t("问题 {ticket} 已不在待分类列表中", ticket=incident.ticket), code="not_pending")
         learn = words_to_learn(request.form)
-        store.require_may_recategorise(principal, incident, learn)
+        require_may_recategorise(principal, incident, teach=bool(learn))
         try:
             change = store.recategorise(db.session, incident, (request.form.get("category") or "")[:50],
                                         actor=principal.member, channel=CHANNEL, learn=learn)
