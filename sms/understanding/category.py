@@ -13,7 +13,10 @@ import threading
 from dataclasses import dataclass, field
 from importlib import resources
 
+from sms.understanding.phonetic import PhoneticIndex
+
 OBJECT_ALONE = 0.3   # an object with no matching activity ("垃圾站臭" is not burning)
+HEARD = 0.6          # a word only heard (a slip, pinyin, initials) counts for less than one written
 DEFAULT_THRESHOLD = 0.5
 OTHER = "other"
 
@@ -47,6 +50,18 @@ class Lexicon:
 
     def words(self) -> set[str]:
         return set(self.cues) | set(self.activities)
+
+    def phonetic(self) -> PhoneticIndex:
+        """The lexicon's words by sound (built once per lexicon, a few milliseconds)."""
+        index = self.__dict__.get("_phonetic")
+        if index is None:
+            terms: dict[str, set[str]] = {}
+            for word, cues in self.cues.items():
+                for cue in cues:
+                    if cue.kind == "term" and cue.category != OTHER:
+                        terms.setdefault(cue.category, set()).add(word)
+            index = self.__dict__["_phonetic"] = PhoneticIndex(self.words(), terms, singles=self.activities)
+        return index
 
 
 def read_lexicon_file(text: str) -> list[tuple[str, str, float, str]]:
@@ -120,6 +135,18 @@ def segment(text: str) -> list[str]:
     return [w for w in _jieba().lcut(text, HMM=False) if w.strip()]
 
 
+COMMON_WORD = 20  # jieba frequency above which a written span is a word of its own, not a slip
+
+
+def is_common_word(chars: str) -> bool:
+    return _jieba().FREQ.get(chars, 0) >= COMMON_WORD
+
+
+def heard_words(text: str, lexicon: Lexicon) -> list[str]:
+    """Lexicon words the text says by sound but does not spell (烧眉 → 烧煤, `shao mei` → 烧煤)."""
+    return list(dict.fromkeys(h.word for h in lexicon.phonetic().find(text, is_common_word)))
+
+
 # ---------------------------------------------------------------- scoring
 
 @dataclass
@@ -131,30 +158,34 @@ class CategoryGuess:
     needs_triage: bool
 
 
-def score(tokens: list[str], lexicon: Lexicon) -> tuple[dict[str, float], list[dict]]:
+def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[dict[str, float], list[dict]]:
+    """Each category's evidence and the cues behind it; `heard` words (by sound only) count HEARD of a
+    written one, and never twice (a word both written and heard is written)."""
     seen = set(tokens)
+    heard = [w for w in heard if w not in seen]
     groups = set()
-    for word in seen:
+    for word in (*seen, *heard):
         groups |= lexicon.activities.get(word, set())
     scores: dict[str, float] = {}
     cues: list[dict] = []
-    for word in tokens:
-        if word not in seen:
+    for word, factor in [*((w, 1.0) for w in tokens), *((w, HEARD) for w in heard)]:
+        if word not in seen and factor == 1.0:
             continue
         seen.discard(word)  # each word counts once, however often it is repeated
         for cue in lexicon.cues.get(word, ()):
-            weight = cue.weight
+            weight = cue.weight * factor
             if cue.kind == "object" and cue.group not in groups:
                 weight *= OBJECT_ALONE
             scores[cue.category] = scores.get(cue.category, 0.0) + weight
             cues.append({"word": word, "category": cue.category, "kind": cue.kind,
                          **({"with": cue.group} if cue.kind == "object" and cue.group in groups else {}),
-                         "weight": round(weight, 2)})
+                         **({"heard": True} if factor != 1.0 else {}), "weight": round(weight, 2)})
     return scores, cues
 
 
-def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THRESHOLD) -> CategoryGuess:
-    scores, cues = score(tokens, lexicon)
+def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THRESHOLD,
+             heard: list[str] = ()) -> CategoryGuess:
+    scores, cues = score(tokens, lexicon, heard)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     if not ranked or ranked[0][1] <= 0:
         return CategoryGuess(OTHER, 0.0, {}, [], True)

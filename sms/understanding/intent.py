@@ -1,10 +1,11 @@
 """What a resident's text wants before what it is about: a report, a question about their ticket, opt-out
 or opt-in, help, small talk, or an advertisement. Every intent but `report` is answered without a ticket.
 
-Rules over the normalised text (NFKC, simplified, case-folded), checked in this order: opt-out/opt-in only
-when that is all the text says (an advert that ends in 回T退订 is spam, not an opt-out); spam markers; a
-ticket number with a question or on its own; a question about "my report" with no new problem in it;
-how-to questions; greetings and thanks that carry no problem. The cue words live in data/intents.tsv.
+Rules over the normalised text (NFKC, simplified, case-folded) for the clear cases: opt-in when that is
+all the text says (opt-out has its own careful classifier, sms.understanding.optout); spam markers; a ticket
+number with a question or on its own; a question about "my report" with no new problem in it; how-to
+questions; greetings and thanks that carry no problem. The cue words live in data/intents.tsv. Where none of
+these rules is sure, the statistical model (sms.understanding.model) has its say.
 """
 from __future__ import annotations
 
@@ -53,19 +54,20 @@ def find_ticket(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def is_opt_out(text: str) -> bool:
-    core = bare(text)
+def core(text: str) -> str:
+    """The text bare of punctuation and of politeness (请, 帮我, 谢谢, please…): what it asks for."""
+    stripped = bare(text)
     for word in cues()["polite"]:
-        core = core.replace(word.replace(" ", ""), "")
-    short = len(core) <= 16 or (not re.search(r"[\u3400-\u9fff]", text) and len(text.split()) <= 7)
-    return core in cues()["stop_exact"] or (short and _has(text, "stop") is not None)
+        stripped = stripped.replace(word.replace(" ", ""), "")
+    return stripped
+
+
+def has(text: str, name: str) -> bool:
+    return _has(text, name) is not None
 
 
 def is_opt_in(text: str) -> bool:
-    core = bare(text)
-    for word in cues()["polite"]:
-        core = core.replace(word.replace(" ", ""), "")
-    return core in cues()["start_exact"]
+    return core(text) in cues()["start_exact"]
 
 
 def spam_score(text: str) -> int:
