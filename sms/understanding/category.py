@@ -112,11 +112,17 @@ def _jieba():
     return _tokenizer
 
 
-def warm_up() -> None:
-    """Start loading jieba (about a second) on a daemon thread, once per process."""
+def warm_up(*more) -> None:
+    """Start loading jieba (about a second) and whatever else is passed (the pinyin table, the shipped
+    model) on a daemon thread, once per process."""
     if _tokenizer is None and not getattr(warm_up, "started", False):
         warm_up.started = True
-        threading.Thread(target=_jieba, name="jieba-warm-up", daemon=True).start()
+
+        def load():
+            _jieba()
+            for step in more:
+                step()
+        threading.Thread(target=load, name="understanding-warm-up", daemon=True).start()
 
 
 def teach(words) -> None:

@@ -68,7 +68,7 @@ def features(reading: Reading) -> dict[str, float]:
     for n in (1, 2, 3):
         for i in range(len(units) - n + 1):
             grams.add("c:" + "".join(units[i:i + n]) if n > 1 or len(units[i]) == 1 else "w:" + units[i])
-    sounds = [min(u.sounds) if u.sounds else "" for u in hear(text)]
+    sounds = [u.primary for u in hear(text)]
     for i, sound in enumerate(sounds):
         if sound:
             grams.add("p:" + sound)

@@ -76,11 +76,13 @@ def split_pinyin(word: str) -> list[str] | None:
 
 @dataclass(frozen=True)
 class Unit:
-    """One heard syllable of a text: the folded sounds it may be, the character (or '' for pinyin)."""
+    """One heard syllable of a text: the folded sounds it may be (its most common first as `primary`), the
+    character (or '' for pinyin)."""
     sounds: frozenset[str]
     char: str
     start: int
     end: int
+    primary: str = ""
 
 
 def hear(text: str) -> list[Unit]:
@@ -93,7 +95,7 @@ def hear(text: str) -> list[Unit]:
     while index < length:
         char = text[index]
         if char in table:
-            units.append(Unit(frozenset(fold(s) for s in table[char]), char, index, index + 1))
+            units.append(Unit(frozenset(fold(s) for s in table[char]), char, index, index + 1, fold(table[char][0])))
             index += 1
             continue
         match = LATIN_RUN.match(text, index) if "a" <= char <= "z" else None
@@ -105,7 +107,7 @@ def hear(text: str) -> list[Unit]:
                     units.append(gap)
                     continue
                 for part in parts:
-                    units.append(Unit(frozenset((fold(part),)), "", at, at + len(part)))
+                    units.append(Unit(frozenset((fold(part),)), "", at, at + len(part), fold(part)))
                     at += len(part)
             index = match.end()
             continue

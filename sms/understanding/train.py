@@ -83,7 +83,7 @@ def _vocabulary(X, examples_of_rows: list[Example]) -> set[str]:
     counts: Counter = Counter()
     keep: set[str] = set()
     for feats, example in zip(X, examples_of_rows):
-        counts.update(feats)
+        counts.update(feats.keys())
         if example.source == "correction":
             keep.update(feats)
     return {f for f, n in counts.items() if n >= MIN_COUNT or not f.startswith(("c:", "w:", "p:"))} | keep
@@ -157,7 +157,7 @@ def train(examples: list[Example], lexicon: Lexicon | None = None, *, c: float =
     sources = Counter(e.source for e in examples)
     meta = {"trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "texts": len(examples),
             "corrections": sources.get("correction", 0), "sources": dict(sources), "c": c,
-            "features": len(names), "note": note}
+            "features": len(names), "temperature": round(temperature, 3), "note": note}
     return Model(labels, {str(n): i * width for i, n in enumerate(names)}, weights, bias, temperature, meta)
 
 
