@@ -80,7 +80,9 @@ def _report(reading: Reading, lexicon: Lexicon, threshold: float, probabilities:
     else:
         category, confidence, by = OTHER, max(rule.confidence, model_p), ""
     cues = [c for c in rule.cues if c["category"] == category] if by else rule.cues
-    u = Understanding("report", category, round(confidence, 3), not by, cues, rule.scores)
+    # 其他 with no word of its own (no noise, no lorry…) is a text nobody understood: 待分类 for a person
+    unsure = not by or (category == OTHER and not cues)
+    u = Understanding("report", category, round(confidence, 3), unsure, cues, rule.scores)
     if ranked:
         u.model = {label: round(p, 3) for p, label in ranked[:3]}
     u.decided_by = by or "triage"
@@ -93,15 +95,17 @@ def understand(text: str, lexicon: Lexicon, gazetteer: Gazetteer | None = None, 
     shipped model; pass the office's (store.model) or RULES_ONLY."""
     reading = read(text, lexicon)
     t = reading.text
+    if intents.is_opt_in(t) or optout.wants_resume(t):
+        return Understanding("start", decided_by="rules")
     if optout.is_opt_out(t):
         return Understanding("stop", decided_by="rules")
-    if intents.is_opt_in(t):
-        return Understanding("start", decided_by="rules")
     if intents.spam_score(t) >= 3:
         return Understanding("spam", decided_by="rules")
     chosen = _model(model)
     probabilities = chosen.probabilities(features(reading)) if chosen else {}
     evidence = reading.evidence
+    if intents.asks_how_to_report(t) and not intents.find_ticket(t):
+        return Understanding("help", decided_by="rules")
     is_query, ticket = intents.query_ticket(t, evidence)
     if is_query:
         return Understanding("query", ticket=ticket, decided_by="rules")
@@ -129,7 +133,7 @@ def _model_intent(text: str, reading: Reading, probabilities: dict) -> Understan
         return None
     label, p = max(intents_p.items(), key=lambda kv: kv[1])
     reported = sum(v for k, v in probabilities.items() if k not in INTENTS)
-    if p < INTENT_CONFIDENCE or p <= reported:
+    if p <= reported or p < INTENT_CONFIDENCE:
         return None
     if label == "stop":
         if p < STOP_CONFIDENCE or not optout.about_texts(text) or optout.asks_how(text):

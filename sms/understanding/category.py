@@ -16,6 +16,9 @@ from importlib import resources
 from sms.understanding.phonetic import PhoneticIndex
 
 OBJECT_ALONE = 0.3   # an object with no matching activity ("垃圾站臭" is not burning)
+# A word the lexicon does not know but whose ending says what it is: 饲料厂, 木材加工厂 (a plant), 羊肉汤馆
+SUFFIXES = (("厂", "industrial", 2.0), ("作坊", "industrial", 2.0), ("馆", "cooking_fumes", 1.5),
+            ("饭庄", "cooking_fumes", 1.5), ("酒家", "cooking_fumes", 1.5))
 HEARD = 0.6          # a word only heard (a slip, pinyin, initials) counts for less than one written
 DEFAULT_THRESHOLD = 0.5
 OTHER = "other"
@@ -148,6 +151,29 @@ def is_common_word(chars: str) -> bool:
     return _jieba().FREQ.get(chars, 0) >= COMMON_WORD
 
 
+def spotted_words(text: str, lexicon: Lexicon, tokens: list[str]) -> list[str]:
+    """Lexicon words of two or more characters written in the text that the segmenter cut differently
+    (燃放烟花 → 燃放, 烟花), longest first: a word inside a longer one found is not counted again."""
+    known = lexicon.__dict__.get("_spellings")
+    if known is None:
+        known = lexicon.__dict__["_spellings"] = (frozenset(w for w in lexicon.words() if len(w) >= 2),
+                                                  max((len(w) for w in lexicon.words()), default=1))
+    words, longest = known
+    spans: list[tuple[int, int, str]] = []
+    for start in range(len(text)):
+        for end in range(min(len(text), start + longest), start + 1, -1):
+            if text[start:end] in words:
+                spans.append((start, end, text[start:end]))
+                break
+    seen = set(tokens)
+    found = []
+    for start, end, word in spans:
+        if word not in seen and not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans):
+            found.append(word)
+            seen.add(word)
+    return found
+
+
 def heard_words(text: str, lexicon: Lexicon) -> list[str]:
     """Lexicon words the text says by sound but does not spell (烧眉 → 烧煤, `shao mei` → 烧煤)."""
     return list(dict.fromkeys(h.word for h in lexicon.phonetic().find(text, is_common_word)))
@@ -178,7 +204,7 @@ def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[d
         if word not in seen and factor == 1.0:
             continue
         seen.discard(word)  # each word counts once, however often it is repeated
-        for cue in lexicon.cues.get(word, ()):
+        for cue in lexicon.cues.get(word, ()) or _by_suffix(word):
             weight = cue.weight * factor
             if cue.kind == "object" and cue.group not in groups:
                 weight *= OBJECT_ALONE
@@ -187,6 +213,13 @@ def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[d
                          **({"with": cue.group} if cue.kind == "object" and cue.group in groups else {}),
                          **({"heard": True} if factor != 1.0 else {}), "weight": round(weight, 2)})
     return scores, cues
+
+
+def _by_suffix(word: str) -> tuple[Cue, ...]:
+    for suffix, category, weight in SUFFIXES:
+        if len(word) > len(suffix) and word.endswith(suffix) and "\u4e00" <= word[0] <= "\u9fff":
+            return (Cue(word, category, "term", "", weight),)
+    return ()
 
 
 def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THRESHOLD,

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 
 from sms.understanding import intent as intents
 from sms.understanding import optout
-from sms.understanding.category import Lexicon, heard_words, score, segment
+from sms.understanding.category import Lexicon, heard_words, score, segment, spotted_words
 from sms.understanding.emoji import spell_out
 from sms.understanding.phonetic import hear, is_pinyin_text
 
+SOMEONE = re.compile(r"有人|有户|有家|那家|这家|谁家|人家在|someone|somebody|people (?:are|keep)")
+NUISANCE = re.compile(r"烟|呛|臭|灰|尘|味|吵|熏|smoke|smell|dust|noise|fumes")
 UNIT = re.compile(r"[\u3400-\u9fff]|[a-z]+|\d+|[?？]")
 
 
@@ -44,6 +46,7 @@ def read(text: str, lexicon: Lexicon) -> Reading:
     """Everything the rules and the model need from one normalised text, computed once."""
     text = spell_out(text)
     tokens = segment(text)
+    tokens += spotted_words(text, lexicon, tokens)
     heard = heard_words(text, lexicon)
     scores, cues = score(tokens, lexicon, heard)
     return Reading(text, tokens, heard, scores, cues)
@@ -83,11 +86,11 @@ def features(reading: Reading) -> dict[str, float]:
             out["lexterm:" + cue["category"]] = 1.0
         if cue.get("heard"):
             out["heard:" + cue["category"]] = 1.0
-    out.update(cue_features(text, reading.evidence))
+    out.update(cue_features(text))
     return out
 
 
-def cue_features(text: str, evidence: float) -> dict[str, float]:
+def cue_features(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for name in ("question", "status", "my_report", "help", "chat", "thanks", "done"):
         if intents.has(text, name):
@@ -100,12 +103,14 @@ def cue_features(text: str, evidence: float) -> dict[str, float]:
     refusal = optout.refusal(text)
     if refusal:
         out["cue:refusal"] = 1.0
+    if SOMEONE.search(text):
+        out["cue:someone"] = 1.0  # 有人…, 那家…: somebody doing something — the shape of a report
+    if NUISANCE.search(text):
+        out["cue:nuisance"] = 1.0  # smoke, smell, dust, noise in any words
     if optout.about_texts(text):
         out["cue:texts"] = 1.0
     if is_pinyin_text(text):
         out["cue:pinyin"] = 1.0
-    if evidence == 0:
-        out["cue:no_evidence"] = 1.0
     length = len(intents.bare(text))
     out["len:" + ("1" if length <= 4 else "2" if length <= 10 else "3" if length <= 25 else "4")] = 1.0
     return out

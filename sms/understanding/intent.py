@@ -102,8 +102,19 @@ def query_ticket(text: str, evidence: float) -> tuple[bool, str | None]:
     return False, None
 
 
+HOW_TO_REPORT = re.compile(r"(?:怎么|怎样|如何|咋)(?:才能|去|样)?(?:举报|投诉|反映|查询|查看|查)|how (?:do|can|should) "
+                           r"(?:i|we) (?:report|complain|check)|(?:举报|投诉|反映)[^。!?]{0,8}(?:要写|需要|格式|留名字|"
+                           r"会不会|要不要)")
+
+
 def is_help(text: str) -> bool:
     return _has(text, "help") is not None
+
+
+def asks_how_to_report(text: str) -> bool:
+    """怎么举报烧煤的？ How do I report someone burning rubbish? — a how-to question even though it names a
+    problem (it reports none: no place, nobody doing it)."""
+    return HOW_TO_REPORT.search(text) is not None
 
 
 def is_chat(text: str, evidence: float) -> bool:

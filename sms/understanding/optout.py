@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 
 from sms.understanding import intent as intents
+from sms.understanding.phonetic import is_pinyin_text
 
 
 @lru_cache(maxsize=None)
@@ -29,7 +30,8 @@ def _words(name: str) -> str:
 
 
 SEND = r"发(?!现|生|出|展|烟|黑|臭|财|热|动|火|霉|酵|布)"  # 发 as sending, not 发现/发烟/发臭
-ASK_HOW = re.compile(r"(?:怎么|如何|怎样|咋|怎么样)(?:才能|可以|能)?(?:退订|取消|关闭|停止|不再收|不收|拒收|屏蔽)|"
+ASK_HOW = re.compile(r"(?:怎么|如何|怎样|咋|怎么样)(?:才能|可以|能)?(?:重新)?(?:退订|取消|关闭|停止|不再收|不收|拒收|屏蔽|"
+                     r"订阅|开通|恢复)|(?:退订|取消|订阅|开通)[^。.!！]{0,6}(?:要|该|需要|得)?(?:回复|回|发)什么|"
                      r"how (?:do|can|could|would) (?:i|we|you)|how to|is there a way")
 
 
@@ -46,16 +48,25 @@ def _patterns() -> tuple[re.Pattern, ...]:
     )
 
 
+DELETE = re.compile(r"(?:号码|电话|手机号|名单|list)[^。.!！?？]{0,8}(?:删|去掉|移除|remove)|"
+                    r"(?:删|去掉|移除)[^。.!！?？]{0,8}(?:号码|电话|手机号|名单)")
+PINYIN_REFUSALS = ("biezaifa", "bieyaofa", "buyaozaifa", "buyaofa", "biefale", "tuiding", "quxiaodingyue",
+                   "buyaozaigeiwofa", "biegeiwofa")
+
+
 def refusal(text: str) -> str | None:
     """The words that refuse further texts, or None."""
     text = text.replace("’", "'")
     core = intents.core(text)
     if core in intents.cues()["stop_exact"]:
         return core
-    for pattern in _patterns():
+    for pattern in (*_patterns(), DELETE):
         match = pattern.search(text)
         if match:
             return match.group()
+    if is_pinyin_text(text):  # bie zai fa le
+        letters = re.sub(r"[^a-z]", "", text)
+        return next((word for word in PINYIN_REFUSALS if word in letters), None)
     return None
 
 
@@ -66,6 +77,11 @@ def about_texts(text: str) -> bool:
 def asks_how(text: str) -> bool:
     """怎么退订？ how do I unsubscribe? — a question about opting out, answered with help."""
     return ASK_HOW.search(text) is not None
+
+
+def wants_resume(text: str) -> bool:
+    """重新开通短信提醒 / resume the alerts: opting back in, even when the text also says 退订."""
+    return intents.has(text, "resume") and not asks_how(text)
 
 
 def is_opt_out(text: str) -> bool:

@@ -15,7 +15,8 @@ not 烟花, 拉长 not 腊肠: the caller says which words are real, from jieba'
 Latin runs count as pinyin when they split wholly into pinyin syllables (`shaomei`, `shao mei`); single
 syllables (烧, 放, 熏: the activities) are heard only in such pinyin text. Initials (`fbp`, `slj`) name a
 word only when there are three or four, all consonants, and every lexicon term they could stand for is of
-one category (two letters are anybody's: `fp` is 发票 as often as 放炮).
+one category; of two letters only the few residents use for a problem (`gd yc` for 工地扬尘) — `fp` is 发票
+as often as 放炮. Swapped characters (二脚踢 for 二踢脚) are matched for words of three or more.
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ from importlib import resources
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_RUN = re.compile(r"[a-z]+(?:[ '\-]+[a-z]+)*")
 VOWELS = set("aeiouv")
+# two letters are anybody's (fp is 发票 as often as 放炮); these few are how residents abbreviate problems
+TWO_LETTERS = {"gd": "工地", "yc": "扬尘", "sm": "烧煤", "yh": "烟花", "bp": "鞭炮", "lr": "腊肉", "yy": "油烟",
+               "jg": "秸秆", "sk": "烧烤", "fq": "废气"}
 FUNCTION_CHARS = set("有的了是在没不也就都和又还要会说一这那个我你他她它们吗呢吧啊")
 
 
@@ -139,6 +143,7 @@ class PhoneticIndex:
     def __init__(self, words, terms_by_category: dict[str, set[str]] | None = None, singles=()):
         table = readings()
         self.singles = set(singles)
+        self.words = set(words)
         self.by_first: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
         for word in words:
             if not all(ch in table for ch in word):
@@ -154,6 +159,9 @@ class PhoneticIndex:
         # initials stand for a word only when every term they could be is of one category
         self.initials = {key: min(t for _, t in pairs) for key, pairs in by_initials.items()
                          if len({c for c, _ in pairs}) == 1}
+        self.initials.update({key: word for key, word in TWO_LETTERS.items() if word in self.words})
+        # 二脚踢 for 二踢脚: the same characters in another order (three or more)
+        self.anagrams = {"".join(sorted(w)): w for w in self.words if len(w) >= 3 and len(set(w)) == len(w)}
 
     def find(self, text: str, is_word=lambda chars: False) -> list[Heard]:
         """Words heard but not written; `is_word(chars)` says a written span is a word in its own right
@@ -177,6 +185,12 @@ class PhoneticIndex:
                         continue
                     found.append(Heard(word, span[0].start, span[-1].end, False))
         found.extend(self._initials(text))
+        for size in (3, 4):
+            for start in range(len(text) - size + 1):
+                chars = text[start:start + size]
+                word = self.anagrams.get("".join(sorted(chars)))
+                if word and chars not in self.words and CJK.match(chars):
+                    found.append(Heard(word, start, start + size, False))
         return found
 
     @staticmethod
@@ -193,7 +207,7 @@ class PhoneticIndex:
 
     def _initials(self, text: str) -> list[Heard]:
         found = []
-        for match in re.finditer(r"(?<![a-z])[a-z]{3,4}(?![a-z])", text):
+        for match in re.finditer(r"(?<![a-z])[a-z]{2,4}(?![a-z])", text):
             token = match.group()
             if VOWELS.isdisjoint(token) and token in self.initials:
                 found.append(Heard(self.initials[token], match.start(), match.end(), False))

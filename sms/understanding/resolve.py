@@ -5,7 +5,8 @@ The coded grammar (sms.parser) stays exact for patrollers. For everyone else:
   is read as free text, so a resident's report is never refused;
 - a command-less text, or a 举报 whose category is not given as a word or number of its own, is understood:
   intent first (query, opt-out/in, help, chat, spam, report), then category by evidence and place;
-- 帮助/订阅/查询 followed by a whole sentence is understood too ("帮忙看看楼下有人烧垃圾" is a report);
+- 帮助/订阅/查询 followed by a whole sentence is understood too ("帮忙看看楼下有人烧垃圾" is a report), and
+  退订 followed by a question about it ("退订要回复什么") is answered with help, never an opt-out;
 - a resident's number right after the report word followed by 号楼/栋/单元/号… is an address, not a category
   code: "举报 8号楼门口烧垃圾", "JB 6栋有人放鞭炮" (staff keep the exact grammar).
 Pure: no database. The result is a ParsedCommand whose `understanding` explains the decision.
@@ -82,7 +83,7 @@ def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gaz
         if p.error:
             return p
         u = understand_(_body(p))
-        if u.intent == "query" and u.ticket:
+        if u.intent in ("query", "help", "stop", "start", "spam"):  # 举报要写什么格式？ is a question
             return _from_understanding(p, u, text)
         if _explicit_category(p, u):
             place = locate(p.text or _body(p), gazetteer) if gazetteer is not None else {}
@@ -94,6 +95,10 @@ def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gaz
         p.category, p.category_word, p.text = None, None, _body(p)
         p.understanding = u.as_dict()
         return p
+    if p.command == "stop" and len(WORDY.findall(_body(p))) > 2:
+        u = understand_(_body(p))
+        if u.intent in ("help", "start"):  # 退订要回复什么？ asks; 退订了以后怎么重新开通 too
+            return _from_understanding(p, u, _body(p))
     if p.command in ("help", "start", "query") and len(WORDY.findall(_body(p))) > 4:
         u = understand_(_body(p))
         if p.command == "query" and not p.error:

@@ -26,7 +26,7 @@ from sms.understanding.features import features, read
 from sms.understanding.model import Model
 
 C = 4.0                # inverse regularisation strength, chosen by cross-validation on the training corpus
-CORRECTION_WEIGHT = 3.0
+CORRECTION_WEIGHT = 8.0
 MIN_COUNT = 2          # an n-gram must occur in this many corpus texts to be kept
 FOLDS = 5
 INTENTS = ("query", "stop", "start", "help", "chat", "spam")
