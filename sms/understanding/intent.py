@@ -70,10 +70,19 @@ def is_opt_in(text: str) -> bool:
     return core(text) in cues()["start_exact"]
 
 
+# an advert's opt-out footer in any of its spellings: 回T退订, 回复TD退订, 退订回N, 拒收请回复R
+FOOTER = re.compile(r"(?:回复?|reply)\s*[a-z]{1,2}\s*退订|退订\s*请?回复?\s*[a-z]{1,2}(?![a-z])|拒收\s*请?回复?\s*[a-z]")
+LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|cc|top|vip|info|xyz|me|io|shop|site|club|ltd|co)"
+                  r"(?:/|\b)")
+MASKED_PHONE = re.compile(r"\d{3}\*{3,4}\d{2,4}|\d\*{3}\d{3,}")
+DEAL = re.compile(r"满\d+减\d+|\d+折|\d+元起|立减\d+|首充|包邮|日赚|日赢")
+
+
 def spam_score(text: str) -> int:
-    score = 3 if _has(text, "spam_strong") else 0
+    score = 3 if _has(text, "spam_strong") or FOOTER.search(text) else 0
     score += len(set(_pattern("spam").findall(text)))
-    if re.search(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|cc|top)(?:/|\b)", text):
+    score += bool(MASKED_PHONE.search(text)) + bool(DEAL.search(text))
+    if LINK.search(text):
         score += 2
     if re.match(r"^\s*[【\[][^】\]]{1,12}[】\]]", text):
         score += 1
