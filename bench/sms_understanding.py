@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from sms.understanding import RULES_ONLY, Gazetteer, build_lexicon, prepare  # noqa: E402
 from sms.understanding.resolve import interpret  # noqa: E402
-from sms.understanding.train import parse_corpus, shipped_corpus, train  # noqa: E402
+from sms.understanding.train import shipped_corpus, train  # noqa: E402
 
 CORPUS = ROOT / "bench" / "corpus"
 ANSWERED = {"report", "query", "stop", "start", "help", "chat", "spam"}

@@ -172,8 +172,9 @@ def understanding_retrain(without_corrections: bool):
     from server.extensions import db
     from sms.understanding import store
     row = store.retrain(db.session, created_by=CLI_ACTOR, with_corrections=not without_corrections)
-    audit.record(db.session, "understanding.retrain", channel="cli", actor_label=CLI_ACTOR, entity="understanding_model",
-                 entity_id=row.id, summary={"texts": row.texts, "corrections": row.corrections})
+    audit.record(db.session, "understanding.retrain", channel="cli", actor_label=CLI_ACTOR,
+                 entity="understanding_model", entity_id=row.id,
+                 summary={"texts": row.texts, "corrections": row.corrections})
     db.session.commit()
     click.echo(f"model #{row.id}: {row.texts} texts ({row.corrections} from recategorisations), "
                f"{row.meta['features']} features, temperature {row.meta.get('temperature', 1):.2f}")

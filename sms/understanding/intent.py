@@ -71,9 +71,10 @@ def is_opt_in(text: str) -> bool:
 
 
 # an advert's opt-out footer in any of its spellings: 回T退订, 回复TD退订, 退订回N, 拒收请回复R
-FOOTER = re.compile(r"(?:回复?|reply)\s*[a-z]{1,2}\s*退订|退订\s*请?回复?\s*[a-z]{1,2}(?![a-z])|拒收\s*请?回复?\s*[a-z]")
-LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|cc|top|vip|info|xyz|me|io|shop|site|club|ltd|co)"
-                  r"(?:/|\b)")
+FOOTER = re.compile(r"(?:回复?|reply)\s*[a-z]{1,2}\s*退订|退订\s*请?回复?\s*[a-z]{1,2}(?![a-z])|"
+                    r"拒收\s*请?回复?\s*[a-z]")
+LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\."
+                  r"(?:com|cn|net|cc|top|vip|info|xyz|me|io|shop|site|club|ltd|co)(?:/|\b)")
 MASKED_PHONE = re.compile(r"\d{3}\*{3,4}\d{2,4}|\d\*{3}\d{3,}")
 DEAL = re.compile(r"满\d+减\d+|\d+折|\d+元起|立减\d+|首充|包邮|日赚|日赢")
 

@@ -30,9 +30,13 @@ def _words(name: str) -> str:
 
 
 SEND = r"发(?!现|生|出|展|烟|黑|臭|财|热|动|火|霉|酵|布)"  # 发 as sending, not 发现/发烟/发臭
-ASK_HOW = re.compile(r"(?:怎么|如何|怎样|咋|怎么样)(?:才能|可以|能)?(?:重新)?(?:退订|取消|关闭|停止|不再收|不收|拒收|屏蔽|"
-                     r"订阅|开通|恢复)|(?:退订|取消|订阅|开通)[^。.!！]{0,6}(?:要|该|需要|得)?(?:回复|回|发)什么|"
-                     r"how (?:do|can|could|would) (?:i|we|you)|how to|is there a way")
+ASK_HOW = re.compile(r"(?:怎么|如何|怎样|咋|怎么样)(?:才能|可以|能)?(?:重新)?"
+                     r"(?:退订|取消|关闭|停止|不再收|不收|拒收|屏蔽|订阅|开通|恢复)|(?:退订|取消|订阅|开通)[^。.!！]{0,6}(?:要|该|需要|得)?(?:回复|回|发)什么|"
+                     r"how (?:do|can|could|would) (?:i|we|you)|how to|is there a way|"
+                     # what unsubscribing would do: 退订了以后还能收到提醒吗？ if i unsubscribe, will…
+                     r"(?:退订|取消|unsubscrib\w*|cancel)[^。.!！]{0,12}"
+                     r"(?:以后|之后|还能|还会|会不会|是否|影响|if |will |still )[^。.!！]*[吗么呢?]|"
+                     r"(?:如果|要是|\bif\b)[^。.!！]{0,8}(?:退订|取消|unsubscrib)")
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +49,8 @@ def _patterns() -> tuple[re.Pattern, ...]:
         re.compile(refuse + near + texts),
         re.compile(texts + near + r"(?:别|不要|不用|勿|停止|停掉|停了|取消|关掉|关了|退掉)"),
         re.compile(gone),
+        # a polite request is still a refusal: 可以帮我退订吗, 麻烦取消提醒
+        re.compile(r"(?:可以|能|能不能|麻烦|请|帮我)\s*(?:帮我|给我)?\s*(?:退订|取消订阅|取消短信|取消提醒|取消通知)"),
     )
 
 

@@ -9,25 +9,9 @@ import sys
 
 import pytest
 
-from sms.understanding import Gazetteer, build_lexicon, prepare
 from sms.understanding.model import Model, shipped
 from sms.understanding.phonetic import PhoneticIndex, fold, readings, split_pinyin
-from sms.understanding.resolve import interpret
-
-LEXICON = build_lexicon()
-GAZETTEER = Gazetteer()
-GAZETTEER.add_area(1, "CJ05-1-1", "映月社区第一网格", "grid", 3, ["映月路"])
-prepare(LEXICON, GAZETTEER)
-
-
-def read(text: str, staff: bool = False):
-    return interpret(text, is_staff=staff, lexicon=LEXICON, gazetteer=GAZETTEER)
-
-
-def category_of(text: str) -> str:
-    parsed = read(text)
-    assert parsed.command == "report", (text, parsed)
-    return parsed.understanding["category"]
+from tests.domain.test_understanding import LEXICON, category_of, read
 
 
 @pytest.mark.parametrize("text,expected", [
