@@ -82,10 +82,10 @@ def _report(reading: Reading, lexicon: Lexicon, threshold: float, probabilities:
     cues = [c for c in rule.cues if c["category"] == category] if by else rule.cues
     # 其他 with no word of its own (no noise, no lorry…) is a text nobody understood: 待分类 for a person
     unsure = not by or (category == OTHER and not cues)
-    u = Understanding("report", category, round(confidence, 3), unsure, cues, rule.scores)
+    u = Understanding("report", category, round(confidence, 3), unsure, rule.cues if unsure else cues, rule.scores)
     if ranked:
         u.model = {label: round(p, 3) for p, label in ranked[:3]}
-    u.decided_by = by or "triage"
+    u.decided_by = "triage" if unsure else by
     return u
 
 
