@@ -34,6 +34,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 12, 15, tzinfo=SHANGHAI).astimezone(timezone.utc)  # Monday 12:15 local
 TODAY = date(2026, 11, 23)
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def _copy(cursor, table: str, columns: list[str], rows) -> int:
     n = 0

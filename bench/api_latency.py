@@ -16,6 +16,9 @@ from datetime import timedelta
 
 N = 40
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def build(session):
     from core.domain.areas import create_area

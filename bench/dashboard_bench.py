@@ -23,6 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.alerts_bench import NOW, load  # noqa: E402
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def build(url: str, grids: int, reuse: bool):
     import psycopg

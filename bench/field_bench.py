@@ -33,6 +33,9 @@ from tests.support.tcp_proxy import TcpProxy  # noqa: E402  (the suite's proxy, 
 LINK = {"offline": False, "latency": 300, "downloadThroughput": 64000 / 8, "uploadThroughput": 64000 / 8}
 CHROMIUM = os.environ.get("GRIDPATROL_TEST_CHROMIUM", "/usr/bin/chromium")
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def build_server(database_url: str | None):
     from werkzeug.serving import make_server

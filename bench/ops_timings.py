@@ -15,6 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def roster_rows():
     rows, n = [], 0

@@ -37,6 +37,9 @@ TOKEN = "bench-auth-token-0123456789abcdef"
 BASE = "https://gridpatrol.bench.example"
 PATH = "/sms/twilio/inbound"
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def wait_ready(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout

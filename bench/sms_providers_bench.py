@@ -32,6 +32,9 @@ PATH = "/sms/android/webhook"
 NICE = ["nice", "-n", "10"]  # as the Procfile runs workers: the web answers first, jobs take the rest
 TEXTS = ["举报 烧煤 映月路12号", "楼下有人烧垃圾，烟很大", "帮助", "查询 100001", "隔壁在熏腊肉，满楼道都是烟", "你好"]
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def seed(database_url: str, instance: Path) -> None:
     from server import create_app

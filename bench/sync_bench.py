@@ -37,6 +37,9 @@ from tests.support.postgres import fresh_postgres_schema  # noqa: E402
 
 SCRATCH = tempfile.TemporaryDirectory(prefix="gp-sync-bench-")  # instance dirs; removed at exit
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def prepare_database(url: str, devices: int) -> dict:
     """Fresh schema, one community with a grid per device, a patroller and device per grid, and a

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from server.config import load_config
 
-# The imports inside create_app and its helpers are deliberate: this is the composition root, and
+# Imports inside create_app and its helpers are deliberate: this is the composition root, and
 # `import server` (which every server.* import runs first) must not load Flask, the features or the API.
 
 if TYPE_CHECKING:  # Flask loads with the app, not with every `core.domain` import
