@@ -7,7 +7,7 @@ The dataset is bench/alerts_bench.py's (20,000 grids, 50,000 members, a week of 
 100,000 incidents), loaded by its `load` and frozen at its moment (Monday 12:15 Shanghai). Each page is
 requested through the Flask app in-process (no network, no browser: the figure is the server's time to
 answer) as a sub-district leader and as a global admin, `--repeats` times after one warm-up; p50 and p95
-are printed. Goals (issue 12): every page p95 < 300 ms, the problems list < 100 ms.
+are printed. Goals: every page p95 < 300 ms, the problems list < 100 ms.
 """
 from __future__ import annotations
 

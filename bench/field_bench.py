@@ -1,4 +1,4 @@
-"""Field benchmark: the patrol app in real Chromium on an emulated 2G link (issue 11).
+"""Field benchmark: the patrol app in real Chromium on an emulated 2G link.
 
     .venv/bin/python bench/field_bench.py [--records 50] [--database-url sqlite:///…|postgresql://…/gp_issue_11_bench]
 

@@ -29,7 +29,7 @@ def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> st
     before = current_revisions(app)
     heads = upgrade_database(app)  # UnversionedDatabase propagates: `serve` reports it and stops
     record_migration(app, "db.upgrade", before, heads)
-    seed_after_upgrade(app)  # the standard catalogue, as `gridpatrol db upgrade` does (issue 9)
+    seed_after_upgrade(app)  # the standard catalogue, as `gridpatrol db upgrade` does
     token, note = None, ""
     with app.app_context():
         session = db.session

@@ -1,7 +1,6 @@
 """SMS gateway: coded reports in, alerts out, nothing lost and nothing sent twice.
 
 Settings (environment variable → config key, default):
-  GRIDPATROL_SMS_BACKEND          SMS_BACKEND                  console | twilio
   GRIDPATROL_SMS_EXPIRE_AFTER     SMS_EXPIRE_AFTER_SECONDS     21600 (6 h; queued longer → expired)
   GRIDPATROL_SMS_MAX_ATTEMPTS     SMS_MAX_ATTEMPTS             5
   GRIDPATROL_SMS_RETRY_BASE       SMS_RETRY_BASE_SECONDS       30 (doubles per attempt)

@@ -52,7 +52,7 @@ def require_admin_over_member(principal, member: Member, action: str) -> None:
 
 def require_admin_over_areas(principal, areas, action: str) -> None:
     """Admin over EVERY area named; None ("everywhere", e.g. a root area's missing parent) needs a global
-    admin — it is never dropped from the check (issue 8: that is how an area admin became a global one)."""
+    admin — it is never dropped from the check (that is how an area admin once became a global one)."""
     if principal.is_global_admin:
         return
     areas = list(areas) or [None]

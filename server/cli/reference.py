@@ -1,5 +1,5 @@
 """`gridpatrol catalogue list|add|disable` and `gridpatrol areas add|import|list`: the reference data an
-office sets up from a shell before the server runs (issue 9). Thin adapters over core/domain/reference.py
+office sets up from a shell before the server runs. Thin adapters over core/domain/reference.py
 and core/domain/categories.py; every write is audited with channel `cli`.
 """
 from __future__ import annotations

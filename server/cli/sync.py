@@ -72,7 +72,7 @@ def device_sync(db, server, token, device_id, batch_size):
     except SyncError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(stats, ensure_ascii=False))
-    for item in client.conflicts()[seen:]:  # each change the server merged away or refused, and why (issue 9)
+    for item in client.conflicts()[seen:]:  # each change the server merged away or refused, and why
         click.echo(_describe_conflict(item))
 
 

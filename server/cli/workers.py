@@ -56,7 +56,7 @@ def worker_command(queues, with_cron, burst, simple):
             try:
                 worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config["LOG_LEVEL"])
                 break
-            except RedisUnavailable as exc:  # a Redis blink must not end the worker (issue 9)
+            except RedisUnavailable as exc:  # a Redis blink must not end the worker
                 _wait_for_redis(connection, exc)
     finally:
         if cron is not None:
@@ -77,7 +77,7 @@ def cron_command():
         try:
             scheduler.start()
             return
-        except RedisUnavailable as exc:  # a Redis blink must not end the scheduler (issue 9)
+        except RedisUnavailable as exc:  # a Redis blink must not end the scheduler
             _wait_for_redis(connection, exc)
 
 

@@ -53,7 +53,7 @@ def android_webhook():
         except DBAPIError as exc:  # after IntegrityError (a subclass)
             if not is_unavailable(exc) or event.kind != "inbound":
                 raise  # a delivery report or a ping: 503, the phone sends it again
-            # The database blinked: keep the text in the durable spool (issue 9); its reply leaves through
+            # The database blinked: keep the text in the durable spool; its reply leaves through
             # the phone once the spool is replayed.
             text = event.inbound
             spool_inbound(current_app, db.session, exc, provider="android", message_sid=text.message_sid,

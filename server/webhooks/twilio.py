@@ -81,7 +81,7 @@ def twilio_inbound():
         except DBAPIError as exc:  # after IntegrityError (a subclass): the MessageSid race is handled above
             if not is_unavailable(exc):
                 raise
-            # The database blinked: keep the text in the durable spool (issue 9), acknowledge it.
+            # The database blinked: keep the text in the durable spool, acknowledge it.
             return twiml(spool_inbound(current_app, db.session, exc, provider="twilio", **kwargs))
     return twiml("")  # pragma: no cover
 
