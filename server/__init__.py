@@ -1,7 +1,8 @@
-"""gridpatrol: offline-first sync server with an SMS fallback for air-pollution grid patrols.
+"""gridpatrol's application, the top layer: `create_app`, configuration, every command and HTTP adapter.
 
 `create_app` is the only way an app is built: by the dev server, gunicorn (`server:create_app()`),
-the CLI, RQ workers and tests.
+the CLI, RQ workers and tests. It assembles the foundation (core), the features (sync, sms), the
+workers' runtime and the pages (web); docs/architecture.md draws the layers.
 """
 from __future__ import annotations
 
