@@ -43,9 +43,9 @@ PUBLIC_ENDPOINTS = {"auth.login"}  # the only foundation API view that takes no 
 
 
 def authenticate_first() -> None:
-    """before_request for the foundation's /api/v1 views: the token is checked before webargs judges the body
-    or query, so a caller without a valid token gets 401/403-worthy answers, not a 422 listing the fields
-    it got wrong. Feature blueprints (sync, sms, workers) keep their own order."""
+    """before_request for every JSON blueprint under /api/v1 (server/api/): the token is checked before webargs
+    judges the body or query, so a caller without a valid token gets 401/403-worthy answers, not a 422
+    listing the fields it got wrong."""
     blueprint = current_app.blueprints.get(request.blueprint or "")
     if (blueprint is not None and blueprint.import_name.startswith("server.api.")
             and request.path.startswith("/api/v1/")
