@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema,
                                page_schema, paginate)
-from server.domain.scoping import require_admin_over_member as _require_admin_over_member
+from server.domain.scoping import require_authority_over_member
 from server.auth import staff_principal
 from server.domain.members import check_password, get_member, member_by_phone
 from server.domain import ratelimit
@@ -140,7 +140,7 @@ def issue_token(body):
     """An admin issues a staff token for a member (e.g. a leader without a password)."""
     principal = staff_principal()
     member = get_member(db.session, body["member_id"])
-    _require_admin_over_member(principal, member, "issue tokens")
+    require_authority_over_member(principal, member, "create", "credentials", "issue tokens")
     record, token = _issue(member, body["name"], body["expires_in_days"])
     audit("staff_token.issue", "staff_token", record.id, {"member_id": member.id, "name": body["name"]})
     db.session.commit()
@@ -156,7 +156,8 @@ def list_tokens(args):
     principal = staff_principal()
     member_id = args.get("member_id", principal.member.id)
     if member_id != principal.member.id:
-        _require_admin_over_member(principal, get_member(db.session, member_id), "list tokens")
+        require_authority_over_member(principal, get_member(db.session, member_id), "read", "credentials",
+                                      "list tokens")
     statement = select(StaffToken).where(StaffToken.member_id == member_id).order_by(StaffToken.id)
     if not args["include_revoked"]:
         statement = statement.where(StaffToken.revoked_at.is_(None))
@@ -173,7 +174,7 @@ def revoke_token(token_id):
     if record is None:
         raise NotFound(f"no token with id {token_id}", details={"id": [f"Unknown token id {token_id}."]})
     if record.member_id != principal.member.id:
-        _require_admin_over_member(principal, record.member, "revoke tokens")
+        require_authority_over_member(principal, record.member, "delete", "credentials", "revoke tokens")
     if record.revoked_at is None:
         record.revoked_at = utcnow()
         audit("staff_token.revoke", "staff_token", record.id, {"member_id": record.member_id})

@@ -9,7 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, id_field, live,
                                page_args_schema, page_schema, paginate)
-from server.domain.scoping import member_filter, require_admin_over_member, require_member_visible
+from server.domain.scoping import (member_filter, require_admin_over_member, require_authority_over_member,
+                                   require_member_visible)
 from server.auth import staff_principal
 from server.domain.access import require_may_grant
 from server.domain.members import (check_password, create_member, deactivate_member, get_member,
@@ -225,7 +226,7 @@ def put_password(body, member_id):
     principal = staff_principal()
     member = get_member(db.session, member_id)
     if member.id != principal.member.id:
-        require_admin_over_member(principal, member, "set passwords")
+        require_authority_over_member(principal, member, "create", "credentials", "set passwords")
     elif member.password_hash and not check_password(member, body["current_password"] or ""):
         raise Invalid("the current password is wrong", details={"current_password": ["Wrong or missing."]})
     set_password(member, body["password"])

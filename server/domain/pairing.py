@@ -10,8 +10,8 @@ Interface (used by the CLI, the patrol app's exchange endpoint and the leaders' 
     issue_pairing_code(session, member, *, actor=None, actor_label="", channel="api", now=None)
         -> PairingCode(code, expires_at, path, member_id)
         `actor` is the issuing staff Principal (server.domain.access) — the permission table's devices/pair
-        row (leaders, supervisors, admins) over one of the member's areas, see `may_pair`; None means an
-        operator at the shell (the CLI), who is trusted. Audited as `device.pairing_code`. The caller commits.
+        row (leaders, supervisors, admins) over EVERY one of the member's areas, see `may_pair`; None means
+        an operator at the shell (the CLI), who is trusted. Audited as `device.pairing_code`. The caller commits.
     redeem_pairing_code(session, code, *, device_name="", now=None) -> (Device, token)
         Raises NotFound `pairing_code_invalid` (unknown / already used / expired; one answer so a guesser
         learns nothing) or Conflict `member_inactive`. Registers the device, marks the code used (a
@@ -33,9 +33,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.domain import audit
-from server.domain.access import can, require, roles_for
+from server.domain.scoping import authority_over_member, require_authority_over_member
 from server.domain.tokens import register_device
-from server.errors import Conflict, Forbidden, NotFound
+from server.errors import Conflict, NotFound
 from server.models import Device, Member, utcnow
 from server.models.pairing import PairingCode as PairingCodeRow
 
@@ -68,27 +68,18 @@ def pairing_path(code: str) -> str:
 
 
 def may_pair(actor, member: Member) -> bool:
-    """The permission table's devices/pair row over one of the member's areas (a global grant covers all);
-    None is an operator at the shell (the CLI), who is trusted. The dashboard asks this to show its button."""
-    if actor is None or can(actor, "pair", "devices", None):
-        return True
-    return any(a.area is not None and can(actor, "pair", "devices", a.area) for a in member.assignments)
-
-
-def _check_issuer(actor, member: Member) -> None:
-    if may_pair(actor, member):
-        return
-    if member.assignments and member.assignments[0].area is not None:
-        require(actor, "pair", "devices", member.assignments[0].area, what="pair a device")
-    raise Forbidden("only a leader or admin over the member's areas may pair a device", code="role_not_permitted",
-                    details={"action": "pair a device", "roles_allowed": sorted(roles_for("devices", "pair"))})
+    """The permission table's devices/pair row over EVERY assignment the member holds, like every other
+    credential (server.domain.scoping.authority_over_member); None is an operator at the shell (the CLI), who
+    is trusted. The dashboard asks this to show its button."""
+    return actor is None or authority_over_member(actor, member, "pair", "devices")
 
 
 def issue_pairing_code(session: Session, member: Member, *, actor=None, actor_label: str = "",
                        channel: str = "api", now: datetime | None = None) -> PairingCode:
     if not member.active or member.deleted_at is not None:
         raise Conflict(f"{member.name} is deactivated; a device for them would not work", code="member_inactive")
-    _check_issuer(actor, member)
+    if actor is not None:
+        require_authority_over_member(actor, member, "pair", "devices", "pair a device")
     now = now or utcnow()
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     issuer = actor.member if actor is not None else None

@@ -28,3 +28,29 @@ def audit_entries(app, action: str) -> list[dict]:
     with app.app_context():
         return [a.summary for a in db.session.scalars(db.select(AuditLog).where(AuditLog.action == action)
                                                       .order_by(AuditLog.id))]
+
+
+def set_password(app, phone: str, password: str) -> None:
+    from server.domain.members import member_by_phone, set_password as set_it
+    from server.extensions import db
+    with app.app_context():
+        set_it(member_by_phone(db.session, phone), password)
+        db.session.commit()
+
+
+def csrf_of(client, path: str = "/dashboard/login") -> str:
+    import re
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def dashboard_login(client, phone: str, password: str):
+    """One sign-in through the dashboard's form (CSRF token first, as a browser would)."""
+    return client.post("/dashboard/login", data={"phone": phone, "password": password, "csrf_token": csrf_of(client)})
+
+
+def signed_in_client(app, phone: str, password: str = "correct-horse-9"):
+    """A test client signed in to the dashboard as the member with this phone (her password set first)."""
+    set_password(app, phone, password)
+    client = app.test_client()
+    assert dashboard_login(client, phone, password).status_code == 302
+    return client

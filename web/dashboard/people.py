@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from server.domain.scoping import require_admin_over_member
+from server.domain.scoping import require_authority_over_member
 from server.domain.access import scope_filter
 from server.domain.audit import record as audit_record
 from server.domain.members import get_member, set_password
@@ -75,7 +75,7 @@ def set_member_password(member_id):
     principal = leader()
     member = get_member(db.session, member_id)
     try:
-        require_admin_over_member(principal, member, "set passwords")
+        require_authority_over_member(principal, member, "create", "credentials", "set passwords")
         set_password(member, request.form.get("password", "")[:200])
         audit_record(db.session, "member.password_set", channel=CHANNEL, actor=principal.member, entity="member",
                      entity_id=member.id)

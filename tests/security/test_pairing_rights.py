@@ -1,0 +1,73 @@
+"""Threat: a low-ranked leader taking over a higher account through a credential. Pairing a phone, setting a
+password and issuing a staff token all need authority over EVERY assignment the member holds (one rule,
+server.domain.scoping.authority_over_member): the global admin who also patrols a grid is not that grid
+leader's to pair."""
+from __future__ import annotations
+
+import pytest
+
+from tests.security.helpers import area_admin, csrf_of, new_member, signed_in_client
+from tests.support.api_helpers import as_, assert_error
+
+
+def _admin_also_patrols(app, world, area_key: str = "g11") -> None:
+    from server.extensions import db
+    from server.models import Assignment, Member
+    with app.app_context():
+        admin = db.session.get(Member, world.ids["admin"])
+        admin.assignments.append(Assignment(role="patroller", area_id=world.ids[area_key]))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("leader_phone", ["+8617000000005", "+8617000000003"])  # grid leader, community leader
+def test_a_leader_cannot_pair_a_phone_for_the_global_admin_who_patrols_her_area(app, world, leader_phone):
+    _admin_also_patrols(app, world)
+    client = signed_in_client(app, leader_phone)
+    answer = client.post(f"/dashboard/people/members/{world.ids['admin']}/pair",
+                         data={"csrf_token": csrf_of(client, "/dashboard/people")})
+    assert answer.status_code == 302  # back to the list with the refusal, no code shown
+    from server.extensions import db
+    from server.models.pairing import PairingCode
+    with app.app_context():
+        assert db.session.query(PairingCode).count() == 0
+    # her own patroller (every assignment inside her area) she may pair
+    mine = client.post(f"/dashboard/people/members/{world.ids['patroller']}/pair",
+                       data={"csrf_token": csrf_of(client, "/dashboard/people")})
+    assert mine.status_code == 200 and "/app/pair?code=" in mine.get_data(as_text=True)
+
+
+def test_the_pair_button_is_offered_only_where_the_rule_allows(app, world):
+    from server.domain.access import Principal
+    from server.domain.pairing import issue_pairing_code, may_pair
+    from server.errors import Forbidden
+    from server.extensions import db
+    from server.models import Member
+    _admin_also_patrols(app, world)
+    with app.app_context():
+        grid_leader = Principal.for_member(db.session.get(Member, world.ids["g11_leader"]))
+        admin = db.session.get(Member, world.ids["admin"])
+        assert not may_pair(grid_leader, admin)
+        assert may_pair(grid_leader, db.session.get(Member, world.ids["patroller"]))
+        with pytest.raises(Forbidden):
+            issue_pairing_code(db.session, admin, actor=grid_leader)
+
+
+def test_every_credential_follows_the_same_rule_for_a_member_in_two_communities(app, client, world):
+    """An area admin of HD03-1 may not pair, set the password of, or issue a token for a member who also
+    holds a role in HD03-2; the global admin may do all three."""
+    both = new_member(client, world, "两地人", "+8617000000070", [{"role": "patroller", "area_code": "HD03-1-1"},
+                                                                  {"role": "patroller", "area_code": "HD03-2-1"}])
+    _, scoped = area_admin(client, world, "HD03-1")
+    assert_error(scoped.put(f"/members/{both['id']}/password", {"password": "long-enough-1"}), 403)
+    assert_error(scoped.post("/auth/tokens", {"member_id": both["id"]}), 403)
+    assert_error(scoped.post("/devices", {"member_id": both["id"], "name": "x"}), 403)
+    from server.domain.access import Principal
+    from server.domain.pairing import may_pair
+    from server.extensions import db
+    from server.models import Member
+    with app.app_context():
+        area_admin_member = db.session.scalar(db.select(Member).where(Member.phone == "+8617000000090"))
+        assert not may_pair(Principal.for_member(area_admin_member), db.session.get(Member, both["id"]))
+    admin = as_(client, world, "admin")
+    assert admin.put(f"/members/{both['id']}/password", {"password": "long-enough-1"}).status_code == 204
+    assert admin.post("/auth/tokens", {"member_id": both["id"]}).status_code == 201
