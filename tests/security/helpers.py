@@ -54,3 +54,55 @@ def signed_in_client(app, phone: str, password: str = "correct-horse-9"):
     client = app.test_client()
     assert dashboard_login(client, phone, password).status_code == 302
     return client
+
+
+class OtherProcess:
+    """The same service in another process (gunicorn, one worker) on the test's database: what a second
+    server or worker sees. `with OtherProcess(app, tmp_path) as base: urlopen(base + ...)`."""
+
+    def __init__(self, app, tmp_path, **env):
+        self.app, self.tmp_path, self.env = app, tmp_path, env
+
+    def __enter__(self) -> str:
+        import os
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+        from urllib.error import URLError
+        from urllib.request import urlopen
+
+        from tests.support.plain_install import free_port
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DATABASE_URL": self.app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": "",
+               "GRIDPATROL_INSTANCE": str(self.tmp_path / "other-process"), "GRIDPATROL_SMS_BACKEND": "console",
+               "GRIDPATROL_WORKERS_EMBEDDED_TIMER": "false", "GRIDPATROL_LOG_LEVEL": "WARNING", **self.env}
+        self.process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b",
+                                         f"127.0.0.1:{port}", "server:create_app()"], env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "gunicorn exited"
+            try:
+                with urlopen(base + "/healthz", timeout=2):
+                    return base
+            except (URLError, OSError):
+                time.sleep(0.2)
+        raise AssertionError("gunicorn did not come up")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
+    import json
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+    request = Request(url, data=json.dumps(body).encode(), method="POST",
+                      headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except HTTPError as error:
+        return error.code, json.loads(error.read())

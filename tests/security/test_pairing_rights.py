@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.helpers import area_admin, csrf_of, new_member, signed_in_client
+from tests.security.helpers import OtherProcess, area_admin, csrf_of, new_member, post_json, signed_in_client
 from tests.support.api_helpers import as_, assert_error
 
 
@@ -71,3 +71,89 @@ def test_every_credential_follows_the_same_rule_for_a_member_in_two_communities(
     admin = as_(client, world, "admin")
     assert admin.put(f"/members/{both['id']}/password", {"password": "long-enough-1"}).status_code == 204
     assert admin.post("/auth/tokens", {"member_id": both["id"]}).status_code == 201
+
+
+# --- pairing codes: the wrong-code limit, proxies, deactivated members ------------------------------------
+
+def _code_for(app, member_id: int) -> str:
+    from server.domain.pairing import issue_pairing_code
+    from server.extensions import db
+    from server.models import Member
+    with app.app_context():
+        code = issue_pairing_code(db.session, db.session.get(Member, member_id)).code
+        db.session.commit()
+        return code
+
+
+def test_the_wrong_code_limit_holds_across_processes(app, world, tmp_path):
+    """With 4 gunicorn workers, 300 wrong codes got 80 answers before 429: each process counted its own."""
+    client = app.test_client()
+    for n in range(20):  # the documented limit per address per 10 minutes
+        assert client.post("/app/api/pair", json={"code": f"WRONG{n:03d}"}).status_code == 404
+    code = _code_for(app, world.ids["patroller"])
+    with OtherProcess(app, tmp_path) as other:
+        status, body = post_json(other + "/app/api/pair", {"code": "WRONGXYZ"})
+        assert status == 429 and body["error"] == "too_many_attempts"
+        assert post_json(other + "/app/api/pair", {"code": code})[0] == 429  # the right code waits too
+
+
+@pytest.fixture
+def proxied(db_url, tmp_path):
+    """The service behind one reverse proxy (GRIDPATROL_TRUSTED_PROXIES=1), with the usual world."""
+    from server.extensions import db
+    from tests.conftest import make_app, reset_database
+    from tests.support.factories import build_world
+    application = make_app(db_url, tmp_path, TRUSTED_PROXIES=1)
+    with application.app_context():
+        reset_database(db)
+        world = build_world(db.session)
+        db.session.commit()
+    yield application, world
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_behind_a_proxy_one_guesser_does_not_lock_everyone_out(proxied):
+    app, world = proxied
+    client = app.test_client()
+    guesser = {"X-Forwarded-For": "203.0.113.5"}
+    for n in range(20):
+        assert client.post("/app/api/pair", json={"code": f"WRONG{n:03d}"}, headers=guesser).status_code == 404
+    assert client.post("/app/api/pair", json={"code": "WRONG999"}, headers=guesser).status_code == 429
+    # a forged hop in front of the proxy's own does not make the guesser someone else
+    forged = {"X-Forwarded-For": "198.51.100.1, 203.0.113.5"}
+    assert client.post("/app/api/pair", json={"code": "WRONG998"}, headers=forged).status_code == 429
+    patroller = client.post("/app/api/pair", json={"code": _code_for(app, world.ids["patroller"])},
+                            headers={"X-Forwarded-For": "203.0.113.6"})
+    assert patroller.status_code == 201  # another phone behind the same proxy pairs
+
+
+def test_without_trusted_proxies_a_forwarded_header_changes_nothing(app, world):
+    client = app.test_client()
+    for n in range(20):
+        forwarded = {"X-Forwarded-For": f"203.0.113.{n}"}  # a guesser inventing a new address each time
+        assert client.post("/app/api/pair", json={"code": f"WRONG{n:03d}"}, headers=forwarded).status_code == 404
+    assert client.post("/app/api/pair", json={"code": "WRONG999"},
+                       headers={"X-Forwarded-For": "203.0.113.99"}).status_code == 429
+
+
+def test_a_code_issued_before_deactivation_is_void_after_reactivation(app, client, world):
+    code = _code_for(app, world.ids["patroller"])
+    admin = as_(client, world, "admin")
+    assert admin.patch(f"/members/{world.ids['patroller']}", {"active": False}).status_code == 200
+    assert admin.patch(f"/members/{world.ids['patroller']}", {"active": True}).status_code == 200
+    assert_error(client.post("/app/api/pair", json={"code": code}), 404, "pairing_code_invalid")
+
+
+def test_a_deactivated_members_code_answers_like_a_wrong_code(app, client, world):
+    code = _code_for(app, world.ids["patroller"])
+    from server.extensions import db
+    from server.models import Member
+    with app.app_context():  # deactivated without the API (a direct flip): the answer still names nobody
+        db.session.get(Member, world.ids["patroller"]).active = False
+        db.session.commit()
+    answer = client.post("/app/api/pair", json={"code": code})
+    body = assert_error(answer, 404, "pairing_code_invalid")
+    assert "吴巡查" not in answer.get_data(as_text=True) and body == assert_error(
+        client.post("/app/api/pair", json={"code": "ABCD-EFGH"}), 404)
