@@ -121,6 +121,7 @@ FEATURE_BLUEPRINTS = [
     "workers.api",
     "workers.reports_api",
     "sms.understanding.api",
+    "sms.understanding.lexicon_api",
     "web.patrol_app.views",
     "web.site",
     *[f"web.dashboard.{page}" for page in ("auth_pages", "overview", "problems", "patrols", "reports", "ledger",
