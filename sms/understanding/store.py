@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
 from server.domain.areas import area_by_code
+from server.domain.place_names import check_place_names
 from server.errors import Invalid, NotFound
 from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
@@ -153,7 +154,10 @@ def gazetteer(session: Session) -> Gazetteer:
     return _cached(session, "understanding_gazetteer", load)
 
 
-def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: str = "") -> tuple[Area, list[str]]:
+def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: str = "",
+                within: list[str] | None = None) -> tuple[Area, list[str]]:
+    """Aliases are places texts are routed by: checked like area names (server.domain.place_names; `within`:
+    the actor's admin subtrees, None = everywhere, the shell's operator)."""
     area = area_by_code(session, code)
     if area is None:
         raise NotFound(f"no area {code}", details={"area": [f"Unknown area code {code}."]})
@@ -161,6 +165,8 @@ def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: st
     for alias in dict.fromkeys(a.strip() for a in aliases):
         if not 2 <= len(alias) <= 60:
             raise Invalid(f"bad alias {alias!r}", details={"aliases": ["2 to 60 characters each."]})
+        check_place_names(session, [alias], path=area.path, area_id=area.id, within=within, alias=True,
+                          field="aliases")
         if session.scalar(select(AreaAlias.id).where(AreaAlias.area_id == area.id, AreaAlias.alias == alias)) is None:
             session.add(AreaAlias(area_id=area.id, alias=alias, added_by=added_by))
             added.append(alias)

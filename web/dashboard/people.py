@@ -137,7 +137,7 @@ def roster():
         raise Invalid("file too large", details={"file": ["At most 2 MB."]})
     table = read_roster(data, upload.filename)
     report = import_roster(db.session, table, parent, commit=False, channel=CHANNEL, actor=principal.member,
-                           region=current_app.config["GRIDPATROL_PHONE_REGION"])
+                           region=current_app.config["GRIDPATROL_PHONE_REGION"], principal=principal)
     db.session.rollback()
     token = secrets.token_urlsafe(16)
     (_upload_dir() / token).write_bytes(data)
@@ -162,7 +162,7 @@ def roster_commit():
     table = read_roster(data, name)
     try:
         report = import_roster(db.session, table, parent, commit=True, channel=CHANNEL, actor=principal.member,
-                               region=current_app.config["GRIDPATROL_PHONE_REGION"])
+                               region=current_app.config["GRIDPATROL_PHONE_REGION"], principal=principal)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
