@@ -14,7 +14,9 @@ CLI and the roster import alike — create_area, update_area, the roster plan an
    sub-district may share 映月: the deeper one wins and the other's leaders see its reports anyway).
 3. Nobody shadows places outside her subtree. An area admin's name or alias may neither contain nor be
    contained in a routing name of an area outside her admin subtree (409 `place_name_shadows`) — except a
-   name that contains one of its own ancestors' names (映月社区第十网格 inside 映月街道), which only narrows.
+   name that contains one of its own ancestors' names (映月社区第十网格 inside 映月街道), which only narrows,
+   and a part of an outside name whose texts already go to a deeper area of hers (映月 of 映月街道, when her
+   映月社区 already takes every text that says 映月).
    A global admin and the shell's operator reach everywhere, so rules 1 and 2 bind them, not 3.
 
 Aliases are kept by the understanding feature (sms/understanding/models.AreaAlias); they are read here by
@@ -104,12 +106,22 @@ class PlaceNames:
                                                 "that does not share it."]})
         if within is None or "" in within:
             return
+        def inside(entry_path: str) -> bool:
+            return any(entry_path.startswith(p) for p in within)
+
+        def routed_inside_already(entry: _Entry) -> bool:
+            """Every text naming `entry` already goes inside `within`: a deeper area there has a name in it."""
+            depth = entry.path.count("/")
+            return any(other.name in entry.name and other.path.count("/") > depth and inside(other.path)
+                       for other in self.entries)
+
         for entry in others:
-            if any(entry.path.startswith(p) for p in within):
+            if inside(entry.path):
                 continue
             for name in names:
                 narrows = path.startswith(entry.path) and entry.name in name and entry.name != name
-                if (name in entry.name or entry.name in name) and not narrows:
+                takes_nothing = name in entry.name and routed_inside_already(entry)
+                if (name in entry.name or entry.name in name) and not (narrows or takes_nothing):
                     raise Conflict(f"{text!r} overlaps {entry.label}, outside your areas: residents' texts about "
                                    "it would be routed here", code="place_name_shadows",
                                    details={field: [f"{text!r} overlaps {entry.label}, which is outside your "

@@ -157,3 +157,23 @@ def test_a_deactivated_members_code_answers_like_a_wrong_code(app, client, world
     body = assert_error(answer, 404, "pairing_code_invalid")
     assert "吴巡查" not in answer.get_data(as_text=True) and body == assert_error(
         client.post("/app/api/pair", json={"code": "ABCD-EFGH"}), 404)
+
+
+def test_the_dashboards_roster_import_judges_existing_members_like_the_api(app, client, world):
+    """The dashboard's dry run did not ask whether the importer may manage a phone's existing member: an area
+    admin could add a role to someone from another sub-district. Now the domain asks, for every surface."""
+    import io
+
+    from tests.support.roster_helpers import csv_bytes
+    admin = as_(client, world, "admin")
+    for body in ({"code": "HD04", "name": "江口街道", "kind": "subdistrict", "parent": "HD"},
+                 {"code": "HD04-1", "name": "江口社区", "kind": "community", "parent": "HD04"}):
+        assert admin.post("/areas", body).status_code == 201
+    new_member(client, world, "外街道人", "+8617000000071", [{"role": "patroller", "area_code": "HD04-1"}])
+    area_admin(client, world, "HD03")
+    web = signed_in_client(app, "+8617000000090")
+    sheet = csv_bytes([["映月社区", "映月一网格", "外街道人", "+8617000000071", "网格员"]])
+    form = {"parent": "HD03", "csrf_token": csrf_of(web, "/dashboard/people"),
+            "file": (io.BytesIO(sheet), "roster.csv")}
+    page = web.post("/dashboard/people/roster", data=form, content_type="multipart/form-data")
+    assert page.status_code == 200 and "belongs to a member outside your areas" in page.get_data(as_text=True)
