@@ -58,7 +58,7 @@ DASHBOARD_PAGES = ["/dashboard/", "/dashboard/problems", "/dashboard/triage", "/
 
 
 @pytest.mark.browser
-def test_the_dashboard_pages_satisfy_their_policy_in_chromium(page, live_server, demo):  # noqa: F811
+def test_the_dashboard_pages_satisfy_their_policy_in_chromium(page, live_server, demo, screenshot):  # noqa: F811
     page.add_init_script(WATCH_VIOLATIONS)
     sign_in(page, demo["admin"]["phone"], demo["admin"]["password"])
     for path in DASHBOARD_PAGES:
@@ -70,6 +70,7 @@ def test_the_dashboard_pages_satisfy_their_policy_in_chromium(page, live_server,
     page.goto("/dashboard/")
     page.wait_for_load_state("networkidle")
     assert page.locator("svg.bar").count() > 0  # the overview's patrol bars are SVG now, no inline style
+    screenshot(page, "security-overview-svg-bars")
     page.evaluate("window.gridpatrolRefresh()")    # the live part swapped in by script holds to it too
     page.wait_for_timeout(500)
     assert page.evaluate("window.__csp") == []
