@@ -244,8 +244,13 @@ def _accept_text(session: Session, event, *, reply_route: str | None, now: datet
     event_id = event.event_id or f"text:{inbound.message_sid}"[:100]
     row_id = session.execute(INSERT_EVENT, {"provider": event.provider, "event_id": event_id, "event": "inbound",
                                             "received_at": now, "payload": payload}).scalar_one()
-    enqueue_after_commit(session, FILE_EVENT_JOB, row_id, queue="sms")
+    enqueue_after_commit(session, FILE_EVENT_JOB, row_id, queue="sms", job_id=file_job_id(row_id))
     return {"status": "accepted", "event": "inbound"}
+
+
+def file_job_id(event_row_id: int) -> str:
+    """One job id per accepted text, so the sweeper can see that its filing job is still queued."""
+    return f"sms-file-{event_row_id}"
 
 
 
@@ -282,16 +287,16 @@ def _file_event(session: Session, config, event_row_id: int) -> str:
 
 def file_unfiled_events(session: Session, now: datetime | None = None, grace_seconds: float = 60.0) -> int:
     """The sweeper's share: hand out again every accepted text not filed `grace_seconds` after it arrived
-    (its job was lost with a worker, or Redis blinked). Filing is idempotent, so a slow job filed twice
-    does no harm."""
+    (its job was lost with a worker, or Redis blinked). A text whose job is still queued (a backlog
+    draining) is left alone, so a sweep each minute adds no copies; filing is idempotent, so a slow job
+    filed twice does no harm. Returns how many were handed out."""
     now = now or utcnow()
     ids = session.scalars(select(SmsWebhookEvent.id).where(
         SmsWebhookEvent.event == "inbound", SmsWebhookEvent.inbound_id.is_(None),
         SmsWebhookEvent.received_at <= now - timedelta(seconds=grace_seconds)).order_by(SmsWebhookEvent.id)).all()
     runner = get_runner()
-    for event_row_id in ids:
-        runner.enqueue(FILE_EVENT_JOB, event_row_id, queue="sms")
-    return len(ids)
+    return sum(runner.enqueue_unless_pending(FILE_EVENT_JOB, event_row_id, queue="sms",
+                                             job_id=file_job_id(event_row_id)) for event_row_id in ids)
 
 
 # ---------------------------------------------------------------- the database blinked (issue 9)

@@ -9,6 +9,8 @@ the ticket can say why it was filed where it was.
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
@@ -97,11 +99,29 @@ def _jieba():
     return _tokenizer
 
 
-def warm_up() -> None:
-    """Start loading jieba (about a second) on a daemon thread, once per process."""
-    if _tokenizer is None and not getattr(warm_up, "started", False):
+def warm_up(background: bool = True) -> None:
+    """Load jieba (about a second) once per process: on a daemon thread (a web process answers meanwhile),
+    or here and now (a worker, before it forks anything)."""
+    if not background:
+        _jieba()
+    elif _tokenizer is None and not getattr(warm_up, "started", False):
         warm_up.started = True
         threading.Thread(target=_jieba, name="jieba-warm-up", daemon=True).start()
+
+
+def _forget_locks_after_fork() -> None:
+    """A fork taken while the warm-up thread was loading (RQ forking a work horse, gunicorn --preload) leaves
+    the child our lock and jieba's dictionary lock held by a thread that does not exist there: the child's
+    first text would wait forever. The child starts with fresh locks and loads again if it must."""
+    global _lock
+    _lock = threading.Lock()
+    warm_up.started = _tokenizer is not None
+    jieba = sys.modules.get("jieba")
+    if jieba is not None and _tokenizer is None:
+        jieba.DICT_WRITING.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_after_fork)
 
 
 def teach(words) -> None:
