@@ -59,7 +59,7 @@ def worker_command(queues, with_cron, burst, fork, simple):
     url = _redis_url()
     connection = Redis.from_url(url)
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    _warm_up()
+    _warm_up(current_app, fork)
     cron = _start_cron(url) if with_cron else None
     try:
         worker_class = Worker if fork else SimpleWorker
@@ -76,15 +76,25 @@ def worker_command(queues, with_cron, burst, fork, simple):
             cron.wait(timeout=10)
 
 
-def _warm_up() -> None:
-    """Load before the first job what every job needs: the job modules and jieba's dictionary (about a
-    second). Done here and now, not on a thread: RQ forks its scheduler (and, with --fork, a horse per job)
-    from this process, and a fork taken while a thread holds a lock hands the child a lock nobody releases."""
+def _warm_up(app, fork: bool) -> None:
+    """Load before the first job what every job needs: the job modules, the SMS providers' client libraries
+    and jieba's dictionary (about a second). Done here and now, not on a thread: RQ forks its scheduler (and,
+    with --fork, a horse per job) from this process, and a fork taken while a thread holds a lock hands the
+    child a lock nobody releases. With --fork, what is loaded is then frozen out of the garbage collector's
+    reach, so a horse's collections do not copy the parent's whole heap page by page."""
+    import gc
     from importlib import import_module
+    from sms.providers import configured_names, get_provider
     from sms.understanding.category import warm_up
     for module in ("workers.jobs", "sms.inbound", "sms.outbox", "sms.spool", "sms.sweep"):
         import_module(module)
+    for name in configured_names(app.config):
+        client = getattr(get_provider(app, name), "client", None)  # imports the SDK; connects nowhere yet
+        if client is not None:
+            client()
     warm_up(background=False)
+    if fork:
+        gc.freeze()
 
 
 @click.command("cron")

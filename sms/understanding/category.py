@@ -100,13 +100,13 @@ def _jieba():
 
 
 def warm_up(background: bool = True) -> None:
-    """Load jieba (about a second) once per process: on a daemon thread (a web process answers meanwhile),
-    or here and now (a worker, before it forks anything)."""
+    """Load jieba and teach it the shipped lexicon (about a second) once per process: on a daemon thread (a
+    web process answers meanwhile), or here and now (a worker, before it forks anything)."""
     if not background:
-        _jieba()
+        build_lexicon()
     elif _tokenizer is None and not getattr(warm_up, "started", False):
         warm_up.started = True
-        threading.Thread(target=_jieba, name="jieba-warm-up", daemon=True).start()
+        threading.Thread(target=build_lexicon, name="jieba-warm-up", daemon=True).start()
 
 
 def _forget_locks_after_fork() -> None:
