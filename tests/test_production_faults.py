@@ -79,7 +79,7 @@ def test_texts_during_a_database_outage_are_spooled_and_replayed_once(cut_app, p
     assert spool.replay(cut_app)["replayed"] == 0
     assert _count(cut_app, InboundMessage) == 5 and _count(cut_app, Incident) == 5
     with cut_app.app_context():
-        replies = db.session.scalars(select(OutboundMessage).where(OutboundMessage.key.like("spool-reply:%"))).all()
+        replies = db.session.scalars(select(OutboundMessage).where(OutboundMessage.key.like("reply:%"))).all()
         assert len(replies) == 4 and all(r.body.startswith("已受理，工单号") for r in replies)
         assert {r.to_number for r in replies} == {RESIDENT}
 
