@@ -125,7 +125,7 @@ def test_two_cron_schedulers_enqueue_each_periodic_job_once(rq_app, redis_url):
         SimpleWorker([Queue("sms", connection=connection)], connection=connection).work(burst=True)
     runs = {r.name: r.runs for r in db.session.scalars(select(PeriodicRun))}
     assert runs == {"plan_windows": 1, "missed_patrols": 1, "overdue": 1, "release_held": 1, "daily_digest": 1,
-                    "weekly_report": 1, "sms_sweep": 1}
+                    "weekly_report": 1, "sms_sweep": 1, "roster_uploads": 1}
     last = db.session.get(PeriodicRun, "missed_patrols")
     assert last.last_now == local(2026, 11, 23, 12, 15)  # the period start is the job's `now`
 
