@@ -77,6 +77,16 @@ def register_bare_ack(app, handler) -> None:
         handlers.append(handler)
 
 
+def warm_up_understanding(background: bool = True) -> None:
+    """Load what reading a text needs — jieba's dictionary and the shipped lexicon, the pinyin table, the
+    shipped model — on a daemon thread, or (a worker, before it forks) here and now."""
+    # local: a feature's parts load when an app is built, not with the package
+    from sms.understanding.category import warm_up
+    from sms.understanding.model import shipped
+    from sms.understanding.phonetic import readings
+    warm_up(readings, shipped, background=background)
+
+
 def init_app(app) -> None:
     """Register the sms tables and fill the sms settings the foundation config does not know,
     environment first."""
@@ -97,9 +107,7 @@ def init_app(app) -> None:
         app.config.setdefault("SMS_CATEGORY_THRESHOLD", float(raw) if raw not in (None, "") else 0.5)
     except ValueError as exc:
         raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
-    # local: a feature's parts load when an app is built, not with the package
-    from sms.understanding.category import warm_up
-    warm_up()  # load jieba's dictionary in the background so the first resident text does not wait for it
+    warm_up_understanding()  # in the background: the first text need not wait
     for key, variable in PROVIDER_SETTINGS.items():
         app.config.setdefault(key, os.environ.get(variable) or None)
     app.config.setdefault("SMS_GATEWAY_NUMBER", os.environ.get("GRIDPATROL_SMS_GATEWAY_NUMBER") or None)

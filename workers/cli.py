@@ -78,21 +78,22 @@ def worker_command(queues, with_cron, burst, fork, simple):
 
 def _warm_up(app, fork: bool) -> None:
     """Load before the first job what every job needs: the job modules, the SMS providers' client libraries
-    and jieba's dictionary (about a second). Done here and now, not on a thread: RQ forks its scheduler (and,
-    with --fork, a horse per job) from this process, and a fork taken while a thread holds a lock hands the
-    child a lock nobody releases. With --fork, what is loaded is then frozen out of the garbage collector's
-    reach, so a horse's collections do not copy the parent's whole heap page by page."""
+    and what reading a text needs (jieba's dictionary, the pinyin table, the model: about a second). Done here
+    and now, not on a thread: RQ forks its scheduler (and, with --fork, a horse per job) from this process,
+    and a fork taken while a thread holds a lock hands the child a lock nobody releases. With --fork, what is
+    loaded is then frozen out of the garbage collector's reach, so a horse's collections do not copy the
+    parent's whole heap page by page."""
     import gc
     from importlib import import_module
+    from sms import warm_up_understanding
     from sms.providers import configured_names, get_provider
-    from sms.understanding.category import warm_up
     for module in ("workers.jobs", "sms.inbound", "sms.outbox", "sms.spool", "sms.sweep"):
         import_module(module)
     for name in configured_names(app.config):
         client = getattr(get_provider(app, name), "client", None)  # imports the SDK; connects nowhere yet
         if client is not None:
             client()
-    warm_up(background=False)
+    warm_up_understanding(background=False)
     if fork:
         gc.freeze()
 
