@@ -27,14 +27,6 @@ RESIDENT = "+8613912345678"
 
 
 @pytest.fixture
-def pg_proxy(postgres_url):
-    parts = urlsplit(postgres_url)
-    proxy = TcpProxy(parts.hostname, parts.port or 5432)
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture
 def cut_app(pg_proxy, postgres_url, tmp_path):
     app = build_sms_app(pg_proxy.url_for(postgres_url), tmp_path, SMS_BACKEND="console",
                         TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)

@@ -9,22 +9,11 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import bearer
 from tests.support.roster_helpers import GOOD_ROWS, csv_bytes
-from tests.support.sms_fixtures import _close, build_sms_app, sms_world
-from tests.support.sms_standins import ANDROID_NUMBER, AndroidPhoneStandIn, android_config
-
-
-@pytest.fixture
-def android_app(db_url, tmp_path):
-    phone = AndroidPhoneStandIn().start()
-    app = build_sms_app(db_url, tmp_path, **android_config(phone))
-    app.phone = phone
-    yield app
-    _close(app)
-    phone.stop()
+from tests.support.sms_fixtures import sms_world
+from tests.support.sms_standins import ANDROID_NUMBER
 
 
 def test_public_health_names_no_provider_address_or_number(android_app):

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -21,7 +19,6 @@ from tests.conftest import make_app
 from tests.support.api_helpers import as_
 from tests.support.sms_fixtures import _close, build_sms_app, sms_world
 from tests.support.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
-from tests.support.tcp_proxy import TcpProxy
 
 PATROLLER = "+8617000000007"  # the test world's patroller (HD03-1-1)
 PIN = "4821"
@@ -95,16 +92,6 @@ def test_wrong_pins_lock_the_number_out_in_the_database_and_are_audited(app, cli
     assert all(PIN not in json.dumps(a.summary) and "1000" not in json.dumps(a.summary) for a in audit)
 
 
-@pytest.fixture
-def android_app(db_url, tmp_path):
-    phone = AndroidPhoneStandIn().start()
-    app = build_sms_app(db_url, tmp_path, **android_config(phone))
-    app.phone = phone
-    yield app
-    _close(app)
-    phone.stop()
-
-
 def test_the_pin_is_not_kept_in_the_webhook_payload_the_log_or_the_spool(android_app, caplog):
     """The office phone's webhook stores the text before a job files it: the stored payload holds the text
     with the PIN masked as sms_inbound does (the PIN itself only sealed, and dropped once filed)."""
@@ -136,30 +123,30 @@ def test_the_pin_is_not_kept_in_the_webhook_payload_the_log_or_the_spool(android
     assert PIN not in caplog.text
 
 
-@pytest.fixture
-def pg_proxy(postgres_url):
-    parts = urlsplit(postgres_url)
-    proxy = TcpProxy(parts.hostname, parts.port or 5432)
-    yield proxy
-    proxy.close()
+def _spooled_and_replayed(app, pg_proxy, payload: dict, event_id: str) -> dict:
+    """The phone delivers `payload` while the database is cut (spooled), then the spool is replayed;
+    returns the delivery's headers."""
+    from sms import spool
+    sms_world(app)
+    pg_proxy.cut()
+    raw, headers = signed_webhook("sms:received", payload, event_id=event_id)
+    assert app.test_client().post("/sms/android/webhook", data=raw, headers=headers).get_json()["status"] == \
+        "spooled"
+    pg_proxy.restore()
+    assert spool.replay(app)["replayed"] == 1
+    app.extensions["gridpatrol.runner"].wait(timeout=30)
+    return headers
 
 
 def test_a_spooled_text_delivered_again_is_one_text_with_one_reply(pg_proxy, postgres_url, tmp_path):
     """Database cut: the phone's event is spooled. After the replay, the phone delivers the same event again
     (a new signature timestamp): it is a duplicate — one inbound row, one incident, one reply, one text."""
-    from sms import spool
     phone = AndroidPhoneStandIn().start()
     app = build_sms_app(pg_proxy.url_for(postgres_url), tmp_path, **android_config(phone))
     try:
-        sms_world(app)
         client = app.test_client()
         payload = received_payload("+8613912345678", "举报 烧煤 映月路9号")
-        pg_proxy.cut()
-        raw, headers = signed_webhook("sms:received", payload, event_id="evt-spool-dup-1", timestamp=None)
-        assert client.post("/sms/android/webhook", data=raw, headers=headers).get_json()["status"] == "spooled"
-        pg_proxy.restore()
-        assert spool.replay(app)["replayed"] == 1
-        app.extensions["gridpatrol.runner"].wait(timeout=30)
+        headers = _spooled_and_replayed(app, pg_proxy, payload, "evt-spool-dup-1")
         raw, headers = signed_webhook("sms:received", payload, event_id="evt-spool-dup-1",
                                       timestamp=int(headers["X-Timestamp"]) + 5)
         answer = client.post("/sms/android/webhook", data=raw, headers=headers).get_json()
@@ -179,18 +166,12 @@ def test_a_spooled_text_delivered_again_is_one_text_with_one_reply(pg_proxy, pos
 def test_the_same_text_under_a_new_event_id_after_a_replay_is_answered_once(pg_proxy, postgres_url, tmp_path):
     """The phone may also resend a text under a new event id: it is filed as the text already stored, and
     its reply is the same outbox row (one key per text, whichever way it came in)."""
-    from sms import spool
     phone = AndroidPhoneStandIn().start()
     app = build_sms_app(pg_proxy.url_for(postgres_url), tmp_path, **android_config(phone))
     try:
-        sms_world(app)
         client = app.test_client()
         payload = received_payload("+8613912345679", "帮助")
-        pg_proxy.cut()
-        raw, headers = signed_webhook("sms:received", payload, event_id="evt-spool-a")
-        assert client.post("/sms/android/webhook", data=raw, headers=headers).get_json()["status"] == "spooled"
-        pg_proxy.restore()
-        assert spool.replay(app)["replayed"] == 1
+        _spooled_and_replayed(app, pg_proxy, payload, "evt-spool-a")
         raw, headers = signed_webhook("sms:received", payload, event_id="evt-spool-b")
         assert client.post("/sms/android/webhook", data=raw, headers=headers).get_json()["status"] == "accepted"
         app.extensions["gridpatrol.runner"].wait(timeout=30)
