@@ -90,9 +90,7 @@ def _warm_up(app, fork: bool) -> None:
     for module in ("workers.jobs", "sms.inbound", "sms.outbox", "sms.spool", "sms.sweep"):
         import_module(module)
     for name in configured_names(app.config):
-        client = getattr(get_provider(app, name), "client", None)  # imports the SDK; connects nowhere yet
-        if client is not None:
-            client()
+        get_provider(app, name).warm_up()  # imports the SDK; connects nowhere yet
     warm_up_understanding(background=False)
     if fork:
         gc.freeze()
