@@ -161,7 +161,8 @@ def test_the_default_zone_is_written_once():
 QUEUED_JOB_PATHS = (
     "sms.inbound.file_event_job", "sms.outbox.send_message_job", "sms.spool.replay_spool_job",
     "workers.jobs.daily_digest_job", "workers.jobs.deliver_alerts_job", "workers.jobs.missed_patrols_job",
-    "workers.jobs.overdue_job", "workers.jobs.plan_windows_job", "workers.jobs.release_held_job",
+    "workers.jobs.overdue_job", "workers.jobs.plan_windows_job", "workers.jobs.purge_roster_uploads_job",
+    "workers.jobs.release_held_job",
     "workers.jobs.sms_sweep_job", "workers.jobs.weekly_report_job", "workers.periodic.tick",
 )
 

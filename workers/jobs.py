@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.models import utcnow
-from core.jobs.context import job_session
+from core.domain import roster_uploads
+from core.jobs.context import job_app, job_session
 from core.domain.patrol_calendar import local_date
 from sms import outbox
 from sms.sweep import sweep_sms_job
@@ -164,6 +165,14 @@ def sms_sweep_job(now=None) -> dict:
     """The SMS safety net (`sms.sweep.sweep_sms_job`: stuck outbox rows, texts accepted but not filed) on
     the same clock as the scans, recorded for the health view."""
     return _recorded("sms_sweep", now, sweep_sms_job)
+
+
+def purge_roster_uploads_job(now=None) -> dict:
+    """Delete roster files checked on the dashboard and never committed, once they expire (names and
+    phones must not lie in the instance folder for ever)."""
+    config = job_app().config
+    return _recorded("roster_uploads", now, lambda moment: {"deleted": roster_uploads.purge_expired(
+        config["INSTANCE_PATH"], moment, config["ROSTER_UPLOAD_TTL_MINUTES"])})
 
 
 def run_all(now=None) -> dict:

@@ -16,7 +16,7 @@ from core.settings import DEFAULT_TIMEZONE
 from core.domain.incidents import add_event, compute_deadline, require_promised_date, require_usable_category
 from core.domain.errors import IllegalTransition, Invalid
 from core.models import Incident, Member, OPEN_STATUSES, utcnow
-from core.domain.access import can_act_on_incident
+from core.domain.access import can_act_on_incident, require
 
 HANDLING_FIELDS = ("handling_class", "promised_date")
 DEFAULT_MAX_PROMISE_DAYS = 30
@@ -105,12 +105,13 @@ def update_incident(session: Session, incident: Incident, changes: dict, *, chan
 
 
 def require_may_recategorise(principal, incident: Incident, *, teach: bool = False) -> None:
-    """Who may move a report to another category: the permission table's incidents/update row (and
-    incidents/teach when the words that misplaced it are to be learned), over where the report was found
-    or who handles it. The API, the dashboard and the CLI ask this before `recategorise`."""
+    """Who may move a report to another category: the permission table's incidents/update row over where the
+    report was found or who handles it; teaching the words that misplaced it also needs the lexicon/create
+    row — the lexicon is one for the whole installation, so only an installation-wide role (a global admin)
+    changes it. The API and the dashboard ask this before `recategorise`."""
     can_act_on_incident(principal, incident, "update")
     if teach:
-        can_act_on_incident(principal, incident, "teach")
+        require(principal, "create", "lexicon", what="teach the classifier words (one lexicon for every area)")
 
 
 def recategorise(session: Session, incident: Incident, category, *, actor: Member | None = None,

@@ -69,6 +69,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/sms/android/webhook"): ("sms", "receive"),
     ("GET", f"{_V}/triage"): ("incidents", "read"),  # 待分类: residents' reports no cue could place
     ("POST", f"{_V}/triage/{{ref}}"): ("incidents", "update"),
+    ("GET", f"{_V}/lexicon/words"): ("lexicon", "read"),
+    ("DELETE", f"{_V}/lexicon/words/{{word_id}}"): ("lexicon", "delete"),
     ("GET", f"{_V}/workers/health"): ("worker_health", "read"),
     ("GET", f"{_V}/workers/alerts"): ("alerts", "read"),
     ("POST", f"{_V}/workers/alerts/{{alert_id}}/acknowledge"): ("alerts", "acknowledge"),

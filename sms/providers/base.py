@@ -175,6 +175,10 @@ class Provider:
         """Delivery results the provider only answers when asked (Aliyun's QuerySendDetails)."""
         return []
 
+    def warm_up(self) -> None:
+        """Load the client library now, connecting nowhere (a worker does this before its first job, so no
+        job pays for the import). Providers whose client is built with them have nothing to do."""
+
     def health(self) -> dict:
         """What the provider itself can say without the database (configuration, endpoint)."""
         return {"configured": True}
