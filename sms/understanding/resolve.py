@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from sms.parser import _split_command, parse, ParsedCommand, STAFF_COMMANDS, UUID
-from sms.understanding import categorise, understand, Understanding
+from sms.understanding import RULES_ONLY, categorise, understand, Understanding
 from sms.understanding.category import DEFAULT_THRESHOLD, Lexicon
 from sms.understanding.place import Gazetteer, locate
 
@@ -77,8 +77,10 @@ def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gaz
             return p  # staff commands are exact; a resident sending a real one is told it is for staff
         return _from_understanding(p, understand_(_body(p)), _body(p))
     if p.command == "report" and not p.explicit:
-        u = understand_(text)
-        return _from_understanding(p, u, text) if (u.intent != "report" or not is_staff) else _staff_free(p, u)
+        if is_staff:  # staff texts stay exact: only the rules' clear intents, never the model's guess
+            u = understand(text, lexicon, gazetteer, threshold=threshold, model=RULES_ONLY)
+            return _from_understanding(p, u, text) if u.intent != "report" else _staff_free(p, u)
+        return _from_understanding(p, understand_(text), text)
     if p.command == "report":
         if p.error:
             return p
