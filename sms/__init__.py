@@ -94,7 +94,7 @@ def init_app(app) -> None:
     except ValueError as exc:
         raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
     # local: a feature's parts load when an app is built, not with the package
-    from sms.understanding.category import warm_up
+    from sms.understanding.segment import warm_up
     from sms.understanding.model import shipped
     from sms.understanding.phonetic import readings
     # load jieba's dictionary, the pinyin table and the model in the background: the first text need not wait

@@ -7,15 +7,15 @@ own. See docs/sms.md, "How residents' texts are understood".
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from sms.understanding import intent as intents
 from sms.understanding import optout
-from sms.understanding.category import (DEFAULT_THRESHOLD, OTHER, CategoryGuess, Lexicon, build_lexicon, classify,
-                                        teach)
+from sms.understanding.category import DEFAULT_THRESHOLD, OTHER, CategoryGuess, Lexicon, build_lexicon, classify
 from sms.understanding.features import Reading, features, read
 from sms.understanding.model import Model, shipped
 from sms.understanding.place import Gazetteer, locate
+from sms.understanding.segment import teach
 
 INTENTS = ("report", "query", "stop", "start", "help", "chat", "spam")
 
@@ -34,7 +34,8 @@ class Understanding:
     decided_by: str = ""               # rules | model | triage
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], {}, "")}
+        """The decision as stored with the text (a shallow copy: the cue dicts are the understanding's own)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in (None, [], {}, "")}
 
 
 def prepare(lexicon: Lexicon, gazetteer: Gazetteer | None = None) -> None:

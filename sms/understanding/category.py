@@ -9,11 +9,12 @@ the ticket can say why it was filed where it was.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 
 from sms.understanding.phonetic import PhoneticIndex
+from sms.understanding.segment import is_common_word, teach
 
 OBJECT_ALONE = 0.3   # an object with no matching activity ("垃圾站臭" is not burning)
 # A word the lexicon does not know but whose ending says what it is: 饲料厂, 木材加工厂 (a plant), 羊肉汤馆
@@ -90,66 +91,7 @@ def build_lexicon(extra: list[tuple[str, str, float, str]] = ()) -> Lexicon:
     return lexicon
 
 
-# ---------------------------------------------------------------- segmentation
-
-_lock = threading.Lock()
-_tokenizer = None
-_known: set[str] = set()
-
-
-def _jieba():
-    """One jieba tokenizer per process: the dictionary ships in jieba's wheel (no download); loading it
-    takes about a second, once. Our own words are added to it so 二踢脚 or 煤堆 come out whole."""
-    global _tokenizer
-    if _tokenizer is None:
-        with _lock:
-            if _tokenizer is None:
-                # local: jieba loads on first use (about 0.5 s and its dictionary)
-                import logging
-
-                import jieba
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                _tokenizer = tokenizer
-    return _tokenizer
-
-
-def warm_up(*more) -> None:
-    """Start loading jieba (about a second) and whatever else is passed (the pinyin table, the shipped
-    model) on a daemon thread, once per process."""
-    if _tokenizer is None and not getattr(warm_up, "started", False):
-        warm_up.started = True
-
-        def load():
-            _jieba()
-            for step in more:
-                step()
-        threading.Thread(target=load, name="understanding-warm-up", daemon=True).start()
-
-
-def teach(words) -> None:
-    """Make sure jieba keeps these words (lexicon cues, place names) in one piece."""
-    new = [w for w in words if w not in _known and len(w) > 1]
-    if not new:
-        return
-    tokenizer = _jieba()
-    with _lock:
-        for word in new:
-            tokenizer.add_word(word, freq=max(2000, 400 * len(word)))
-            _known.add(word)
-
-
-def segment(text: str) -> list[str]:
-    return [w for w in _jieba().lcut(text, HMM=False) if w.strip()]
-
-
-COMMON_WORD = 20  # jieba frequency above which a written span is a word of its own, not a slip
-
-
-def is_common_word(chars: str) -> bool:
-    return _jieba().FREQ.get(chars, 0) >= COMMON_WORD
-
+# ---------------------------------------------------------------- words in the text
 
 def spotted_words(text: str, lexicon: Lexicon, tokens: list[str]) -> list[str]:
     """Lexicon words of two or more characters written in the text that the segmenter cut differently
@@ -174,9 +116,10 @@ def spotted_words(text: str, lexicon: Lexicon, tokens: list[str]) -> list[str]:
     return found
 
 
-def heard_words(text: str, lexicon: Lexicon) -> list[str]:
-    """Lexicon words the text says by sound but does not spell (烧眉 → 烧煤, `shao mei` → 烧煤)."""
-    return list(dict.fromkeys(h.word for h in lexicon.phonetic().find(text, is_common_word)))
+def heard_words(text: str, lexicon: Lexicon, units=None) -> list[str]:
+    """Lexicon words the text says by sound but does not spell (烧眉 → 烧煤, `shao mei` → 烧煤); `units`: the
+    text already heard (phonetic.hear)."""
+    return list(dict.fromkeys(h.word for h in lexicon.phonetic().find(text, is_common_word, units)))
 
 
 # ---------------------------------------------------------------- scoring
@@ -215,6 +158,7 @@ def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[d
     return scores, cues
 
 
+@lru_cache(maxsize=4096)
 def _by_suffix(word: str) -> tuple[Cue, ...]:
     for suffix, category, weight in SUFFIXES:
         if len(word) > len(suffix) and word.endswith(suffix) and "\u4e00" <= word[0] <= "\u9fff":

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from sms.understanding import intent as intents
 from sms.understanding import optout
-from sms.understanding.category import Lexicon, heard_words, score, segment, spotted_words
+from sms.understanding.category import Lexicon, heard_words, score, spotted_words
+from sms.understanding.segment import segment
 from sms.understanding.emoji import spell_out
 from sms.understanding.phonetic import hear, is_pinyin_text
 
@@ -36,6 +37,7 @@ class Reading:
     heard: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     cues: list[dict] = field(default_factory=list)
+    units: list = field(default_factory=list)    # the text as syllables (phonetic.hear)
 
     @property
     def evidence(self) -> float:
@@ -47,9 +49,10 @@ def read(text: str, lexicon: Lexicon) -> Reading:
     text = spell_out(text)
     tokens = segment(text)
     tokens += spotted_words(text, lexicon, tokens)
-    heard = heard_words(text, lexicon)
+    units = hear(text)
+    heard = heard_words(text, lexicon, units)
     scores, cues = score(tokens, lexicon, heard)
-    return Reading(text, tokens, heard, scores, cues)
+    return Reading(text, tokens, heard, scores, cues, units)
 
 
 def _units(text: str) -> list[str]:
@@ -71,7 +74,7 @@ def features(reading: Reading) -> dict[str, float]:
     for n in (1, 2, 3):
         for i in range(len(units) - n + 1):
             grams.add("c:" + "".join(units[i:i + n]) if n > 1 or len(units[i]) == 1 else "w:" + units[i])
-    sounds = [u.primary for u in hear(text)]
+    sounds = [u.primary for u in reading.units]
     for i, sound in enumerate(sounds):
         if sound:
             grams.add("p:" + sound)

@@ -79,6 +79,7 @@ MASKED_PHONE = re.compile(r"\d{3}\*{3,4}\d{2,4}|\d\*{3}\d{3,}")
 DEAL = re.compile(r"满\d+减\d+|\d+折|\d+元起|立减\d+|首充|包邮|日赚|日赢")
 
 
+@lru_cache(maxsize=512)
 def spam_score(text: str) -> int:
     score = 3 if _has(text, "spam_strong") or FOOTER.search(text) else 0
     score += len(set(_pattern("spam").findall(text)))

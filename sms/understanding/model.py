@@ -22,6 +22,7 @@ from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from operator import add
 
 FORMAT = 1
 SHIPPED = "data/model.json.gz"
@@ -38,14 +39,18 @@ class Model:
 
     def probabilities(self, features: dict[str, float]) -> dict[str, float]:
         width = len(self.labels)
-        totals = list(self.bias)
         weights, rows = self.weights, self.rows
+        # features of one value (every n-gram of a text has the same) are summed first, then scaled once
+        sums: dict[float, list[float]] = {}
         for name, value in features.items():
             offset = rows.get(name)
-            if offset is None:
-                continue
-            row = weights[offset:offset + width]
-            totals = [t + value * w for t, w in zip(totals, row)]
+            if offset is not None:
+                row = weights[offset:offset + width]
+                summed = sums.get(value)
+                sums[value] = list(map(add, summed, row)) if summed is not None else list(row)
+        totals = list(self.bias)
+        for value, summed in sums.items():
+            totals = [t + value * w for t, w in zip(totals, summed)]
         scaled = [t / self.temperature for t in totals]
         top = max(scaled)
         exps = [math.exp(s - top) for s in scaled]

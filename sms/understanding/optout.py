@@ -60,6 +60,7 @@ PINYIN_REFUSALS = ("biezaifa", "bieyaofa", "buyaozaifa", "buyaofa", "biefale", "
                    "buyaozaigeiwofa", "biegeiwofa")
 
 
+@lru_cache(maxsize=512)
 def refusal(text: str) -> str | None:
     """The words that refuse further texts, or None."""
     text = text.replace("’", "'")

@@ -18,7 +18,7 @@ from server.domain.areas import area_by_code
 from server.errors import Invalid, NotFound
 from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
-from sms.understanding.category import segment
+from sms.understanding.segment import segment
 from sms.understanding.model import Model, shipped
 from sms.understanding.models import (AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation,
                                       UnderstandingModel)

@@ -56,6 +56,18 @@ def test_the_pinyin_table_is_what_pypinyin_says():
         assert table[char] == tuple(dict.fromkeys(pinyin(char, style=Style.NORMAL, heteronym=True)[0]))
 
 
+def test_the_shipped_dictionary_is_jiebas_cut_to_what_understanding_needs(tmp_path):
+    """data/words.txt.gz is what `python -m sms.understanding.segment` builds from jieba's own dictionary: the
+    common words, every word holding a one-character cue (发烧 keeps 烧 from counting) and the …厂 compounds."""
+    from importlib import resources
+
+    from sms.understanding.segment import WORDS, build, is_common_word, segment
+    build(tmp_path / "words.txt.gz")
+    assert (tmp_path / "words.txt.gz").read_bytes() == resources.files("sms.understanding").joinpath(WORDS).read_bytes()
+    assert "烧" not in segment("他发烧了，一点都不想动") and "点" not in segment("他发烧了，一点都不想动")
+    assert is_common_word("眼花") and not is_common_word("烧眉")
+
+
 @pytest.mark.parametrize("text", ["举报 8号楼门口有人烧垃圾", "JB 6栋楼下有人放鞭炮", "投诉 3单元有人在楼道烧纸壳",
                                   "举报 12号楼后面在熏腊肉"])
 def test_a_building_number_after_the_report_word_is_an_address_not_a_code(text):
