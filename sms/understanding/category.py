@@ -21,6 +21,9 @@ OBJECT_ALONE = 0.3   # an object with no matching activity ("垃圾站臭" is no
 SUFFIXES = (("厂", "industrial", 2.0), ("作坊", "industrial", 2.0), ("馆", "cooking_fumes", 1.5),
             ("饭庄", "cooking_fumes", 1.5), ("酒家", "cooking_fumes", 1.5))
 HEARD = 0.6          # a word only heard (a slip, pinyin, initials) counts for less than one written
+# Dust raised where something is built, dug or torn down (an activity of the "site" group in the text) is
+# construction dust: 拆楼…灰飘得整个小区都是, 工地上的沙土没有盖.
+DUST, SITE_DUST, SITE = "dust", "construction_dust", "site"
 DEFAULT_THRESHOLD = 0.5
 OTHER = "other"
 
@@ -151,8 +154,9 @@ def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[d
             weight = cue.weight * factor
             if cue.kind == "object" and cue.group not in groups:
                 weight *= OBJECT_ALONE
-            scores[cue.category] = scores.get(cue.category, 0.0) + weight
-            cues.append({"word": word, "category": cue.category, "kind": cue.kind,
+            category = SITE_DUST if cue.category == DUST and SITE in groups else cue.category
+            scores[category] = scores.get(category, 0.0) + weight
+            cues.append({"word": word, "category": category, "kind": cue.kind,
                          **({"with": cue.group} if cue.kind == "object" and cue.group in groups else {}),
                          **({"heard": True} if factor != 1.0 else {}), "weight": round(weight, 2)})
     return scores, cues
@@ -160,15 +164,18 @@ def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[d
 
 @lru_cache(maxsize=4096)
 def _by_suffix(word: str) -> tuple[Cue, ...]:
+    if len(word) < 2 or not "\u4e00" <= word[0] <= "\u9fff":
+        return ()
     for suffix, category, weight in SUFFIXES:
-        if len(word) > len(suffix) and word.endswith(suffix) and "\u4e00" <= word[0] <= "\u9fff":
+        if len(word) > len(suffix) and word.endswith(suffix):
             return (Cue(word, category, "term", "", weight),)
     return ()
 
 
 def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THRESHOLD,
-             heard: list[str] = ()) -> CategoryGuess:
-    scores, cues = score(tokens, lexicon, heard)
+             heard: list[str] = (), scored: tuple[dict, list] | None = None) -> CategoryGuess:
+    """The rules' category; `scored`: (scores, cues) already worked out by `score` for these words."""
+    scores, cues = scored or score(tokens, lexicon, heard)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     if not ranked or ranked[0][1] <= 0:
         return CategoryGuess(OTHER, 0.0, {}, [], True)

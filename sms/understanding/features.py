@@ -25,8 +25,6 @@ from sms.understanding.segment import segment
 from sms.understanding.emoji import spell_out
 from sms.understanding.phonetic import hear, is_pinyin_text
 
-SOMEONE = re.compile(r"有人|有户|有家|那家|这家|谁家|人家在|someone|somebody|people (?:are|keep)")
-NUISANCE = re.compile(r"烟|呛|臭|灰|尘|味|吵|熏|smoke|smell|dust|noise|fumes")
 UNIT = re.compile(r"[\u3400-\u9fff]|[a-z]+|\d+|[?？]")
 
 
@@ -95,8 +93,14 @@ def features(reading: Reading) -> dict[str, float]:
 
 def cue_features(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
-    for name in ("question", "status", "my_report", "help", "chat", "thanks", "done"):
+    for name in ("question", "status", "help", "chat", "thanks", "done"):
         if intents.has(text, name):
+            out["cue:" + name] = 1.0
+    for name, pattern in (("my_report", intents.MY_REPORT), ("asks", intents.ASKS), ("waiting", intents.WAITING),
+                          ("texts_remark", intents.TEXTS_REMARK), ("air", intents.AIR), ("personal", intents.PERSONAL),
+                          ("service_question", intents.SERVICE_QUESTION), ("nearby", intents.NEARBY),
+                          ("phone", intents.PHONE), ("price", intents.PRICE), ("seller", intents.SELLER)):
+        if pattern.search(text):
             out["cue:" + name] = 1.0
     if intents.find_ticket(text):
         out["cue:ticket"] = 1.0
@@ -106,9 +110,9 @@ def cue_features(text: str) -> dict[str, float]:
     refusal = optout.refusal(text)
     if refusal:
         out["cue:refusal"] = 1.0
-    if SOMEONE.search(text):
+    if intents.SOMEONE.search(text):
         out["cue:someone"] = 1.0  # 有人…, 那家…: somebody doing something — the shape of a report
-    if NUISANCE.search(text):
+    if intents.NUISANCE.search(text):
         out["cue:nuisance"] = 1.0  # smoke, smell, dust, noise in any words
     if optout.about_texts(text):
         out["cue:texts"] = 1.0

@@ -145,11 +145,13 @@ def hear(text: str) -> list[Unit]:
 
 
 def is_pinyin_text(text: str) -> bool:
-    """Mostly pinyin: no Chinese characters and at least two pinyin syllables in Latin runs."""
+    """Mostly pinyin: no Chinese characters, at least two pinyin syllables, and most Latin words wholly pinyin
+    (`wo ju bao de`, `shaomei`; not English that happens to hold a syllable or two: `is anyone there`)."""
     if CJK.search(text):
         return False
-    heard = [u for u in hear(text) if u.sounds]
-    return len(heard) >= 2
+    words = re.findall(r"[a-z]+", text)
+    pinyin = [w for w in words if split_pinyin(w) is not None]
+    return len(pinyin) * 3 >= len(words) * 2 and sum(len(split_pinyin(w)) for w in pinyin) >= 2
 
 
 @dataclass(frozen=True)
