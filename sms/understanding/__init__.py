@@ -96,12 +96,10 @@ def understand(text: str, lexicon: Lexicon, gazetteer: Gazetteer | None = None, 
     shipped model; pass the office's (store.model) or RULES_ONLY."""
     reading = read(text, lexicon)
     ruled = _rule_intent(reading, lexicon)
-    if ruled is not None and ruled.intent in ("start", "stop", "spam"):
+    if ruled is not None:
         return ruled
     chosen = _model(model)
     probabilities = chosen.probabilities(features(reading)) if chosen else {}
-    if ruled is not None:
-        return ruled
     acts = any(word in lexicon.activities for word in (*reading.tokens, *reading.heard))
     if not intents.has_report_shape(reading.text, reading.evidence, acts):
         return _shapeless(reading.text, probabilities)

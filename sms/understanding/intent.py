@@ -227,7 +227,10 @@ PERSONAL = re.compile(r"^(?:妈|爸|老公|老婆|宝贝|亲爱的|老板|儿子
 # a question about the service (can I…? where is…? what do I reply?) rather than about a problem
 SERVICE_QUESTION = re.compile(r"(?:可以|能|能不能|可不可以|是否)(?!管|处理|来|派|去)[^，。,.!?？！]{0,10}(?:吗|么|\?)|"
                               r"回复?[^，。,.!?？！]{1,8}(?:吗|么)|是干(?:什么|嘛|啥)|哪个单位|是谁发")
-WHERE_HOW = re.compile(r"在哪|哪里|哪儿|哪些|怎么(?:预约|报名|申请|登记|办理|操作|撤回|修改)")
+HOW_DO_I = re.compile(r"怎么(?:预约|报名|申请|登记|办理|操作|撤回|修改)")
+# "where" is a question only when asked (不知道哪里来的烟 states it does not know)
+WHERE = re.compile(r"(?<!知道)(?:在哪|哪里|哪儿|哪些)")
+ASKING = re.compile(r"[?？]|[吗呢][\s。.!！~]*$|请问|问一下|问下|想问|想知道")
 
 
 def is_remark(text: str, evidence: float, someone: bool) -> bool:
@@ -246,7 +249,9 @@ def asks_about_service(text: str, evidence: float, someone: bool) -> bool:
     nearby (where and how are questions even when they name a problem)."""
     if someone or NEARBY.search(text):
         return False
-    return WHERE_HOW.search(text) is not None or (evidence < 3.0 and SERVICE_QUESTION.search(text) is not None)
+    if HOW_DO_I.search(text) or (WHERE.search(text) and ASKING.search(text)):
+        return True
+    return evidence < 3.0 and SERVICE_QUESTION.search(text) is not None
 
 
 def lacks_content(text: str) -> bool:
