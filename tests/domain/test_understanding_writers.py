@@ -60,7 +60,8 @@ def test_a_question_that_mentions_refusing_opts_nobody_out(text, intent):
     assert read(text).command == intent, text
 
 
-@pytest.mark.parametrize("text", ["楼下在拆房子，灰尘满天飞", "工地上的沙土没有盖，风一吹全是灰", "隔壁在挖地基，土堆着也不盖"])
+@pytest.mark.parametrize("text", ["楼下在拆房子，灰尘满天飞", "工地上的沙土没有盖，风一吹全是灰",
+                                  "隔壁在挖地基，土堆着也不盖"])
 def test_dust_raised_at_a_building_site_is_construction_dust(text):
     assert category_of(text) == "construction_dust"
 
