@@ -45,6 +45,13 @@ def prepare(lexicon: Lexicon, gazetteer: Gazetteer | None = None) -> None:
         teach(gazetteer.words())
 
 
+def forget_texts() -> None:
+    """Drop the per-text caches (an advert's score, a refusal — each asked several times while one text is
+    understood), so the benchmark times every run of a text as if it were new."""
+    intents.spam_score.cache_clear()
+    optout.refusal.cache_clear()
+
+
 STRONG_RULE = 0.7        # a rule this sure, on a term of its own, is not second-guessed by the model
 INTENT_CONFIDENCE = 0.6  # the model names a non-report intent only when at least this sure
 STOP_CONFIDENCE = 0.85   # ... and an opt-out only when this sure and the text is about texts
@@ -175,5 +182,5 @@ def _model_intent(text: str, reading: Reading, probabilities: dict) -> Understan
                          decided_by="model")
 
 
-__all__ = ["INTENTS", "Understanding", "understand", "categorise", "prepare", "build_lexicon", "Lexicon",
-           "Gazetteer", "Model", "RULES_ONLY"]
+__all__ = ["INTENTS", "Understanding", "understand", "categorise", "prepare", "forget_texts", "build_lexicon",
+           "Lexicon", "Gazetteer", "Model", "RULES_ONLY"]

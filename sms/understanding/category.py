@@ -101,11 +101,14 @@ def spotted_words(text: str, lexicon: Lexicon, tokens: list[str]) -> list[str]:
     (燃放烟花 → 燃放, 烟花), longest first: a word inside a longer one found is not counted again."""
     known = lexicon.__dict__.get("_spellings")
     if known is None:
-        known = lexicon.__dict__["_spellings"] = (frozenset(w for w in lexicon.words() if len(w) >= 2),
-                                                  max((len(w) for w in lexicon.words()), default=1))
-    words, longest = known
+        multi = frozenset(w for w in lexicon.words() if len(w) >= 2)
+        known = lexicon.__dict__["_spellings"] = (multi, max((len(w) for w in multi), default=1),
+                                                  frozenset(w[0] for w in multi))
+    words, longest, firsts = known
     spans: list[tuple[int, int, str]] = []
     for start in range(len(text)):
+        if text[start] not in firsts:
+            continue
         for end in range(min(len(text), start + longest), start + 1, -1):
             if text[start:end] in words:
                 spans.append((start, end, text[start:end]))

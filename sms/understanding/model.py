@@ -22,7 +22,6 @@ from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from operator import add
 
 FORMAT = 1
 SHIPPED = "data/model.json.gz"
@@ -41,16 +40,14 @@ class Model:
         width = len(self.labels)
         weights, rows = self.weights, self.rows
         # features of one value (every n-gram of a text has the same) are summed first, then scaled once
-        sums: dict[float, list[float]] = {}
+        by_value: dict[float, list] = {}
         for name, value in features.items():
             offset = rows.get(name)
             if offset is not None:
-                row = weights[offset:offset + width]
-                summed = sums.get(value)
-                sums[value] = list(map(add, summed, row)) if summed is not None else list(row)
+                by_value.setdefault(value, []).append(weights[offset:offset + width])
         totals = list(self.bias)
-        for value, summed in sums.items():
-            totals = [t + value * w for t, w in zip(totals, summed)]
+        for value, found in by_value.items():
+            totals = [t + value * column for t, column in zip(totals, map(sum, zip(*found)))]  # columns summed in C
         scaled = [t / self.temperature for t in totals]
         top = max(scaled)
         exps = [math.exp(s - top) for s in scaled]

@@ -84,8 +84,10 @@ def syllables() -> frozenset[str]:
     return frozenset(s for sounds in readings().values() for s in sounds)
 
 
-def split_pinyin(word: str) -> list[str] | None:
-    """`shaomei` → [shao, mei]; None when the run is not wholly pinyin. Fewest syllables wins (xian, not xi an)."""
+@lru_cache(maxsize=4096)
+def split_pinyin(word: str) -> tuple[str, ...] | None:
+    """`shaomei` → (shao, mei); None when the run is not wholly pinyin. Fewest syllables wins (xian, not xi an).
+    Cached: the same words come back text after text."""
     known = syllables()
     best: list[list[str] | None] = [None] * (len(word) + 1)
     best[0] = []
@@ -95,7 +97,8 @@ def split_pinyin(word: str) -> list[str] | None:
                 candidate = best[start] + [word[start:end]]
                 if best[end] is None or len(candidate) < len(best[end]):
                     best[end] = candidate
-    return best[len(word)]
+    found = best[len(word)]
+    return tuple(found) if found is not None else None
 
 
 class Unit(NamedTuple):
@@ -194,6 +197,7 @@ class PhoneticIndex:
         self.initials.update({key: word for key, word in TWO_LETTERS.items() if word in self.words})
         # 二脚踢 for 二踢脚: the same characters in another order (three or more)
         self.anagrams = {"".join(sorted(w)): w for w in self.words if len(w) >= 3 and len(set(w)) == len(w)}
+        self.anagram_chars = frozenset("".join(self.anagrams.values()))
 
     def find(self, text: str, is_word=lambda chars: False, units: list[Unit] | None = None) -> list[Heard]:
         """Words heard but not written; `is_word(chars)` says a written span is a word in its own right
@@ -226,8 +230,11 @@ class PhoneticIndex:
                             continue
                         found.append(Heard(word, span[0].start, span[-1].end, False))
         found.extend(self._initials(text))
+        letters = self.anagram_chars
         for size in (3, 4):
             for start in range(len(text) - size + 1):
+                if text[start] not in letters or text[start + size - 1] not in letters:
+                    continue
                 chars = text[start:start + size]
                 word = self.anagrams.get("".join(sorted(chars)))
                 if word and chars not in self.words and CJK.match(chars):

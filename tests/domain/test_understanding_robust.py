@@ -43,7 +43,7 @@ def test_written_words_are_not_mistaken_for_slips():
 def test_pinyin_table_and_folding():
     assert readings()["重"][:2] == ("zhong", "chong")
     assert fold("zhang") == fold("zan") == "zan" and fold("lan") == fold("nan")
-    assert split_pinyin("shaomei") == ["shao", "mei"] and split_pinyin("xian") == ["xian"]
+    assert split_pinyin("shaomei") == ("shao", "mei") and split_pinyin("xian") == ("xian",)
     assert split_pinyin("hello") is None
 
 
