@@ -13,8 +13,11 @@ for a resident (sms.understanding.resolve.interpret: the coded grammar first, th
 shipped model) and only aggregate figures are printed — per corpus and combined: reports under an acceptable
 category, clear opt-outs honoured, false opt-outs, questions answered as questions, intent accuracy,
 per-category precision/recall and the confusion matrix. The held-out texts are never printed: `--errors`
-refuses unless `--cv` (training texts). Speed: p95 per text in process, the model's load time and the
-resident set growth of a fresh process that loads everything the web process loads to understand a text.
+refuses unless `--loao` or `--cv` (training texts). Leave one author out trains on every writer's training
+texts but one (A, B, C, the team) and judges that writer's: how the model and rules do for a writer they have
+not read. Speed: p95 per text in process (each text as if new: per-text caches emptied before every run), the
+model's load time and the resident set growth of a fresh process that loads everything the web process loads
+to understand a text.
 """
 from __future__ import annotations
 

@@ -96,9 +96,9 @@ def init_app(app) -> None:
     # local: a feature's parts load when an app is built, not with the package
     from sms.understanding.segment import warm_up
     from sms.understanding.model import shipped
-    from sms.understanding.phonetic import readings
+    from sms.understanding.phonetic import heard_as
     # load jieba's dictionary, the pinyin table and the model in the background: the first text need not wait
-    warm_up(readings, shipped)
+    warm_up(heard_as, shipped)
     for key, variable in PROVIDER_SETTINGS.items():
         app.config.setdefault(key, os.environ.get(variable) or None)
     app.config.setdefault("SMS_GATEWAY_NUMBER", os.environ.get("GRIDPATROL_SMS_GATEWAY_NUMBER") or None)
