@@ -95,11 +95,17 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMS_GATEWAY_NUMBER": _env("GRIDPATROL_SMS_GATEWAY_NUMBER"),
         "PATROL_APP_SMS_FALLBACK_MINUTES": _int_env("GRIDPATROL_APP_SMS_FALLBACK_MINUTES", 30),
         "MAX_PROMISE_DAYS": _int_env("GRIDPATROL_MAX_PROMISE_DAYS", 30),  # a 承诺 promise is at most N days
+        # A roster checked on the dashboard is kept (0600) this long for its commit, then deleted.
+        "ROSTER_UPLOAD_TTL_MINUTES": _int_env("GRIDPATROL_ROSTER_UPLOAD_TTL_MINUTES", 60),
         # The dashboard's session cookie: not readable by scripts, not sent on cross-site posts, https only
         # in production (behind TLS).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
+        # Reverse proxies in front of the service that append to X-Forwarded-For/-Proto (nginx: 1). 0 (the
+        # default) trusts no header: the client is the TCP peer. Per-client limits (wrong pairing codes) key
+        # on the address this lets through, so behind a proxy set it, or every client shares one address.
+        "TRUSTED_PROXIES": _int_env("GRIDPATROL_TRUSTED_PROXIES", 0),
         # In-process runner: delayed jobs (enqueue_in/enqueue_at) on timer threads; tests turn it off.
         "JOBS_INPROCESS_TIMERS": True,
     }
@@ -107,6 +113,8 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, "hide_parameters": True}
+    if not 0 <= int(cfg["TRUSTED_PROXIES"]) <= 10:
+        raise ConfigError("GRIDPATROL_TRUSTED_PROXIES must be the number of proxies in front (0 to 10)")
     _check_secrets(cfg)
     return cfg
 

@@ -17,7 +17,7 @@ import pytest
 from tests.support.factories import build_world
 from tests.support.postgres import ensure_postgres_database
 
-pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures"]
+pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures", "tests.support.tcp_proxy"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b.strip() for b in os.environ.get("GRIDPATROL_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
