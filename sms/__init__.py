@@ -82,10 +82,11 @@ def warm_up_understanding(background: bool = True) -> None:
     """Load what reading a text needs — jieba's dictionary and the shipped lexicon, the pinyin table, the
     shipped model — on a daemon thread, or (a worker, before it forks) here and now."""
     # local: a feature's parts load when an app is built, not with the package
-    from sms.understanding.category import warm_up
+    from sms.understanding.category import build_lexicon
     from sms.understanding.model import shipped
-    from sms.understanding.phonetic import readings
-    warm_up(readings, shipped, background=background)
+    from sms.understanding.phonetic import heard_as
+    from sms.understanding.segment import warm_up
+    warm_up(build_lexicon, heard_as, shipped, background=background)
 
 
 def init_app(app) -> None:

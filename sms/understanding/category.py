@@ -9,19 +9,21 @@ the ticket can say why it was filed where it was.
 """
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 
 from sms.understanding.phonetic import PhoneticIndex
+from sms.understanding.segment import is_common_word, teach
 
 OBJECT_ALONE = 0.3   # an object with no matching activity ("垃圾站臭" is not burning)
 # A word the lexicon does not know but whose ending says what it is: 饲料厂, 木材加工厂 (a plant), 羊肉汤馆
 SUFFIXES = (("厂", "industrial", 2.0), ("作坊", "industrial", 2.0), ("馆", "cooking_fumes", 1.5),
             ("饭庄", "cooking_fumes", 1.5), ("酒家", "cooking_fumes", 1.5))
 HEARD = 0.6          # a word only heard (a slip, pinyin, initials) counts for less than one written
+# Dust raised where something is built, dug or torn down (an activity of the "site" group in the text) is
+# construction dust: 拆楼…灰飘得整个小区都是, 工地上的沙土没有盖.
+DUST, SITE_DUST, SITE = "dust", "construction_dust", "site"
 DEFAULT_THRESHOLD = 0.5
 OTHER = "other"
 
@@ -92,100 +94,21 @@ def build_lexicon(extra: list[tuple[str, str, float, str]] = ()) -> Lexicon:
     return lexicon
 
 
-# ---------------------------------------------------------------- segmentation
-
-_lock = threading.Lock()
-_tokenizer = None
-_known: set[str] = set()
-
-
-def _jieba():
-    """One jieba tokenizer per process: the dictionary ships in jieba's wheel (no download); loading it
-    takes about a second, once. Our own words are added to it so 二踢脚 or 煤堆 come out whole."""
-    global _tokenizer
-    if _tokenizer is None:
-        with _lock:
-            if _tokenizer is None:
-                # local: jieba loads on first use (about 0.5 s and its dictionary)
-                import logging
-
-                import jieba
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                _tokenizer = tokenizer
-    return _tokenizer
-
-
-def warm_up(*more, background: bool = True) -> None:
-    """Load jieba, teach it the shipped lexicon, and run whatever else is passed (the pinyin table, the shipped
-    model), once per process: on a daemon thread (a web process answers meanwhile), or here and now, after
-    any such thread has finished (a worker, before it forks anything: a fork taken while the thread holds a
-    lock or half-imports a module hands the child a lock nobody releases, or a module half there)."""
-    def load():
-        build_lexicon()
-        for step in more:
-            step()
-    if not background:
-        thread = getattr(warm_up, "thread", None)
-        if thread is not None:
-            thread.join()
-        load()
-    elif _tokenizer is None and not getattr(warm_up, "started", False):
-        warm_up.started = True
-        warm_up.thread = threading.Thread(target=load, name="understanding-warm-up", daemon=True)
-        warm_up.thread.start()
-
-
-def _forget_locks_after_fork() -> None:
-    """A fork taken while the warm-up thread was loading (gunicorn --preload, a fork nobody waited for) leaves
-    the child our lock and jieba's dictionary lock held by a thread that does not exist there: the child's
-    first text would wait forever. The child starts with fresh locks and loads again if it must."""
-    global _lock
-    _lock = threading.Lock()
-    warm_up.started = _tokenizer is not None
-    warm_up.thread = None
-    jieba = sys.modules.get("jieba")
-    if jieba is not None and _tokenizer is None:
-        jieba.DICT_WRITING.clear()
-
-
-os.register_at_fork(after_in_child=_forget_locks_after_fork)
-
-
-def teach(words) -> None:
-    """Make sure jieba keeps these words (lexicon cues, place names) in one piece."""
-    new = [w for w in words if w not in _known and len(w) > 1]
-    if not new:
-        return
-    tokenizer = _jieba()
-    with _lock:
-        for word in new:
-            tokenizer.add_word(word, freq=max(2000, 400 * len(word)))
-            _known.add(word)
-
-
-def segment(text: str) -> list[str]:
-    return [w for w in _jieba().lcut(text, HMM=False) if w.strip()]
-
-
-COMMON_WORD = 20  # jieba frequency above which a written span is a word of its own, not a slip
-
-
-def is_common_word(chars: str) -> bool:
-    return _jieba().FREQ.get(chars, 0) >= COMMON_WORD
-
+# ---------------------------------------------------------------- words in the text
 
 def spotted_words(text: str, lexicon: Lexicon, tokens: list[str]) -> list[str]:
     """Lexicon words of two or more characters written in the text that the segmenter cut differently
     (燃放烟花 → 燃放, 烟花), longest first: a word inside a longer one found is not counted again."""
     known = lexicon.__dict__.get("_spellings")
     if known is None:
-        known = lexicon.__dict__["_spellings"] = (frozenset(w for w in lexicon.words() if len(w) >= 2),
-                                                  max((len(w) for w in lexicon.words()), default=1))
-    words, longest = known
+        multi = frozenset(w for w in lexicon.words() if len(w) >= 2)
+        known = lexicon.__dict__["_spellings"] = (multi, max((len(w) for w in multi), default=1),
+                                                  frozenset(w[0] for w in multi))
+    words, longest, firsts = known
     spans: list[tuple[int, int, str]] = []
     for start in range(len(text)):
+        if text[start] not in firsts:
+            continue
         for end in range(min(len(text), start + longest), start + 1, -1):
             if text[start:end] in words:
                 spans.append((start, end, text[start:end]))
@@ -199,9 +122,10 @@ def spotted_words(text: str, lexicon: Lexicon, tokens: list[str]) -> list[str]:
     return found
 
 
-def heard_words(text: str, lexicon: Lexicon) -> list[str]:
-    """Lexicon words the text says by sound but does not spell (烧眉 → 烧煤, `shao mei` → 烧煤)."""
-    return list(dict.fromkeys(h.word for h in lexicon.phonetic().find(text, is_common_word)))
+def heard_words(text: str, lexicon: Lexicon, units=None) -> list[str]:
+    """Lexicon words the text says by sound but does not spell (烧眉 → 烧煤, `shao mei` → 烧煤); `units`: the
+    text already heard (phonetic.hear)."""
+    return list(dict.fromkeys(h.word for h in lexicon.phonetic().find(text, is_common_word, units)))
 
 
 # ---------------------------------------------------------------- scoring
@@ -233,23 +157,28 @@ def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[d
             weight = cue.weight * factor
             if cue.kind == "object" and cue.group not in groups:
                 weight *= OBJECT_ALONE
-            scores[cue.category] = scores.get(cue.category, 0.0) + weight
-            cues.append({"word": word, "category": cue.category, "kind": cue.kind,
+            category = SITE_DUST if cue.category == DUST and SITE in groups else cue.category
+            scores[category] = scores.get(category, 0.0) + weight
+            cues.append({"word": word, "category": category, "kind": cue.kind,
                          **({"with": cue.group} if cue.kind == "object" and cue.group in groups else {}),
                          **({"heard": True} if factor != 1.0 else {}), "weight": round(weight, 2)})
     return scores, cues
 
 
+@lru_cache(maxsize=4096)
 def _by_suffix(word: str) -> tuple[Cue, ...]:
+    if len(word) < 2 or not "\u4e00" <= word[0] <= "\u9fff":
+        return ()
     for suffix, category, weight in SUFFIXES:
-        if len(word) > len(suffix) and word.endswith(suffix) and "\u4e00" <= word[0] <= "\u9fff":
+        if len(word) > len(suffix) and word.endswith(suffix):
             return (Cue(word, category, "term", "", weight),)
     return ()
 
 
 def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THRESHOLD,
-             heard: list[str] = ()) -> CategoryGuess:
-    scores, cues = score(tokens, lexicon, heard)
+             heard: list[str] = (), scored: tuple[dict, list] | None = None) -> CategoryGuess:
+    """The rules' category; `scored`: (scores, cues) already worked out by `score` for these words."""
+    scores, cues = scored or score(tokens, lexicon, heard)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     if not ranked or ranked[0][1] <= 0:
         return CategoryGuess(OTHER, 0.0, {}, [], True)

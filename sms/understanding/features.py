@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 
 from sms.understanding import intent as intents
 from sms.understanding import optout
-from sms.understanding.category import Lexicon, heard_words, score, segment, spotted_words
+from sms.understanding.category import Lexicon, heard_words, score, spotted_words
+from sms.understanding.segment import segment
 from sms.understanding.emoji import spell_out
 from sms.understanding.phonetic import hear, is_pinyin_text
 
-SOMEONE = re.compile(r"有人|有户|有家|那家|这家|谁家|人家在|someone|somebody|people (?:are|keep)")
-NUISANCE = re.compile(r"烟|呛|臭|灰|尘|味|吵|熏|smoke|smell|dust|noise|fumes")
 UNIT = re.compile(r"[\u3400-\u9fff]|[a-z]+|\d+|[?？]")
 
 
@@ -36,6 +35,7 @@ class Reading:
     heard: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     cues: list[dict] = field(default_factory=list)
+    units: list = field(default_factory=list)    # the text as syllables (phonetic.hear)
 
     @property
     def evidence(self) -> float:
@@ -47,9 +47,10 @@ def read(text: str, lexicon: Lexicon) -> Reading:
     text = spell_out(text)
     tokens = segment(text)
     tokens += spotted_words(text, lexicon, tokens)
-    heard = heard_words(text, lexicon)
+    units = hear(text)
+    heard = heard_words(text, lexicon, units)
     scores, cues = score(tokens, lexicon, heard)
-    return Reading(text, tokens, heard, scores, cues)
+    return Reading(text, tokens, heard, scores, cues, units)
 
 
 def _units(text: str) -> list[str]:
@@ -71,7 +72,7 @@ def features(reading: Reading) -> dict[str, float]:
     for n in (1, 2, 3):
         for i in range(len(units) - n + 1):
             grams.add("c:" + "".join(units[i:i + n]) if n > 1 or len(units[i]) == 1 else "w:" + units[i])
-    sounds = [u.primary for u in hear(text)]
+    sounds = [u.primary for u in reading.units]
     for i, sound in enumerate(sounds):
         if sound:
             grams.add("p:" + sound)
@@ -92,8 +93,14 @@ def features(reading: Reading) -> dict[str, float]:
 
 def cue_features(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
-    for name in ("question", "status", "my_report", "help", "chat", "thanks", "done"):
+    for name in ("question", "status", "help", "chat", "thanks", "done"):
         if intents.has(text, name):
+            out["cue:" + name] = 1.0
+    for name, pattern in (("my_report", intents.MY_REPORT), ("asks", intents.ASKS), ("waiting", intents.WAITING),
+                          ("texts_remark", intents.TEXTS_REMARK), ("air", intents.AIR), ("personal", intents.PERSONAL),
+                          ("service_question", intents.SERVICE_QUESTION), ("nearby", intents.NEARBY),
+                          ("phone", intents.PHONE), ("price", intents.PRICE), ("seller", intents.SELLER)):
+        if pattern.search(text):
             out["cue:" + name] = 1.0
     if intents.find_ticket(text):
         out["cue:ticket"] = 1.0
@@ -103,9 +110,9 @@ def cue_features(text: str) -> dict[str, float]:
     refusal = optout.refusal(text)
     if refusal:
         out["cue:refusal"] = 1.0
-    if SOMEONE.search(text):
+    if intents.SOMEONE.search(text):
         out["cue:someone"] = 1.0  # 有人…, 那家…: somebody doing something — the shape of a report
-    if NUISANCE.search(text):
+    if intents.NUISANCE.search(text):
         out["cue:nuisance"] = 1.0  # smoke, smell, dust, noise in any words
     if optout.about_texts(text):
         out["cue:texts"] = 1.0

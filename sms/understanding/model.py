@@ -38,14 +38,16 @@ class Model:
 
     def probabilities(self, features: dict[str, float]) -> dict[str, float]:
         width = len(self.labels)
-        totals = list(self.bias)
         weights, rows = self.weights, self.rows
+        # features of one value (every n-gram of a text has the same) are summed first, then scaled once
+        by_value: dict[float, list] = {}
         for name, value in features.items():
             offset = rows.get(name)
-            if offset is None:
-                continue
-            row = weights[offset:offset + width]
-            totals = [t + value * w for t, w in zip(totals, row)]
+            if offset is not None:
+                by_value.setdefault(value, []).append(weights[offset:offset + width])
+        totals = list(self.bias)
+        for value, found in by_value.items():
+            totals = [t + value * column for t, column in zip(totals, map(sum, zip(*found)))]  # columns summed in C
         scaled = [t / self.temperature for t in totals]
         top = max(scaled)
         exps = [math.exp(s - top) for s in scaled]

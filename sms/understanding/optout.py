@@ -30,8 +30,11 @@ def _words(name: str) -> str:
 
 
 SEND = r"发(?!现|生|出|展|烟|黑|臭|财|热|动|火|霉|酵|布)"  # 发 as sending, not 发现/发烟/发臭
-ASK_HOW = re.compile(r"(?:怎么|如何|怎样|咋|怎么样)(?:才能|可以|能)?(?:重新)?"
-                     r"(?:退订|取消|关闭|停止|不再收|不收|拒收|屏蔽|订阅|开通|恢复)|(?:退订|取消|订阅|开通)[^。.!！]{0,6}(?:要|该|需要|得)?(?:回复|回|发)什么|"
+RECEIVE = r"接收|收到|收(?=了|短信|信息|消息|你们)"      # 不接收你们的信息, 不想再收了
+ASK_HOW = re.compile(r"(?:怎么|如何|怎样|咋|怎么样)(?:样)?(?:才能|才可以|可以|能)?(?:重新)?(?:不再|不|别)?"
+                     r"(?:退订|取消|关闭|停止|再收|收|要|接收|拒收|屏蔽|订阅|开通|恢复)|"
+                     r"(?:要|该|需要|得|应该)?(?:回复|回|发|输入)(?:什么|啥|哪个|几)|只(?:收|要|接收|发)|"
+                     r"(?:zenme|ruhe|zenyang)\s*(?:tui|qu|bu|ting|guan)|"
                      r"how (?:do|can|could|would) (?:i|we|you)|how to|is there a way|"
                      # what unsubscribing would do: 退订了以后还能收到提醒吗？ if i unsubscribe, will…
                      r"(?:退订|取消|unsubscrib\w*|cancel)[^。.!！]{0,12}"
@@ -41,8 +44,9 @@ ASK_HOW = re.compile(r"(?:怎么|如何|怎样|咋|怎么样)(?:才能|可以|�
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern, ...]:
-    refuse, gone = _words("refuse").replace("别", "别(?!的|人|处|家|墅)"), _words("gone")
-    texts = "(?:" + _words("texts") + "|" + SEND + ")"
+    refuse = _words("refuse").replace("别", "别(?!的|人|处|家|墅)").replace("莫", "莫(?!名)")
+    gone = _words("gone")
+    texts = "(?:" + _words("texts") + "|" + SEND + "|" + RECEIVE + ")"
     # at most a few words between "don't" and what it refuses: 别再给我发了, 不要再往这个号发短信
     near = r"[^。.!！?？;；]{0,10}?"
     return (
@@ -51,15 +55,19 @@ def _patterns() -> tuple[re.Pattern, ...]:
         re.compile(gone),
         # a polite request is still a refusal: 可以帮我退订吗, 麻烦取消提醒
         re.compile(r"(?:可以|能|能不能|麻烦|请|帮我)\s*(?:帮我|给我)?\s*(?:退订|取消订阅|取消短信|取消提醒|取消通知)"),
+        # a refusal that ends the text or a clause, with nothing after it: 取消掉, 不订了, 退了吧, 拒绝接收
+        re.compile(r"(?:^|[，,。.!！;；\s])(?:我)?(?:不订|不订阅|别订|取消|退掉|退了|拒绝接收|不接收|不再接收|不收了)"
+                   r"(?:掉|了|吧|啦|呀|嘛|啊)*\s*[。.!！~]*$"),
     )
 
 
 DELETE = re.compile(r"(?:号码|电话|手机号|名单|list)[^。.!！?？]{0,8}(?:删|去掉|移除|remove)|"
                     r"(?:删|去掉|移除)[^。.!！?？]{0,8}(?:号码|电话|手机号|名单)")
-PINYIN_REFUSALS = ("biezaifa", "bieyaofa", "buyaozaifa", "buyaofa", "biefale", "tuiding", "quxiaodingyue",
-                   "buyaozaigeiwofa", "biegeiwofa")
+PINYIN_REFUSALS = ("biezaifa", "bieyaofa", "buyaozaifa", "buyaofa", "biefale", "tuiding", "quxiao",
+                   "buyaozaigeiwofa", "biegeiwofa", "bufale", "mofale", "buyaole")
 
 
+@lru_cache(maxsize=512)
 def refusal(text: str) -> str | None:
     """The words that refuse further texts, or None."""
     text = text.replace("’", "'")
@@ -85,12 +93,29 @@ def asks_how(text: str) -> bool:
     return ASK_HOW.search(text) is not None
 
 
+# Opting back in, in any words: again / resume / by mistake (重新接收, 想再收到, 手滑点了退订, I unsubscribed by
+# mistake) — but "again" right after a refusal is the refusal (别再发, 不要再给我发).
+RESUME = re.compile(r"(?<![别要用莫勿不甭嫑想])(?:重新|再次|再|恢复|继续)(?:给我)?(?:开通|订阅|接收|收到?|打开|推送)|"
+                    r"(?<![不别])想(?:要)?(?:重新|再)?(?:接收|收到|订阅)|手滑|误点|点错|不小心点|误操作|by mistake|"
+                    r"accidentally|\bresume\b|subscribe again|re-?subscribe|opt (?:me )?back in|"
+                    r"turn (?:it|them) back on")
+
+
 def wants_resume(text: str) -> bool:
     """重新开通短信提醒 / resume the alerts: opting back in, even when the text also says 退订."""
-    return intents.has(text, "resume") and not asks_how(text)
+    return (intents.has(text, "resume") or RESUME.search(text) is not None) and not asks_how(text)
+
+
+# A question is not a refusal (收到短信不用回复吗?) unless it is a polite request (能不能别再发了？ 别发了好吗?)
+QUESTION_END = re.compile(r"[吗么呢][\s?？。.!！~]*$|[?？][\s。.!！~]*$")
+REQUEST = re.compile(r"能不能|能否|可不可以|可以|麻烦|请|好吗|行吗|行不行|好不好|求求|please|could you|can you|"
+                     r"would you")
 
 
 def is_opt_out(text: str) -> bool:
     if refusal(text) is None or asks_how(text):
+        return False
+    alone = intents.core(text) in intents.cues()["stop_exact"]  # 退订? is still 退订
+    if QUESTION_END.search(text) and not REQUEST.search(text) and not alone:
         return False
     return intents.spam_score(text) < 3

@@ -21,9 +21,11 @@ as often as 放炮. Swapped characters (二脚踢 for 二踢脚) are matched for
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_RUN = re.compile(r"[a-z]+(?:[ '\-]+[a-z]+)*")
@@ -48,13 +50,31 @@ def fold(syllable: str) -> str:
 
 @lru_cache(maxsize=1)
 def readings() -> dict[str, tuple[str, ...]]:
-    """Character → its toneless readings, most common first (data/pinyin.tsv)."""
+    """Character → its toneless readings, most common first (data/pinyin.tsv). Characters that read alike
+    share one tuple and every syllable is one string: 21 000 characters in about 2 MB."""
     table: dict[str, tuple[str, ...]] = {}
+    shared: dict[str, tuple[str, ...]] = {}
     text = resources.files("sms.understanding").joinpath("data/pinyin.tsv").read_text("utf-8")
     for line in text.splitlines():
         if line and not line.startswith("#"):
             char, _, sounds = line.partition("\t")
-            table[char] = tuple(sounds.split())
+            found = shared.get(sounds)
+            if found is None:
+                found = shared[sounds] = tuple(sys.intern(s) for s in sounds.split())
+            table[char] = found
+    return table
+
+
+@lru_cache(maxsize=1)
+def heard_as() -> dict[str, tuple[frozenset[str], str]]:
+    """Character → (the folded sounds it may be, its most common one): what `hear` needs, worked out once."""
+    shared: dict[tuple[str, ...], tuple[frozenset[str], str]] = {}
+    table = {}
+    for char, sounds in readings().items():
+        found = shared.get(sounds)
+        if found is None:
+            found = shared[sounds] = (frozenset(fold(s) for s in sounds), fold(sounds[0]))
+        table[char] = found
     return table
 
 
@@ -64,8 +84,10 @@ def syllables() -> frozenset[str]:
     return frozenset(s for sounds in readings().values() for s in sounds)
 
 
-def split_pinyin(word: str) -> list[str] | None:
-    """`shaomei` → [shao, mei]; None when the run is not wholly pinyin. Fewest syllables wins (xian, not xi an)."""
+@lru_cache(maxsize=4096)
+def split_pinyin(word: str) -> tuple[str, ...] | None:
+    """`shaomei` → (shao, mei); None when the run is not wholly pinyin. Fewest syllables wins (xian, not xi an).
+    Cached: the same words come back text after text."""
     known = syllables()
     best: list[list[str] | None] = [None] * (len(word) + 1)
     best[0] = []
@@ -75,13 +97,13 @@ def split_pinyin(word: str) -> list[str] | None:
                 candidate = best[start] + [word[start:end]]
                 if best[end] is None or len(candidate) < len(best[end]):
                     best[end] = candidate
-    return best[len(word)]
+    found = best[len(word)]
+    return tuple(found) if found is not None else None
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One heard syllable of a text: the folded sounds it may be (its most common first as `primary`), the
-    character (or '' for pinyin)."""
+class Unit(NamedTuple):
+    """One heard syllable of a text: the folded sounds it may be, the character ('' for pinyin), where it is
+    in the text, and its most common sound (`primary`)."""
     sounds: frozenset[str]
     char: str
     start: int
@@ -89,17 +111,20 @@ class Unit:
     primary: str = ""
 
 
+GAP = Unit(frozenset(), "", -1, -1)  # digits, English, punctuation: breaks a run of syllables
+
+
 def hear(text: str) -> list[Unit]:
     """The text as syllables: each Chinese character with its folded readings, each Latin run that is wholly
     pinyin split into syllables. Anything else (digits, English, punctuation) breaks the run with a gap."""
-    table = readings()
+    table = heard_as()
     units: list[Unit] = []
-    gap = Unit(frozenset(), "", -1, -1)
     index, length = 0, len(text)
     while index < length:
         char = text[index]
-        if char in table:
-            units.append(Unit(frozenset(fold(s) for s in table[char]), char, index, index + 1, fold(table[char][0])))
+        found = table.get(char)
+        if found is not None:
+            units.append(Unit(found[0], char, index, index + 1, found[1]))
             index += 1
             continue
         match = LATIN_RUN.match(text, index) if "a" <= char <= "z" else None
@@ -108,25 +133,28 @@ def hear(text: str) -> list[Unit]:
                 parts = split_pinyin(token.group())
                 at = index + token.start()
                 if parts is None:
-                    units.append(gap)
+                    units.append(GAP)
                     continue
                 for part in parts:
-                    units.append(Unit(frozenset((fold(part),)), "", at, at + len(part), fold(part)))
+                    sound = fold(part)
+                    units.append(Unit(frozenset((sound,)), "", at, at + len(part), sound))
                     at += len(part)
             index = match.end()
             continue
-        if not char.isspace() and (not units or units[-1] is not gap):
-            units.append(gap)
+        if not char.isspace() and (not units or units[-1] is not GAP):
+            units.append(GAP)
         index += 1
     return units
 
 
 def is_pinyin_text(text: str) -> bool:
-    """Mostly pinyin: no Chinese characters and at least two pinyin syllables in Latin runs."""
+    """Mostly pinyin: no Chinese characters, at least two pinyin syllables, and most Latin words wholly pinyin
+    (`wo ju bao de`, `shaomei`; not English that happens to hold a syllable or two: `is anyone there`)."""
     if CJK.search(text):
         return False
-    heard = [u for u in hear(text) if u.sounds]
-    return len(heard) >= 2
+    words = re.findall(r"[a-z]+", text)
+    pinyin = [w for w in words if split_pinyin(w) is not None]
+    return len(pinyin) * 3 >= len(words) * 2 and sum(len(split_pinyin(w)) for w in pinyin) >= 2
 
 
 @dataclass(frozen=True)
@@ -138,19 +166,26 @@ class Heard:
 
 
 class PhoneticIndex:
-    """The lexicon's words by their first folded syllable, for matching by sound."""
+    """The lexicon's words by their first two folded syllables (one-syllable activities by their only one),
+    for matching by sound."""
 
     def __init__(self, words, terms_by_category: dict[str, set[str]] | None = None, singles=()):
         table = readings()
-        self.singles = set(singles)
         self.words = set(words)
-        self.by_first: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
+        self.by_pair: dict[tuple[str, str], list[tuple[str, tuple[frozenset[str], ...]]]] = {}
+        self.singles: dict[str, list[str]] = {}  # sound → activities heard as one pinyin syllable (烧, 放, 熏)
         for word in words:
             if not all(ch in table for ch in word):
                 continue
             shape = tuple(frozenset(fold(s) for s in table[ch]) for ch in word)
-            for sound in shape[0]:
-                self.by_first.setdefault(sound, []).append((word, shape))
+            if len(shape) == 1:
+                if word in singles:
+                    for sound in shape[0]:
+                        self.singles.setdefault(sound, []).append(word)
+                continue
+            for first in shape[0]:
+                for second in shape[1]:
+                    self.by_pair.setdefault((first, second), []).append((word, shape))
         by_initials: dict[str, set[tuple[str, str]]] = {}
         for category, terms in (terms_by_category or {}).items():
             for term in terms:
@@ -162,31 +197,44 @@ class PhoneticIndex:
         self.initials.update({key: word for key, word in TWO_LETTERS.items() if word in self.words})
         # 二脚踢 for 二踢脚: the same characters in another order (three or more)
         self.anagrams = {"".join(sorted(w)): w for w in self.words if len(w) >= 3 and len(set(w)) == len(w)}
+        self.anagram_chars = frozenset("".join(self.anagrams.values()))
 
-    def find(self, text: str, is_word=lambda chars: False) -> list[Heard]:
+    def find(self, text: str, is_word=lambda chars: False, units: list[Unit] | None = None) -> list[Heard]:
         """Words heard but not written; `is_word(chars)` says a written span is a word in its own right
-        (眼花, 拉长: not slips for 烟花, 腊肠)."""
-        units = hear(text)
+        (眼花, 拉长: not slips for 烟花, 腊肠). `units`: the text already heard (`hear(text)`)."""
+        units = hear(text) if units is None else units
         pinyin_only = not CJK.search(text)
         found: list[Heard] = []
+        count = len(units)
         for i, unit in enumerate(units):
-            for sound in unit.sounds:
-                for word, shape in self.by_first.get(sound, ()):
-                    n = len(shape)
-                    if i + n > len(units) or (n == 1 and (unit.char or not pinyin_only or word not in self.singles)):
-                        continue
-                    span = units[i:i + n]
-                    if not all(u.sounds & s for u, s in zip(span[1:], shape[1:])):
-                        continue
-                    chars = "".join(u.char for u in span)
-                    if chars == word:
-                        continue  # written as it is: the segmenter already sees it
-                    if chars and not self._slip(chars, word, is_word):
-                        continue
-                    found.append(Heard(word, span[0].start, span[-1].end, False))
+            if pinyin_only and not unit.char:  # a lone activity only in pinyin text: shao, fang, xun
+                found.extend(Heard(word, unit.start, unit.end, False)
+                             for sound in unit.sounds for word in self.singles.get(sound, ()))
+            if i + 1 >= count:
+                break
+            seen: set[str] = set()
+            for first in unit.sounds:
+                for second in units[i + 1].sounds:
+                    for word, shape in self.by_pair.get((first, second), ()):
+                        n = len(shape)
+                        if word in seen or i + n > count:
+                            continue
+                        seen.add(word)
+                        span = units[i:i + n]
+                        if n > 2 and not all(u.sounds & s for u, s in zip(span[2:], shape[2:])):
+                            continue
+                        chars = "".join(u.char for u in span)
+                        if chars == word:
+                            continue  # written as it is: the segmenter already sees it
+                        if chars and not self._slip(chars, word, is_word):
+                            continue
+                        found.append(Heard(word, span[0].start, span[-1].end, False))
         found.extend(self._initials(text))
+        letters = self.anagram_chars
         for size in (3, 4):
             for start in range(len(text) - size + 1):
+                if text[start] not in letters or text[start + size - 1] not in letters:
+                    continue
                 chars = text[start:start + size]
                 word = self.anagrams.get("".join(sorted(chars)))
                 if word and chars not in self.words and CJK.match(chars):

@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 
 from sms.parser import _split_command, parse, ParsedCommand, STAFF_COMMANDS, UUID
-from sms.understanding import categorise, understand, Understanding
+from sms.understanding import RULES_ONLY, categorise, understand, Understanding
 from sms.understanding.category import DEFAULT_THRESHOLD, Lexicon
 from sms.understanding.place import Gazetteer, locate
 
 GRID_CODE = re.compile(r"^[A-Z]{1,4}\d[0-9A-Z\-]*$")
 ADDRESS = re.compile(r"^\s*(?:号楼|号院|号门|栋|幢|单元|号|楼|室|排|层|户|门|巷|弄|#|-\d)")
 WORDY = re.compile(r"[\u3400-\u9fff]")
+STAFF_ANSWERED = ("stop", "start", "query", "help")  # a staff member's free text otherwise gets the staff usage
 
 
 def _well_formed_staff(p: ParsedCommand) -> bool:
@@ -77,8 +78,10 @@ def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gaz
             return p  # staff commands are exact; a resident sending a real one is told it is for staff
         return _from_understanding(p, understand_(_body(p)), _body(p))
     if p.command == "report" and not p.explicit:
-        u = understand_(text)
-        return _from_understanding(p, u, text) if (u.intent != "report" or not is_staff) else _staff_free(p, u)
+        if is_staff:  # staff texts stay exact: opt-out/in, a question, help; anything else gets their usage
+            u = understand(text, lexicon, gazetteer, threshold=threshold, model=RULES_ONLY)
+            return _from_understanding(p, u, text) if u.intent in STAFF_ANSWERED else _staff_free(p, u)
+        return _from_understanding(p, understand_(text), text)
     if p.command == "report":
         if p.error:
             return p

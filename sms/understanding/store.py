@@ -22,7 +22,7 @@ from core.domain.place_names import check_place_names
 from core.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
 from sms.reference_cache import cached as _cached, clear_caches
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
-from sms.understanding.category import segment
+from sms.understanding.segment import segment
 from sms.understanding.model import Model, shipped
 from sms.understanding.models import (AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation,
                                       UnderstandingModel)
@@ -325,7 +325,8 @@ def retrain(session: Session, *, created_by: str = "", with_corrections: bool = 
     """Train on the shipped corpus plus the office's corrections and store the model; every process uses it
     within half a minute. Takes seconds (scikit-learn, in this process only)."""
     fixes = corrections(session) if with_corrections else []
-    trained = train(shipped_corpus() + corrections_as_examples(fixes), lexicon(session),
+    corpus = shipped_corpus()
+    trained = train(corpus + corrections_as_examples(fixes, len(corpus)), lexicon(session),
                     note=f"retrained by {created_by or 'an office'}")
     row = UnderstandingModel(created_by=created_by, texts=trained.meta["texts"], corrections=len(fixes),
                              meta=trained.meta, data=trained.to_bytes())

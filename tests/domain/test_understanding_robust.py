@@ -43,7 +43,7 @@ def test_written_words_are_not_mistaken_for_slips():
 def test_pinyin_table_and_folding():
     assert readings()["重"][:2] == ("zhong", "chong")
     assert fold("zhang") == fold("zan") == "zan" and fold("lan") == fold("nan")
-    assert split_pinyin("shaomei") == ["shao", "mei"] and split_pinyin("xian") == ["xian"]
+    assert split_pinyin("shaomei") == ("shao", "mei") and split_pinyin("xian") == ("xian",)
     assert split_pinyin("hello") is None
 
 
@@ -54,6 +54,18 @@ def test_the_pinyin_table_is_what_pypinyin_says():
     assert len(table) > 20000
     for char in "烧煤鞭炮秸秆腊肉油烟工地扬尘重长":
         assert table[char] == tuple(dict.fromkeys(pinyin(char, style=Style.NORMAL, heteronym=True)[0]))
+
+
+def test_the_shipped_dictionary_is_jiebas_cut_to_what_understanding_needs(tmp_path):
+    """data/words.txt.gz is what `python -m sms.understanding.segment` builds from jieba's own dictionary: the
+    common words, every word holding a one-character cue (发烧 keeps 烧 from counting) and the …厂 compounds."""
+    from importlib import resources
+
+    from sms.understanding.segment import WORDS, build, is_common_word, segment
+    build(tmp_path / "words.txt.gz")
+    assert (tmp_path / "words.txt.gz").read_bytes() == resources.files("sms.understanding").joinpath(WORDS).read_bytes()
+    assert "烧" not in segment("他发烧了，一点都不想动") and "点" not in segment("他发烧了，一点都不想动")
+    assert is_common_word("眼花") and not is_common_word("烧眉")
 
 
 @pytest.mark.parametrize("text", ["举报 8号楼门口有人烧垃圾", "JB 6栋楼下有人放鞭炮", "投诉 3单元有人在楼道烧纸壳",
