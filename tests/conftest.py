@@ -1,12 +1,43 @@
-"""Test harness: every test that takes `app`, `session` or `client` runs on SQLite and on PostgreSQL.
+"""Test harness: real PostgreSQL, SQLite and Redis, set up once per test process and emptied per test.
 
-PostgreSQL and Redis are real servers on this machine. When one is unreachable the tests that need it
-skip on a developer's machine and FAIL under CI=true, so a green CI always means they really ran.
+The suite's shape (docs/testing.md says the same for people who do not read conftests):
+
+Databases. A test that takes `app`, `client`, `session`, `db`, `world` or `db_url` runs on ONE database, the
+default: PostgreSQL, because production runs it, and it is the stricter of the two (types, constraints,
+real concurrency and row locks), so a test that passes there exercises what offices run. Tests whose subject
+behaves differently per database run on BOTH: mark them `@pytest.mark.both_databases` (a module sets
+`pytestmark`). That is the code that branches on the dialect or leans on the engine: the sync push (COPY
+against multi-row INSERT) and pull (the visibility horizon), versions, upserts (ON CONFLICT), row locks and
+SKIP LOCKED in the outbox and the workers' scans, the ticket counter, rate limits, concurrency and races, the
+demo's figures, SQL injection, and SQLite's embedded behaviour. `--all-databases` runs every database test on
+every backend (a release check); the parameter id stays `[postgresql]` / `[sqlite]` either way.
+
+Set-up paid once. Each test process owns one PostgreSQL database and one SQLite file, with the schema made
+once (tests/support/databases.py); before each test only the tables that hold rows are emptied and the
+sequences restarted (milliseconds, not a TRUNCATE's half second). Transactions rolled back per test are not
+used: job-runner threads, the browser's live server and the worker processes must see committed rows. The
+app is one per database per process (tests/support/apps.py), its config and extensions put back after
+each test. The demo is built once per database and written back from memory for each test that asks for it.
+
+Parallel runs. `./scripts/test` with no arguments runs pytest-xdist with one worker per core (at most 4;
+GRIDPATROL_TEST_WORKERS overrides, 0 turns xdist off) and `--dist loadgroup`: the tests that install the
+wheel into a fresh venv share one worker (`xdist_group("plain_install")`) and start first. Each worker owns
+its databases: PostgreSQL `<name>_gw<n>` (and `<name>_gw<n>_plain`, `_e2e`, `_migrations` for the tests that
+make their own), Redis db "the URL's db minus n" (15, 14, … by default) unless GRIDPATROL_TEST_REDIS_DBS
+lists one per worker ("12,10"). `./scripts/test tests/sync/test_sync_basic.py` runs one file without xdist.
+
+PostgreSQL and Redis are real servers on this machine. When one is unreachable the tests that need it skip on
+a developer's machine and FAIL under CI=true, so a green CI always means they really ran.
 Environment knobs (for running several suites side by side):
-  GRIDPATROL_TEST_POSTGRES_URL   default postgresql://postgres@127.0.0.1:5432/gridpatrol_test (created when missing)
+  GRIDPATROL_TEST_POSTGRES_URL   default postgresql://postgres@127.0.0.1:5432/gridpatrol_test (created when
+                                 missing; an xdist worker appends _gw<n> to the name)
   GRIDPATROL_TEST_REDIS_URL      default redis://127.0.0.1:6379/15 (flushed only when it holds the suite's
                                  marker key or nothing at all)
-  GRIDPATROL_TEST_BACKENDS       default "sqlite,postgresql"
+  GRIDPATROL_TEST_REDIS_DBS      the Redis db of each xdist worker, in order ("12,10"); default: the URL's db
+                                 minus the worker's number
+  GRIDPATROL_TEST_BACKENDS       the databases `both_databases` tests run on, default "sqlite,postgresql"
+  GRIDPATROL_TEST_DATABASE       the default database of the other tests, default postgresql (sqlite when
+                                 GRIDPATROL_TEST_BACKENDS leaves PostgreSQL out)
 """
 from __future__ import annotations
 
@@ -14,15 +45,48 @@ import os
 
 import pytest
 
+from tests.support.databases import empty_database, per_worker_postgres_url, per_worker_redis_url
 from tests.support.factories import build_world
 from tests.support.postgres import ensure_postgres_database
 
-pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures"]
+pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures", "tests.support.plain_install"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b.strip() for b in os.environ.get("GRIDPATROL_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
-POSTGRES_URL = os.environ.get("GRIDPATROL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/gridpatrol_test")
-REDIS_URL = os.environ.get("GRIDPATROL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+DEFAULT_BACKEND = os.environ.get("GRIDPATROL_TEST_DATABASE") or ("postgresql" if "postgresql" in BACKENDS
+                                                                 else BACKENDS[0])
+POSTGRES_URL = per_worker_postgres_url(
+    os.environ.get("GRIDPATROL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/gridpatrol_test"))
+REDIS_URL = per_worker_redis_url(os.environ.get("GRIDPATROL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+                                 os.environ.get("GRIDPATROL_TEST_REDIS_DBS"))
+PLAIN_INSTALL_GROUP = "plain_install"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--all-databases", action="store_true",
+                     help="run every database test on every backend in GRIDPATROL_TEST_BACKENDS")
+
+
+def backends_for(node, config) -> list[str]:
+    if config.getoption("--all-databases") or node.get_closest_marker("both_databases"):
+        return BACKENDS
+    return [DEFAULT_BACKEND]
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that reaches a database fixture gets the `backend` parameter: one database, or both."""
+    if "backend" in metafunc.fixturenames:
+        names = backends_for(metafunc.definition, metafunc.config)
+        metafunc.parametrize("backend", names, ids=names, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The plain-install tests (a fresh venv, then minutes of processes) go first, so under xdist their
+    worker starts on them while the other worker takes the rest."""
+    def first(item) -> int:
+        group = item.get_closest_marker("xdist_group")
+        return 0 if group and group.args and group.args[0] == PLAIN_INSTALL_GROUP else 1
+    items.sort(key=first)
 
 
 def unavailable(what: str, error: Exception):
@@ -91,33 +155,54 @@ def flush_test_redis(url: str) -> None:
     connection.set(REDIS_OWNER_KEY, "gridpatrol tests flush this database")
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
+@pytest.fixture(scope="module")
+def backend(request) -> str:
+    """"sqlite" or "postgresql", set per test by pytest_generate_tests (module-scoped so a module-wide world
+    can depend on it)."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _sqlite_file(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'suite.db'}"
+
+
+def database_url(request, backend: str) -> str:
+    """The test process's database for `backend` (schema made on first use)."""
+    if backend == "sqlite":
+        return request.getfixturevalue("_sqlite_file")
     return request.getfixturevalue("postgres_url")
 
 
-_created: set[str] = set()
+_engines: dict = {}
+
+
+def _engine(url: str):
+    from sqlalchemy import create_engine
+    from server.config import normalize_database_url
+    if url not in _engines:
+        _engines[url] = create_engine(normalize_database_url(url), pool_pre_ping=True)
+    return _engines[url]
+
+
+def _metadata():
+    from server import import_feature_models
+    from server.extensions import db
+    import_feature_models()
+    return db.metadata
+
+
+@pytest.fixture
+def db_url(backend, request) -> str:
+    """The test's database, emptied, for a test that builds its own app on it (`make_app(db_url, tmp_path)`)."""
+    url = database_url(request, backend)
+    empty_database(_engine(url), _metadata())
+    return url
 
 
 def reset_database(db) -> None:
-    """Empty every table. PostgreSQL keeps its schema between tests (TRUNCATE is fast); SQLite files are new.
-    The per-process caches of reference data (catalogue, area names, the office's words) go with them: the
-    PostgreSQL database keeps its URL, so a cache keyed by it would outlive the rows it copied."""
-    from sqlalchemy import text
-    from sms.commands import clear_caches
-    clear_caches()
-    url = str(db.engine.url)
-    if db.engine.dialect.name == "postgresql":
-        if url not in _created:
-            db.create_all()
-            _created.add(url)
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    else:
-        db.create_all()
+    """Empty every table of the app's database (schema made on first use) and the reference-data caches."""
+    empty_database(db.engine, db.metadata)
 
 
 def make_app(db_url: str, tmp_path, **overrides):
@@ -128,17 +213,39 @@ def make_app(db_url: str, tmp_path, **overrides):
     return create_app(config)
 
 
-@pytest.fixture
-def app(db_url, tmp_path):
+_shared: dict = {}
+
+
+@pytest.fixture(scope="session")
+def _shared_apps(tmp_path_factory):
+    """The process's app per database, built on first use and closed at the end of the session."""
+    yield _shared
     from server.extensions import db
-    application = make_app(db_url, tmp_path)
-    with application.app_context():
-        reset_database(db)
-    yield application
-    application.extensions["gridpatrol.runner"].wait(timeout=30)
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    for application in _shared.values():
+        application.extensions["gridpatrol.runner"].wait(timeout=30)
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    _shared.clear()
+
+
+def shared_app(request, backend: str):
+    apps = request.getfixturevalue("_shared_apps")
+    if backend not in apps:
+        where = request.getfixturevalue("tmp_path_factory").mktemp(f"app-{backend}")
+        apps[backend] = make_app(database_url(request, backend), where)
+    return apps[backend]
+
+
+@pytest.fixture
+def app(backend, request, tmp_path):
+    """The process's app on the test's database, emptied, with the test's own instance folder; what the test
+    changes in the app's config and extensions is put back after it (tests/support/apps.py)."""
+    from server.extensions import db
+    from tests.support.apps import isolated
+    application = shared_app(request, backend)
+    with isolated(application, tmp_path / "instance", lambda: reset_database(db)):
+        yield application
 
 
 @pytest.fixture
@@ -183,3 +290,4 @@ def world(app):
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+

@@ -41,8 +41,8 @@ def _selected(ctx) -> bool:
 
 
 @pytest.fixture(scope="module", params=["sqlite"])
-def fuzz_world(request, tmp_path_factory):
-    for app, client, world in module_world(request, tmp_path_factory, "schemathesis"):
+def fuzz_world(request):
+    for app, client, world in module_world(request, request.param, "schemathesis"):
         created = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"})
         ticket = created.get_json()["ticket"]
         yield app, world, ticket

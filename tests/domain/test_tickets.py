@@ -3,12 +3,15 @@ ORM path and the sync COPY path build incidents with the same row builder."""
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from server.domain.tickets import FIRST_TICKET, allocate_tickets, next_ticket
+
+pytestmark = pytest.mark.both_databases  # the ticket counter is an upsert per dialect; first tickets race
 
 
 def test_tickets_are_consecutive_across_single_and_batch_allocation(session):
@@ -80,18 +83,21 @@ def test_orm_and_sync_paths_build_the_same_incident(app, client, world):
     from server.extensions import db
     from server.models import Area, Category, Incident, IncidentEvent
     from tests.support.sync_helpers import change, new_id, ok, sync
+    # A promise must lie between the office's today and MAX_PROMISE_DAYS ahead when the server receives it:
+    # dates relative to now, so the test does not expire on the calendar.
+    reported = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+    promised = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=7)
     with app.app_context():
         area = db.session.get(Area, world.ids["g11"])
         category = db.session.scalar(select(Category).where(Category.code == "coal"))
         category_id = category.id
         orm = create_incident(db.session, category=category, area=area, channel="api", source="patrol",
-                              handling_class="committed", promised_date=date(2026, 11, 30),
-                              now=datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+                              handling_class="committed", promised_date=promised, now=reported)
         db.session.commit()
         orm_id = orm.id
     sid = new_id()
     fields = {"category_id": category_id, "area_id": world.ids["g11"], "handling_class": "committed",
-              "promised_date": "2026-11-30", "reported_at": "2026-11-23T02:00:00Z"}
+              "promised_date": promised.isoformat(), "reported_at": reported.isoformat().replace("+00:00", "Z")}
     body = ok(sync(client, world.device_token, world.ids["device"], [change("incidents", sid, fields)]))
     assert body["results"][0]["status"] == "applied", body
     with app.app_context():
