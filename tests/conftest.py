@@ -229,12 +229,14 @@ def _shared_apps(tmp_path_factory):
     _shared.clear()
 
 
-def shared_app(request, backend: str):
+def shared_app(request, backend: str, **overrides):
+    """The process's app for `backend` and this configuration (overrides of plain values), built once."""
     apps = request.getfixturevalue("_shared_apps")
-    if backend not in apps:
+    key = (backend, tuple(sorted(overrides.items())))
+    if key not in apps:
         where = request.getfixturevalue("tmp_path_factory").mktemp(f"app-{backend}")
-        apps[backend] = make_app(database_url(request, backend), where)
-    return apps[backend]
+        apps[key] = make_app(database_url(request, backend), where, **overrides)
+    return apps[key]
 
 
 @pytest.fixture

@@ -125,6 +125,27 @@ def empty_database(engine, metadata) -> None:
             connection.execute(text("DELETE FROM sqlite_sequence"))
 
 
+def parents_first(table, rows: list[dict]) -> list[dict]:
+    """Order a table's rows so a row that refers to another row of the same table (an area's parent) comes
+    after it: the rows are written back with the foreign keys checked."""
+    links = [(fk.parent.name, fk.column.name) for fk in table.foreign_keys if fk.column.table is table]
+    if not links:
+        return rows
+    placed: set = set()
+    ordered: list[dict] = []
+    waiting = rows
+    while waiting:
+        ready = [row for row in waiting
+                 if all(row[child] is None or (target, row[child]) in placed for child, target in links)]
+        if not ready:
+            raise ValueError(f"{table.name}: rows refer to each other in a circle")
+        ordered += ready
+        placed |= {(target, row[target]) for row in ready for _child, target in links}
+        taken = {id(row) for row in ready}
+        waiting = [row for row in waiting if id(row) not in taken]
+    return ordered
+
+
 @dataclass
 class Snapshot:
     """The rows of every table at one moment, to write back into an emptied database of the same dialect."""
@@ -142,7 +163,7 @@ class Snapshot:
             for table in metadata.sorted_tables:
                 found = [dict(row) for row in connection.execute(table.select()).mappings()]
                 if found:
-                    rows[table.name] = found
+                    rows[table.name] = parents_first(table, found)
                     instants += [v for row in found for v in row.values() if isinstance(v, datetime)]
         return cls(rows=rows, taken_at=datetime.now(timezone.utc), extra=extra, instants=instants)
 
