@@ -95,7 +95,10 @@ def init_app(app) -> None:
         raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
     # local: a feature's parts load when an app is built, not with the package
     from sms.understanding.category import warm_up
-    warm_up()  # load jieba's dictionary in the background so the first resident text does not wait for it
+    from sms.understanding.model import shipped
+    from sms.understanding.phonetic import readings
+    # load jieba's dictionary, the pinyin table and the model in the background: the first text need not wait
+    warm_up(readings, shipped)
     for key, variable in PROVIDER_SETTINGS.items():
         app.config.setdefault(key, os.environ.get(variable) or None)
     app.config.setdefault("SMS_GATEWAY_NUMBER", os.environ.get("GRIDPATROL_SMS_GATEWAY_NUMBER") or None)

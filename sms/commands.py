@@ -459,7 +459,8 @@ def read_text(session: Session, body: str, member: Member | None, config: dict) 
     """The coded grammar, then (for what it does not cover) sms.understanding: intent, category, place."""
     is_staff = member is not None and bool(set(member.roles) & STAFF_ROLE_NAMES)
     return interpret(body, is_staff=is_staff, lexicon=store.lexicon(session), gazetteer=store.gazetteer(session),
-                     catalogue=catalogue(session), threshold=float(config.get("SMS_CATEGORY_THRESHOLD") or 0.5))
+                     catalogue=catalogue(session), threshold=float(config.get("SMS_CATEGORY_THRESHOLD") or 0.5),
+                     model=store.model(session))
 
 
 _CACHE_SECONDS = 30.0

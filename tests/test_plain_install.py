@@ -35,6 +35,8 @@ def test_plain_install_starts_web_worker_and_cron(plain_bin, postgres_url, redis
         assert "seeded the standard problem catalogue" in upgraded.stdout
         assert "烟花爆竹" in procs.run(["gridpatrol", "catalogue", "list"]).stdout
         procs.run(["gridpatrol", "areas", "add", "CJ", "澄江区", "--kind", "district"])
+        # the understanding model retrains on the production install (scikit-learn is a runtime dependency)
+        assert "(0 from recategorisations)" in procs.run(["gridpatrol", "understanding", "retrain"]).stdout
         port = free_port()
         procs.start("web", ["gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60",
                             "server:create_app()"])

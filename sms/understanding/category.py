@@ -13,7 +13,13 @@ import threading
 from dataclasses import dataclass, field
 from importlib import resources
 
+from sms.understanding.phonetic import PhoneticIndex
+
 OBJECT_ALONE = 0.3   # an object with no matching activity ("垃圾站臭" is not burning)
+# A word the lexicon does not know but whose ending says what it is: 饲料厂, 木材加工厂 (a plant), 羊肉汤馆
+SUFFIXES = (("厂", "industrial", 2.0), ("作坊", "industrial", 2.0), ("馆", "cooking_fumes", 1.5),
+            ("饭庄", "cooking_fumes", 1.5), ("酒家", "cooking_fumes", 1.5))
+HEARD = 0.6          # a word only heard (a slip, pinyin, initials) counts for less than one written
 DEFAULT_THRESHOLD = 0.5
 OTHER = "other"
 
@@ -47,6 +53,18 @@ class Lexicon:
 
     def words(self) -> set[str]:
         return set(self.cues) | set(self.activities)
+
+    def phonetic(self) -> PhoneticIndex:
+        """The lexicon's words by sound (built once per lexicon, a few milliseconds)."""
+        index = self.__dict__.get("_phonetic")
+        if index is None:
+            terms: dict[str, set[str]] = {}
+            for word, cues in self.cues.items():
+                for cue in cues:
+                    if cue.kind == "term" and cue.category != OTHER:
+                        terms.setdefault(cue.category, set()).add(word)
+            index = self.__dict__["_phonetic"] = PhoneticIndex(self.words(), terms, singles=self.activities)
+        return index
 
 
 def read_lexicon_file(text: str) -> list[tuple[str, str, float, str]]:
@@ -97,11 +115,17 @@ def _jieba():
     return _tokenizer
 
 
-def warm_up() -> None:
-    """Start loading jieba (about a second) on a daemon thread, once per process."""
+def warm_up(*more) -> None:
+    """Start loading jieba (about a second) and whatever else is passed (the pinyin table, the shipped
+    model) on a daemon thread, once per process."""
     if _tokenizer is None and not getattr(warm_up, "started", False):
         warm_up.started = True
-        threading.Thread(target=_jieba, name="jieba-warm-up", daemon=True).start()
+
+        def load():
+            _jieba()
+            for step in more:
+                step()
+        threading.Thread(target=load, name="understanding-warm-up", daemon=True).start()
 
 
 def teach(words) -> None:
@@ -120,6 +144,41 @@ def segment(text: str) -> list[str]:
     return [w for w in _jieba().lcut(text, HMM=False) if w.strip()]
 
 
+COMMON_WORD = 20  # jieba frequency above which a written span is a word of its own, not a slip
+
+
+def is_common_word(chars: str) -> bool:
+    return _jieba().FREQ.get(chars, 0) >= COMMON_WORD
+
+
+def spotted_words(text: str, lexicon: Lexicon, tokens: list[str]) -> list[str]:
+    """Lexicon words of two or more characters written in the text that the segmenter cut differently
+    (燃放烟花 → 燃放, 烟花), longest first: a word inside a longer one found is not counted again."""
+    known = lexicon.__dict__.get("_spellings")
+    if known is None:
+        known = lexicon.__dict__["_spellings"] = (frozenset(w for w in lexicon.words() if len(w) >= 2),
+                                                  max((len(w) for w in lexicon.words()), default=1))
+    words, longest = known
+    spans: list[tuple[int, int, str]] = []
+    for start in range(len(text)):
+        for end in range(min(len(text), start + longest), start + 1, -1):
+            if text[start:end] in words:
+                spans.append((start, end, text[start:end]))
+                break
+    seen = set(tokens)
+    found = []
+    for start, end, word in spans:
+        if word not in seen and not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans):
+            found.append(word)
+            seen.add(word)
+    return found
+
+
+def heard_words(text: str, lexicon: Lexicon) -> list[str]:
+    """Lexicon words the text says by sound but does not spell (烧眉 → 烧煤, `shao mei` → 烧煤)."""
+    return list(dict.fromkeys(h.word for h in lexicon.phonetic().find(text, is_common_word)))
+
+
 # ---------------------------------------------------------------- scoring
 
 @dataclass
@@ -131,30 +190,41 @@ class CategoryGuess:
     needs_triage: bool
 
 
-def score(tokens: list[str], lexicon: Lexicon) -> tuple[dict[str, float], list[dict]]:
+def score(tokens: list[str], lexicon: Lexicon, heard: list[str] = ()) -> tuple[dict[str, float], list[dict]]:
+    """Each category's evidence and the cues behind it; `heard` words (by sound only) count HEARD of a
+    written one, and never twice (a word both written and heard is written)."""
     seen = set(tokens)
+    heard = [w for w in heard if w not in seen]
     groups = set()
-    for word in seen:
+    for word in (*seen, *heard):
         groups |= lexicon.activities.get(word, set())
     scores: dict[str, float] = {}
     cues: list[dict] = []
-    for word in tokens:
-        if word not in seen:
+    for word, factor in [*((w, 1.0) for w in tokens), *((w, HEARD) for w in heard)]:
+        if word not in seen and factor == 1.0:
             continue
         seen.discard(word)  # each word counts once, however often it is repeated
-        for cue in lexicon.cues.get(word, ()):
-            weight = cue.weight
+        for cue in lexicon.cues.get(word, ()) or _by_suffix(word):
+            weight = cue.weight * factor
             if cue.kind == "object" and cue.group not in groups:
                 weight *= OBJECT_ALONE
             scores[cue.category] = scores.get(cue.category, 0.0) + weight
             cues.append({"word": word, "category": cue.category, "kind": cue.kind,
                          **({"with": cue.group} if cue.kind == "object" and cue.group in groups else {}),
-                         "weight": round(weight, 2)})
+                         **({"heard": True} if factor != 1.0 else {}), "weight": round(weight, 2)})
     return scores, cues
 
 
-def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THRESHOLD) -> CategoryGuess:
-    scores, cues = score(tokens, lexicon)
+def _by_suffix(word: str) -> tuple[Cue, ...]:
+    for suffix, category, weight in SUFFIXES:
+        if len(word) > len(suffix) and word.endswith(suffix) and "\u4e00" <= word[0] <= "\u9fff":
+            return (Cue(word, category, "term", "", weight),)
+    return ()
+
+
+def classify(tokens: list[str], lexicon: Lexicon, threshold: float = DEFAULT_THRESHOLD,
+             heard: list[str] = ()) -> CategoryGuess:
+    scores, cues = score(tokens, lexicon, heard)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     if not ranked or ranked[0][1] <= 0:
         return CategoryGuess(OTHER, 0.0, {}, [], True)

@@ -1,4 +1,5 @@
-"""`gridpatrol catalogue words …`, `gridpatrol catalogue triage …` and `gridpatrol areas alias|aliases|intake`.
+"""`gridpatrol catalogue words …`, `gridpatrol catalogue triage …`, `gridpatrol areas alias|aliases|intake` and
+`gridpatrol understanding retrain|model`.
 
 Registered through sms/cli.py `commands`; server/cli.py merges these groups with same-named ones from other
 features (the catalogue and areas groups of the production CLI), so each adds only its own subcommands.
@@ -156,4 +157,37 @@ def areas_intake():
     click.echo(f"{area.code} {area.name} ({area.kind}; {rule})")
 
 
-commands = [catalogue_group, areas_group]
+@click.group("understanding", help="How residents' texts are understood: the model beside the rules.")
+def understanding_group():
+    pass
+
+
+@understanding_group.command("retrain", help="Rebuild the model from the shipped texts and every recategorisation "
+                                              "made on the 待分类 page; every process uses it within 30 s.")
+@click.option("--without-corrections", is_flag=True, help="the shipped texts only (undo what offices taught)")
+@with_appcontext
+@_domain_errors
+def understanding_retrain(without_corrections: bool):
+    from server.domain import audit
+    from server.extensions import db
+    from sms.understanding import store
+    row = store.retrain(db.session, created_by=CLI_ACTOR, with_corrections=not without_corrections)
+    audit.record(db.session, "understanding.retrain", channel="cli", actor_label=CLI_ACTOR,
+                 entity="understanding_model", entity_id=row.id,
+                 summary={"texts": row.texts, "corrections": row.corrections})
+    db.session.commit()
+    click.echo(f"model #{row.id}: {row.texts} texts ({row.corrections} from recategorisations), "
+               f"{row.meta['features']} features, temperature {row.meta.get('temperature', 1):.2f}")
+
+
+@understanding_group.command("model", help="Which model files residents' texts, and what it was trained on.")
+@with_appcontext
+def understanding_model():
+    from server.extensions import db
+    from sms.understanding import store
+    status = store.model_status(db.session)
+    click.echo(f"{status['source']}: trained {status.get('trained_at', '?')} on {status.get('texts', 0)} texts "
+               f"({status.get('corrections', 0)} from recategorisations), {status.get('features', 0)} features")
+
+
+commands = [catalogue_group, areas_group, understanding_group]

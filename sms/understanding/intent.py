@@ -1,10 +1,11 @@
 """What a resident's text wants before what it is about: a report, a question about their ticket, opt-out
 or opt-in, help, small talk, or an advertisement. Every intent but `report` is answered without a ticket.
 
-Rules over the normalised text (NFKC, simplified, case-folded), checked in this order: opt-out/opt-in only
-when that is all the text says (an advert that ends in 回T退订 is spam, not an opt-out); spam markers; a
-ticket number with a question or on its own; a question about "my report" with no new problem in it;
-how-to questions; greetings and thanks that carry no problem. The cue words live in data/intents.tsv.
+Rules over the normalised text (NFKC, simplified, case-folded) for the clear cases: opt-in when that is
+all the text says (opt-out has its own careful classifier, sms.understanding.optout); spam markers; a ticket
+number with a question or on its own; a question about "my report" with no new problem in it; how-to
+questions; greetings and thanks that carry no problem. The cue words live in data/intents.tsv. Where none of
+these rules is sure, the statistical model (sms.understanding.model) has its say.
 """
 from __future__ import annotations
 
@@ -53,25 +54,36 @@ def find_ticket(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def is_opt_out(text: str) -> bool:
-    core = bare(text)
+def core(text: str) -> str:
+    """The text bare of punctuation and of politeness (请, 帮我, 谢谢, please…): what it asks for."""
+    stripped = bare(text)
     for word in cues()["polite"]:
-        core = core.replace(word.replace(" ", ""), "")
-    short = len(core) <= 16 or (not re.search(r"[\u3400-\u9fff]", text) and len(text.split()) <= 7)
-    return core in cues()["stop_exact"] or (short and _has(text, "stop") is not None)
+        stripped = stripped.replace(word.replace(" ", ""), "")
+    return stripped
+
+
+def has(text: str, name: str) -> bool:
+    return _has(text, name) is not None
 
 
 def is_opt_in(text: str) -> bool:
-    core = bare(text)
-    for word in cues()["polite"]:
-        core = core.replace(word.replace(" ", ""), "")
-    return core in cues()["start_exact"]
+    return core(text) in cues()["start_exact"]
+
+
+# an advert's opt-out footer in any of its spellings: 回T退订, 回复TD退订, 退订回N, 拒收请回复R
+FOOTER = re.compile(r"(?:回复?|reply)\s*[a-z]{1,2}\s*退订|退订\s*请?回复?\s*[a-z]{1,2}(?![a-z])|"
+                    r"拒收\s*请?回复?\s*[a-z]")
+LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\."
+                  r"(?:com|cn|net|cc|top|vip|info|xyz|me|io|shop|site|club|ltd|co)(?:/|\b)")
+MASKED_PHONE = re.compile(r"\d{3}\*{3,4}\d{2,4}|\d\*{3}\d{3,}")
+DEAL = re.compile(r"满\d+减\d+|\d+折|\d+元起|立减\d+|首充|包邮|日赚|日赢")
 
 
 def spam_score(text: str) -> int:
-    score = 3 if _has(text, "spam_strong") else 0
+    score = 3 if _has(text, "spam_strong") or FOOTER.search(text) else 0
     score += len(set(_pattern("spam").findall(text)))
-    if re.search(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|cc|top)(?:/|\b)", text):
+    score += bool(MASKED_PHONE.search(text)) + bool(DEAL.search(text))
+    if LINK.search(text):
         score += 2
     if re.match(r"^\s*[【\[][^】\]]{1,12}[】\]]", text):
         score += 1
@@ -100,8 +112,19 @@ def query_ticket(text: str, evidence: float) -> tuple[bool, str | None]:
     return False, None
 
 
+HOW_TO_REPORT = re.compile(r"(?:怎么|怎样|如何|咋)(?:才能|去|样)?(?:举报|投诉|反映|查询|查看|查)|how (?:do|can|should) "
+                           r"(?:i|we) (?:report|complain|check)|(?:举报|投诉|反映)[^。!?]{0,8}(?:要写|需要|格式|留名字|"
+                           r"会不会|要不要)")
+
+
 def is_help(text: str) -> bool:
     return _has(text, "help") is not None
+
+
+def asks_how_to_report(text: str) -> bool:
+    """怎么举报烧煤的？ How do I report someone burning rubbish? — a how-to question even though it names a
+    problem (it reports none: no place, nobody doing it)."""
+    return HOW_TO_REPORT.search(text) is not None
 
 
 def is_chat(text: str, evidence: float) -> bool:

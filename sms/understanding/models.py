@@ -1,10 +1,12 @@
 """Tables of the understanding feature: the office's words and place aliases, what each resident report
-was understood as (and why), and every recategorisation (so the office sees which words were missed)."""
+was understood as (and why), every recategorisation (so the office sees which words were missed, and the
+model learns from it) and the office's retrained models."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint
+from sqlalchemy import (Boolean, Float, ForeignKey, Index, Integer, JSON, LargeBinary, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -79,3 +81,18 @@ class Recategorisation(db.Model):
     actor_label: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     channel: Mapped[str] = mapped_column(String(10), nullable=False, default="api")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class UnderstandingModel(db.Model):
+    """A model retrained by an office (`gridpatrol understanding retrain`): the shipped corpus plus the
+    office's recategorisations. The newest row replaces the shipped model in every process."""
+
+    __tablename__ = "understanding_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    texts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    corrections: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    meta: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)  # sms.understanding.model.Model.to_bytes

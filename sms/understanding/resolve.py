@@ -5,7 +5,10 @@ The coded grammar (sms.parser) stays exact for patrollers. For everyone else:
   is read as free text, so a resident's report is never refused;
 - a command-less text, or a 举报 whose category is not given as a word or number of its own, is understood:
   intent first (query, opt-out/in, help, chat, spam, report), then category by evidence and place;
-- 帮助/订阅/查询 followed by a whole sentence is understood too ("帮忙看看楼下有人烧垃圾" is a report).
+- 帮助/订阅/查询 followed by a whole sentence is understood too ("帮忙看看楼下有人烧垃圾" is a report), and
+  退订 followed by a question about it ("退订要回复什么") is answered with help, never an opt-out;
+- a resident's number right after the report word followed by 号楼/栋/单元/号… is an address, not a category
+  code: "举报 8号楼门口烧垃圾", "JB 6栋有人放鞭炮" (staff keep the exact grammar).
 Pure: no database. The result is a ParsedCommand whose `understanding` explains the decision.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sms.understanding.category import DEFAULT_THRESHOLD, Lexicon
 from sms.understanding.place import Gazetteer, locate
 
 GRID_CODE = re.compile(r"^[A-Z]{1,4}\d[0-9A-Z\-]*$")
+ADDRESS = re.compile(r"^\s*(?:号楼|号院|号门|栋|幢|单元|号|楼|室|排|层|户|门|巷|弄|#|-\d)")
 WORDY = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -51,21 +55,35 @@ def _explicit_category(p: ParsedCommand, u: Understanding) -> bool:
     return u.needs_triage or u.intent != "report"
 
 
+def _address_not_code(p: ParsedCommand) -> bool:
+    """举报 8号楼…, JB 6栋…: the number the grammar took for a category is where the problem is."""
+    word = p.category_word or ""
+    return p.command == "report" and word.isdigit() and ADDRESS.match(p.text or "") is not None
+
+
 def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gazetteer | None,
-           threshold: float = DEFAULT_THRESHOLD) -> ParsedCommand:
+           threshold: float = DEFAULT_THRESHOLD, model=None) -> ParsedCommand:
+    def understand_(text: str):
+        return understand(text, lexicon, gazetteer, threshold=threshold, model=model)
+
     text = p.text or p.normalized
+    if not is_staff and (_address_not_code(p) or (p.error == "unknown_category" and ADDRESS.match(
+            _split_command(_body(p))[1].lstrip(" ,:;#、。0123456789")))):
+        p = ParsedCommand("report", p.language, explicit=False, normalized=p.normalized, record_id=p.record_id,
+                          text=_split_command(_body(p))[1].strip(" ,:;#、。"))
+        text = p.text
     if p.command in STAFF_COMMANDS:
         if is_staff or _well_formed_staff(p):
             return p  # staff commands are exact; a resident sending a real one is told it is for staff
-        return _from_understanding(p, understand(_body(p), lexicon, gazetteer, threshold=threshold), _body(p))
+        return _from_understanding(p, understand_(_body(p)), _body(p))
     if p.command == "report" and not p.explicit:
-        u = understand(text, lexicon, gazetteer, threshold=threshold)
+        u = understand_(text)
         return _from_understanding(p, u, text) if (u.intent != "report" or not is_staff) else _staff_free(p, u)
     if p.command == "report":
         if p.error:
             return p
-        u = understand(_body(p), lexicon, gazetteer, threshold=threshold)
-        if u.intent == "query" and u.ticket:
+        u = understand_(_body(p))
+        if u.intent in ("query", "help", "stop", "start", "spam"):  # 举报要写什么格式？ is a question
             return _from_understanding(p, u, text)
         if _explicit_category(p, u):
             place = locate(p.text or _body(p), gazetteer) if gazetteer is not None else {}
@@ -73,12 +91,16 @@ def refine(p: ParsedCommand, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gaz
                                "place": place}
             return p
         if u.intent != "report":  # "举报" followed by a whole sentence is still a report
-            u = understand_report(_body(p), lexicon, gazetteer, threshold)
+            u = understand_report(_body(p), lexicon, gazetteer, threshold, model)
         p.category, p.category_word, p.text = None, None, _body(p)
         p.understanding = u.as_dict()
         return p
+    if p.command == "stop" and len(WORDY.findall(_body(p))) > 2:
+        u = understand_(_body(p))
+        if u.intent in ("help", "start"):  # 退订要回复什么？ asks; 退订了以后怎么重新开通 too
+            return _from_understanding(p, u, _body(p))
     if p.command in ("help", "start", "query") and len(WORDY.findall(_body(p))) > 4:
-        u = understand(_body(p), lexicon, gazetteer, threshold=threshold)
+        u = understand_(_body(p))
         if p.command == "query" and not p.error:
             return p
         if u.intent in ("report", "query") and (u.intent == "query" or u.confidence > 0):
@@ -93,8 +115,9 @@ def _staff_free(p: ParsedCommand, u: Understanding) -> ParsedCommand:
     return p
 
 
-def understand_report(text: str, lexicon: Lexicon, gazetteer: Gazetteer | None, threshold: float) -> Understanding:
-    u = categorise(text, lexicon, threshold)
+def understand_report(text: str, lexicon: Lexicon, gazetteer: Gazetteer | None, threshold: float,
+                      model=None) -> Understanding:
+    u = categorise(text, lexicon, threshold, model)
     if gazetteer is not None:
         u.place = locate(text, gazetteer)
     return u
@@ -105,6 +128,7 @@ def _body(p: ParsedCommand) -> str:
 
 
 def interpret(raw: str, *, is_staff: bool, lexicon: Lexicon, gazetteer: Gazetteer | None, catalogue=None,
-              threshold: float = DEFAULT_THRESHOLD) -> ParsedCommand:
+              threshold: float = DEFAULT_THRESHOLD, model=None) -> ParsedCommand:
+    """`model`: None for the shipped model, the office's retrained one (store.model), or RULES_ONLY."""
     return refine(parse(raw, catalogue), is_staff=is_staff, lexicon=lexicon, gazetteer=gazetteer,
-                  threshold=threshold)
+                  threshold=threshold, model=model)

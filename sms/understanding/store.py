@@ -1,9 +1,10 @@
-"""The understanding feature over a database session: the office's lexicon and gazetteer, the intake area,
-what each report was understood as, the 待分类 list and recategorisation. Plain functions; the SMS
-commands, the CLI and (later) the dashboard are thin adapters over them.
+"""The understanding feature over a database session: the office's lexicon, gazetteer and model, the intake
+area, what each report was understood as, the 待分类 list, recategorisation and retraining. Plain functions;
+the SMS commands, the CLI, the API and the dashboard are thin adapters over them.
 
-The lexicon and gazetteer are cached per process for 30 s like the catalogue (sms.commands._cached): a
-word or alias added in another process is used within half a minute; in the same process at once.
+The lexicon, gazetteer and model are cached per process for 30 s like the catalogue (sms.commands._cached):
+a word, an alias or a retrained model from another process is used within half a minute; in the same
+process at once.
 """
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from server.errors import Invalid, NotFound
 from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
 from sms.understanding.category import segment
-from sms.understanding.models import AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation
+from sms.understanding.model import Model, shipped
+from sms.understanding.models import (AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation,
+                                      UnderstandingModel)
+from sms.understanding.train import corrections_as_examples, shipped_corpus, train
 from server.domain.access import can_act_on_incident
 from server.domain.incident_edits import update_incident
 
@@ -260,3 +264,58 @@ def missed_words(session: Session, limit: int = 50) -> list[tuple[str, str, int]
         for word in words or []:
             counts[(word, code)] = counts.get((word, code), 0) + 1
     return sorted(((w, c, n) for (w, c), n in counts.items()), key=lambda r: -r[2])[:limit]
+
+
+# ---------------------------------------------------------------- the model
+
+def model(session: Session) -> Model | None:
+    """The office's latest retrained model, else the shipped one. The newest row's id is looked up at most
+    every 30 s; its bytes are read and decoded only when it changes."""
+    latest = _cached(session, "understanding_model_id", lambda: session.execute(
+        select(UnderstandingModel.id, UnderstandingModel.created_at).order_by(UnderstandingModel.id.desc())
+        .limit(1)).first())
+    if latest is None:
+        return shipped()
+    key = tuple(latest)
+    loaded = _loaded.get("model")
+    if loaded is None or loaded[0] != key:
+        data = session.scalar(select(UnderstandingModel.data).where(UnderstandingModel.id == key[0]))
+        loaded = _loaded["model"] = (key, Model.from_bytes(data))
+    return loaded[1]
+
+
+_loaded: dict = {}  # the decoded retrained model, with the (id, created_at) it was read for
+
+
+def corrections(session: Session) -> list[tuple[str, str]]:
+    """(text, category code) for every report an office recategorised — the latest change of each."""
+    latest: dict[str, tuple[str, str]] = {}
+    for incident_id, text, code in session.execute(
+            select(Recategorisation.incident_id, Recategorisation.text, Category.code)
+            .join(Category, Category.id == Recategorisation.to_category_id).order_by(Recategorisation.id)):
+        latest[incident_id] = (text, code)
+    return list(latest.values())
+
+
+def retrain(session: Session, *, created_by: str = "", with_corrections: bool = True) -> UnderstandingModel:
+    """Train on the shipped corpus plus the office's corrections and store the model; every process uses it
+    within half a minute. Takes seconds (scikit-learn, in this process only)."""
+    fixes = corrections(session) if with_corrections else []
+    trained = train(shipped_corpus() + corrections_as_examples(fixes), lexicon(session),
+                    note=f"retrained by {created_by or 'an office'}")
+    row = UnderstandingModel(created_by=created_by, texts=trained.meta["texts"], corrections=len(fixes),
+                             meta=trained.meta, data=trained.to_bytes())
+    session.add(row)
+    session.flush()
+    clear_caches()
+    return row
+
+
+def model_status(session: Session) -> dict:
+    """Which model files the texts, for `gridpatrol understanding model`."""
+    row = session.scalar(select(UnderstandingModel).order_by(UnderstandingModel.id.desc()).limit(1))
+    if row is None:
+        meta = (shipped().meta if shipped() else {})
+        return {"source": "shipped", **meta}
+    return {"source": f"retrained #{row.id}", "created_by": row.created_by, "corrections": row.corrections,
+            **row.meta}

@@ -3,10 +3,10 @@ ORM path and the sync COPY path build incidents with the same row builder."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timezone
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from server.domain.tickets import FIRST_TICKET, allocate_tickets, next_ticket
@@ -83,32 +83,31 @@ def test_orm_and_sync_paths_build_the_same_incident(app, client, world):
     from server.extensions import db
     from server.models import Area, Category, Incident, IncidentEvent
     from tests.support.sync_helpers import change, new_id, ok, sync
-    # A promise must lie between the office's today and MAX_PROMISE_DAYS ahead when the server receives it:
-    # dates relative to now, so the test does not expire on the calendar.
-    reported = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
-    promised = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=7)
-    with app.app_context():
-        area = db.session.get(Area, world.ids["g11"])
-        category = db.session.scalar(select(Category).where(Category.code == "coal"))
-        category_id = category.id
-        orm = create_incident(db.session, category=category, area=area, channel="api", source="patrol",
-                              handling_class="committed", promised_date=promised, now=reported)
-        db.session.commit()
-        orm_id = orm.id
-    sid = new_id()
-    fields = {"category_id": category_id, "area_id": world.ids["g11"], "handling_class": "committed",
-              "promised_date": promised.isoformat(), "reported_at": reported.isoformat().replace("+00:00", "Z")}
-    body = ok(sync(client, world.device_token, world.ids["device"], [change("incidents", sid, fields)]))
-    assert body["results"][0]["status"] == "applied", body
-    with app.app_context():
-        orm, synced = db.session.get(Incident, orm_id), db.session.get(Incident, sid)
-        same = ("responsible_area_id", "responsible_level", "handling_class", "promised_date", "status",
-                "deadline", "escalation_count", "flagged")
-        assert {k: getattr(synced, k) for k in same} == {k: getattr(orm, k) for k in same}
-        assert int(synced.ticket) == int(orm.ticket) + 1
-        created = {e.incident_id: (e.kind, e.to_status, e.to_area_id) for e in
-                   db.session.scalars(select(IncidentEvent).where(IncidentEvent.kind == "created"))}
-        assert created[orm_id] == created[sid]
+    # The promised date must lie ahead of "today": the test runs on the day the report is made.
+    with time_machine.travel(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc), tick=True):
+        with app.app_context():
+            area = db.session.get(Area, world.ids["g11"])
+            category = db.session.scalar(select(Category).where(Category.code == "coal"))
+            category_id = category.id
+            orm = create_incident(db.session, category=category, area=area, channel="api", source="patrol",
+                                  handling_class="committed", promised_date=date(2026, 11, 30),
+                                  now=datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+            db.session.commit()
+            orm_id = orm.id
+        sid = new_id()
+        fields = {"category_id": category_id, "area_id": world.ids["g11"], "handling_class": "committed",
+                  "promised_date": "2026-11-30", "reported_at": "2026-11-23T02:00:00Z"}
+        body = ok(sync(client, world.device_token, world.ids["device"], [change("incidents", sid, fields)]))
+        assert body["results"][0]["status"] == "applied", body
+        with app.app_context():
+            orm, synced = db.session.get(Incident, orm_id), db.session.get(Incident, sid)
+            same = ("responsible_area_id", "responsible_level", "handling_class", "promised_date", "status",
+                    "deadline", "escalation_count", "flagged")
+            assert {k: getattr(synced, k) for k in same} == {k: getattr(orm, k) for k in same}
+            assert int(synced.ticket) == int(orm.ticket) + 1
+            created = {e.incident_id: (e.kind, e.to_status, e.to_area_id) for e in
+                       db.session.scalars(select(IncidentEvent).where(IncidentEvent.kind == "created"))}
+            assert created[orm_id] == created[sid]
 
 
 @pytest.mark.parametrize("handling", ["committed"])

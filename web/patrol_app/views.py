@@ -28,8 +28,18 @@ from server.models import Incident
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
-SHELL_MODULES = ["app.js", "i18n.js", "store.js", "sync.js", "hlc.js", "results.js", "sms.js", "screens.js",
-                 "ui.js", "app.css", "icon.svg", "icon-192.png", "icon-512.png"]
+SERVICE_WORKER = "sw.js"  # served as /app/sw.js (scope /app/), with the version and the shell list prepended
+
+
+def _shell_files() -> list[str]:
+    """Every file under static/ but the worker, as paths relative to it: a new module is in the shell (cached
+    for offline use, preloaded by the page) the moment it is added, with no second list to forget."""
+    files = (path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*")
+             if path.is_file() and not path.name.startswith("."))
+    return sorted(name for name in files if name != SERVICE_WORKER)
+
+
+SHELL_MODULES = _shell_files()
 
 bp = Blueprint("patrol_app", __name__, url_prefix="/app", static_folder="static", static_url_path="/static",
                template_folder="templates")
@@ -67,7 +77,7 @@ def _asset_hash() -> str:
     digest = hashlib.sha256()
     for path in sorted(list(STATIC.rglob("*")) + list(TEMPLATES.rglob("*"))):
         if path.is_file():
-            digest.update(path.name.encode())
+            digest.update(path.relative_to(STATIC.parent).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -84,13 +94,14 @@ def shell_urls() -> list[str]:
 @bp.get("/")
 @bp.get("/pair")
 def index():
-    html = render_template("patrol_app.html", version=shell_version())
+    modules = [name for name in SHELL_MODULES if name.endswith(".js") and name != "app.js"]
+    html = render_template("patrol_app.html", version=shell_version(), preload=modules)
     return Response(html, mimetype="text/html", headers={"Cache-Control": "no-cache"})
 
 
 @bp.get("/sw.js")
 def service_worker():
-    source = (STATIC / "sw.js").read_text(encoding="utf-8")
+    source = (STATIC / SERVICE_WORKER).read_text(encoding="utf-8")
     head = f"const VERSION = {json.dumps(shell_version())};\nconst SHELL = {json.dumps(shell_urls())};\n"
     return Response(head + source, mimetype="text/javascript",
                     headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/app/"})

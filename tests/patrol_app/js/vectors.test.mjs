@@ -60,9 +60,12 @@ test('sms fallback texts follow docs/sms.md and end with the record id', () => {
   const id = '3b241101-e2bb-4255-8caf-4136c566a962';
   assert.equal(patrolText({ id, problem_count: 0 }, 'HD03-1-1'), `巡查 HD03-1-1 正常 #${id}`);
   assert.equal(patrolText({ id, problem_count: 2 }, 'HD03-1-1'), `巡查 HD03-1-1 2 #${id}`);
-  assert.equal(incidentText({ id, handling_class: 'immediate', location_text: '映月路12号', description: '烧散煤' }, 'HD03-1-1', 5),
+  const immediate = { id, handling_class: 'immediate', location_text: '映月路12号', description: '烧散煤' };
+  assert.equal(incidentText(immediate, 'HD03-1-1', 5),
     `发现 HD03-1-1 5 即办 映月路12号 烧散煤 #${id}`);
-  assert.equal(incidentText({ id, handling_class: 'committed', promised_date: '2026-12-04', description: 'fix #2' }, 'HD03-1-1', 5, '2026-12-01'),
+  const committed = { id, handling_class: 'committed', promised_date: '2026-12-04', description: 'fix #2' };
+  assert.equal(incidentText(committed, 'HD03-1-1', 5, '2026-12-01'),
     `发现 HD03-1-1 5 承诺3天 fix  2 #${id}`);
-  assert.equal(smsLink('+8610690000', '巡查 HD03-1-1 正常'), 'sms:+8610690000?body=%E5%B7%A1%E6%9F%A5%20HD03-1-1%20%E6%AD%A3%E5%B8%B8');
+  assert.equal(smsLink('+8610690000', '巡查 HD03-1-1 正常'),
+    'sms:+8610690000?body=%E5%B7%A1%E6%9F%A5%20HD03-1-1%20%E6%AD%A3%E5%B8%B8');
 });

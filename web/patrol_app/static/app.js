@@ -1,15 +1,32 @@
-// Entry point: routing (#/today …), the app context the screens use, sync triggers (start, online,
-// Background Sync, a timer, 立即同步), storage persistence, and the service worker.
-import * as store from './store.js';
+// Entry point: routing (#/today …, one module per screen under screens/), the app context the screens use,
+// sync triggers (start, online, Background Sync, a timer, 立即同步), storage persistence, and the service worker.
+import * as localdb from './localdb.js';
+import * as outbox from './outbox.js';
+import * as replica from './replica.js';
 import { syncNow, CHANNEL } from './sync.js';
 import { h } from './ui.js';
 import { t, setLang, getLang } from './i18n.js';
-import * as screens from './screens.js';
+import { ledger } from './screens/ledger.js';
+import { pair as pairScreen } from './screens/pair.js';
+import { patrol } from './screens/patrol.js';
+import { problem, problems } from './screens/problems.js';
+import { report } from './screens/report.js';
+import { syncScreen } from './screens/sync.js';
+import { today } from './screens/today.js';
+
+// The local store as one object: meta (localdb.js), queued edits (outbox.js), what screens show (replica.js).
+// Tests and the field bench drive it as window.gridpatrol.store.
+const store = { ...localdb, ...outbox, ...replica };
 
 const TIMER_MS = 5 * 60 * 1000;
 const main = document.getElementById('main');
 const toastBox = document.getElementById('toast');
-const TABS = [['today', '#/today'], ['patrol', '#/patrol'], ['report', '#/report'], ['problems', '#/problems'], ['ledger', '#/ledger'], ['sync', '#/sync']];
+const TABS = ['today', 'patrol', 'report', 'problems', 'ledger', 'sync'];
+// #/<route>/<arg> → the screen drawn and the tab lit; anything else is 今日.
+const ROUTES = new Map([['today', [today, 'today']], ['patrol', [patrol, 'patrol']], ['report', [report, 'report']],
+  ['problems', [problems, 'problems']], ['problem', [problem, 'problems']], ['ledger', [ledger, 'ledger']],
+  ['sync', [syncScreen, 'sync']]]);
+const COLLECTIONS = ['areas', 'members', 'categories', 'schedules', 'incidents', 'incident_events', 'patrols', 'sites'];
 let persisted = false;
 let rendering = Promise.resolve();
 
@@ -21,7 +38,7 @@ function toast(message, isError = false) {
 }
 
 function showStoreError(err) {
-  if ((err instanceof store.StoreError && err.quota) || err?.name === 'QuotaExceededError') toast(t('quota'), true);
+  if ((err instanceof localdb.StoreError && err.quota) || err?.name === 'QuotaExceededError') toast(t('quota'), true);
   else toast(`${t('sync_failed')}：${err.message || err}`, true);
 }
 
@@ -30,7 +47,7 @@ const byId = (rows) => new Map(rows.map((r) => [String(r.id), r.fields]));
 async function context() {
   const meta = await store.allMeta();
   const [areas, members, categories, schedules, incidents, events, patrols, sites] = await Promise.all(
-    ['areas', 'members', 'categories', 'schedules', 'incidents', 'incident_events', 'patrols', 'sites'].map((c) => store.view(c)));
+    COLLECTIONS.map((c) => store.view(c)));
   const ctx = {
     meta, member: meta.member || { id: 0, name: '' }, settings: meta.settings || {}, persisted,
     areas: byId(areas), members: byId(members), categories: byId(categories), schedules: byId(schedules),
@@ -51,7 +68,11 @@ async function context() {
     async act(id, action) {
       const response = await fetch(`/app/api/incidents/${id}/${action}`, { method: 'POST',
         headers: { Authorization: `Bearer ${meta.token}`, 'Content-Type': 'application/json' }, body: '{}' });
-      if (!response.ok) { const body = await response.json().catch(() => ({})); toast(body.message || `HTTP ${response.status}`, true); return; }
+      if (!response.ok) {
+        const body = await response.json().catch(() => ({}));
+        toast(body.message || `HTTP ${response.status}`, true);
+        return;
+      }
       await trigger('action', true);
     },
     async signOut() {
@@ -63,7 +84,8 @@ async function context() {
     },
     pair,
   };
-  const running = meta.running_patrol ? patrols.find((p) => p.id === meta.running_patrol && !p.fields.ended_at) : null;
+  const running = meta.running_patrol
+    ? patrols.find((p) => p.id === meta.running_patrol && !p.fields.ended_at) : null;
   ctx.runningPatrol = running || null;
   return ctx;
 }
@@ -74,10 +96,10 @@ async function pair(code) {
       body: JSON.stringify({ code }) });  // the server names it "<member>的手机"
     const body = await response.json().catch(() => ({}));
     if (!response.ok) { toast(body.message || `HTTP ${response.status}`, true); return; }
-    for (const [key, value] of Object.entries({ token: body.token, device_id: body.device_id, member: body.member,
-      settings: { sms_gateway_number: body.sms_gateway_number, sms_fallback_minutes: body.sms_fallback_minutes }, settings_at: Date.now() })) {
-      await store.setMeta(key, value);
-    }
+    const settings = { sms_gateway_number: body.sms_gateway_number, sms_fallback_minutes: body.sms_fallback_minutes };
+    const paired = { token: body.token, device_id: body.device_id, member: body.member, settings,
+      settings_at: Date.now() };
+    for (const [key, value] of Object.entries(paired)) await store.setMeta(key, value);
     if (body.member?.locale === 'en' && !(await store.getMeta('lang'))) setLang('en');
     history.replaceState(null, '', '/app/#/today');
     await trigger('paired');
@@ -94,7 +116,7 @@ async function trigger(reason, loud = false) {
   syncing = syncNow(reason).then((stats) => {
     if (stats?.resets) toast(t('reset_notice'));
     else if (loud) toast(t('sync_ok'));
-  }).catch((err) => { if (loud || (err instanceof store.StoreError)) showStoreError(err); })
+  }).catch((err) => { if (loud || (err instanceof localdb.StoreError)) showStoreError(err); })
     .finally(() => { syncing = null; setStatus(''); render(); });
   return syncing;
 }
@@ -109,7 +131,8 @@ async function requestBackgroundSync() {
 }
 
 function nav(active) {
-  return h('nav.tabs', {}, TABS.map(([key, href]) => h(`a${key === active ? '.on' : ''}`, { href, 'data-tab': key }, t(key))));
+  return h('nav.tabs', {}, TABS.map((key) => h(`a${key === active ? '.on' : ''}`, { href: `#/${key}`, 'data-tab': key },
+    t(key))));
 }
 
 async function render() {
@@ -121,24 +144,21 @@ async function renderNow() {
   const ctx = await context();
   const hash = location.hash || '#/today';
   const [, route, arg] = hash.split('/');
-  const params = new URLSearchParams(location.search);
-  let view, active = route;
+  let view, active;
   if (!ctx.meta.token || location.pathname.endsWith('/pair')) {
-    view = screens.pair(ctx, params.get('code') || ''); active = '';
-  } else if (route === 'patrol') view = screens.patrol(ctx);
-  else if (route === 'report') view = screens.report(ctx);
-  else if (route === 'problems') view = screens.problems(ctx);
-  else if (route === 'problem') { view = screens.problem(ctx, arg); active = 'problems'; }
-  else if (route === 'ledger') view = screens.ledger(ctx, arg);
-  else if (route === 'sync') view = screens.syncScreen(ctx);
-  else { view = screens.today(ctx); active = 'today'; }
+    view = pairScreen(ctx, new URLSearchParams(location.search).get('code') || ''); active = '';
+  } else {
+    const [screen, tab] = ROUTES.get(route) || ROUTES.get('today');
+    view = screen(ctx, arg); active = tab;
+  }
   // keep what the user is typing if a background sync re-renders the same screen
   const el = document.activeElement;
-  const typing = el && main.contains(el) && ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) && el.type !== 'radio' && el.type !== 'checkbox';
+  const typing = el && main.contains(el) && ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName)
+    && el.type !== 'radio' && el.type !== 'checkbox';
   const screenKey = `${hash}|${ctx.meta.token ? 'in' : 'out'}`;
   if (typing && main.dataset.route === screenKey) { updateCounts(ctx); return; }
   document.getElementById('title').textContent = t('app');
-  document.getElementById('pending-badge').textContent = ctx.pending ? `${t('pending')} ${ctx.pending}` : '';
+  updateCounts(ctx);
   document.getElementById('lang').textContent = t('language');
   const moved = main.dataset.route !== screenKey;
   main.dataset.route = screenKey;
@@ -153,7 +173,7 @@ function updateCounts(ctx) {
 }
 
 async function start() {
-  setLang((await store.getMeta('lang')) || (navigator.language?.startsWith('zh') ? 'zh' : 'zh'));
+  setLang((await store.getMeta('lang')) || 'zh');  // Chinese first, whatever the phone's language
   document.getElementById('lang').addEventListener('click', async () => {
     setLang(getLang() === 'zh' ? 'en' : 'zh');
     await store.setMeta('lang', getLang());
@@ -163,14 +183,19 @@ async function start() {
   window.addEventListener('hashchange', () => { toastBox.className = ''; render(); });
   window.addEventListener('online', () => { render(); trigger('online'); });
   window.addEventListener('offline', render);
-  try { new BroadcastChannel(CHANNEL).onmessage = (e) => { if (e.data.type !== 'sync-start') render(); }; } catch { /* */ }
+  try {
+    new BroadcastChannel(CHANNEL).onmessage = (e) => { if (e.data.type !== 'sync-start') render(); };
+  } catch { /* no BroadcastChannel: this tab re-renders after its own syncs only */ }
   setInterval(() => trigger('timer'), TIMER_MS);
   setInterval(render, 60000);  // the 短信发送 offer appears when the wait runs out
   if (navigator.storage?.persist) {
-    try { persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist()); } catch { persisted = false; }
+    try {
+      persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+    } catch { persisted = false; }
   }
   if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('/app/sw.js', { scope: '/app/', type: 'module' }).catch((err) => console.warn('service worker', err));
+    navigator.serviceWorker.register('/app/sw.js', { scope: '/app/', type: 'module' })
+      .catch((err) => console.warn('service worker', err));
   }
   await render();
   trigger('start');

@@ -12,7 +12,9 @@ export function parse(text) {
   if (first < 0 || second < 0) throw new Error("Must look like '<ms hex>-<counter hex>-<node>'.");
   const [msText, counterText, node] = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
   if (!NODE_RE.test(node)) throw new Error('The node may use only ASCII letters, digits and _ . : -');
-  if (!HEX_RE.test(msText) || !HEX_RE.test(counterText)) throw new Error('Milliseconds and counter must be hexadecimal.');
+  if (!HEX_RE.test(msText) || !HEX_RE.test(counterText)) {
+    throw new Error('Milliseconds and counter must be hexadecimal.');
+  }
   const ms = parseInt(msText, 16), counter = parseInt(counterText, 16);
   if (ms >= 2 ** 52 || counter >= 2 ** 32) throw new Error('Milliseconds or counter out of range.');
   return { ms, counter, node };

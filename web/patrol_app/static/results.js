@@ -17,7 +17,8 @@ export function applyResult(replica, op, pushed, result) {
   else if (status === 'applied') record = { ...(replica || {}), ...pushed };
   // rejected without a record: the replica keeps the server's state (a rejected create never appears)
   // merged: some fields lost to newer edits; conflict/rejected: a rule refused (part of) the change
-  const state = status === 'merged' ? 'merged' : (status === 'rejected' || status === 'conflict') ? 'refused' : 'synced';
+  const refused = status === 'rejected' || status === 'conflict';
+  const state = status === 'merged' ? 'merged' : refused ? 'refused' : 'synced';
   return { record, version: result.version ?? null, conflict, state };
 }
 

@@ -15,7 +15,9 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    for (const name of await caches.keys()) if (name.startsWith('gp-shell-') && name !== CACHE) await caches.delete(name);
+    for (const name of await caches.keys()) {
+      if (name.startsWith('gp-shell-') && name !== CACHE) await caches.delete(name);
+    }
     await self.clients.claim();
   })());
 });

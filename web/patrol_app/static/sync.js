@@ -1,6 +1,8 @@
 // The sync loop (docs/protocol.md "A device's loop"), usable from the page and from the service worker
 // (Background Sync). One sync at a time per phone, across tabs and the worker (Web Locks).
-import * as store from './store.js';
+import { StoreError, allMeta, getMeta, setMeta } from './localdb.js';
+import { outboxFirst, pendingCount } from './outbox.js';
+import { applyResponse, receiveClock } from './replica.js';
 import { backoffDelay, decide } from './results.js';
 
 export const CHANNEL = 'gp-sync';
@@ -39,7 +41,8 @@ async function post(token, body, stats) {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
     try {
-      const response = await fetch('/api/v1/sync', { method: 'POST', headers, body: data, signal: abort.signal, cache: 'no-store' });
+      const response = await fetch('/api/v1/sync', { method: 'POST', headers, body: data, signal: abort.signal,
+        cache: 'no-store' });
       status = response.status;
       stats.requests += 1;
       stats.bytesUp += data.length;
@@ -61,45 +64,47 @@ async function post(token, body, stats) {
 }
 
 async function refreshSettings(token) {
-  const last = await store.getMeta('settings_at', 0);
+  const last = await getMeta('settings_at', 0);
   if (Date.now() - last < SETTINGS_EVERY_MS) return;
   try {
-    const response = await fetch('/app/api/settings', { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+    const response = await fetch('/app/api/settings', { headers: { Authorization: `Bearer ${token}` },
+      cache: 'no-store' });
     if (response.ok) {
       const settings = await response.json();
-      await store.setMeta('settings', settings);
-      await store.setMeta('settings_at', Date.now());
+      await setMeta('settings', settings);
+      await setMeta('settings_at', Date.now());
     }
   } catch { /* next time */ }
 }
 
 async function run(reason) {
-  const meta = await store.allMeta();
+  const meta = await allMeta();
   if (!meta.token || !meta.device_id) return { skipped: 'not_paired' };
   const stats = { reason, requests: 0, bytesUp: 0, bytesDown: 0, pushed: 0, pulled: 0, conflicts: 0, resets: 0 };
   announce({ type: 'sync-start', reason });
   let batch = meta.batch_size || 500;
   try {
     for (let round = 0; round < 1000; round++) {
-      const ops = await store.outboxFirst(batch);
-      const cursor = await store.getMeta('cursor');
+      const ops = await outboxFirst(batch);
+      const cursor = await getMeta('cursor');
       const body = { device_id: meta.device_id, schema_version: 1, cursor, limit: 500,
-        changes: ops.map((o) => ({ op_id: o.op_id, collection: o.collection, id: o.id, op: o.op, fields: o.fields, hlc: o.hlc })) };
+        changes: ops.map((o) => ({ op_id: o.op_id, collection: o.collection, id: o.id, op: o.op, fields: o.fields,
+          hlc: o.hlc })) };
       const { verdict, payload } = await post(meta.token, body, stats);
       if (verdict === 'shrink') { batch = Math.max(1, Math.floor(ops.length / 2)); continue; }  // half of what was sent
-      const counts = await store.applyResponse(ops, payload, store.receiveClock(payload.server_hlc));
+      const counts = await applyResponse(ops, payload, receiveClock(payload.server_hlc));
       stats.pushed += counts.pushed; stats.pulled += counts.pulled; stats.conflicts += counts.conflicts;
       if (counts.reset) stats.resets += 1;
-      await store.setMeta('last_sync_ok', Date.now());
-      await store.setMeta('last_error', null);
-      if (!payload.has_more && !payload.reset_required && (await store.pendingCount()) === 0) break;
+      await setMeta('last_sync_ok', Date.now());
+      await setMeta('last_error', null);
+      if (!payload.has_more && !payload.reset_required && (await pendingCount()) === 0) break;
     }
     await refreshSettings(meta.token);
     announce({ type: 'sync-done', stats });
     return stats;
   } catch (err) {
-    const message = err instanceof store.StoreError && err.quota ? 'quota' : (err.code || err.message);
-    await store.setMeta('last_error', { message, status: err.status ?? null, at: Date.now() }).catch(() => {});
+    const message = err instanceof StoreError && err.quota ? 'quota' : (err.code || err.message);
+    await setMeta('last_error', { message, status: err.status ?? null, at: Date.now() }).catch(() => {});
     announce({ type: 'sync-failed', error: message, status: err.status ?? null });
     throw err;
   }
