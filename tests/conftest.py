@@ -47,7 +47,7 @@ import pytest
 
 from tests.support.databases import empty_database, per_worker_postgres_url, per_worker_redis_url
 from tests.support.factories import build_world
-from tests.support.postgres import ensure_postgres_database
+from tests.support.postgres import ensure_postgres_database, without_commit_flush
 
 pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures", "tests.support.plain_install"]
 
@@ -111,6 +111,7 @@ def postgres_url() -> str:
                 # A clean schema per test session: models may have changed since the last run.
                 conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
                 conn.execute("CREATE SCHEMA public")
+                without_commit_flush(conn, POSTGRES_URL)
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
             _pg_state["error"] = exc
             unavailable("PostgreSQL", exc)
