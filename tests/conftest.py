@@ -42,10 +42,11 @@ Environment knobs (for running several suites side by side):
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import pytest
 
-from tests.support.databases import empty_database, per_worker_postgres_url, per_worker_redis_url
+from tests.support.databases import data_set, empty_database, per_worker_postgres_url, per_worker_redis_url
 from tests.support.factories import build_world
 from tests.support.postgres import ensure_postgres_database, without_commit_flush
 
@@ -283,12 +284,19 @@ def client(app):
 
 @pytest.fixture
 def world(app):
-    """A small sub-district with two communities, three grids, leaders, patrollers, tokens and a device."""
+    """A small sub-district with two communities, three grids, leaders, patrollers, tokens and a device:
+    `world.ids`, `world.tokens`, `world.device_token`, `world.device2_token` (tests/support/factories.py). Built
+    once per database per process and written back for each test."""
+    return SimpleNamespace(**data_set(app, "world", lambda: _plain_world(app)))
+
+
+def _plain_world(app) -> dict:
     from server.extensions import db
     with app.app_context():
-        result = build_world(db.session)
+        built = build_world(db.session)
         db.session.commit()
-        return result
+        return {"ids": built.ids, "tokens": built.tokens, "device_token": built.device_token,
+                "device2_token": built.device2_token}
 
 
 def bearer(token: str) -> dict:
