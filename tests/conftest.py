@@ -17,14 +17,18 @@ once (tests/support/databases.py); before each test only the tables that hold ro
 sequences restarted (milliseconds, not a TRUNCATE's half second). Transactions rolled back per test are not
 used: job-runner threads, the browser's live server and the worker processes must see committed rows. The
 app is one per database per process (tests/support/apps.py), its config and extensions put back after
-each test. The demo is built once per database and written back from memory for each test that asks for it.
+each test. The demo and the `world` are built once per database and written back from memory for each test
+that asks for them.
 
 Parallel runs. `./scripts/test` with no arguments runs pytest-xdist with one worker per core (at most 4;
-GRIDPATROL_TEST_WORKERS overrides, 0 turns xdist off) and `--dist loadgroup`: the tests that install the
-wheel into a fresh venv share one worker (`xdist_group("plain_install")`) and start first. Each worker owns
-its databases: PostgreSQL `<name>_gw<n>` (and `<name>_gw<n>_plain`, `_e2e`, `_migrations` for the tests that
-make their own), Redis db "the URL's db minus n" (15, 14, … by default) unless GRIDPATROL_TEST_REDIS_DBS
-lists one per worker ("12,10"). `./scripts/test tests/sync/test_sync_basic.py` runs one file without xdist.
+GRIDPATROL_TEST_WORKERS overrides, 0 turns xdist off) and `--dist worksteal`: a worker that runs out of tests
+takes half of another's queue. Tests marked `slow_start` (a minute or more: the scripted day, the plain
+install, the model retraining, schemathesis, the office phone's processes) are collected first, so they start
+at once and the rest fills in around them. The plain install (the wheel in a fresh venv) is built once per run
+under a file lock and shared by the workers. Each worker owns its databases: PostgreSQL `<name>_gw<n>` (and
+`<name>_gw<n>_plain`, `_e2e`, `_migrations` for the tests that make their own), Redis db "the URL's db minus
+n" (15, 14, … by default) unless GRIDPATROL_TEST_REDIS_DBS lists one per worker ("12,10").
+`./scripts/test tests/sync/test_sync_basic.py` runs one file in one process.
 
 PostgreSQL and Redis are real servers on this machine. When one is unreachable the tests that need it skip on
 a developer's machine and FAIL under CI=true, so a green CI always means they really ran.
@@ -60,7 +64,6 @@ POSTGRES_URL = per_worker_postgres_url(
     os.environ.get("GRIDPATROL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/gridpatrol_test"))
 REDIS_URL = per_worker_redis_url(os.environ.get("GRIDPATROL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
                                  os.environ.get("GRIDPATROL_TEST_REDIS_DBS"))
-PLAIN_INSTALL_GROUP = "plain_install"
 
 
 def pytest_addoption(parser):
@@ -82,12 +85,9 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The plain-install tests (a fresh venv, then minutes of processes) go first, so under xdist their
-    worker starts on them while the other worker takes the rest."""
-    def first(item) -> int:
-        group = item.get_closest_marker("xdist_group")
-        return 0 if group and group.args and group.args[0] == PLAIN_INSTALL_GROUP else 1
-    items.sort(key=first)
+    """The longest tests (marked `slow_start`: minutes of processes) go first, so under xdist one worker starts
+    on them while the others share the rest, and steal from it when they run out."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow_start") else 1)
 
 
 def unavailable(what: str, error: Exception):

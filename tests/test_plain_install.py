@@ -10,11 +10,9 @@ import time
 import pytest
 
 from tests.conftest import POSTGRES_URL, flush_test_redis
-from tests.conftest import PLAIN_INSTALL_GROUP
 from tests.support.plain_install import Processes, free_port, fresh_postgres_database, production_env, wait_for_http
 
-# plain_bin (tests/support/plain_install.py) is built once per process: these tests share an xdist worker.
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group(PLAIN_INSTALL_GROUP)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow_start]
 
 
 def test_plain_install_starts_web_worker_and_cron(plain_bin, postgres_url, redis_url, tmp_path):

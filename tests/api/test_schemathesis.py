@@ -18,6 +18,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tests.support.api_helpers import as_, module_world  # noqa: E402
 from tests.conftest import bearer  # noqa: E402
 
+pytestmark = pytest.mark.slow_start  # hundreds of generated requests per mode
+
 EXAMPLES = int(os.environ.get("GRIDPATROL_SCHEMATHESIS_EXAMPLES", "25"))
 
 # Writes worth fuzzing that cannot lock the admin out of the shared world (token/member deletion and member

@@ -33,14 +33,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import PLAIN_INSTALL_GROUP, POSTGRES_URL, flush_test_redis
+from tests.conftest import POSTGRES_URL, flush_test_redis
 from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
 from tests.support.plain_install import (ROOT, Processes, free_port, fresh_postgres_database, production_env,
                                          wait_for_http)
 from tests.support.tcp_proxy import TcpProxy
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900),
-              pytest.mark.xdist_group(PLAIN_INSTALL_GROUP)]  # shares the plain install with tests/test_plain_install.py
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900), pytest.mark.slow_start]
 TZ = ZoneInfo("Asia/Shanghai")
 GRIDS = {"映月社区": ["映月一网格", "映月二网格"], "白马社区": ["白马一网格", "白马二网格"]}
 RESIDENTS = [f"+861390000{n:04d}" for n in range(1, 11)]
