@@ -116,3 +116,25 @@ def test_after_commit_helper_forgets_on_rollback(harness):
         db.session.commit()
         db.session.remove()
     assert calls == []
+
+
+def test_after_commit_waits_for_the_transaction_not_a_savepoint(harness):
+    """A SAVEPOINT released or rolled back inside the transaction (`begin_nested()`, as the outbox's insert) is
+    not the end of it: the hook runs once, at the real commit. (SQLAlchemy sends after_commit for a SAVEPOINT
+    too: acting on it ran a text's send job before its row was committed, and the text waited for the sweep.)"""
+    from server.extensions import db
+    calls = []
+    with harness.app.app_context():
+        db.session.execute(text("SELECT 1"))
+        after_commit(db.session, lambda: calls.append("sent"))
+        with db.session.begin_nested():
+            db.session.execute(text("SELECT 1"))
+        assert calls == []  # released, not committed
+        db.session.begin_nested().rollback()
+        assert calls == []  # a SAVEPOINT rolled back; what came before it still commits
+        db.session.commit()
+        assert calls == ["sent"]
+        db.session.execute(text("SELECT 1"))
+        db.session.commit()
+        db.session.remove()
+    assert calls == ["sent"]

@@ -54,6 +54,5 @@ def isolated(app, instance: Path, empty):
         app.config.update(config)
         app.extensions.clear()
         app.extensions.update(extensions)
-        for name in set(vars(app)) - attributes:
-            if not name.startswith("_"):
-                delattr(app, name)
+        for name in set(vars(app)) - attributes:  # a test's own marks (and lazily built values, built again)
+            delattr(app, name)
