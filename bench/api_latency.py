@@ -24,8 +24,8 @@ def build(session):
     from server.domain.tokens import issue_staff_token
     from server.models import Assignment, Category, Member, Patrol, utcnow
     seed_categories(session)
-    district = create_area(session, code="BD", name="区", kind="district")
-    sub = create_area(session, code="BD01", name="街道", kind="subdistrict", parent_id=district.id)
+    district = create_area(session, code="BD", name="基准区", kind="district")
+    sub = create_area(session, code="BD01", name="基准街道", kind="subdistrict", parent_id=district.id)
     admin = Member(name="admin", phone="+8617100000000")
     admin.assignments.append(Assignment(role="admin", area_id=None))
     session.add(admin)

@@ -71,11 +71,15 @@ def client_for(app, member_id: int):
     from server.extensions import db
     from server.models import Member
     from web.dashboard.common import password_fingerprint
+    from web.dashboard.sessions import open_session
     client = app.test_client()
     with app.app_context():
-        fingerprint = password_fingerprint(db.session.get(Member, member_id))
+        member = db.session.get(Member, member_id)
+        fingerprint = password_fingerprint(member)
+        key = open_session(db.session, member, app.permanent_session_lifetime)
+        db.session.commit()
     with client.session_transaction() as session:
-        session.update(member_id=member_id, pw=fingerprint, lang="zh", csrf="bench")
+        session.update(sid=key, member_id=member_id, pw=fingerprint, lang="zh", csrf="bench")
     return client
 
 

@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False
+    _trust_proxies(app)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
     from server.errors import install_log_masking
     install_log_masking()
@@ -52,6 +53,16 @@ def create_app(config: dict | None = None) -> Flask:
         with app.app_context():
             _sqlite_pragmas(db.engine)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind GRIDPATROL_TRUSTED_PROXIES reverse proxies, the client's address and scheme are the ones they
+    forwarded (werkzeug's ProxyFix takes that many hops from the right, so a client cannot forge its way
+    past them); with 0 no forwarded header is believed."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _register_blueprints(app: Flask, api) -> None:
@@ -110,6 +121,7 @@ FEATURE_BLUEPRINTS = [
     "workers.api",
     "workers.reports_api",
     "sms.understanding.api",
+    "sms.understanding.lexicon_api",
     "web.patrol_app.views",
     "web.site",
     *[f"web.dashboard.{page}" for page in ("auth_pages", "overview", "problems", "patrols", "reports", "ledger",

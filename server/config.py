@@ -100,6 +100,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
+        # Reverse proxies in front of the service that append to X-Forwarded-For/-Proto (nginx: 1). 0 (the
+        # default) trusts no header: the client is the TCP peer. Per-client limits (wrong pairing codes) key
+        # on the address this lets through, so behind a proxy set it, or every client shares one address.
+        "TRUSTED_PROXIES": _int_env("GRIDPATROL_TRUSTED_PROXIES", 0),
         # In-process runner: delayed jobs (enqueue_in/enqueue_at) on timer threads; tests turn it off.
         "JOBS_INPROCESS_TIMERS": True,
     }
@@ -107,6 +111,8 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, "hide_parameters": True}
+    if not 0 <= int(cfg["TRUSTED_PROXIES"]) <= 10:
+        raise ConfigError("GRIDPATROL_TRUSTED_PROXIES must be the number of proxies in front (0 to 10)")
     _check_secrets(cfg)
     return cfg
 

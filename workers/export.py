@@ -6,11 +6,13 @@ The XLSX is what an office hands up (the 航海东路 plan: every Thursday, prob
 a title row naming the area and the week, a bold frozen header, column widths that fit Chinese text,
 coverage as percentages, the ranking sorted, communities with nothing scheduled shown as 无数据 and not
 ranked, Chinese category names, and a bar chart of problems by category made with openpyxl's charts.
+Every cell, title and chart label goes through server.spreadsheets (the one writer; OWASP's formula rule).
 """
 from __future__ import annotations
 
-import csv
 import io
+
+from server.spreadsheets import append_row, csv_text, safe_cell, set_cell
 
 NO_DATA = "无数据"
 
@@ -23,22 +25,6 @@ COLUMNS = [
 ]
 SOURCE_NAMES = {"device": "巡查上报", "patroller_sms": "网格员短信", "resident_sms": "居民举报", "api": "平台录入",
                 "web": "平台录入", "cli": "平台录入"}
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """OWASP's rule against spreadsheet formula injection: text a person typed (area, community, category
-    names) that starts like a formula gets a leading apostrophe, so Excel/WPS show it as text. Numbers stay
-    numbers. Every CSV and XLSX the project writes passes its cells through here."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def safe_row(row) -> list:
-    return [neutralise(value) for value in row]
 
 
 def _value(metrics: dict, key: str):
@@ -103,12 +89,8 @@ def categories_table(data: dict) -> tuple[list[str], list[list]]:
 
 
 def to_csv(data: dict) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     header, rows = table(data)
-    writer.writerow(safe_row(header))
-    writer.writerows(safe_row(row) for row in rows)
-    return "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
+    return csv_text([header, *rows])
 
 
 def _width(value) -> float:
@@ -120,7 +102,7 @@ def _format_sheet(sheet, header_row: int, title: str, columns: int) -> None:
     # local: openpyxl loads only for an .xlsx file
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
-    sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    set_cell(sheet, 1, 1, title).font = Font(bold=True, size=14)
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(1, min(columns, 12)))
     fill = PatternFill("solid", fgColor="DDEBF7")
     for cell in sheet[header_row]:
@@ -148,12 +130,12 @@ def to_xlsx(data: dict) -> bytes:
     sheet = book.active
     sheet.title = "周报排名"
     header, rows = table(data)
-    _append(sheet, [""])  # title row, written by _format_sheet
-    _append(sheet, [f"统计周期 {week}（不含末日）；得分公式 score = {data['score_formula']}；"
+    append_row(sheet, [""])  # title row, written by _format_sheet
+    append_row(sheet, [f"统计周期 {week}（不含末日）；得分公式 score = {data['score_formula']}；"
                     f"无排班的{row_label(data)}记为{NO_DATA}，不参与排名"])
-    _append(sheet, header)
+    append_row(sheet, header)
     for row in rows:
-        _append(sheet, row)
+        append_row(sheet, row)
     sheet.cell(row=sheet.max_row, column=3).font = Font(bold=True)
     percent_columns = [i + 1 for i, label in enumerate(header) if "覆盖率" in label]
     for line in sheet.iter_rows(min_row=4):
@@ -164,22 +146,22 @@ def to_xlsx(data: dict) -> bytes:
 
     detail = book.create_sheet("问题分类")
     header, rows = categories_table(data)
-    _append(detail, [""])
-    _append(detail, [f"本周发现问题，按类别与{row_label(data)}统计"])
-    _append(detail, header)
+    append_row(detail, [""])
+    append_row(detail, [f"本周发现问题，按类别与{row_label(data)}统计"])
+    append_row(detail, header)
     for row in rows:
-        _append(detail, row)
+        append_row(detail, row)
     _format_sheet(detail, 3, f"{area['name']}（{area['code']}）问题分类统计 {week}", len(header))
 
     codes = _category_codes(data)
     if codes:
         chart_sheet = book.create_sheet("分类图表")
-        _append(chart_sheet, ["类别", "问题数"])
+        append_row(chart_sheet, ["类别", "问题数"])
         for code in codes:
-            _append(chart_sheet, [category_name(data, code), data["total"]["current"]["by_category"].get(code, 0)])
+            append_row(chart_sheet, [category_name(data, code), data["total"]["current"]["by_category"].get(code, 0)])
         chart = BarChart()
         chart.type = "col"
-        chart.title = f"{area['name']} 本周问题分类"
+        chart.title = safe_cell(f"{area['name']} 本周问题分类")
         chart.y_axis.title = "问题数"
         chart.x_axis.title = "类别"
         chart.add_data(Reference(chart_sheet, min_col=2, min_row=1, max_row=len(codes) + 1), titles_from_data=True)
@@ -190,12 +172,3 @@ def to_xlsx(data: dict) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _append(sheet, row) -> None:
-    """Append a row with every text cell stored as a string, never as a formula (openpyxl would store a
-    value starting with "=" as a live formula), after the OWASP apostrophe."""
-    sheet.append(safe_row(row))
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"

@@ -13,6 +13,7 @@ from server.domain.scoping import require_admin_over_areas, require_in_scope
 from server.auth import staff_principal
 from server.domain.area_edits import delete_area, update_area
 from server.domain.settings import DomainSettings
+from server.domain.access import readable_scope
 from server.domain.areas import create_area, effective_timezone, leaders_of, move_area
 from server.extensions import db
 from server.models import AREA_KINDS, Area, LEADER_ROLES
@@ -104,14 +105,15 @@ def list_areas(args):
 @blp.route("", methods=["POST"])
 @blp.arguments(AreaCreateSchema)
 @blp.response(201, AreaDetailSchema)
-@documents_errors(blp, 400, 401, 403, 409, 413)
+@documents_errors(blp, 400, 401, 403, 409, 413, 422)
 def create(body):
     """Create an area under a parent (admin of the parent's subtree; a root needs a global admin)."""
     principal = staff_principal()
     parent = area_from_ref(body["parent"], "parent")
     require_admin_over_areas(principal, [parent], "create areas")
     area = create_area(db.session, code=body["code"], name=body["name"], kind=body["kind"],
-                       parent_id=parent.id if parent else None, timezone=body["timezone"])
+                       parent_id=parent.id if parent else None, timezone=body["timezone"],
+                       within=readable_scope(principal, "areas", "create"))
     audit("area.create", "area", area.id, {"code": area.code, "parent": parent.code if parent else None})
     db.session.commit()
     return area
@@ -130,7 +132,7 @@ def detail(area_id):
 @blp.route("/<int:area_id>", methods=["PATCH"])
 @blp.arguments(AreaUpdateSchema)
 @blp.response(200, AreaDetailSchema)
-@documents_errors(blp, 400, 401, 403, 404, 409, 413)
+@documents_errors(blp, 400, 401, 403, 404, 409, 413, 422)
 def update(body, area_id):
     """Edit an area; giving `parent` moves it with its whole subtree."""
     principal = staff_principal()
@@ -142,7 +144,7 @@ def update(body, area_id):
         if (parent.id if parent else None) != area.parent_id:
             require_admin_over_areas(principal, [parent], "move areas there")
             move_area(db.session, area, parent.id if parent else None)
-    update_area(db.session, area, body)
+    update_area(db.session, area, body, within=readable_scope(principal, "areas", "update"))
     audit("area.update", "area", area.id, {"before": before, "changes": {k: str(v) for k, v in body.items()},
                                            "parent_id": area.parent_id})
     db.session.commit()

@@ -9,20 +9,19 @@ from datetime import timedelta
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema,
                                page_schema, paginate)
-from server.domain.scoping import require_admin_over_member as _require_admin_over_member
+from server.domain.scoping import require_authority_over_member
 from server.auth import staff_principal
-from server.domain.members import check_password, get_member, member_by_phone
-from server.domain import ratelimit
+from server.domain.logins import log_in
+from server.domain.members import get_member
 from server.domain.audit import record as audit_record
-from server.domain.phones import mask_phone, try_normalize_phone
 from server.domain.tokens import issue_staff_token
-from server.domain.errors import DomainError, NotFound, Unauthorized
+from server.domain.errors import NotFound
 from server.extensions import db
-from server.models import AuditLog, StaffToken, utcnow
+from server.models import StaffToken, utcnow
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, staff tokens, who am I")
 
@@ -76,16 +75,6 @@ class MeSchema(Schema):
                         "whose whole subtree it covers; area null = everywhere"})
 
 
-LOGIN_MAX_FAILURES = 5
-LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
-
-
-def recent_login_failures(session, phone: str) -> int:
-    since = utcnow() - LOGIN_FAILURE_WINDOW
-    return session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.action == "auth.login_failed", AuditLog.entity_id == phone, AuditLog.at >= since))
-
-
 TokenFilter = page_args_schema({"member_id": id_field(strict=False),
                                 "include_revoked": fields.Boolean(load_default=False)})
 
@@ -109,23 +98,10 @@ def _dump_new(record, token: str):
 def login(body):
     """Exchange a member's phone and password for a staff token (expires after STAFF_TOKEN_TTL_DAYS).
 
-    Failed attempts are kept in the audit log; after LOGIN_MAX_FAILURES for one phone within
-    LOGIN_FAILURE_WINDOW the phone is refused (429) until the window has passed, whatever the password."""
-    phone = try_normalize_phone(body["phone"], current_app.config["GRIDPATROL_PHONE_REGION"])
-    if phone:
-        # Logins for one phone are judged one after another (a row lock until commit): 64 concurrent
-        # attempts cannot all read "4 failures so far" and all get a password check.
-        ratelimit.serialize(db.session, f"login:{phone}")
-    if phone and recent_login_failures(db.session, phone) >= LOGIN_MAX_FAILURES:
-        raise DomainError("too many failed logins for this phone; try again later", code="rate_limited", status=429,
-                          details={"retry_after_seconds": int(LOGIN_FAILURE_WINDOW.total_seconds())})
-    member = member_by_phone(db.session, phone) if phone else None
-    if not check_password(member, body["password"]):
-        if phone:
-            audit_record(db.session, "auth.login_failed", channel="api", actor_label=mask_phone(phone),
-                         entity="phone", entity_id=phone)
-            db.session.commit()
-        raise Unauthorized("phone or password is wrong", code="bad_credentials")
+    Failed attempts are kept in the audit log; after 5 for one phone within 15 minutes the phone is refused
+    (429) until the window has passed, whatever the password (server.domain.logins, as the dashboard)."""
+    member = log_in(db.session, body["phone"], body["password"], region=current_app.config["GRIDPATROL_PHONE_REGION"],
+                    channel="api")
     record, token = _issue(member, body["name"], current_app.config["STAFF_TOKEN_TTL_DAYS"])
     audit_record(db.session, "auth.login", channel="api", actor=member, entity="staff_token", entity_id=record.id)
     db.session.commit()
@@ -140,7 +116,7 @@ def issue_token(body):
     """An admin issues a staff token for a member (e.g. a leader without a password)."""
     principal = staff_principal()
     member = get_member(db.session, body["member_id"])
-    _require_admin_over_member(principal, member, "issue tokens")
+    require_authority_over_member(principal, member, "create", "credentials", "issue tokens")
     record, token = _issue(member, body["name"], body["expires_in_days"])
     audit("staff_token.issue", "staff_token", record.id, {"member_id": member.id, "name": body["name"]})
     db.session.commit()
@@ -156,7 +132,8 @@ def list_tokens(args):
     principal = staff_principal()
     member_id = args.get("member_id", principal.member.id)
     if member_id != principal.member.id:
-        _require_admin_over_member(principal, get_member(db.session, member_id), "list tokens")
+        require_authority_over_member(principal, get_member(db.session, member_id), "read", "credentials",
+                                      "list tokens")
     statement = select(StaffToken).where(StaffToken.member_id == member_id).order_by(StaffToken.id)
     if not args["include_revoked"]:
         statement = statement.where(StaffToken.revoked_at.is_(None))
@@ -173,7 +150,7 @@ def revoke_token(token_id):
     if record is None:
         raise NotFound(f"no token with id {token_id}", details={"id": [f"Unknown token id {token_id}."]})
     if record.member_id != principal.member.id:
-        _require_admin_over_member(principal, record.member, "revoke tokens")
+        require_authority_over_member(principal, record.member, "delete", "credentials", "revoke tokens")
     if record.revoked_at is None:
         record.revoked_at = utcnow()
         audit("staff_token.revoke", "staff_token", record.id, {"member_id": record.member_id})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 
 from server.api.common import (QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema, page_schema,
                                paginate)
-from server.domain.scoping import member_filter, require_admin_over_member, require_member_visible
+from server.domain.scoping import member_filter, require_authority_over_member, require_member_visible
 from server.auth import staff_principal
 from server.domain.members import get_member
 from server.domain.tokens import register_device
@@ -61,7 +61,7 @@ def register(body):
     """Register a device for a member; the response carries its token, which is never shown again."""
     principal = staff_principal()
     member = get_member(db.session, body["member_id"])
-    require_admin_over_member(principal, member, "register devices")
+    require_authority_over_member(principal, member, "create", "devices", "register devices")
     if not member.active:
         raise Conflict(f"member {member.id} is inactive", code="member_inactive",
                        details={"member_id": ["This member is inactive."]})
@@ -107,7 +107,7 @@ def revoke(device_id):
     """Revoke the device's token (the record stays). Revoking twice is harmless."""
     principal = staff_principal()
     device = _get_device(device_id)
-    require_admin_over_member(principal, device.member, "revoke devices")
+    require_authority_over_member(principal, device.member, "delete", "devices", "revoke devices")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
         audit("device.revoke", "device", device.id, {"member_id": device.member_id})

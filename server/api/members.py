@@ -9,10 +9,12 @@ from sqlalchemy.orm import selectinload
 
 from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, id_field, live,
                                page_args_schema, page_schema, paginate)
-from server.domain.scoping import member_filter, require_admin_over_member, require_member_visible
+from server.domain.scoping import (member_filter, require_admin_over_member, require_authority_over_member,
+                                   require_member_visible)
 from server.auth import staff_principal
 from server.domain.access import require_may_grant
-from server.domain.members import (check_password, create_member, deactivate_member, get_member,
+from server.domain.logins import confirm_password
+from server.domain.members import (create_member, deactivate_member, get_member,
                                    removed_member_with_phone, set_password, update_member, validate_assignments)
 from server.domain.phones import normalize_phone
 from server.domain.errors import Invalid
@@ -218,16 +220,16 @@ def delete(member_id):
 @blp.route("/<int:member_id>/password", methods=["PUT"])
 @blp.arguments(PasswordSchema)
 @blp.response(204)
-@documents_errors(blp, 400, 401, 403, 404, 413)
+@documents_errors(blp, 400, 401, 403, 404, 413, 429)
 def put_password(body, member_id):
     """Set a member's password for POST /auth/login: an admin for her members, or a member for herself
     (giving her current password, so a token left on a desk cannot take over the account)."""
     principal = staff_principal()
     member = get_member(db.session, member_id)
     if member.id != principal.member.id:
-        require_admin_over_member(principal, member, "set passwords")
-    elif member.password_hash and not check_password(member, body["current_password"] or ""):
-        raise Invalid("the current password is wrong", details={"current_password": ["Wrong or missing."]})
+        require_authority_over_member(principal, member, "create", "credentials", "set passwords")
+    elif member.password_hash:
+        confirm_password(db.session, member, body["current_password"] or "", channel="api")
     set_password(member, body["password"])
     audit("member.set_password", "member", member.id)
     db.session.commit()

@@ -15,8 +15,6 @@ from server.domain.roster import import_roster, resolve_parent
 from server.domain.roster_files import read_roster
 from server.domain.errors import BadRequest
 from server.extensions import db
-from server.domain.scoping import require_admin_over_member
-from server.errors import Forbidden
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster",
                 description="Import the roster (communities, grids, people, roles) from CSV or XLSX")
@@ -99,14 +97,6 @@ def _uploaded_file() -> tuple[bytes, str | None]:
     return data, None
 
 
-def _manages(principal, member) -> bool:
-    try:
-        require_admin_over_member(principal, member, "import")
-    except Forbidden:
-        return False
-    return True
-
-
 @blp.route("/import", methods=["POST"])
 @blp.arguments(RosterImportArgs, location="query", as_kwargs=True)
 @blp.doc(requestBody=_FILE_BODY)
@@ -123,6 +113,6 @@ def import_roster_file(commit: bool, parent: str | None):
     table = read_roster(data, filename)
     report = import_roster(db.session, table, parent_area, commit=commit, channel="api", actor=principal.member,
                            region=current_app.config["GRIDPATROL_PHONE_REGION"],
-                           manages=lambda member: _manages(principal, member))
+                           principal=principal)
     db.session.commit()
     return report, (201 if commit else 200)

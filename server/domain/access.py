@@ -97,7 +97,8 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("incidents", "note"): _r(WORKERS), ("incidents", "acknowledge"): _r(STAFF), ("incidents", "close"): _r(STAFF),
     ("incidents", "reopen"): _r(STAFF), ("incidents", "reject"): _r(STAFF), ("incidents", "reassign"): _r(STAFF),
     ("incidents", "delete"): _r(STAFF),
-    ("incidents", "teach"): _r(STAFF),               # recategorising with `learn`: words into the lexicon
+    # the classifier's lexicon is one for the whole installation: only an installation-wide role changes it
+    ("lexicon", "read"): _r(STAFF), ("lexicon", "create"): _r(ADMIN, GLOBAL), ("lexicon", "delete"): _r(ADMIN, GLOBAL),
     ("incident_events", "read"): _r(READERS), ("incident_events", "create"): _r(WORKERS),
     ("incident_events", "delete"): _r(STAFF),
     # residents' phone numbers and the SMS message log: who may read the log may see the numbers
@@ -173,6 +174,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/sms/android/webhook"): ("sms", "receive"),
     ("GET", f"{_V}/triage"): ("incidents", "read"),  # 待分类: residents' reports no cue could place
     ("POST", f"{_V}/triage/{{ref}}"): ("incidents", "update"),
+    ("GET", f"{_V}/lexicon/words"): ("lexicon", "read"),
+    ("DELETE", f"{_V}/lexicon/words/{{word_id}}"): ("lexicon", "delete"),
     ("GET", f"{_V}/workers/health"): ("worker_health", "read"),
     ("GET", f"{_V}/workers/alerts"): ("alerts", "read"),
     ("POST", f"{_V}/workers/alerts/{{alert_id}}/acknowledge"): ("alerts", "acknowledge"),
@@ -343,6 +346,15 @@ def holds_any(actor: Principal, collection: str, action: str) -> bool:
     if row.scope == GLOBAL:
         return bool(actor.roles_over(None) & row.roles)
     return actor.has_role(*row.roles)
+
+
+def require_any(actor: Principal, action: str, collection: str, what: str | None = None) -> None:
+    """`holds_any` or Forbidden: for rows about no area (the installation's lexicon is read by every staff role,
+    wherever it is held)."""
+    if not holds_any(actor, collection, action):
+        raise Forbidden(f"your roles may not {what or action + ' ' + collection}", code="role_not_permitted",
+                        details={"collection": collection, "action": action,
+                                 "roles_allowed": sorted(rule(collection, action).roles)})
 
 
 def authorize_request() -> None:

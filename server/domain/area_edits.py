@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from server.domain.areas import area_by_code, validate_timezone
 from server.domain.errors import Conflict, Invalid
+from server.domain.place_names import check_place_names
 from server.models import (AREA_KINDS, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Area, Assignment, Incident, Member,
                            PatrolSchedule, Site, utcnow)
 
 
-def update_area(session: Session, area: Area, changes: dict) -> Area:
+def update_area(session: Session, area: Area, changes: dict, within: list[str] | None = None) -> Area:
+    """Apply `changes`; a new name is checked as a place name (server.domain.place_names; `within`: the
+    actor's admin subtrees, None = everywhere)."""
     if "code" in changes:
         code = changes["code"].strip().upper()
         holder = area_by_code(session, code)
@@ -34,7 +37,8 @@ def update_area(session: Session, area: Area, changes: dict) -> Area:
         area.kind = changes["kind"]
     if "timezone" in changes:
         area.timezone = validate_timezone(changes["timezone"])
-    if "name" in changes:
+    if "name" in changes and changes["name"] != area.name:
+        check_place_names(session, [changes["name"]], path=area.path, area_id=area.id, within=within)
         area.name = changes["name"]
     session.flush()
     return area

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from server.domain.defaults import DEFAULT_TIMEZONE
 from server.domain.errors import Conflict, Invalid, NotFound
+from server.domain.place_names import check_place_names, path_below
 from server.models import AREA_KINDS, Area, Assignment, LEADER_ROLES, Member
 
 # Level order from the top; escalation climbs towards index 0.
@@ -36,13 +37,18 @@ def area_by_code(session: Session, code: str) -> Area | None:
 
 
 def create_area(session: Session, *, code: str, name: str, kind: str = "grid", parent_id: int | None = None,
-                timezone: str | None = None) -> Area:
+                timezone: str | None = None, within: list[str] | None = None, check_name: bool = True) -> Area:
+    """A new area. Its name is a place residents' texts are routed by, checked by
+    server.domain.place_names (`within`: the actor's admin subtrees, None = everywhere; check_name=False
+    only for a roster plan that checked all its names at once)."""
     code = code.strip().upper()
     if kind not in AREA_KINDS:
         raise Invalid(f"unknown area kind {kind!r}", details={"kind": [f"Must be one of {', '.join(AREA_KINDS)}."]})
     if area_by_code(session, code) is not None:
         raise Conflict(f"area code {code} is taken", code="duplicate_code", details={"code": [f"{code} is taken."]})
     parent = get_area(session, parent_id) if parent_id is not None else None
+    if check_name:
+        check_place_names(session, [name], path=path_below(parent), within=within)
     area = Area(code=code, name=name, kind=kind, parent=parent, timezone=validate_timezone(timezone))
     session.add(area)
     session.flush()  # need the id for the path

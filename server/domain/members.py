@@ -5,14 +5,14 @@ row (`assignments.<index>.<field>`) the way a clerk would look for it.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.domain.errors import Conflict, Invalid, NotFound
 from server.domain.phones import normalize_phone, try_normalize_phone
 from server.models import Area, Assignment, LEADER_ROLE_FOR_KIND, LEADER_ROLES, Member, ROLES, utcnow
-from server.models import StaffToken
+from server.models import PairingCode, StaffToken
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -54,8 +54,11 @@ def removed_member_with_phone(session: Session, phone: str, region: str = "CN") 
 
 
 def revoke_credentials(session: Session, member: Member, now=None) -> None:
-    """Every way to act as this member stops for good: staff tokens, devices, the password."""
+    """Every way to act as this member stops for good: staff tokens, devices, pairing codes not yet redeemed
+    (reactivating her brings none of them back)."""
     now = now or utcnow()
+    session.execute(update(PairingCode).where(PairingCode.member_id == member.id, PairingCode.redeemed_at.is_(None),
+                                              PairingCode.expires_at > now).values(expires_at=now))
     for device in member.devices:
         if device.revoked_at is None:
             device.revoked_at = now

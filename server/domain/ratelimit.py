@@ -42,6 +42,14 @@ def hit(session: Session, key: str, window: timedelta, now: datetime | None = No
     return int(session.execute(statement).scalar_one())
 
 
+def count(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:
+    """The key's count in the current window, without adding to it (0 when its row is of an older window)."""
+    row = session.get(RateLimit, key[:80], populate_existing=True)
+    if row is None or row.window_start != window_start(now or utcnow(), window):
+        return 0
+    return row.count
+
+
 def reset(session: Session, key: str) -> None:
     session.execute(delete(RateLimit).where(RateLimit.key == key[:80]))
 

@@ -21,7 +21,10 @@ from server.domain import audit
 from server.domain.areas import create_area
 from server.domain.phones import normalize_phone
 from server.domain.roster_files import RosterTable, simplify
-from server.domain.errors import Invalid
+from server.domain.errors import DomainError, Invalid
+from server.domain.access import readable_scope
+from server.domain.place_names import PlaceNames
+from server.domain.scoping import authority_over_member
 from server.models import Area, Assignment, LEADER_ROLE_FOR_KIND, Member
 
 # word -> (role, where, deputy). where: "deepest" | "grid" | "community" | "subdistrict" | "parent".
@@ -167,12 +170,23 @@ def _roster_phone(raw: str, region: str) -> str:
 
 
 def plan_roster(session: Session, table: RosterTable, parent: Area, region: str = "CN",
-                manages=None) -> RosterPlan:
-    """`manages(member) -> bool`: may the importer manage this existing member? A phone that belongs to
-    someone outside the importer's areas is an error that names nobody (an area admin must neither learn
-    who is behind a number nor pull a member of another district into her area)."""
+                principal=None) -> RosterPlan:
+    """`principal`: the importing admin (server.domain.access.Principal); None is the shell's operator, who
+    reaches everywhere. A phone that belongs to someone the importer may not manage (a member with a role
+    outside her admin subtree) is an error that names nobody (an area admin must neither learn who is
+    behind a number nor pull a member of another district into her area). Every new community and grid
+    name is checked as a place name (server.domain.place_names: not generic, unique where it routes, not
+    shadowing places outside her subtree), against the database and the sheet's other new areas."""
     plan = RosterPlan(parent=parent, skipped_sheets=list(table.skipped_sheets))
+    within = readable_scope(principal, "roster", "import") if principal is not None else None
+
+    def manages(member: Member) -> bool:
+        return principal is None or authority_over_member(principal, member, "update", "members")
+
     codes = _CodeAllocator(session)
+    places = PlaceNames(session)
+    planned_paths: dict[tuple, str] = {}
+    line_now = [0]
     phone_seen: dict[str, tuple[str, str]] = {}  # phone -> (where first seen, name)
     assignment_seen: dict[tuple, str] = {}
     rank_next: dict[tuple, int] = {}
@@ -185,9 +199,18 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
             parent_code = parent_area.code if parent_area is not None else plan.areas[parent_key].code
             plan.areas[key] = PlannedArea(key=key, name=text, kind=kind, parent_key=parent_key, existing=existing,
                                           code=existing.code if existing else codes.next(parent_code))
+            parent_path = parent_area.path if parent_area is not None else planned_paths[parent_key]
+            planned_paths[key] = existing.path if existing else f"{parent_path}+{len(planned_paths)}/"
+            if existing is None:
+                try:
+                    places.check(text, path=planned_paths[key], within=within, field=kind)
+                    places.claim(text, path=planned_paths[key], label=f"{text} ({plan.place(line_now[0])})")
+                except DomainError as exc:
+                    plan.error(line_now[0], kind, exc.details.get(kind, [exc.message])[0], text)
         return key
 
     for line, row in table.rows:
+        line_now[0] = line
         plan.rows += 1
         plan.sheet = row.get("_sheet")
         errors_before = len(plan.errors)
@@ -223,6 +246,8 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
         grid_key = None
         if grid and where in ("grid", "deepest"):
             grid_key = area_for("grid", grid, community_key, plan.areas[community_key].existing)
+        if len(plan.errors) > errors_before:
+            continue
         if where in ("subdistrict", "parent") or (where == "deepest" and not community):
             area_key, area_kind = None, parent.kind
         elif where == "community" or (where == "deepest" and not grid_key):
@@ -246,7 +271,7 @@ def plan_roster(session: Session, table: RosterTable, parent: Area, region: str 
             plan.error(line, "phone", f"{phone} is also on {first_place} for {first_name}.", phone_raw)
             continue
         existing_member = session.scalar(select(Member).where(Member.phone == phone))
-        if existing_member is not None and manages is not None and not manages(existing_member):
+        if existing_member is not None and not manages(existing_member):
             plan.error(line, "phone", f"{phone} belongs to a member outside your areas; an admin over their "
                        "areas must add this role.", phone_raw)
             continue
@@ -316,7 +341,7 @@ def apply_plan(session: Session, plan: RosterPlan, *, channel: str, actor: Membe
         if key not in created_areas:
             parent = area_of(planned.parent_key)
             created_areas[key] = create_area(session, code=planned.code, name=planned.name, kind=planned.kind,
-                                             parent_id=parent.id)
+                                             parent_id=parent.id, check_name=False)  # the plan checked them all
         return created_areas[key]
 
     members = {m.phone: m for m in session.scalars(select(Member).where(
@@ -351,8 +376,9 @@ class RosterRejected(Invalid):
 
 
 def import_roster(session: Session, table: RosterTable, parent: Area, *, commit: bool, channel: str,
-                  actor: Member | None = None, actor_label: str = "", region: str = "CN", manages=None) -> dict:
-    plan = plan_roster(session, table, parent, region, manages)
+                  actor: Member | None = None, actor_label: str = "", region: str = "CN", principal=None) -> dict:
+    """Plan (and with commit=True apply) a roster for `principal` (see plan_roster; None = the shell)."""
+    plan = plan_roster(session, table, parent, region, principal)
     if not commit:
         return {**plan.report(), "committed": False}
     return apply_plan(session, plan, channel=channel, actor=actor, actor_label=actor_label)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
-from server.domain.access import READERS as READ_ROLES
+from server.domain.access import READERS as READ_ROLES, can, require, roles_for
 from server.domain.errors import Forbidden
 from server.models import Area, Assignment, Member
 
@@ -40,14 +40,34 @@ def require_member_visible(principal, member: Member) -> None:
                         details={"member_id": member.id})
 
 
+def authority_over_member(principal, member: Member, action: str, collection: str) -> bool:
+    """The permission table's (collection, action) row over EVERY assignment the member holds; an area-less
+    assignment (a global admin), or none at all, needs a grant with no area.
+
+    One rule for every credential (a password, a staff token, a device or a pairing code) and every change to
+    a member: holding the row over one of her areas is not enough, or a grid leader could pair a phone for
+    the global admin who also patrols that grid and act as her everywhere."""
+    if can(principal, action, collection, None):
+        return True
+    return bool(member.assignments) and all(
+        a.area is not None and can(principal, action, collection, a.area) for a in member.assignments)
+
+
+def require_authority_over_member(principal, member: Member, action: str, collection: str, what: str) -> None:
+    """`authority_over_member` or Forbidden naming the first assignment out of reach."""
+    if authority_over_member(principal, member, action, collection):
+        return
+    for assignment in member.assignments:
+        if assignment.area is not None and not can(principal, action, collection, assignment.area):
+            require(principal, action, collection, assignment.area, what=what)
+    raise Forbidden(f"only a global admin may {what} for this member: a role of theirs reaches every area",
+                    code="role_not_permitted", details={"action": what, "collection": collection,
+                                                        "roles_allowed": sorted(roles_for(collection, action))})
+
+
 def require_admin_over_member(principal, member: Member, action: str) -> None:
     """Global admins manage everyone; an area admin manages members whose areas all lie in her subtree."""
-    if principal.is_global_admin:
-        return
-    if not member.assignments or any(a.area_id is None for a in member.assignments):
-        principal.require_admin(None, action)
-    for assignment in member.assignments:
-        principal.require_admin(assignment.area, action)
+    require_authority_over_member(principal, member, "update", "members", action)
 
 
 def require_admin_over_areas(principal, areas, action: str) -> None:

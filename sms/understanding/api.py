@@ -2,7 +2,8 @@
 
 Thin adapter over sms.understanding.store (pending_triage, require_may_recategorise, recategorise), like the
 dashboard's 待分类 page: the list is limited to the caller's areas; recategorising follows the permission
-table's incidents/update row, and teaching the lexicon a word (`learn`) its incidents/teach row.
+table's incidents/update row, and teaching the lexicon a word (`learn`) its lexicon/create row (a global
+admin's: the lexicon is one for the whole installation); a taught word must occur in the report's text.
 """
 from __future__ import annotations
 

@@ -47,15 +47,27 @@ def words_group():
 @with_appcontext
 @_domain_errors
 def words_add(category: str, words: tuple[str, ...], kind: str, weight: float):
-    from server.domain import audit
     from server.extensions import db
     from sms.understanding import store
     added = store.add_words(db.session, category, list(words), kind=kind, weight=weight, added_by=CLI_ACTOR)
     code = store.find_category(db.session, category).code
-    audit.record(db.session, "catalogue.words.add", channel="cli", actor_label=CLI_ACTOR, entity="category",
-                 entity_id=code, summary={"words": added, "kind": kind, "weight": weight})
     db.session.commit()
     click.echo(f"{code}: added {' '.join(added) if added else 'nothing (all known)'}")
+
+
+@words_group.command("remove", help="Take words an office added out of a category: "
+                                     "gridpatrol catalogue words remove 熏制腊肉 鞭炮")
+@click.argument("category")
+@click.argument("words", nargs=-1, required=True)
+@with_appcontext
+@_domain_errors
+def words_remove(category: str, words: tuple[str, ...]):
+    from server.extensions import db
+    from sms.understanding import store
+    removed = store.remove_words(db.session, category, list(words), actor_label=CLI_ACTOR)
+    code = store.find_category(db.session, category).code
+    db.session.commit()
+    click.echo(f"{code}: removed {' '.join(removed) if removed else 'nothing (none of them were added)'}")
 
 
 @words_group.command("list", help="The words offices added (the shipped lexicon is sms/understanding/data).")
@@ -63,8 +75,8 @@ def words_add(category: str, words: tuple[str, ...], kind: str, weight: float):
 def words_list():
     from server.extensions import db
     from sms.understanding import store
-    for code, word, kind, weight, source in store.list_words(db.session):
-        click.echo(f"{code}\t{word}\t{kind}\t{weight:g}\t{source}")
+    for row in store.list_words(db.session):
+        click.echo(f"{row.category.code}\t{row.word}\t{row.kind}\t{row.weight:g}\t{row.source}\t{row.added_by}")
 
 
 @words_group.command("missed", help="Words from recategorised reports that no cue knew, most frequent first.")

@@ -2,7 +2,8 @@
 deepest area whose gazetteer entry the text names.
 
 The gazetteer is every area's name (also without its 社区/街道/网格/村 suffix) plus the aliases, roads and
-estates an office adds per area (`gridpatrol areas alias CJ05-1-3 映月路 东风小区`). The deepest matching
+estates an office adds per area (`gridpatrol areas alias CJ05-1-3 映月路 东风小区`) — never a generic word
+like 楼下 or 小区 (server.domain.place_names, which also keeps names unique and unshadowed). The deepest matching
 area wins (a grid's road beats its community's name), then the longest name. No match: the caller's intake
 area.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from server.domain.place_names import routing_names
+
 CJK = r"\u3400-\u9fff"
-SUFFIX = re.compile(r"(社区|街道|网格|街道办|办事处|区|村|镇)$")
 # A mention starts after the last of these: "门口有人在映月路" → "映月路".
 LEAD = re.compile(r".*(?:在|到|的|了|有|是|就|那|这|个|我|你|他|她|们|"
                   r"旁边|门口|附近|对面|楼下|住|说|从|和|跟|里|上|下|边|后|前)")
@@ -41,13 +43,12 @@ class Gazetteer:
 
     def add_area(self, area_id: int, code: str, name: str, kind: str, depth: int, aliases=()) -> None:
         self.names[area_id] = (code, name, kind)
-        variants = {name, SUFFIX.sub("", name)}
-        for variant in variants:
-            if len(variant) >= 2:
-                self.entries.append(Entry(variant.casefold(), area_id, code, depth, "name"))
+        # server.domain.place_names decides what a name routes by (never a generic word such as 楼下)
+        for variant in routing_names(name):
+            self.entries.append(Entry(variant, area_id, code, depth, "name"))
         for alias in aliases:
-            if len(alias) >= 2:
-                self.entries.append(Entry(alias.casefold(), area_id, code, depth, "alias"))
+            for variant in routing_names(alias, strip_suffix=False):
+                self.entries.append(Entry(variant, area_id, code, depth, "alias"))
 
     def words(self) -> set[str]:
         return {e.name for e in self.entries}

@@ -9,12 +9,14 @@ process at once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from server.domain.areas import area_by_code
+from server.domain.place_names import check_place_names
 from server.errors import Invalid, NotFound
 from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
@@ -23,7 +25,8 @@ from sms.understanding.model import Model, shipped
 from sms.understanding.models import (AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation,
                                       UnderstandingModel)
 from sms.understanding.train import corrections_as_examples, shipped_corpus, train
-from server.domain.access import can_act_on_incident
+from server.domain import audit
+from server.domain.access import can_act_on_incident, require
 from server.domain.incident_edits import update_incident
 
 KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
@@ -73,8 +76,11 @@ def find_category(session: Session, name: str) -> Category:
 
 
 def add_words(session: Session, category_name: str, words: list[str], *, kind: str = "term",
-              weight: float = 3.0, source: str = "cli", added_by: str = "") -> list[str]:
-    """Add words to a category's lexicon; returns the ones that were new. Safe to run twice."""
+              weight: float = 3.0, source: str = "cli", added_by: str = "", actor: Member | None = None,
+              channel: str = "cli") -> list[str]:
+    """Add words to a category's lexicon; returns the ones that were new, audited as `catalogue.words.add`.
+    Safe to run twice. Who may is the caller's check (the permission table's lexicon/create row: one
+    lexicon for the whole installation, so only an installation-wide role, or the shell's operator)."""
     if kind not in KINDS:
         raise Invalid(f"unknown kind {kind!r}", details={"kind": [f"One of {', '.join(KINDS)}."]})
     if not 0 < weight <= 10:
@@ -91,14 +97,49 @@ def add_words(session: Session, category_name: str, words: list[str], *, kind: s
                                     added_by=added_by))
             added.append(word)
     session.flush()
+    audit.record(session, "catalogue.words.add", channel=channel, actor=actor, actor_label=added_by,
+                 entity="category", entity_id=category.code,
+                 summary={"words": added, "kind": kind, "weight": weight, "source": source})
     clear_caches()
     return added
 
 
-def list_words(session: Session) -> list[tuple[str, str, str, float, str]]:
-    return [tuple(row) for row in session.execute(
-        select(Category.code, LexiconWord.word, LexiconWord.kind, LexiconWord.weight, LexiconWord.source)
-        .join(Category, Category.id == LexiconWord.category_id).order_by(Category.number, LexiconWord.word))]
+def remove_words(session: Session, category_name: str, words: list[str], *, actor: Member | None = None,
+                 actor_label: str = "", channel: str = "cli") -> list[str]:
+    """Take words an office added out of a category's lexicon (the shipped lexicon stays); returns the ones
+    removed, audited as `catalogue.words.remove`. Who may is the caller's check (lexicon/delete)."""
+    category = find_category(session, category_name)
+    wanted = {w.strip().casefold() for w in words}
+    rows = session.scalars(select(LexiconWord).where(LexiconWord.category_id == category.id,
+                                                     LexiconWord.word.in_(wanted))).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    removed = sorted(row.word for row in rows)
+    audit.record(session, "catalogue.words.remove", channel=channel, actor=actor, actor_label=actor_label,
+                 entity="category", entity_id=category.code, summary={"words": removed})
+    clear_caches()
+    return removed
+
+
+def words_query():
+    """The words offices added, by category number then word (their category loaded): a SELECT to run or page."""
+    return (select(LexiconWord).join(Category, Category.id == LexiconWord.category_id)
+            .options(contains_eager(LexiconWord.category)).order_by(Category.number, LexiconWord.word))
+
+
+def list_words(session: Session) -> list[LexiconWord]:
+    return list(session.scalars(words_query()))
+
+
+def require_words_in_text(words: list[str], text: str) -> None:
+    """A word taught from a report must be one the report used: teaching is "this text meant that", not a
+    way to slip any word into every future resident's classification."""
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    absent = [w for w in words if unicodedata.normalize("NFKC", w.strip()).casefold() not in folded]
+    if absent:
+        raise Invalid("a word to learn must occur in the report's text",
+                      details={"learn": [f"{w!r} does not occur in the text." for w in absent]})
 
 
 # ---------------------------------------------------------------- gazetteer
@@ -117,7 +158,10 @@ def gazetteer(session: Session) -> Gazetteer:
     return _cached(session, "understanding_gazetteer", load)
 
 
-def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: str = "") -> tuple[Area, list[str]]:
+def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: str = "",
+                within: list[str] | None = None) -> tuple[Area, list[str]]:
+    """Aliases are places texts are routed by: checked like area names (server.domain.place_names; `within`:
+    the actor's admin subtrees, None = everywhere, the shell's operator)."""
     area = area_by_code(session, code)
     if area is None:
         raise NotFound(f"no area {code}", details={"area": [f"Unknown area code {code}."]})
@@ -125,6 +169,8 @@ def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: st
     for alias in dict.fromkeys(a.strip() for a in aliases):
         if not 2 <= len(alias) <= 60:
             raise Invalid(f"bad alias {alias!r}", details={"aliases": ["2 to 60 characters each."]})
+        check_place_names(session, [alias], path=area.path, area_id=area.id, within=within, alias=True,
+                          field="aliases")
         if session.scalar(select(AreaAlias.id).where(AreaAlias.area_id == area.id, AreaAlias.alias == alias)) is None:
             session.add(AreaAlias(area_id=area.id, alias=alias, added_by=added_by))
             added.append(alias)
@@ -206,11 +252,13 @@ def pending_triage(session: Session, principal=None, limit: int = 200) -> list[t
 
 
 def require_may_recategorise(principal, incident: Incident, learn: list[str] | None = None) -> None:
-    """Who may: the permission table's incidents/update row (and incidents/teach when words are to be
-    learned), over where the report was found or who handles it. The API and the dashboard both ask this."""
+    """Who may: the permission table's incidents/update row over where the report was found or who handles
+    it; teaching words (`learn`) also needs its lexicon/create row — the lexicon is one for the whole
+    installation, so only an installation-wide role (a global admin) changes it. The API and the dashboard
+    both ask this."""
     can_act_on_incident(principal, incident, "update")
     if learn:
-        can_act_on_incident(principal, incident, "teach")
+        require(principal, "create", "lexicon", what="teach the classifier words (one lexicon for every area)")
 
 
 def recategorise(session: Session, incident: Incident, category_name: str, *, actor: Member | None = None,
@@ -223,6 +271,7 @@ def recategorise(session: Session, incident: Incident, category_name: str, *, ac
     old = incident.category
     understanding = session.get(IncidentUnderstanding, incident.id)
     text = understanding.text if understanding else incident.description
+    require_words_in_text(learn or [], text)
     known = lexicon(session)
     missed = unknown_words(text, known)
     update_incident(session, incident, {"category": category}, channel=channel, actor=actor, now=now)
@@ -234,7 +283,8 @@ def recategorise(session: Session, incident: Incident, category_name: str, *, ac
         understanding.needs_triage = False
         understanding.triaged_at = now
     if learn:
-        add_words(session, category.code, learn, source="recategorise", added_by=change.actor_label)
+        add_words(session, category.code, learn, source="recategorise", added_by=change.actor_label, actor=actor,
+                  channel=channel)
     session.flush()
     return change
 

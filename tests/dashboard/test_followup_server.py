@@ -115,10 +115,19 @@ def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
         assert 'class="flash error"' in answer.get_data(as_text=True), bad
         assert _still_pending(app, ticket), bad
 
-    answer = leader.post(f"/dashboard/triage/{ticket}",
-                         data={"category": "6", "learn": ["呲花"], "learn_more": "电光花、 小呲花",
-                               "csrf_token": _token(leader)}, follow_redirects=True)
-    assert f"已将 {ticket} 改为「烟花爆竹」，并学会了：呲花、电光花、小呲花" in answer.get_data(as_text=True)
+    # teaching the installation's lexicon is a global admin's: a leader's words are refused, nothing changes
+    assert 'name="learn"' not in leader.get("/dashboard/triage").get_data(as_text=True)
+    answer = leader.post(f"/dashboard/triage/{ticket}", data={"category": "6", "learn": ["呲花"],
+                                                              "csrf_token": _token(leader)}, follow_redirects=True)
+    assert 'class="flash error"' in answer.get_data(as_text=True) and _still_pending(app, ticket)
+    admin = signed_in(app, world.ids["admin"])
+    answer = admin.post(f"/dashboard/triage/{ticket}", data={"category": "6", "learn_more": "电光花",
+                                                             "csrf_token": _token(admin)}, follow_redirects=True)
+    assert "does not occur in the text" in answer.get_data(as_text=True) and _still_pending(app, ticket)
+    answer = admin.post(f"/dashboard/triage/{ticket}",
+                        data={"category": "6", "learn": ["呲花"], "learn_more": "玩呲花、 吓死",
+                              "csrf_token": _token(admin)}, follow_redirects=True)
+    assert f"已将 {ticket} 改为「烟花爆竹」，并学会了：呲花、玩呲花、吓死" in answer.get_data(as_text=True)
     assert not _still_pending(app, ticket)
     again = leader.post(f"/dashboard/triage/{ticket}", data={"category": "5", "csrf_token": _token(leader)},
                         follow_redirects=True)
@@ -127,7 +136,18 @@ def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
     from sms.understanding.models import LexiconWord, Recategorisation
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Recategorisation)) == 1
-        assert set(db.session.scalars(select(LexiconWord.word))) == {"呲花", "电光花", "小呲花"}
+        assert set(db.session.scalars(select(LexiconWord.word))) == {"呲花", "玩呲花", "吓死"}
+        taught = {w: i for i, w in db.session.execute(select(LexiconWord.id, LexiconWord.word))}
+    # the list on the 待分类 page: a leader reads it, only the global admin removes a word
+    assert 'data-word="吓死"' in leader.get("/dashboard/triage").get_data(as_text=True)
+    refused = leader.post(f"/dashboard/triage/words/{taught['吓死']}/remove", data={"csrf_token": _token(leader)},
+                          follow_redirects=True)
+    assert 'class="flash error"' in refused.get_data(as_text=True)
+    removed = admin.post(f"/dashboard/triage/words/{taught['吓死']}/remove", data={"csrf_token": _token(admin)},
+                         follow_redirects=True)
+    assert "已删除「吓死」" in removed.get_data(as_text=True)
+    with app.app_context():
+        assert set(db.session.scalars(select(LexiconWord.word))) == {"呲花", "玩呲花"}
 
 
 def test_the_dashboard_asks_the_permission_table_instead_of_copying_it():
@@ -152,6 +172,7 @@ def test_the_dashboard_asks_the_permission_table_instead_of_copying_it():
 
 
 def test_the_new_rows_of_the_permission_table():
-    from server.domain.access import STAFF, roles_for
+    from server.domain.access import GLOBAL, STAFF, roles_for, rule
     assert roles_for("devices", "pair") == STAFF and roles_for("devices", "create") == {"admin"}
-    assert roles_for("incidents", "teach") == STAFF and roles_for("dashboard", "use") == STAFF
+    assert roles_for("lexicon", "create") == {"admin"} and rule("lexicon", "create").scope == GLOBAL
+    assert roles_for("lexicon", "read") == STAFF and roles_for("dashboard", "use") == STAFF

@@ -34,6 +34,13 @@ def test_recategorise_a_resident_text_from_the_triage_page(page, live_server, de
     sign_in(page, sub["phone"])
     page.click("header nav >> text=待分类")
     page.wait_for_selector("#triage")
+    assert page.locator(f"#triage tr[data-ticket='{ticket}'] select[name=category]").count() == 1
+    assert page.locator("#triage input[name=learn]").count() == 0  # teaching is the global admin's
+    page.click("header form[action$='/logout'] button")
+    admin = demo["admin"]  # the lexicon is one for the whole installation: its admin teaches it
+    sign_in(page, admin["phone"], admin["password"])
+    page.click("header nav >> text=待分类")
+    page.wait_for_selector("#triage")
     row = page.locator(f"#triage tr[data-ticket='{ticket}']")
     assert FIREWORKS_TEXT.replace("，", ",") in row.inner_text()
     assert "映月街道" in row.inner_text()                       # filed at the intake area: no place named
@@ -47,12 +54,13 @@ def test_recategorise_a_resident_text_from_the_triage_page(page, live_server, de
     assert f"已将 {ticket} 改为「烟花爆竹」" in page.inner_text(".flash.ok") and "呲花" in page.inner_text(".flash.ok")
     assert page.locator(f"#triage tr[data-ticket='{ticket}']").count() == 0
     assert page.locator(f"#triage tr[data-ticket='{hinted}']").count() == 1
+    assert page.locator("#lexicon-words tr[data-word='呲花']").count() == 1  # listed, with 删除 for the admin
 
     page.goto(f"/dashboard/problems/{ticket}")
     change = page.locator("#timeline li .change[data-field=category]")
     assert change.inner_text().strip() == "类别：其他 → 烟花爆竹"
     event = page.locator("#timeline li", has=page.locator(".change[data-field=category]")).inner_text()
-    assert "网页" in event and sub["name"] in event
+    assert "网页" in event and admin["name"] in event
     assert "烟花爆竹" in page.inner_text("h1")
     screenshot(page, "dashboard-triage-history")
 
@@ -61,7 +69,7 @@ def test_recategorise_a_resident_text_from_the_triage_page(page, live_server, de
     from sms.understanding.models import Recategorisation
     with app.app_context():
         change_row = db.session.scalar(select(Recategorisation))
-        assert change_row.channel == "web" and change_row.actor_label == sub["name"] and "呲花" in change_row.words
+        assert change_row.channel == "web" and change_row.actor_label == admin["name"] and "呲花" in change_row.words
         assert db.session.scalar(select(AuditLog.channel).where(AuditLog.action == "incident.recategorise")) == "web"
     # the word it learned files the next text right
     again = text_in(app, "SMtriage00000003", "又有人玩呲花", "+8617009990103")

@@ -56,7 +56,7 @@ def report_problem(page, *, category_number: int = 5, description: str = "映月
     page.fill("#description", description)
     page.fill("#place", place)
     page.click("#submit-problem")
-    page.wait_for_function("location.hash.startsWith('#/problem/')")
+    wait_until(page, "location.hash.startsWith('#/problem/')")
     return page.evaluate("location.hash.split('/')[2]")
 
 

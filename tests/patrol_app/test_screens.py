@@ -72,10 +72,10 @@ def test_every_screen(page, live_server, app, world, screenshot):
     page.click("button[data-handling=committed]")
     page.fill("#description", "烧散煤取暖，已劝导")
     page.check("#gps")
-    page.wait_for_function("document.querySelector('label.check .hint').textContent === '已获取位置'")
+    wait_until(page, "document.querySelector('label.check .hint').textContent === '已获取位置'")
     screenshot(page, "app-report", full_page=False)
     page.click("#submit-problem")
-    page.wait_for_function("location.hash.startsWith('#/problem/')")
+    wait_until(page, "location.hash.startsWith('#/problem/')")
     new_id = page.evaluate("location.hash.split('/')[2]")
     fields = page.evaluate(f"window.gridpatrol.store.getRecord('incidents', '{new_id}').then(r => r.fields)")
     assert (fields["latitude"], fields["longitude"]) == (23.11, 114.41) and fields["handling_class"] == "committed"
@@ -96,7 +96,7 @@ def test_every_screen(page, live_server, app, world, screenshot):
     page.select_option("#site-status", "rectified_electric")
     screenshot(page, "app-ledger-inspection", full_page=False)
     page.click("#save-inspection")
-    page.wait_for_function("location.hash === '#/ledger' && !document.querySelector('#save-inspection')")
+    wait_until(page, "location.hash === '#/ledger' && !document.querySelector('#save-inspection')")
     go(page, "#/sync")
     assert page.inner_text("#sync-now") == "立即同步"
     screenshot(page, "app-sync-screen", full_page=False)

@@ -224,8 +224,12 @@ def test_triage_api_lists_in_scope_and_recategorises_in_one_action(console_app):
                        headers=bearer(world.tokens["sub_leader"])).status_code == 422
     assert client.post("/api/v1/triage/999999", json={"category": "6"},
                        headers=bearer(world.tokens["sub_leader"])).status_code == 404
+    # teaching the installation's lexicon needs a global role: the sub-district leader's words are refused
     response = client.post("/api/v1/triage/100001", json={"category": "烟花爆竹", "learn": ["呲花"]},
                            headers=bearer(world.tokens["sub_leader"]))
+    assert response.status_code == 403 and response.get_json()["error"] == "role_not_permitted"
+    response = client.post("/api/v1/triage/100001", json={"category": "烟花爆竹", "learn": ["呲花"]},
+                           headers=bearer(world.tokens["admin"]))
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["category"] == "fireworks" and "呲花" in response.get_json()["missed_words"]
     assert client.get("/api/v1/triage", headers=bearer(world.tokens["sub_leader"])).get_json()["items"] == []

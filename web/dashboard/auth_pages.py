@@ -1,18 +1,18 @@
-"""登录 / 退出 / 修改密码 / 语言: the dashboard's session sign-in, on the same rules as POST /api/v1/auth/login
-(password check, the per-phone throttle of failed attempts, audit entries)."""
+"""登录 / 退出 / 修改密码 / 语言: the dashboard's sign-in through the same function as POST /api/v1/auth/login
+(server.domain.logins: the password check under the per-phone throttle, audit entries); signing out ends
+the sign-in on the server; the current password on 修改密码 is checked under the same throttle."""
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
 from flask import current_app, flash, redirect, request, session, url_for
 
-from server.api.auth import LOGIN_FAILURE_WINDOW, LOGIN_MAX_FAILURES, recent_login_failures
 from server.domain.audit import record as audit_record
-from server.domain.members import check_password, member_by_phone, set_password
-from server.domain.phones import mask_phone, try_normalize_phone
-from server.errors import Invalid
+from server.domain.logins import FAILURE_WINDOW, TooManyFailures, confirm_password, log_in
+from server.domain.members import set_password
+from server.errors import Invalid, Unauthorized
 from server.extensions import db
-from web.dashboard.common import CHANNEL, leader, make_blueprint, page, sign_in, t
+from web.dashboard.common import CHANNEL, current_leader, leader, make_blueprint, page, sign_in, sign_out, t
 
 bp = make_blueprint("dashboard_auth", __name__, public=("login", "language"))
 
@@ -29,30 +29,34 @@ def login():
     error, phone_text, status = None, "", 200
     if request.method == "POST":
         phone_text = (request.form.get("phone") or "").strip()[:40]
-        password = (request.form.get("password") or "")[:200]
-        phone = try_normalize_phone(phone_text, current_app.config["GRIDPATROL_PHONE_REGION"]) if phone_text else None
-        if phone and recent_login_failures(db.session, phone) >= LOGIN_MAX_FAILURES:
-            minutes = int(LOGIN_FAILURE_WINDOW.total_seconds() // 60)
-            error, status = t("登录失败次数过多，请 {minutes} 分钟后再试", minutes=minutes), 429
-        else:
-            member = member_by_phone(db.session, phone) if phone else None
-            if check_password(member, password):
-                sign_in(member)
-                audit_record(db.session, "auth.login", channel=CHANNEL, actor=member, entity="session",
-                             entity_id=member.id)
-                db.session.commit()
-                return redirect(_safe_next(request.form.get("next")))
-            if phone:
-                audit_record(db.session, "auth.login_failed", channel=CHANNEL, actor_label=mask_phone(phone),
-                             entity="phone", entity_id=phone)
-                db.session.commit()
+        try:
+            member = log_in(db.session, phone_text, (request.form.get("password") or "")[:200],
+                            region=current_app.config["GRIDPATROL_PHONE_REGION"], channel=CHANNEL)
+        except TooManyFailures:
+            error, status = t("登录失败次数过多，请 {minutes} 分钟后再试", minutes=_minutes()), 429
+        except Unauthorized:
             error, status = t("手机号或密码错误"), 401
+        else:
+            sign_in(member)
+            audit_record(db.session, "auth.login", channel=CHANNEL, actor=member, entity="session",
+                         entity_id=member.id)
+            db.session.commit()
+            return redirect(_safe_next(request.form.get("next")))
     return page("login.html", error=error, phone=phone_text, next=request.values.get("next", "")), status
+
+
+def _minutes() -> int:
+    return int(FAILURE_WINDOW.total_seconds() // 60)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    session.clear()
+    principal = current_leader()
+    sign_out()
+    if principal is not None:
+        audit_record(db.session, "auth.logout", channel=CHANNEL, actor=principal.member, entity="session",
+                     entity_id=principal.member.id)
+    db.session.commit()
     flash(t("已退出"), "ok")
     return redirect(url_for("dashboard_auth.login"))
 
@@ -62,10 +66,16 @@ def password():
     principal = leader()
     member = principal.member
     if request.method == "POST":
-        current, new, again = (request.form.get(k, "") for k in ("current", "new", "again"))
-        if not check_password(member, current):
+        current, new, again = (request.form.get(k, "")[:200] for k in ("current", "new", "again"))
+        try:
+            confirm_password(db.session, member, current, channel=CHANNEL)
+        except TooManyFailures:
+            flash(t("登录失败次数过多，请 {minutes} 分钟后再试", minutes=_minutes()), "error")
+            return page("password.html", member=member), 429
+        except Invalid:
             flash(t("当前密码不对"), "error")
-        elif new != again:
+            return page("password.html", member=member), 400
+        if new != again:
             flash(t("两次输入的新密码不一致"), "error")
         else:
             try:
@@ -75,8 +85,8 @@ def password():
                 return page("password.html", member=member), exc.status
             audit_record(db.session, "member.password_change", channel=CHANNEL, actor=member, entity="member",
                          entity_id=member.id)
-            db.session.commit()
             sign_in(member)  # the new fingerprint keeps this browser in and signs the others out
+            db.session.commit()
             flash(t("密码已修改"), "ok")
             return redirect(url_for("dashboard_overview.index"))
     return page("password.html", member=member)

@@ -1,8 +1,9 @@
 """What every dashboard page shares: the signed-in leader (a session cookie, not a Bearer token), CSRF,
 the language switch, the focus area and local times.
 
-The session holds the member id and a fingerprint of her password hash, so changing a password signs out
-every other browser. Scope is never decided here: pages ask `server.domain.access.Principal`, exactly as
+The cookie holds the key of a sign-in kept on the server (web.dashboard.sessions: signing out ends it for
+every copy of the cookie), the member id and a fingerprint of her password hash, so changing a password
+signs out every other browser. Scope is never decided here: pages ask `server.domain.access.Principal`, exactly as
 the JSON API does.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from server.errors import DomainError, Forbidden, NotFound
 from server.extensions import db
 from server.models import Area, Member
 from web.dashboard.i18n import translate
+from web.dashboard.sessions import end_session, member_of, open_session
 
 CHANNEL = "web"  # incident events and audit entries written from the dashboard
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -31,7 +33,10 @@ def password_fingerprint(member: Member) -> str:
 
 
 def sign_in(member: Member) -> None:
+    """A new server-side sign-in for this browser (any earlier one of it is ended first); the caller commits."""
+    end_session(db.session, session.get("sid"))
     session.clear()
+    session["sid"] = open_session(db.session, member, current_app.permanent_session_lifetime)
     session["member_id"] = member.id
     session["pw"] = password_fingerprint(member)
     session["lang"] = member.locale if member.locale in ("zh", "en") else "zh"
@@ -39,17 +44,22 @@ def sign_in(member: Member) -> None:
     session.permanent = True
 
 
+def sign_out() -> None:
+    """End this browser's sign-in on the server (a saved copy of the cookie opens nothing); the caller commits."""
+    end_session(db.session, session.get("sid"))
+    session.clear()
+
+
 def current_leader() -> Principal | None:
-    """The principal behind the session cookie, or None (not signed in, removed, or password changed)."""
+    """The principal behind the session cookie, or None (not signed in, signed out, expired, removed, or
+    password changed)."""
     if "dash_principal" in g:
         return g.dash_principal
     principal = None
-    member_id = session.get("member_id")
-    if isinstance(member_id, int):
-        member = db.session.get(Member, member_id)
-        if (member is not None and member.active and member.deleted_at is None
-                and hmac.compare_digest(session.get("pw", ""), password_fingerprint(member))):
-            principal = Principal.for_member(member, kind="staff")
+    member = member_of(db.session, session.get("sid"))
+    if (member is not None and member.id == session.get("member_id") and member.active and member.deleted_at is None
+            and hmac.compare_digest(session.get("pw", ""), password_fingerprint(member))):
+        principal = Principal.for_member(member, kind="staff")
     g.dash_principal = principal
     return principal
 
@@ -91,7 +101,8 @@ def _require_sign_in(public: tuple):
             return redirect(url_for("dashboard_auth.login", next=request.full_path.rstrip("?")))
         abort(401)
     if not (set(current_leader().member.roles) & roles_for("dashboard", "use")):
-        session.clear()
+        sign_out()
+        db.session.commit()
         raise Forbidden("the dashboard is for leaders, supervisors and admins", code="role_not_permitted")
     return None
 

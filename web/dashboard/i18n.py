@@ -112,6 +112,12 @@ EN = {
         "wording is classified by itself next time.",
     "问题 {ticket} 已不在待分类列表中": "Problem {ticket} is no longer waiting to be classified",
     "已将 {ticket} 改为「{name}」": "{ticket} is now {name}", "，并学会了：{words}": "; learned: {words}",
+    "已学会的词": "Words the system learned", "词": "Word", "添加人": "Added by",
+    "删除": "Remove", "改类时学会": "learned when recategorising", "命令行添加": "added on the command line",
+    "接口添加": "added through the API", "没有这个词": "No such word", "已删除「{word}」": "Removed “{word}”",
+    "从待分类举报中学会和管理员添加的词，对所有区域的居民短信生效；只有系统管理员可以添加或删除。":
+        "Words learned from reports to classify and added by admins. They apply to residents' texts in every area; "
+        "only a system admin may add or remove them.",
     "纬度": "Latitude", "经度": "Longitude", "更正": "Correction",
     # schedules
     "某网格某日的实际排班": "Effective schedule of a grid on a date", "网格代码": "Grid code", "来自": "from",

@@ -1,5 +1,6 @@
 """台账: the ledger of pollution-source points (loose-coal users and others), their stove counts and status,
-each point's inspection history, recording an inspection, and the XLSX export.
+each point's inspection history, recording an inspection, and the XLSX export (every cell through
+server.spreadsheets, the one writer that keeps synced text from becoming a formula).
 
 Statuses and kinds are the ledger's own (server.models.SITE_STATUSES / SITE_KINDS); an inspection goes
 through server.domain.sites.inspect_site, allowed by the permission table's sites/inspect row (as the API).
@@ -17,6 +18,7 @@ from server.domain.audit import record as audit_record
 from server.domain.sites import get_site, inspect_site
 from server.errors import DomainError
 from server.extensions import db
+from server.spreadsheets import append_row
 from server.models import SITE_KINDS, SITE_STATUSES, Area, Site, SiteInspection
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, local,
                                   make_blueprint, page, t)
@@ -105,12 +107,13 @@ def export():
     book = Workbook()
     sheet = book.active
     sheet.title = "台账"
-    sheet.append(["社区/网格 area", "代码 code", "名称 name", "地址 address", "类型 kind", "炉具数 stoves",
-                  "状态 status", "最近检查 last inspected", "备注 notes"])
+    append_row(sheet, ["社区/网格 area", "代码 code", "名称 name", "地址 address", "类型 kind", "炉具数 stoves",
+                       "状态 status", "最近检查 last inspected", "备注 notes"])
     for site in db.session.scalars(statement):
-        sheet.append([site.area.name, site.area.code, site.name, site.address, KIND_ZH.get(site.kind, site.kind),
-                      site.stove_count, STATUS_ZH.get(site.status, site.status),
-                      local(site.last_inspected_at, "%Y-%m-%d %H:%M") if site.last_inspected_at else "", site.notes])
+        append_row(sheet, [site.area.name, site.area.code, site.name, site.address, KIND_ZH.get(site.kind, site.kind),
+                           site.stove_count, STATUS_ZH.get(site.status, site.status),
+                           local(site.last_inspected_at, "%Y-%m-%d %H:%M") if site.last_inspected_at else "",
+                           site.notes])
     buffer = io.BytesIO()
     book.save(buffer)
     return Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

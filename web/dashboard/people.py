@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from server.domain.scoping import require_admin_over_member
+from server.domain.scoping import require_authority_over_member
 from server.domain.access import scope_filter
 from server.domain.audit import record as audit_record
 from server.domain.members import get_member, set_password
@@ -75,7 +75,7 @@ def set_member_password(member_id):
     principal = leader()
     member = get_member(db.session, member_id)
     try:
-        require_admin_over_member(principal, member, "set passwords")
+        require_authority_over_member(principal, member, "create", "credentials", "set passwords")
         set_password(member, request.form.get("password", "")[:200])
         audit_record(db.session, "member.password_set", channel=CHANNEL, actor=principal.member, entity="member",
                      entity_id=member.id)
@@ -137,7 +137,7 @@ def roster():
         raise Invalid("file too large", details={"file": ["At most 2 MB."]})
     table = read_roster(data, upload.filename)
     report = import_roster(db.session, table, parent, commit=False, channel=CHANNEL, actor=principal.member,
-                           region=current_app.config["GRIDPATROL_PHONE_REGION"])
+                           region=current_app.config["GRIDPATROL_PHONE_REGION"], principal=principal)
     db.session.rollback()
     token = secrets.token_urlsafe(16)
     (_upload_dir() / token).write_bytes(data)
@@ -162,7 +162,7 @@ def roster_commit():
     table = read_roster(data, name)
     try:
         report = import_roster(db.session, table, parent, commit=True, channel=CHANNEL, actor=principal.member,
-                               region=current_app.config["GRIDPATROL_PHONE_REGION"])
+                               region=current_app.config["GRIDPATROL_PHONE_REGION"], principal=principal)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

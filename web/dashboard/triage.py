@@ -3,7 +3,9 @@ place and the cues that were weighed, and a one-action recategorisation (a categ
 of the text to teach the lexicon).
 
 A thin adapter over sms.understanding.store — pending_triage, require_may_recategorise (the permission
-table's incidents/update and incidents/teach rows) and recategorise — exactly what /api/v1/triage calls.
+table's incidents/update row, and lexicon/create for teaching: one lexicon for the whole installation, so a
+global admin's) and recategorise — exactly what /api/v1/triage calls. Below the list, the words the
+classifier was taught, each removable by those who may (lexicon/delete), as /api/v1/lexicon.
 """
 from __future__ import annotations
 
@@ -12,19 +14,22 @@ import re
 from flask import flash, redirect, request, url_for
 from sqlalchemy import select
 
+from server.domain.access import can, holds_any, require
 from server.domain.audit import record as audit_record
 from server.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.extensions import db
 from server.models import Category
 from sms.understanding import store
-from sms.understanding.models import IncidentUnderstanding
+from sms.understanding.models import IncidentUnderstanding, LexiconWord
 from web.dashboard.common import CHANNEL, flash_error, lang, leader, make_blueprint, page, t
 from web.dashboard.problems import find
 
 bp = make_blueprint("dashboard_triage", __name__, "/triage")
 MAX_WORDS, MAX_WORD_LENGTH, HINTS = 20, 40, 8
+MAX_TAUGHT_SHOWN = 500
 KIND_ZH = {"term": "关键词", "context": "场景线索", "explicit": "指定类别"}
 ROUTED_ZH = {"gazetteer": "按地名", "grid": "按网格代码", "intake": "未提及地点，交受理点"}
+SOURCE_ZH = {"recategorise": "改类时学会", "cli": "命令行添加", "api": "接口添加"}
 
 
 def categories() -> list[Category]:
@@ -54,8 +59,11 @@ def index():
               "may_change": _may(principal, incident, False), "may_teach": _may(principal, incident, True)}
              for incident, understanding in rows]
     choices = categories()
-    return page("triage.html", items=items, categories=choices,
-                names={c.code: category_name(c) for c in choices}, KIND_ZH=KIND_ZH, ROUTED_ZH=ROUTED_ZH)
+    taught = store.list_words(db.session)[:MAX_TAUGHT_SHOWN] if holds_any(principal, "lexicon", "read") else []
+    return page("triage.html", items=items, categories=choices, taught=taught,
+                may_remove_words=can(principal, "delete", "lexicon"),
+                names={c.code: category_name(c) for c in choices}, KIND_ZH=KIND_ZH, ROUTED_ZH=ROUTED_ZH,
+                SOURCE_ZH=SOURCE_ZH)
 
 
 def words_to_learn(form) -> list[str]:
@@ -96,3 +104,22 @@ def recategorise(ref):
     message = t("已将 {ticket} 改为「{name}」", ticket=incident.ticket, name=category_name(incident.category))
     flash(message + (t("，并学会了：{words}", words="、".join(learn)) if learn else ""), "ok")
     return redirect(url_for("dashboard_triage.index"))
+
+
+@bp.route("/words/<int:word_id>/remove", methods=["POST"])
+def remove_word(word_id):
+    """删除一个学会的词: through store.remove_words, like DELETE /api/v1/lexicon/words/<id> (global admins)."""
+    principal = leader()
+    try:
+        require(principal, "delete", "lexicon", what="remove words from the classifier's lexicon")
+        row = db.session.get(LexiconWord, word_id) if word_id < 2 ** 31 else None
+        if row is None:
+            raise NotFound(t("没有这个词"), details={"id": [str(word_id)]})
+        store.remove_words(db.session, row.category.code, [row.word], actor=principal.member, channel=CHANNEL)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for("dashboard_triage.index"))
+    flash(t("已删除「{word}」", word=row.word), "ok")
+    return redirect(url_for("dashboard_triage.index") + "#taught-words")
