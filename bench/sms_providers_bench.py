@@ -5,7 +5,7 @@ android: signed `sms:received` webhooks to gridpatrol under gunicorn at a FIXED 
     `android-sms-gateway` client inside gridpatrol. Reports the webhook's p50/p99 and the time from each
     text's arrival until its reply reaches the stand-in phone, and checks every text got exactly one reply.
     With --redis-url the jobs (filing each text, sending each reply) run where production runs them: in
-    an RQ worker (`gridpatrol worker --simple --queues sms`); without, in the web processes (embedded).
+    an RQ worker (`gridpatrol worker --queues sms`); without, in the web processes (embedded).
 aliyun: the alert hand-over at the 20,000-grid city's 12:15 peak (2,523 alerts, bench/alerts_bench.py) from
     the outbox to Aliyun's stand-in through the official SDK in SendBatchSms batches: messages/s.
 """
@@ -103,7 +103,7 @@ def bench_android(rate: float, seconds: float, database_url: str | None, workers
         senders.append(sender)
     warm, items = items[:20], items[20:]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
-    job_worker = subprocess.Popen([*NICE, str(ROOT / ".venv/bin/gridpatrol"), "worker", "--simple", "--queues", "sms"],
+    job_worker = subprocess.Popen([*NICE, str(ROOT / ".venv/bin/gridpatrol"), "worker", "--queues", "sms"],
                                   cwd=ROOT, env=env) if redis_url else None
     try:
         deadline = time.monotonic() + 30
@@ -164,7 +164,7 @@ def bench_android(rate: float, seconds: float, database_url: str | None, workers
     reply_latency = [min(replies[s]) - first_seen[s] for s in first_seen if s in replies]
     twice = sum(1 for times in replies.values() if len(times) > 1)
     backend = "postgresql" if database_url.startswith("postgres") else "sqlite"
-    jobs = "one RQ worker (--simple)" if redis_url else "in the web processes (embedded)"
+    jobs = "one RQ worker" if redis_url else "in the web processes (embedded)"
     print(f"sms android bench: {backend}, gunicorn -w {workers}, jobs {jobs}, target {rate:.0f}/s for {seconds:.0f} s; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"  webhooks {len(latencies)}  achieved {len(latencies) / wall:.1f}/s  errors {errors or 0}")

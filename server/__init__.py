@@ -30,12 +30,13 @@ def create_app(config: dict | None = None) -> Flask:
     install_log_masking()
 
     from server.errors import ErrorSchema, register_error_handlers
-    from server.extensions import api, db
+    from server.extensions import api, db, forget_pools_after_fork
     api.ERROR_SCHEMA = ErrorSchema  # errors documented in our one shape
 
     import server.models  # noqa: F401  (registers every table on the metadata)
 
     db.init_app(app)
+    forget_pools_after_fork(app)
     api.init_app(app)
     register_error_handlers(app)  # after Api so our shape wins over flask-smorest's
     from server.auth import authenticate_first

@@ -95,6 +95,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMS_GATEWAY_NUMBER": _env("GRIDPATROL_SMS_GATEWAY_NUMBER"),
         "PATROL_APP_SMS_FALLBACK_MINUTES": _int_env("GRIDPATROL_APP_SMS_FALLBACK_MINUTES", 30),
         "MAX_PROMISE_DAYS": _int_env("GRIDPATROL_MAX_PROMISE_DAYS", 30),  # a 承诺 promise is at most N days
+        # A roster checked on the dashboard is kept (0600) this long for its commit, then deleted.
+        "ROSTER_UPLOAD_TTL_MINUTES": _int_env("GRIDPATROL_ROSTER_UPLOAD_TTL_MINUTES", 60),
         # The dashboard's session cookie: not readable by scripts, not sent on cross-site posts, https only
         # in production (behind TLS).
         "SESSION_COOKIE_HTTPONLY": True,

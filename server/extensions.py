@@ -1,4 +1,7 @@
 """Extension singletons, bound to an app in `server.create_app`."""
+import os
+import weakref
+
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
@@ -44,3 +47,29 @@ class GridpatrolApi(Api):
 
 db = SQLAlchemy(model_class=Base)
 api = GridpatrolApi()
+
+
+# ---------------------------------------------------------------- connections never cross a fork
+_ENGINES: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def forget_pools_after_fork(app) -> None:
+    """Register the app's engines so that a forked child starts with empty connection pools.
+
+    A process that forks after touching the database (RQ's work horse and its scheduler, forked from a
+    worker whose app ran the startup checks; gunicorn with --preload; multiprocessing) would otherwise hand
+    the child the parent's pooled PostgreSQL socket: two processes then talk over one connection, and the
+    second to prepare a statement fails with DuplicatePreparedStatement. SQLAlchemy's documented remedy is
+    `engine.dispose(close=False)` in the child: the child forgets the inherited connections without closing
+    them (closing would end the parent's sessions) and opens its own. Redis needs nothing: redis-py's pool
+    notices the new pid and starts afresh on its own."""
+    with app.app_context():
+        _ENGINES.update(db.engines.values())
+
+
+def _forget_inherited_pools() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pools)

@@ -10,6 +10,8 @@ Settings (environment variable → config key, default):
   GRIDPATROL_SMS_SWEEP_GRACE      SMS_SWEEP_GRACE_SECONDS      60
   GRIDPATROL_SMS_DUPLICATE_WINDOW SMS_DUPLICATE_WINDOW_SECONDS 600 (same body to same phone → duplicate; 0 = off)
   GRIDPATROL_SMS_RATE_LIMIT       SMS_RATE_LIMIT_PER_HOUR      20 inbound texts per sender per hour
+  GRIDPATROL_SMS_PIN_MAX_FAILURES SMS_PIN_MAX_FAILURES         5 wrong PINs lock a member's staff commands …
+  GRIDPATROL_SMS_PIN_LOCK_MINUTES SMS_PIN_LOCK_MINUTES         60 … until this window ends (sms/pin.py)
   GRIDPATROL_SMS_INTAKE_AREA      SMS_INTAKE_AREA_CODE         area for resident reports naming no place
   GRIDPATROL_SMS_CATEGORY_THRESHOLD SMS_CATEGORY_THRESHOLD     0.5 (below: 其他, 待分类)
 Providers (sms/providers/, docs/sms.md "Providers"):
@@ -39,6 +41,8 @@ DEFAULTS = {
     "SMS_SWEEP_GRACE_SECONDS": ("GRIDPATROL_SMS_SWEEP_GRACE", 60),
     "SMS_DUPLICATE_WINDOW_SECONDS": ("GRIDPATROL_SMS_DUPLICATE_WINDOW", 600),
     "SMS_RATE_LIMIT_PER_HOUR": ("GRIDPATROL_SMS_RATE_LIMIT", 20),
+    "SMS_PIN_MAX_FAILURES": ("GRIDPATROL_SMS_PIN_MAX_FAILURES", 5),
+    "SMS_PIN_LOCK_MINUTES": ("GRIDPATROL_SMS_PIN_LOCK_MINUTES", 60),
     "SMS_HEARTBEAT_STALE_SECONDS": ("GRIDPATROL_SMS_HEARTBEAT_STALE", 600),
     "SMS_PROVIDER_DOWN_AFTER": ("GRIDPATROL_SMS_DOWN_AFTER", 3),
     "SMS_PROVIDER_RETRY_SECONDS": ("GRIDPATROL_SMS_PROVIDER_RETRY", 300),
@@ -73,6 +77,16 @@ def register_bare_ack(app, handler) -> None:
         handlers.append(handler)
 
 
+def warm_up_understanding(background: bool = True) -> None:
+    """Load what reading a text needs — jieba's dictionary and the shipped lexicon, the pinyin table, the
+    shipped model — on a daemon thread, or (a worker, before it forks) here and now."""
+    # local: a feature's parts load when an app is built, not with the package
+    from sms.understanding.category import warm_up
+    from sms.understanding.model import shipped
+    from sms.understanding.phonetic import readings
+    warm_up(readings, shipped, background=background)
+
+
 def init_app(app) -> None:
     """Register the sms tables and fill the sms settings the foundation config does not know,
     environment first."""
@@ -93,12 +107,7 @@ def init_app(app) -> None:
         app.config.setdefault("SMS_CATEGORY_THRESHOLD", float(raw) if raw not in (None, "") else 0.5)
     except ValueError as exc:
         raise ConfigError(f"GRIDPATROL_SMS_CATEGORY_THRESHOLD must be a number, got {raw!r}") from exc
-    # local: a feature's parts load when an app is built, not with the package
-    from sms.understanding.category import warm_up
-    from sms.understanding.model import shipped
-    from sms.understanding.phonetic import readings
-    # load jieba's dictionary, the pinyin table and the model in the background: the first text need not wait
-    warm_up(readings, shipped)
+    warm_up_understanding()  # in the background: the first text need not wait
     for key, variable in PROVIDER_SETTINGS.items():
         app.config.setdefault(key, os.environ.get(variable) or None)
     app.config.setdefault("SMS_GATEWAY_NUMBER", os.environ.get("GRIDPATROL_SMS_GATEWAY_NUMBER") or None)

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash
 
 from server.domain import incidents as incident_rules
 from server.domain.access import Principal, can, can_act_on_incident, roles_for
@@ -27,6 +26,7 @@ from sms import BARE_ACK_HANDLERS
 from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
+from sms.pin import check_pin, needs_pin
 from server.domain.patrol_calendar import window_containing
 from server.domain.patrols import create_patrol
 from server.domain.schedules import effective_schedule
@@ -427,10 +427,6 @@ def do_ack(ctx: Context) -> Outcome:
     return _ticket_action(ctx, "ack", "acknowledge", run)
 
 
-def _pin_ok(ctx: Context) -> bool:
-    return ctx.pin is not None and check_password_hash(ctx.member.sms_pin_hash, ctx.pin)
-
-
 HANDLERS = {"report": do_report, "query": do_query, "help": do_help, "empty": do_help, "stop": do_stop,
             "chat": do_chat, "spam": do_spam,
             "start": do_start, "patrol": do_patrol, "found": do_found, "handle": do_handle,
@@ -442,9 +438,12 @@ def dispatch(ctx: Context) -> Outcome:
     if p.command == "report" and not p.explicit and ctx.is_staff:
         # Staff are expected to use codes; a stray text from them is not silently filed as a report.
         return Outcome(t.render("help_staff", ctx.lang), outcome="error", error_code="unknown_command")
-    if p.command in STAFF_COMMANDS and ctx.is_staff and ctx.member.sms_pin_hash and not _pin_ok(ctx):
+    if needs_pin(ctx.member, p.command):
         # The office requires a PIN for this member: the caller id alone does not prove who is texting.
-        return _fail(ctx, "pin_required", "pin_required", outcome="not_permitted")
+        verdict = check_pin(ctx.session, ctx.member, ctx.pin, sender=ctx.sender, now=ctx.now, config=ctx.config)
+        if verdict != "ok":
+            template = "pin_locked" if verdict == "locked" else "pin_required"
+            return _fail(ctx, template, template, outcome="not_permitted")
     if p.command in STAFF_COMMANDS and not ctx.is_staff:
         if p.error:  # "A man is burning coal" is a report that happens to start with a code letter
             ctx.parsed = ParsedCommand("report", p.language, explicit=False, normalized=p.normalized,

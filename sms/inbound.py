@@ -28,6 +28,7 @@ from sms import routing
 from sms.commands import Context, Outcome, dispatch, read_text
 from sms.models import InboundMessage, SmsOptOut, SmsWebhookEvent
 from sms.outbox import apply_status_callback, queue_message
+from sms.pin import mask_pin, seal, split_pin, unseal
 from sms.providers.base import InboundSms
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ ALWAYS_ANSWERED = {"stop", "start"}  # honoured even when rate-limited or opted 
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_PIN_SUFFIX = re.compile(r"\s*\*\s*(\d{4,8})\s*$")
 
 
 def sanitize_reply(text: str) -> str:
@@ -43,14 +43,6 @@ def sanitize_reply(text: str) -> str:
     provider's reply (TwiML is XML) invalid and the sender would get nothing. Every reply passes here,
     whatever the provider."""
     return _NOT_XML.sub("", text or "")
-
-
-def split_pin(body: str) -> tuple[str | None, str]:
-    """(`4821`, text without ` *4821`) for a staff command ending in a PIN; (None, text) otherwise."""
-    match = _PIN_SUFFIX.search(body or "")
-    if not match:
-        return None, body
-    return match.group(1), body[:match.start()]
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
@@ -104,9 +96,10 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
     config = config or {}
     now = now or utcnow()
     phone = try_normalize_phone(sender or "", config.get("GRIDPATROL_PHONE_REGION", "CN"))
+    body = clean_text(body, 4000)
     row = InboundMessage(message_sid=clean_text(message_sid, 64),
                          sender=phone or clean_text(sender, 32) or "unknown", to_number=clean_text(to, 32),
-                         body=clean_text(body, 4000), received_at=now, outcome="ok")
+                         body=mask_pin(body), received_at=now, outcome="ok")  # the message log never keeps a PIN
     # One sender's texts are decided one after another (a row lock until commit), so 60 concurrent texts
     # cannot all read "19 this hour" and all act: the rate limit is atomic (server/domain/ratelimit.py).
     ratelimit.serialize(session, f"sms:{row.sender}", now)
@@ -115,9 +108,7 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
         return session.get(InboundMessage, facts.seen_id)
     member = session.get(Member, facts.member_id, options=[
         joinedload(Member.assignments).joinedload(Assignment.area)]) if facts.member_id and phone else None
-    pin, text = split_pin(row.body) if member is not None and member.sms_pin_hash else (None, row.body)
-    if pin is not None:
-        row.body = text + " *****"  # the message log never keeps a PIN
+    pin, text = split_pin(body) if member is not None and member.sms_pin_hash else (None, body)
     parsed = read_text(session, text, member, config)  # grammar first, then sms.understanding
     ctx = Context(session=session, sender=row.sender, member=member, parsed=parsed, now=now, config=config,
                   principal=Principal.for_member(member) if member else None, pin=pin)
@@ -201,9 +192,15 @@ def file_inbound(session: Session, inbound, *, config: dict, reply_route: str | 
     row = receive(session, message_sid=inbound.message_sid, sender=inbound.sender, body=inbound.body,
                   to=inbound.to, config=config, now=now)
     if reply_route and row.reply:
-        queue_message(session, to=row.sender, body=row.reply, key=f"reply:{row.message_sid}", purpose="reply",
+        queue_message(session, to=row.sender, body=row.reply, key=reply_key(row.message_sid), purpose="reply",
                       route=reply_route, member_id=row.member_id, area_id=row.area_id)
     return row
+
+
+def reply_key(message_sid: str) -> str:
+    """The outbox key of a text's answer, however the text came in (webhook and job, or the spool's replay):
+    a text filed twice by two paths is answered once."""
+    return f"reply:{message_sid}"
 
 
 def handle_webhook_event(session: Session, event, *, config: dict, reply_route: str | None = None,
@@ -221,7 +218,7 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
             SmsWebhookEvent.provider == event.provider, SmsWebhookEvent.event_id == event.event_id)):
         return {"status": "duplicate", "event": event.kind}
     if event.kind == "inbound":
-        return _accept_text(session, event, reply_route=reply_route, now=now)
+        return _accept_text(session, event, config=config, reply_route=reply_route, now=now)
     result = {"status": "ok", "event": event.kind}
     if event.kind == "status":
         update = event.status
@@ -236,16 +233,23 @@ def handle_webhook_event(session: Session, event, *, config: dict, reply_route: 
     return result
 
 
-def _accept_text(session: Session, event, *, reply_route: str | None, now: datetime) -> dict:
+def _accept_text(session: Session, event, *, config, reply_route: str | None, now: datetime) -> dict:
     inbound = event.inbound
-    payload = {"message_sid": inbound.message_sid, "sender": inbound.sender, "body": inbound.body,
-               "to": inbound.to, "reply_route": reply_route}
+    # Stored before anyone knows who sent it: a PIN is masked, the original sealed until the text is filed.
+    payload = {"message_sid": inbound.message_sid, "sender": inbound.sender, "body": mask_pin(inbound.body),
+               "sealed_body": seal(inbound.body, config["SECRET_KEY"]), "to": inbound.to,
+               "reply_route": reply_route}
     # A provider without event ids is deduplicated by the text itself (its message_sid).
     event_id = event.event_id or f"text:{inbound.message_sid}"[:100]
     row_id = session.execute(INSERT_EVENT, {"provider": event.provider, "event_id": event_id, "event": "inbound",
                                             "received_at": now, "payload": payload}).scalar_one()
-    enqueue_after_commit(session, FILE_EVENT_JOB, row_id, queue="sms")
+    enqueue_after_commit(session, FILE_EVENT_JOB, row_id, queue="sms", job_id=file_job_id(row_id))
     return {"status": "accepted", "event": "inbound"}
+
+
+def file_job_id(event_row_id: int) -> str:
+    """One job id per accepted text, so the sweeper can see that its filing job is still queued."""
+    return f"sms-file-{event_row_id}"
 
 
 
@@ -272,31 +276,34 @@ def _file_event(session: Session, config, event_row_id: int) -> str:
     if row.inbound_id is not None or not row.payload:
         return "filed"
     text = row.payload
+    body = unseal(text.get("sealed_body"), config["SECRET_KEY"]) or text["body"]
     inbound = InboundSms(provider=row.provider, message_sid=text["message_sid"], sender=text["sender"],
-                         body=text["body"], to=text.get("to") or "", received_at=row.received_at)
+                         body=body, to=text.get("to") or "", received_at=row.received_at)
     message = file_inbound(session, inbound, config=config, reply_route=text.get("reply_route"),
                            now=row.received_at)
     row.inbound_id = message.id
+    if text.get("sealed_body"):
+        row.payload = {**text, "sealed_body": None}  # filed: not even the sealed PIN is kept
     return message.outcome
 
 
 def file_unfiled_events(session: Session, now: datetime | None = None, grace_seconds: float = 60.0) -> int:
     """The sweeper's share: hand out again every accepted text not filed `grace_seconds` after it arrived
-    (its job was lost with a worker, or Redis blinked). Filing is idempotent, so a slow job filed twice
-    does no harm."""
+    (its job was lost with a worker, or Redis blinked). A text whose job is still queued (a backlog
+    draining) is left alone, so a sweep each minute adds no copies; filing is idempotent, so a slow job
+    filed twice does no harm. Returns how many were handed out."""
     now = now or utcnow()
     ids = session.scalars(select(SmsWebhookEvent.id).where(
         SmsWebhookEvent.event == "inbound", SmsWebhookEvent.inbound_id.is_(None),
         SmsWebhookEvent.received_at <= now - timedelta(seconds=grace_seconds)).order_by(SmsWebhookEvent.id)).all()
     runner = get_runner()
-    for event_row_id in ids:
-        runner.enqueue(FILE_EVENT_JOB, event_row_id, queue="sms")
-    return len(ids)
+    return sum(runner.enqueue_unless_pending(FILE_EVENT_JOB, event_row_id, queue="sms",
+                                             job_id=file_job_id(event_row_id)) for event_row_id in ids)
 
 
 # ---------------------------------------------------------------- the database blinked (issue 9)
 def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, message_sid: str, sender: str,
-                  to: str = "", body: str = "", config=None) -> str:
+                  to: str = "", body: str = "", event_id: str | None = None, config=None) -> str:
     """Called by a provider's webhook when `receive` could not reach the database: write the text to the
     durable spool (sms/spool.py) and return the reply that acknowledges it. If even the spool cannot be
     written, re-raise: the webhook answers 503 and the provider may retry."""
@@ -308,7 +315,7 @@ def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, m
         pass
     try:
         spool.append(app.config["INSTANCE_PATH"], provider=provider, message_sid=message_sid, sender=sender,
-                     to=to, body=body, received_at=utcnow())
+                     to=to, body=body, received_at=utcnow(), event_id=event_id, secret=app.config["SECRET_KEY"])
     except OSError:
         log.exception("sms spool write failed")
         raise exc

@@ -458,9 +458,9 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
               | (OutboundMessage.next_attempt_at <= now)))).order_by(OutboundMessage.id)).all()
     session.flush()
     runner = get_runner()
-    for message_id in due:
-        runner.enqueue(SEND_JOB, message_id, queue="sms", now=now.isoformat())
-        counts["enqueued"] += 1
+    for message_id in due:  # one sweeper job per row at a time: a backlog draining gets no copies
+        counts["enqueued"] += runner.enqueue_unless_pending(SEND_JOB, message_id, queue="sms",
+                                                            job_id=f"sms-sweep-send-{message_id}", now=now.isoformat())
     from sms.delivery import reconcile_deliveries
     counts.update(reconcile_deliveries(session, now))  # providers that report delivery only when asked
     return counts

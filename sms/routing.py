@@ -150,8 +150,10 @@ def _tell_admins_once(session: Session, config, down: str, to: str, why: str, no
     log.error("sms provider %s down (%s): alerts fail over to %s", down, why, to)
 
 
-def provider_states(session: Session, app) -> list[dict]:
-    """Each configured provider's state for /healthz, /api/v1/workers/health and `gridpatrol sms status`."""
+def provider_states(session: Session, app, details: bool = True) -> list[dict]:
+    """Each configured provider's state for /healthz, /api/v1/workers/health and `gridpatrol sms status`.
+    Without `details` (the public /healthz, anyone but a global admin): up or down, why, and the queue —
+    never the provider's address, sender number or last error text, which name internal hosts and SIMs."""
     config = app.config
     now = utcnow()
     depth = dict(session.execute(select(OutboundMessage.provider, func.count()).where(
@@ -173,6 +175,8 @@ def provider_states(session: Session, app) -> list[dict]:
             "last_error": state.last_error if state else None,
             "last_error_at": _iso(state.last_error_at) if state else None,
             "down_since": _iso(state.down_since) if state else None, **{"provider": info}})
+        if not details:
+            del out[-1]["provider"], out[-1]["last_error"]
     return out
 
 

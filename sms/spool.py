@@ -7,7 +7,9 @@ is told the text is saved. `replay_spool` (a periodic job, and `gridpatrol sms r
 spooled text through `sms.inbound.receive` once the database answers again. The provider's message id
 (Twilio's MessageSid) stays the idempotency key: a line replayed twice, or a text that reached the
 database after all, is recognised by `receive` and runs its command once; the real reply (ticket number …)
-goes out through the outbox under the key `spool-reply:<sid>`, so it is sent once too.
+goes out through the outbox under the text's one reply key (`reply:<sid>`, as when a job files it), so it is
+sent once too. A provider event id travels with the line and is recorded at the replay, so the same event
+delivered again later is answered `duplicate`. A PIN is masked in the line (sms/pin.py), the original sealed.
 
 Replay claims the spool by renaming it under the same lock the writers take (no line is half-written at
 that moment), then works through the claimed file and deletes it when every line is stored. A crash or a
@@ -25,11 +27,16 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from server.errors import describe_unavailable, is_unavailable
 from server.extensions import db
 from server.jobs.context import job_app
-from sms.inbound import clean_text, find_inbound, receive
+from sms.inbound import INSERT_EVENT, clean_text, find_inbound, receive, reply_key
+from sms.models import SmsWebhookEvent
 from sms.outbox import queue_message
+from sms.pin import mask_pin, seal, unseal
 from sms.providers import configured_names
 
 log = logging.getLogger(__name__)
@@ -56,11 +63,12 @@ def _locked(path: Path, blocking: bool = True):
 
 
 def append(instance_path, *, provider: str, message_sid: str, sender: str, to: str, body: str,
-           received_at: datetime | None = None) -> Path:
+           received_at: datetime | None = None, event_id: str | None = None, secret: str = "") -> Path:
     """Write one inbound text durably. Returns once the line is on disk (fsync); raises OSError if not,
     and then the webhook must NOT acknowledge the text."""
     folder = spool_dir(instance_path)
-    record = {"provider": provider, "message_sid": message_sid, "from": sender, "to": to, "body": body,
+    record = {"provider": provider, "message_sid": message_sid, "event_id": event_id, "from": sender, "to": to,
+              "body": mask_pin(body), "sealed_body": seal(body, secret),
               "received_at": (received_at or datetime.now(timezone.utc)).isoformat()}
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
     target = folder / SPOOL_FILE
@@ -138,17 +146,33 @@ def _replay_file(app, path: Path, counts: dict) -> None:
                 counts["already_stored"] += 1
                 db.session.rollback()
                 continue
+            body = unseal(item.get("sealed_body"), app.config["SECRET_KEY"]) or item["body"]
             row = receive(db.session, message_sid=item["message_sid"], sender=item["from"], to=item.get("to", ""),
-                          body=item["body"], now=received_at, config=app.config)
+                          body=body, now=received_at, config=app.config)
+            provider = item.get("provider")
+            _record_event(provider, item.get("event_id"), row.id, received_at)
             if row.reply:  # leaves the way the text came in (the office phone's texts through the phone)
-                provider = item.get("provider")
-                queue_message(db.session, to=row.sender, body=row.reply, key=f"spool-reply:{sid}",
+                queue_message(db.session, to=row.sender, body=row.reply, key=reply_key(sid),
                               purpose="reply", member_id=row.member_id, area_id=row.area_id,
                               route=provider if provider in configured_names(app.config) else None)
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # the phone delivered this very text again meanwhile: its job files it
+                db.session.rollback()
+                counts["already_stored"] += 1
+                continue
             counts["replayed"] += 1
         db.session.remove()
     path.unlink()
+
+
+def _record_event(provider: str | None, event_id: str | None, inbound_id: int, received_at: datetime) -> None:
+    """The provider's event id, kept as if the webhook had stored it: the same delivery again is a duplicate."""
+    if not provider or not event_id or db.session.scalar(select(SmsWebhookEvent.id).where(
+            SmsWebhookEvent.provider == provider, SmsWebhookEvent.event_id == event_id)):
+        return
+    db.session.execute(INSERT_EVENT, {"provider": provider, "event_id": event_id, "event": "inbound",
+                                      "received_at": received_at, "payload": None, "inbound_id": inbound_id})
 
 
 def replay_spool_job(now=None) -> dict:

@@ -56,6 +56,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "pin_required": {
         "zh": "此号码的工作指令需在末尾加PIN，如：办结 100002 已熄灭 *1234",
         "en": "This number needs your PIN after staff commands, e.g. D 100002 *1234"},
+    "pin_locked": {
+        "zh": "PIN错误次数过多，此号码的工作指令已暂时锁定；如非本人操作请联系管理员。",
+        "en": "Too many wrong PINs: staff commands paused. Not you? Tell admin."},
     "system_error": {
         "zh": "暂时无法处理，短信已保存，工作人员会跟进。",
         "en": "We could not process this now; it is saved and staff will follow up."},

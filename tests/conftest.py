@@ -54,7 +54,8 @@ from tests.support.databases import data_set, empty_database, per_worker_postgre
 from tests.support.factories import build_world
 from tests.support.postgres import ensure_postgres_database, without_commit_flush
 
-pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures", "tests.support.plain_install"]
+pytest_plugins = ["tests.support.browser", "tests.support.sms_fixtures", "tests.support.tcp_proxy",
+                  "tests.support.plain_install"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b.strip() for b in os.environ.get("GRIDPATROL_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]

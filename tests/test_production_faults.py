@@ -27,14 +27,6 @@ RESIDENT = "+8613912345678"
 
 
 @pytest.fixture
-def pg_proxy(postgres_url):
-    parts = urlsplit(postgres_url)
-    proxy = TcpProxy(parts.hostname, parts.port or 5432)
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture
 def cut_app(pg_proxy, postgres_url, tmp_path):
     app = build_sms_app(pg_proxy.url_for(postgres_url), tmp_path, SMS_BACKEND="console",
                         TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
@@ -79,7 +71,7 @@ def test_texts_during_a_database_outage_are_spooled_and_replayed_once(cut_app, p
     assert spool.replay(cut_app)["replayed"] == 0
     assert _count(cut_app, InboundMessage) == 5 and _count(cut_app, Incident) == 5
     with cut_app.app_context():
-        replies = db.session.scalars(select(OutboundMessage).where(OutboundMessage.key.like("spool-reply:%"))).all()
+        replies = db.session.scalars(select(OutboundMessage).where(OutboundMessage.key.like("reply:%"))).all()
         assert len(replies) == 4 and all(r.body.startswith("已受理，工单号") for r in replies)
         assert {r.to_number for r in replies} == {RESIDENT}
 

@@ -1,8 +1,9 @@
 """`gridpatrol` subcommands of the workers feature: worker, cron, alerts run, reports weekly.
 
-    gridpatrol worker [--queues sms,alerts,reports] [--with-cron] [--burst]
-        an RQ worker (with RQ's scheduler for enqueue_at/enqueue_in) on the named queues; --with-cron
-        also starts `rq cron workers.cron_config` as a child process (the periodic jobs).
+    gridpatrol worker [--queues sms,alerts,reports] [--with-cron] [--burst] [--fork]
+        an RQ worker (with RQ's scheduler for enqueue_at/enqueue_in) on the named queues, running the jobs
+        in its own process; --with-cron also starts `rq cron workers.cron_config` as a child process (the
+        periodic jobs); --fork forks a work horse per job instead.
     gridpatrol cron        the RQ cron scheduler alone (several may run: periods are claimed with SET NX)
     gridpatrol alerts run [--now ISO]   every scan once for that moment (catching up after an outage)
 """
@@ -39,18 +40,29 @@ def _start_cron(url: str) -> subprocess.Popen:
 @click.option("--queues", default="sms,alerts,reports", show_default=True, help="comma-separated, in priority order")
 @click.option("--with-cron/--no-cron", default=False, help="also run the RQ cron scheduler (periodic jobs)")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
-@click.option("--simple", is_flag=True, help="run jobs in this process (SimpleWorker), no fork per job")
+@click.option("--fork", is_flag=True, help="fork a work horse per job (RQ's Worker) instead of running the jobs in "
+                                          "this long-lived process (RQ's SimpleWorker, the default)")
+@click.option("--simple", is_flag=True, hidden=True, help="the default; kept for scripts that name it")
 @with_appcontext
-def worker_command(queues, with_cron, burst, simple):
-    """Run an RQ worker on the gridpatrol queues."""
+def worker_command(queues, with_cron, burst, fork, simple):
+    """Run an RQ worker on the gridpatrol queues.
+
+    Jobs run in this process, one after another (SimpleWorker): a job reuses the connection pools, the
+    compiled statements and the loaded dictionaries of the ones before it. Every job opens its own session
+    and is safe to run twice, so a job has nothing to inherit from its predecessor, and a worker killed mid-job
+    loses nothing the sweeps do not hand out again. --fork trades that speed for a process per job
+    (docs/architecture.md, "Jobs and workers")."""
     from redis import Redis
     from rq import Queue, SimpleWorker, Worker
+    if fork and simple:
+        raise click.UsageError("--fork and --simple exclude each other")
     url = _redis_url()
     connection = Redis.from_url(url)
     names = [q.strip() for q in queues.split(",") if q.strip()]
+    _warm_up(current_app, fork)
     cron = _start_cron(url) if with_cron else None
     try:
-        worker_class = SimpleWorker if simple else Worker
+        worker_class = Worker if fork else SimpleWorker
         while True:
             worker = worker_class([Queue(n, connection=connection) for n in names], connection=connection)
             try:
@@ -62,6 +74,26 @@ def worker_command(queues, with_cron, burst, simple):
         if cron is not None:
             cron.terminate()
             cron.wait(timeout=10)
+
+
+def _warm_up(app, fork: bool) -> None:
+    """Load before the first job what every job needs: the job modules, the SMS providers' client libraries
+    and what reading a text needs (jieba's dictionary, the pinyin table, the model: about a second). Done here
+    and now, not on a thread: RQ forks its scheduler (and, with --fork, a horse per job) from this process,
+    and a fork taken while a thread holds a lock hands the child a lock nobody releases. With --fork, what is
+    loaded is then frozen out of the garbage collector's reach, so a horse's collections do not copy the
+    parent's whole heap page by page."""
+    import gc
+    from importlib import import_module
+    from sms import warm_up_understanding
+    from sms.providers import configured_names, get_provider
+    for module in ("workers.jobs", "sms.inbound", "sms.outbox", "sms.spool", "sms.sweep"):
+        import_module(module)
+    for name in configured_names(app.config):
+        get_provider(app, name).warm_up()  # imports the SDK; connects nowhere yet
+    warm_up_understanding(background=False)
+    if fork:
+        gc.freeze()
 
 
 @click.command("cron")

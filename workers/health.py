@@ -98,5 +98,5 @@ def worker_health(app, details: bool = True) -> dict:
             for failure in queue.get("recent_failures", []):
                 failure["error"] = redact(failure["error"])
     return {"runner": runner.name, "redis": redis, "queues": queues, "periodic": periodic,
-            "cron_schedulers": schedulers, "sms_providers": provider_states(db.session, app),
+            "cron_schedulers": schedulers, "sms_providers": provider_states(db.session, app, details=details),
             "alerts": {s: counts.get(s, 0) for s in ("held", "pending", "queued", "cancelled")}}

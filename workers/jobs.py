@@ -8,8 +8,9 @@ import logging
 import traceback
 from datetime import datetime, timezone
 
+from server.domain import roster_uploads
 from server.models import utcnow
-from server.jobs.context import job_session
+from server.jobs.context import job_app, job_session
 from server.domain.patrol_calendar import local_date
 from sms.sweep import sweep_sms_job
 from workers import settings
@@ -125,6 +126,14 @@ def sms_sweep_job(now=None) -> dict:
     """The SMS safety net (`sms.sweep.sweep_sms_job`: stuck outbox rows, texts accepted but not filed) on
     the same clock as the scans, recorded for the health view."""
     return _recorded("sms_sweep", now, sweep_sms_job)
+
+
+def purge_roster_uploads_job(now=None) -> dict:
+    """Delete roster files checked on the dashboard and never committed, once they expire (names and
+    phones must not lie in the instance folder for ever)."""
+    config = job_app().config
+    return _recorded("roster_uploads", now, lambda moment: {"deleted": roster_uploads.purge_expired(
+        config["INSTANCE_PATH"], moment, config["ROSTER_UPLOAD_TTL_MINUTES"])})
 
 
 def run_all(now=None) -> dict:

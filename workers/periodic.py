@@ -35,6 +35,7 @@ PERIODIC: dict[str, tuple[str, str, int | None]] = {
     "weekly_report": ("workers.jobs.weekly_report_job", "reports", 3600),
     "sms_sweep": ("workers.jobs.sms_sweep_job", "sms", 60),  # the SMS outbox's safety net (docs/sms.md)
     "sms_spool": ("sms.spool.replay_spool_job", "sms", 60),  # texts spooled while the database was down
+    "roster_uploads": ("workers.jobs.purge_roster_uploads_job", "reports", 600),  # expired roster dry runs
 }
 QUEUES = ("sms", "alerts", "reports")
 

@@ -1,4 +1,6 @@
-"""GET /healthz: is the database (and Redis, when configured) reachable?"""
+"""GET /healthz: is the database (and Redis, when configured) reachable? Public (load balancers, monitors):
+it says what is up or down, never where a provider lives or which number it sends from — that detail is
+the global admins' (GET /api/v1/workers/health)."""
 from __future__ import annotations
 
 from flask import current_app
@@ -17,8 +19,8 @@ class HealthSchema(Schema):
     database = fields.Dict()
     redis = fields.Dict()
     jobs = fields.String()
-    sms = fields.List(fields.Dict(), metadata={"description": "each SMS provider: up, last heartbeat, queue depth, "
-                                                              "last error"})
+    sms = fields.List(fields.Dict(), metadata={"description": "each SMS provider: up (or why down), last heartbeat, "
+                                                              "queue depth"})
     warnings = fields.List(fields.String())
 
 
@@ -48,7 +50,7 @@ def healthz():
         try:
             # local, inside the try: the SMS view must not take health down
             from sms.routing import provider_states
-            report["sms"] = provider_states(db.session, current_app._get_current_object())
+            report["sms"] = provider_states(db.session, current_app._get_current_object(), details=False)
         except Exception as exc:  # noqa: BLE001 - the SMS view must not take health down with it
             db.session.rollback()
             report["sms"] = [{"error": type(exc).__name__}]

@@ -73,6 +73,15 @@ class JobRunner:
                             type(exc).__name__, len(args_list) - number, getattr(func, "__name__", func))
                 return
 
+    def enqueue_unless_pending(self, func: Callable | str, *args, job_id: str, queue: str = "default",
+                               **kwargs) -> bool:
+        """Enqueue under a deterministic `job_id` unless the job of that id is still waiting to run. For
+        sweeps that hand out again what a lost job left behind: run every minute while a backlog drains,
+        they must not pile a new copy of each job onto the queue each time. True when enqueued. A backend
+        that cannot tell (a test's stand-in runner) just enqueues."""
+        self.enqueue(func, *args, queue=queue, job_id=job_id, **kwargs)
+        return True
+
     def wait(self, timeout: float | None = None) -> None:
         """Block until enqueued work has finished (in-process only; RQ workers are elsewhere)."""
 
@@ -141,6 +150,7 @@ class InProcessRunner(JobRunner):
         self.pending: list[Future] = []
         self.lock = threading.Lock()
         self.failures: list[tuple[str, BaseException]] = []
+        self.by_id: dict[str, Future] = {}
 
     def _run(self, func, args, kwargs):
         with self.app.app_context():
@@ -155,7 +165,18 @@ class InProcessRunner(JobRunner):
         future = self.pool.submit(self._run, func, args, kwargs)
         with self.lock:
             self.pending = [f for f in self.pending if not f.done()] + [future]
+            if job_id is not None:
+                self.by_id = {k: f for k, f in self.by_id.items() if not f.done()}
+                self.by_id[job_id] = future
         return future
+
+    def enqueue_unless_pending(self, func, *args, job_id: str, queue: str = "default", **kwargs) -> bool:
+        with self.lock:
+            earlier = self.by_id.get(job_id)
+        if earlier is not None and not earlier.done():  # waiting, or running in this very process
+            return False
+        self.enqueue(func, *args, queue=queue, job_id=job_id, **kwargs)
+        return True
 
     def enqueue_at(self, when: datetime, func, *args, queue: str = "default", job_id: str | None = None,
                    **kwargs):
@@ -217,6 +238,24 @@ class RQRunner(JobRunner):
 
     def enqueue(self, func, *args, queue: str = "default", job_id: str | None = None, **kwargs):
         return self.queue(queue).enqueue(self._target(func), args=args, kwargs=kwargs or None, job_id=job_id)
+
+    def enqueue_unless_pending(self, func, *args, job_id: str, queue: str = "default", **kwargs) -> bool:
+        """Skipped while the job of that id is queued, scheduled or deferred. One that finished, failed or
+        was left `started` by a killed worker is deleted first (its record, with the expiry RQ gave its
+        result, must not be reused by the new job) and enqueued afresh; the jobs are safe to run twice."""
+        # local: Redis is optional (without REDIS_URL jobs run in-process)
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+        try:
+            earlier = Job.fetch(job_id, connection=self.connection)
+        except NoSuchJobError:
+            earlier = None
+        if earlier is not None:
+            if earlier.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                return False
+            earlier.delete(remove_from_queue=False)
+        self.enqueue(func, *args, queue=queue, job_id=job_id, **kwargs)
+        return True
 
     def enqueue_at(self, when: datetime, func, *args, queue: str = "default", job_id: str | None = None,
                    **kwargs):

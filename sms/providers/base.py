@@ -175,6 +175,10 @@ class Provider:
     def parse_status(self, request) -> StatusUpdate | None:
         raise NotImplementedError(f"{self.name} sends no delivery reports")
 
+    def warm_up(self) -> None:
+        """Load the client library now, connecting nowhere (a worker does this before its first job, so no
+        job pays for the import). Providers whose client is built with them have nothing to do."""
+
     def health(self) -> dict:
         """What the provider itself can say without the database (configuration, endpoint)."""
         return {"configured": True}

@@ -9,6 +9,8 @@ the ticket can say why it was filed where it was.
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
@@ -115,17 +117,40 @@ def _jieba():
     return _tokenizer
 
 
-def warm_up(*more) -> None:
-    """Start loading jieba (about a second) and whatever else is passed (the pinyin table, the shipped
-    model) on a daemon thread, once per process."""
-    if _tokenizer is None and not getattr(warm_up, "started", False):
+def warm_up(*more, background: bool = True) -> None:
+    """Load jieba, teach it the shipped lexicon, and run whatever else is passed (the pinyin table, the shipped
+    model), once per process: on a daemon thread (a web process answers meanwhile), or here and now, after
+    any such thread has finished (a worker, before it forks anything: a fork taken while the thread holds a
+    lock or half-imports a module hands the child a lock nobody releases, or a module half there)."""
+    def load():
+        build_lexicon()
+        for step in more:
+            step()
+    if not background:
+        thread = getattr(warm_up, "thread", None)
+        if thread is not None:
+            thread.join()
+        load()
+    elif _tokenizer is None and not getattr(warm_up, "started", False):
         warm_up.started = True
+        warm_up.thread = threading.Thread(target=load, name="understanding-warm-up", daemon=True)
+        warm_up.thread.start()
 
-        def load():
-            _jieba()
-            for step in more:
-                step()
-        threading.Thread(target=load, name="understanding-warm-up", daemon=True).start()
+
+def _forget_locks_after_fork() -> None:
+    """A fork taken while the warm-up thread was loading (gunicorn --preload, a fork nobody waited for) leaves
+    the child our lock and jieba's dictionary lock held by a thread that does not exist there: the child's
+    first text would wait forever. The child starts with fresh locks and loads again if it must."""
+    global _lock
+    _lock = threading.Lock()
+    warm_up.started = _tokenizer is not None
+    warm_up.thread = None
+    jieba = sys.modules.get("jieba")
+    if jieba is not None and _tokenizer is None:
+        jieba.DICT_WRITING.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_after_fork)
 
 
 def teach(words) -> None:

@@ -12,8 +12,8 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from server.domain.areas import area_by_code
 from server.domain.place_names import check_place_names
@@ -26,7 +26,7 @@ from sms.understanding.models import (AreaAlias, IncidentUnderstanding, LexiconW
                                       UnderstandingModel)
 from sms.understanding.train import corrections_as_examples, shipped_corpus, train
 from server.domain import audit
-from server.domain.access import can_act_on_incident, require
+from server.domain.access import can_act_on_incident, require, scope_filter
 from server.domain.incident_edits import update_incident
 
 KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
@@ -240,15 +240,20 @@ def record(session: Session, incident: Incident, understanding: dict, text: str,
 
 
 def pending_triage(session: Session, principal=None, limit: int = 200) -> list[tuple[Incident, IncidentUnderstanding]]:
-    """The 待分类 list: reports filed as 其他 because no category was sure enough, oldest first, limited
-    to the principal's areas (where or by whom it must be handled) when one is given."""
+    """The 待分类 list: reports filed as 其他 because no category was sure enough, oldest first. With a
+    principal, only those where she may read incidents (found there, or handled there): scoped in SQL before
+    the limit, so a backlog elsewhere never pushes her own items off her list."""
     query = (select(Incident, IncidentUnderstanding)
              .join(IncidentUnderstanding, IncidentUnderstanding.incident_id == Incident.id)
-             .where(IncidentUnderstanding.needs_triage.is_(True)).order_by(Incident.reported_at).limit(limit))
-    rows = session.execute(query).all()
+             .where(IncidentUnderstanding.needs_triage.is_(True), Incident.deleted_at.is_(None)))
     if principal is not None:
-        rows = [r for r in rows if principal.in_scope(r[0].area) or principal.in_scope(r[0].responsible_area)]
-    return [tuple(r) for r in rows]
+        found, responsible = aliased(Area), aliased(Area)
+        query = (query.join(found, found.id == Incident.area_id)
+                 .join(responsible, responsible.id == Incident.responsible_area_id)
+                 .where(or_(scope_filter(principal, "incidents", found.path),
+                            scope_filter(principal, "incidents", responsible.path))))
+    query = query.order_by(Incident.reported_at, Incident.id).limit(limit)
+    return [tuple(r) for r in session.execute(query).all()]
 
 
 def require_may_recategorise(principal, incident: Incident, learn: list[str] | None = None) -> None:

@@ -138,3 +138,18 @@ def test_after_commit_waits_for_the_transaction_not_a_savepoint(harness):
         db.session.commit()
         db.session.remove()
     assert calls == ["sent"]
+
+
+def test_enqueue_unless_pending_adds_no_copy_while_the_job_waits(harness, tmp_path):
+    """The sweepers hand out again what a lost job left; while the job of that id still waits to run, a
+    second (third, …) sweep adds no copy. Once it has run, the id may be handed out again."""
+    out = tmp_path / "out.txt"
+    harness.runner.enqueue(time.sleep, 0.5, queue="sms")  # keeps the in-process runner busy: the job waits
+    added = [harness.runner.enqueue_unless_pending(record, str(out), "once", job_id="sweep-1", queue="sms")
+             for _ in range(3)]
+    assert added == [True, False, False]
+    harness.drain()
+    assert _lines(out) == ["once"]
+    assert harness.runner.enqueue_unless_pending(record, str(out), "again", job_id="sweep-1", queue="sms")
+    harness.drain()
+    assert _lines(out) == ["once", "again"]

@@ -74,7 +74,7 @@ def test_texts_to_the_office_phone_are_filed_by_the_worker_and_answered_once(pos
         assert _post(base, *signed_webhook("", {}, raw=json.dumps(again, ensure_ascii=False).encode()))["status"] \
             == "accepted"
         assert phone.sent == []  # nothing is filed or answered by the web process itself
-        worker = subprocess.run([str(BIN / "gridpatrol"), "worker", "--burst", "--simple", "--queues", "sms"],
+        worker = subprocess.run([str(BIN / "gridpatrol"), "worker", "--burst", "--queues", "sms"],
                                 env=env, capture_output=True, text=True, timeout=120)
         assert worker.returncode == 0, worker.stderr[-2000:]
     finally:

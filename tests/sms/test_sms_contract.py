@@ -141,3 +141,9 @@ def test_the_provider_is_built_from_configuration_and_refuses_missing_settings(h
 def test_segment_accounting(text, encoding, segments):
     info = count_segments(text)
     assert (info.encoding, info.segments) == (encoding, segments)
+
+
+def test_warm_up_loads_the_client_and_sends_nothing(harness):
+    """A worker warms every configured provider before its first job: nothing may reach the provider."""
+    harness.provider.warm_up()
+    assert getattr(harness.stand_in, "requests", []) == [] and getattr(harness.stand_in, "sent", []) == []

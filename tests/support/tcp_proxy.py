@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import socket
 import threading
+from urllib.parse import urlsplit
+
+import pytest
 
 
 class TcpProxy:
@@ -113,3 +116,13 @@ class TcpProxy:
             with self._lock:
                 self._conns.discard(source)
                 self._conns.discard(sink)
+
+
+@pytest.fixture
+def pg_proxy(postgres_url):
+    """A proxy in front of the suite's PostgreSQL (`pg_proxy.url_for(postgres_url)`), to cut it mid-test
+    (registered for the whole suite by `pytest_plugins` in tests/conftest.py)."""
+    parts = urlsplit(postgres_url)
+    proxy = TcpProxy(parts.hostname, parts.port or 5432)
+    yield proxy
+    proxy.close()

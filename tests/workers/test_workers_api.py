@@ -28,7 +28,7 @@ def test_health_lists_periodic_jobs_and_needs_admin(client, world, missed):
     assert body["runner"] == "inprocess" and body["redis"] == {"configured": False}
     periodic = {p["name"]: p for p in body["periodic"]}
     assert set(periodic) == {"plan_windows", "missed_patrols", "overdue", "release_held", "daily_digest",
-                             "weekly_report", "sms_sweep", "sms_spool"}
+                             "weekly_report", "sms_sweep", "sms_spool", "roster_uploads"}
     assert periodic["overdue"]["last_status"] == "ok" and periodic["overdue"]["runs"] == 1
     assert periodic["overdue"]["last_now"].startswith("2026-11-23T04:15")
     assert periodic["missed_patrols"]["last_finished_at"] is None  # scanned directly, not as a job
@@ -111,8 +111,9 @@ def test_embedded_timer_claims_each_period_once(app, session):
     later = run_embedded_once(app, local(2026, 11, 23, 12, 20))
     app.extensions["gridpatrol.runner"].wait(timeout=30)
     assert set(first) == {"plan_windows", "missed_patrols", "overdue", "release_held", "daily_digest",
-                          "weekly_report", "sms_sweep", "sms_spool"}
-    assert second == [] and set(later) == {"missed_patrols", "overdue", "release_held", "sms_sweep", "sms_spool"}
+                          "weekly_report", "sms_sweep", "sms_spool", "roster_uploads"}
+    assert second == [] and set(later) == {"missed_patrols", "overdue", "release_held", "sms_sweep", "sms_spool",
+                                           "roster_uploads"}
 
 
 def test_windows_endpoint_shows_schedule_and_state(client, session, world, missed):

@@ -125,7 +125,7 @@ def test_two_cron_schedulers_enqueue_each_periodic_job_once(rq_app, redis_url):
         SimpleWorker([Queue("sms", connection=connection)], connection=connection).work(burst=True)
     runs = {r.name: r.runs for r in db.session.scalars(select(PeriodicRun))}
     assert runs == {"plan_windows": 1, "missed_patrols": 1, "overdue": 1, "release_held": 1, "daily_digest": 1,
-                    "weekly_report": 1, "sms_sweep": 1}
+                    "weekly_report": 1, "sms_sweep": 1, "roster_uploads": 1}
     last = db.session.get(PeriodicRun, "missed_patrols")
     assert last.last_now == local(2026, 11, 23, 12, 15)  # the period start is the job's `now`
 
@@ -216,7 +216,7 @@ def test_gridpatrol_worker_command_runs_the_queues(rq_app, planned):
     queue.enqueue("workers.jobs.missed_patrols_job", now=local(2026, 11, 23, 12, 15).isoformat())
     env = {"DATABASE_URL": rq_app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": rq_app.config["REDIS_URL"],
            "GRIDPATROL_INSTANCE": rq_app.config["INSTANCE_PATH"], "GRIDPATROL_ENV": "development"}
-    result = CliRunner().invoke(main, ["worker", "--burst", "--simple", "--queues", "alerts"], env=env)
+    result = CliRunner().invoke(main, ["worker", "--burst", "--queues", "alerts"], env=env)
     assert result.exit_code == 0, result.output
     assert queue.count == 0 and queue.finished_job_registry.count == 2  # the scan and its deliver job
     assert len(_alert_keys(db.session, "queued")) == 3

@@ -7,8 +7,6 @@ server.domain.roster.import_roster, the same function the CLI and POST /api/v1/r
 """
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 
 from flask import current_app, flash, make_response, redirect, request, url_for
 from markupsafe import Markup
@@ -21,6 +19,7 @@ from server.domain.audit import record as audit_record
 from server.domain.members import get_member, set_password
 from server.domain.pairing import issue_pairing_code, may_pair, pairing_qr_svg
 from server.domain.phones import mask_phone
+from server.domain import roster_uploads
 from server.domain.roster import import_roster, resolve_parent
 from server.domain.roster_files import read_roster
 from server.errors import DomainError, Invalid
@@ -113,16 +112,10 @@ def pair_phone(member_id):
     return response
 
 
-def _upload_dir() -> Path:
-    path = Path(current_app.config["INSTANCE_PATH"]) / "roster-uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @bp.route("/roster", methods=["GET", "POST"])
 def roster():
-    """GET: the upload form. POST: a dry run of the uploaded sheet; the file is kept under a random name so
-    the commit step imports exactly the rows that were checked."""
+    """GET: the upload form. POST: a dry run of the uploaded sheet; the file is kept (privately, for a while:
+    server.domain.roster_uploads) so the commit step imports exactly the rows that were checked."""
     principal = leader()
     parent_code = (request.values.get("parent") or "").strip()[:32]
     if request.method == "GET":
@@ -139,9 +132,7 @@ def roster():
     report = import_roster(db.session, table, parent, commit=False, channel=CHANNEL, actor=principal.member,
                            region=current_app.config["GRIDPATROL_PHONE_REGION"], principal=principal)
     db.session.rollback()
-    token = secrets.token_urlsafe(16)
-    (_upload_dir() / token).write_bytes(data)
-    (_upload_dir() / f"{token}.name").write_text(upload.filename[-200:], encoding="utf-8")
+    token = roster_uploads.keep(current_app.config["INSTANCE_PATH"], data, upload.filename)
     errors_by_line: dict[int, list[dict]] = {}
     for error in report["errors"]:
         errors_by_line.setdefault(error["line"], []).append(error)
@@ -155,10 +146,8 @@ def roster_commit():
     parent = resolve_parent(db.session, (request.form.get("parent") or "").strip()[:32] or None)
     principal.require_admin(parent, "import a roster")
     token = request.form.get("token", "")
-    if not token.replace("-", "").replace("_", "").isalnum() or not (_upload_dir() / token).exists():
-        raise Invalid("the checked file is gone; upload it again", details={"file": ["Upload the roster again."]})
-    data = (_upload_dir() / token).read_bytes()
-    name = (_upload_dir() / f"{token}.name").read_text(encoding="utf-8")
+    data, name = roster_uploads.take(current_app.config["INSTANCE_PATH"], token,
+                                     current_app.config["ROSTER_UPLOAD_TTL_MINUTES"])
     table = read_roster(data, name)
     try:
         report = import_roster(db.session, table, parent, commit=True, channel=CHANNEL, actor=principal.member,
@@ -168,8 +157,7 @@ def roster_commit():
         db.session.rollback()
         flash_error(exc)
         return redirect(url_for("dashboard_people.roster", parent=parent.code))
-    for path in (_upload_dir() / token, _upload_dir() / f"{token}.name"):
-        path.unlink(missing_ok=True)
+    roster_uploads.discard(current_app.config["INSTANCE_PATH"], token)
     created = report.get("created") or {}
     flash(t("花名册已导入：新增社区 {c} 个、网格 {g} 个、人员 {m} 人", c=len(created.get("communities", [])),
             g=len(created.get("grids", [])), m=len(created.get("members", []))), "ok")

@@ -88,6 +88,9 @@ class AliyunProvider(Provider):
 
     # ------------------------------------------------------------ the SDK
 
+    def warm_up(self) -> None:
+        self.client()
+
     def client(self):
         client = getattr(self._local, "client", None)
         if client is None:

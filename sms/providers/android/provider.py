@@ -52,6 +52,9 @@ class AndroidProvider(Provider):
 
     # ------------------------------------------------------------ the client
 
+    def warm_up(self) -> None:
+        self.client()
+
     def client(self):
         client = getattr(self._local, "client", None)
         if client is None:

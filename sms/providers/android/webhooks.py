@@ -54,6 +54,7 @@ def android_webhook():
             # the phone once the spool is replayed.
             text = event.inbound
             spool_inbound(current_app, db.session, exc, provider="android", message_sid=text.message_sid,
-                          sender=text.sender, to=text.to, body=text.body, config=current_app.config)
+                          sender=text.sender, to=text.to, body=text.body, event_id=event.event_id,
+                          config=current_app.config)
             return jsonify({"status": "spooled", "event": event.kind})
     return jsonify({"status": "ok"})  # pragma: no cover
