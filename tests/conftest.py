@@ -22,8 +22,8 @@ that asks for them.
 
 Parallel runs. `./scripts/test` with no arguments runs pytest-xdist with one worker per core (at most 4;
 GRIDPATROL_TEST_WORKERS overrides, 0 turns xdist off) and `--dist worksteal`: a worker that runs out of tests
-takes half of another's queue. Tests marked `slow_start` (a minute or more: the scripted day, the plain
-install, the model retraining, schemathesis, the office phone's processes) are collected first, so they start
+takes half of another's queue. Tests marked `slow_start` (tens of seconds or more: the scripted day, the plain
+install, the model retraining, schemathesis, worker and gunicorn processes) are collected first, so they start
 at once and the rest fills in around them. The plain install (the wheel in a fresh venv) is built once per run
 under a file lock and shared by the workers. Each worker owns its databases: PostgreSQL `<name>_gw<n>` (and
 `<name>_gw<n>_plain`, `_e2e`, `_migrations` for the tests that make their own), Redis db "the URL's db minus
