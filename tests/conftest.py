@@ -14,7 +14,9 @@ every backend (a release check); the parameter id stays `[postgresql]` / `[sqlit
 
 Set-up paid once. Each test process owns one PostgreSQL database and one SQLite file, with the schema made
 once (tests/support/databases.py); before each test only the tables that hold rows are emptied and the
-sequences restarted (milliseconds, not a TRUNCATE's half second). Transactions rolled back per test are not
+sequences restarted (milliseconds, not a TRUNCATE's half second); the PostgreSQL database commits without
+waiting for its WAL to reach the disk (no crash safety needed; what other sessions see is unchanged).
+Transactions rolled back per test are not
 used: job-runner threads, the browser's live server and the worker processes must see committed rows. The
 app is one per database per process (tests/support/apps.py), its config and extensions put back after
 each test. The demo and the `world` are built once per database and written back from memory for each test
@@ -26,7 +28,7 @@ takes half of another's queue. Tests marked `slow_start` (tens of seconds or mor
 install, the model retraining, schemathesis, worker and gunicorn processes) are collected first, so they start
 at once and the rest fills in around them. The plain install (the wheel in a fresh venv) is built once per run
 under a file lock and shared by the workers. Each worker owns its databases: PostgreSQL `<name>_gw<n>` (and
-`<name>_gw<n>_plain`, `_e2e`, `_migrations` for the tests that make their own), Redis db "the URL's db minus
+`<name>_gw<n>_plain`, `_e2e`, `_worker`, `_migrations` for the tests that make their own), Redis db "the URL's db minus
 n" (15, 14, … by default) unless GRIDPATROL_TEST_REDIS_DBS lists one per worker ("12,10").
 `./scripts/test tests/sync/test_sync_basic.py` runs one file in one process.
 
