@@ -16,11 +16,10 @@ Set-up paid once. Each test process owns one PostgreSQL database and one SQLite 
 once (tests/support/databases.py); before each test only the tables that hold rows are emptied and the
 sequences restarted (milliseconds, not a TRUNCATE's half second); the PostgreSQL database commits without
 waiting for its WAL to reach the disk (no crash safety needed; what other sessions see is unchanged).
-Transactions rolled back per test are not
-used: job-runner threads, the browser's live server and the worker processes must see committed rows. The
-app is one per database per process (tests/support/apps.py), its config and extensions put back after
-each test. The demo and the `world` are built once per database and written back from memory for each test
-that asks for them.
+Transactions rolled back per test are not used: job-runner threads, the browser's live server and the worker
+processes must see committed rows. The app is one per database per process (tests/support/apps.py), its
+config and extensions put back after each test. The demo and the `world` are built once per database and
+written back from memory for each test that asks for them.
 
 Parallel runs. `./scripts/test` with no arguments runs pytest-xdist with one worker per core (at most 4;
 GRIDPATROL_TEST_WORKERS overrides, 0 turns xdist off) and `--dist worksteal`: a worker that runs out of tests
