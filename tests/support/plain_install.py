@@ -45,10 +45,11 @@ def build_plain_venv(where: Path) -> Path:
                     "-w", str(wheels), str(source)], check=True, timeout=600, cwd=where)
     [wheel] = list(wheels.glob("gridpatrol-*.whl"))
     venv = where / "venv"
-    # The suite's pip installs into the new venv (`pip --python`), which saves seeding a pip of its own; no
-    # byte-compiling of every dependency up front (the processes compile what they import). What gets
-    # installed, the wheel and its declared dependencies, is the same as an office's `pip install`.
-    options = ["install", "--quiet", "--no-compile", "--disable-pip-version-check", str(wheel)]
+    # The suite's pip installs into the new venv (`pip --python`), which saves seeding a pip of its own. What
+    # gets installed, the wheel and its declared dependencies, byte-compiled, is what an office's `pip install`
+    # gives. (Not compiling would cost more than it saves: with PYTHONDONTWRITEBYTECODE set, as on the CI
+    # machine, every process would compile everything it imports at each start.)
+    options = ["install", "--quiet", "--disable-pip-version-check", str(wheel)]
     if _pip_version() >= (22, 3):
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
         subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), *options],
