@@ -178,30 +178,12 @@ def database_url(request, backend: str) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-_engines: dict = {}
-
-
-def _engine(url: str):
-    from sqlalchemy import create_engine
-    from server.config import normalize_database_url
-    if url not in _engines:
-        _engines[url] = create_engine(normalize_database_url(url), pool_pre_ping=True)
-    return _engines[url]
-
-
-def _metadata():
-    from server import import_feature_models
-    from server.extensions import db
-    import_feature_models()
-    return db.metadata
-
-
 @pytest.fixture
 def db_url(backend, request) -> str:
-    """The test's database, emptied, for a test that builds its own app on it (`make_app(db_url, tmp_path)`)."""
-    url = database_url(request, backend)
-    empty_database(_engine(url), _metadata())
-    return url
+    """The process's database for the test's backend, for a test that builds its own app on it
+    (`make_app(db_url, tmp_path)`, then `reset_database`). Not emptied here: a test may take it beside `app`
+    and `world`, whose rows it must keep."""
+    return database_url(request, backend)
 
 
 def reset_database(db) -> None:
@@ -289,10 +271,11 @@ def world(app):
     """A small sub-district with two communities, three grids, leaders, patrollers, tokens and a device:
     `world.ids`, `world.tokens`, `world.device_token`, `world.device2_token` (tests/support/factories.py). Built
     once per database per process and written back for each test."""
-    return SimpleNamespace(**data_set(app, "world", lambda: _plain_world(app)))
+    return SimpleNamespace(**data_set(app, "world", lambda: plain_world(app)))
 
 
-def _plain_world(app) -> dict:
+def plain_world(app) -> dict:
+    """`build_world` in the app's database, committed, as plain values (ids and tokens)."""
     from server.extensions import db
     with app.app_context():
         built = build_world(db.session)

@@ -57,7 +57,9 @@ def audit_actions(app) -> list[str]:
 def module_world(request, backend: str, name: str):
     """The process's app, a client and one world on `backend` for a whole module, for tests that only read (or
     only write what they then check themselves). Yields (app, client, world); use from a module-scoped
-    fixture that takes the `backend` fixture. The database is emptied first; the app is put back after."""
+    fixture that takes the `backend` fixture. The database is emptied first; the app is put back after.
+    Only in a module whose every database test uses it: under xdist's work stealing a module's tests may run
+    in another order, and a test taking `app` empties the database under the module's world."""
     from server.extensions import db
     from tests.conftest import reset_database, shared_app
     from tests.support.apps import isolated
