@@ -1,4 +1,4 @@
-"""The `gridpatrol` command, run through click's CliRunner against the suite's databases (both backends)."""
+"""The `gridpatrol` command, run through click's CliRunner against the suite's database."""
 from __future__ import annotations
 
 import json

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timezone
-
 import pytest
 from sqlalchemy import func, select
 
@@ -12,16 +11,22 @@ from server.demo import DemoAlreadyLoaded, DemoRefused, lunar_new_year_dates, lo
 from core.domain.areas import leaders_of
 from core.db import db
 from core.models import Area, Incident, PatrolSchedule, Site
+from tests.support.databases import data_set
+
+pytestmark = pytest.mark.both_databases  # the demo's figures must be the same on every backend
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def demo(app):
-    with app.app_context():
-        result = load_demo(db.session, now=NOW)
-        db.session.commit()
-    return result
+    """The demo at NOW, built once per database per test process and written back for each test."""
+    def build():
+        with app.app_context():
+            result = load_demo(db.session, now=NOW)
+            db.session.commit()
+        return result
+    return data_set(app, "demo-at-now", build)
 
 
 def test_structure_follows_a_subdistrict_plan(demo, db):

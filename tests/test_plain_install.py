@@ -10,13 +10,12 @@ import time
 import pytest
 
 from tests.conftest import POSTGRES_URL, flush_test_redis
-from tests.support.plain_install import (Processes, free_port, fresh_postgres_database, plain_bin,  # noqa: F401
-                                         production_env, wait_for_http)
+from tests.support.plain_install import Processes, free_port, fresh_postgres_database, production_env, wait_for_http
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow_start]
 
 
-def test_plain_install_starts_web_worker_and_cron(plain_bin, postgres_url, redis_url, tmp_path):  # noqa: F811
+def test_plain_install_starts_web_worker_and_cron(plain_bin, postgres_url, redis_url, tmp_path):
     from redis import Redis
     from rq import Queue, Worker
     name = POSTGRES_URL.rpartition("/")[2].split("?")[0] + "_plain"

@@ -28,7 +28,7 @@ from tests.support.production_worker import (ROOT, app_config, build_patrol_worl
 from sms.providers.android.standin import AndroidPhoneStandIn, received_payload, signed_webhook
 from core.models.alerts import WorkerAlert
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow_start]  # RQ worker processes
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,7 @@
 """The app starts on both backends and answers in the one error shape."""
+import pytest
+
+pytestmark = pytest.mark.both_databases  # the app starts and answers on both backends
 
 
 def test_health_reports_database(client):

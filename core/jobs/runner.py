@@ -104,8 +104,15 @@ def after_commit(session: Session, callback: Callable[[], None], *, once_key: st
         if session.info.get(flag):
             return
         session.info[flag] = True
+    settled = []
 
+    # SQLAlchemy sends after_commit and after_rollback for a SAVEPOINT too (`begin_nested()`, e.g. the
+    # outbox's insert): that is not the end of the transaction, so it is let pass. Acting on it ran jobs
+    # before their rows were committed (a text's send job found no row and the text waited for the sweeper).
     def _commit(_session):
+        if settled or _session.in_nested_transaction():
+            return
+        settled.append("committed")
         if flag:
             session.info.pop(flag, None)
         if event.contains(session, "after_rollback", _rollback):
@@ -113,13 +120,16 @@ def after_commit(session: Session, callback: Callable[[], None], *, once_key: st
         callback()
 
     def _rollback(_session):
+        if settled or _session.in_nested_transaction():
+            return
+        settled.append("rolled back")
         if flag:
             session.info.pop(flag, None)
         if event.contains(session, "after_commit", _commit):
             event.remove(session, "after_commit", _commit)
 
-    event.listen(session, "after_commit", _commit, once=True)
-    event.listen(session, "after_rollback", _rollback, once=True)
+    event.listen(session, "after_commit", _commit)
+    event.listen(session, "after_rollback", _rollback)
 
 
 def _resolve(func: Callable | str) -> Callable:

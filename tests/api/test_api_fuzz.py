@@ -1,12 +1,13 @@
 """Random bodies against the write endpoints: whatever arrives, the answer is never a 500."""
 import json
 import os
-
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.support.api_helpers import as_, module_world
-from tests.conftest import BACKENDS, bearer
+from tests.conftest import bearer
+
+pytestmark = pytest.mark.both_databases  # random bodies reach each database's own errors
 
 EXAMPLES = int(os.environ.get("GRIDPATROL_FUZZ_EXAMPLES", "40"))  # raise it for a deeper search
 FIELDS = {
@@ -37,9 +38,9 @@ def bodies(draw):
     return path, draw(st.dictionaries(keys, values, max_size=6) | values)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def shared(request, tmp_path_factory):
-    for _app, client, world in module_world(request, tmp_path_factory, "fuzz"):
+@pytest.fixture(scope="module")
+def shared(request, backend):
+    for _app, client, world in module_world(request, backend, "fuzz"):
         created = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"})
         ticket = created.get_json()["ticket"]
         yield client, world, ticket

@@ -2,15 +2,16 @@
 import pytest
 
 from tests.support.api_helpers import as_, module_world
-from tests.conftest import BACKENDS
+
+pytestmark = pytest.mark.both_databases  # page order and ties are each database's ORDER BY
 
 LISTS = ["/areas", "/members", "/devices", "/schedules", "/categories", "/sites", "/patrols", "/incidents", "/audit",
          "/auth/tokens"]
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def populated(request, tmp_path_factory):
-    for _app, client, world in module_world(request, tmp_path_factory, "pages"):
+@pytest.fixture(scope="module")
+def populated(request, backend):
+    for _app, client, world in module_world(request, backend, "pages"):
         yield _populate(client, world)
 
 

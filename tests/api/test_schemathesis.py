@@ -18,6 +18,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tests.support.api_helpers import as_, module_world  # noqa: E402
 from tests.conftest import bearer  # noqa: E402
 
+pytestmark = pytest.mark.slow_start  # hundreds of generated requests per mode
+
 EXAMPLES = int(os.environ.get("GRIDPATROL_SCHEMATHESIS_EXAMPLES", "25"))
 
 # Writes worth fuzzing that cannot lock the admin out of the shared world (token/member deletion and member
@@ -41,8 +43,8 @@ def _selected(ctx) -> bool:
 
 
 @pytest.fixture(scope="module", params=["sqlite"])
-def fuzz_world(request, tmp_path_factory):
-    for app, client, world in module_world(request, tmp_path_factory, "schemathesis"):
+def fuzz_world(request):
+    for app, client, world in module_world(request, request.param, "schemathesis"):
         created = as_(client, world, "admin").post("/incidents", {"category": 5, "area": "HD03-1-1"})
         ticket = created.get_json()["ticket"]
         yield app, world, ticket

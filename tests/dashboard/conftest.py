@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.databases import data_set
+
 
 @pytest.fixture(autouse=True)
 def _fresh_sms_caches():
@@ -23,13 +25,20 @@ def browser_context_options() -> dict:
 
 @pytest.fixture
 def demo(app):
+    """The demo, planned and patrolled: built once per database per test process, then written back from
+    memory for each test (rebuilt when a moment it holds, such as a window's end, has passed since)."""
+    return data_set(app, "dashboard-demo", lambda: build_patrolled_demo(app))
+
+
+def build_patrolled_demo(app) -> dict:
+    from datetime import timedelta
+
     from server.demo import load_demo
     from core.db import db
     from core.models import utcnow
     from core.domain.patrol_windows import plan_windows
     with app.app_context():
         out = load_demo(db.session)
-        from datetime import timedelta
         plan_windows(db.session, utcnow() - timedelta(days=1))  # yesterday's windows too: a week has begun
         plan_windows(db.session, utcnow())
         db.session.commit()

@@ -1,4 +1,4 @@
-"""The dashboard's sign-in rules without a browser (both backends): the login throttle, sessions ending when a
+"""The dashboard's sign-in rules without a browser: the login throttle, sessions ending when a
 password changes, CSRF on sign-in itself, scope answers, `gridpatrol password set`, and the demo passwords."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pairing a phone and the 待分类 list from the dashboard without a browser (both backends): who may, CSRF,
+"""Pairing a phone and the 待分类 list from the dashboard without a browser: who may, CSRF,
 and refusals that change nothing."""
 from __future__ import annotations
 

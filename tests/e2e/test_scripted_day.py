@@ -35,11 +35,11 @@ from twilio.request_validator import RequestValidator
 
 from tests.conftest import POSTGRES_URL, flush_test_redis
 from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
-from tests.support.plain_install import (ROOT, Processes, free_port, fresh_postgres_database, plain_bin,  # noqa: F401
-                                         production_env, wait_for_http)
+from tests.support.plain_install import (ROOT, Processes, free_port, fresh_postgres_database, production_env,
+                                         wait_for_http)
 from tests.support.tcp_proxy import TcpProxy
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900), pytest.mark.slow_start]
 TZ = ZoneInfo("Asia/Shanghai")
 GRIDS = {"映月社区": ["映月一网格", "映月二网格"], "白马社区": ["白马一网格", "白马二网格"]}
 RESIDENTS = [f"+861390000{n:04d}" for n in range(1, 11)]
@@ -109,7 +109,7 @@ def _wait(predicate, timeout: float, what: str, procs: Processes):
     raise AssertionError(f"timed out waiting for {what}\n{procs.log_text()[-20000:]}")
 
 
-def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path):  # noqa: F811
+def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path):
     import psycopg
     from redis import Redis
     from rq import Queue

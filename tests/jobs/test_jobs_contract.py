@@ -118,6 +118,28 @@ def test_after_commit_helper_forgets_on_rollback(harness):
     assert calls == []
 
 
+def test_after_commit_waits_for_the_transaction_not_a_savepoint(harness):
+    """A SAVEPOINT released or rolled back inside the transaction (`begin_nested()`, as the outbox's insert) is
+    not the end of it: the hook runs once, at the real commit. (SQLAlchemy sends after_commit for a SAVEPOINT
+    too: acting on it ran a text's send job before its row was committed, and the text waited for the sweep.)"""
+    from core.db import db
+    calls = []
+    with harness.app.app_context():
+        db.session.execute(text("SELECT 1"))
+        after_commit(db.session, lambda: calls.append("sent"))
+        with db.session.begin_nested():
+            db.session.execute(text("SELECT 1"))
+        assert calls == []  # released, not committed
+        db.session.begin_nested().rollback()
+        assert calls == []  # a SAVEPOINT rolled back; what came before it still commits
+        db.session.commit()
+        assert calls == ["sent"]
+        db.session.execute(text("SELECT 1"))
+        db.session.commit()
+        db.session.remove()
+    assert calls == ["sent"]
+
+
 def test_enqueue_unless_pending_adds_no_copy_while_the_job_waits(harness, tmp_path):
     """The sweepers hand out again what a lost job left; while the job of that id still waits to run, a
     second (third, …) sweep adds no copy. Once it has run, the id may be handed out again."""

@@ -63,10 +63,10 @@ def test_escalated_member_cannot_act_by_sms(app, client, world):
     """The attack's payoff — acknowledging any incident by SMS — needs the global grant that is now refused."""
     from core.domain.access import Principal
     from core.db import db
-    from core.models import Member
+    from core.models import Area, Member
     own_id, me = area_admin(client, world)
     me.patch(f"/members/{own_id}", {"assignments": ESCALATE})
     with app.app_context():
         principal = Principal.for_member(db.session.get(Member, own_id))
         assert not principal.is_global_admin
-        assert not principal.in_scope(db.session.get(type(world.c2), world.ids["c2"]))
+        assert not principal.in_scope(db.session.get(Area, world.ids["c2"]))

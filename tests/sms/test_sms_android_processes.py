@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import Request, urlopen
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db import db
@@ -22,6 +23,8 @@ from tests.support.sms_fixtures import _close, build_sms_app, sms_world
 from sms.providers.android.standin import android_config, received_payload, signed_webhook
 
 BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow_start  # gunicorn and an RQ worker, started and stopped
+
 RESIDENTS = ["+8613912345671", "+8613912345672", "+8613912345673"]
 
 

@@ -3,7 +3,6 @@ errors, expiry, and the crash between Twilio's acceptance and our commit."""
 from __future__ import annotations
 
 from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +11,8 @@ from core.models import utcnow
 from sms.models import OutboundMessage, SmsOptOut
 from sms.outbox import queue_message, send_message_job, sweep_outbox
 from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL
+
+pytestmark = pytest.mark.both_databases  # the outbox claims rows with FOR UPDATE / SKIP LOCKED (a no-op on SQLite)
 
 TO = "+8613800138000"
 

@@ -1,8 +1,11 @@
 """queue_messages (the batch hand-over the workers use at a peak) keeps every rule of queue_message."""
 from sqlalchemy import func, select
+import pytest
 
 from sms.models import OutboundMessage
 from sms.outbox import opt_out, queue_message, queue_messages
+
+pytestmark = pytest.mark.both_databases  # batched claims with row locks, per dialect
 
 
 def _item(key, to="+8617000000005", body="HD03-1-1 网格 08:00-12:00 未巡查。回复“收到”确认。"):

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
+import pytest
 
 from core.db import db
 from core.models import Incident, utcnow
@@ -16,6 +17,8 @@ from sms.outbox import queue_message, send_message_job
 from sms.parser import parse
 from tests.support.sms_fixtures import sms_world
 from sms.providers.twilio.standin import inbound_params, signed_post
+
+pytestmark = pytest.mark.both_databases  # races: concurrency behaves differently per database
 
 RESIDENT = "+8613912345678"
 

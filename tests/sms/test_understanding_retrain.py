@@ -1,16 +1,19 @@
-"""The model learns from an office's corrections, end to end on both backends: a resident's text no rule or
+"""The model learns from an office's corrections, end to end: a resident's text no rule or
 model is sure of goes to 待分类; a leader recategorises it on the dashboard's 待分类 page (its POST, with CSRF,
 teaching no word); `gridpatrol understanding retrain` rebuilds the model from the shipped texts plus that
 correction and stores it; a similar new text from another resident is then filed under the category the
 office chose — by the model, with no lexicon word added."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from server.cli import main
 from sms.understanding import store
 from tests.dashboard.test_followup_server import _token, signed_in
+
+pytestmark = pytest.mark.slow_start  # two model trainings
 
 # A word no lexicon, rule or shipped text knows, for a problem an office files under 秸秆焚烧 (straw burning)
 UNKNOWN = "楼后面有人在弄那个艾蒿堆，乌烟瘴气"

@@ -1,4 +1,4 @@
-"""Residents' free text end to end through the signed Twilio webhook and the database (both backends):
+"""Residents' free text end to end through the signed Twilio webhook and the database:
 tickets under the right category and area, questions answered only for the sender's own tickets, the
 待分类 list and recategorisation, the office's words and aliases through the CLI, the intake area."""
 from __future__ import annotations

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tests.conftest import bearer
+from tests.support.factories import build_world
 
 
 class As:
@@ -53,24 +54,19 @@ def audit_actions(app) -> list[str]:
         return [a.action for a in db.session.scalars(db.select(AuditLog).order_by(AuditLog.id))]
 
 
-def module_world(request, tmp_path_factory, name: str):
-    """One app, client and world per backend for a whole module, for tests that only read (or only write
-    what they then check themselves). Yields (app, client, world); use from a module-scoped fixture
-    parametrized over tests.conftest.BACKENDS."""
+def module_world(request, backend: str, name: str):
+    """The process's app, a client and one world on `backend` for a whole module, for tests that only read (or
+    only write what they then check themselves). Yields (app, client, world); use from a module-scoped
+    fixture that takes the `backend` fixture. The database is emptied first; the app is put back after.
+    Only in a module whose every database test uses it: under xdist's work stealing a module's tests may run
+    in another order, and a test taking `app` empties the database under the module's world."""
     from core.db import db
-    from tests.conftest import make_app, reset_database
-    from tests.support.factories import build_world
-    tmp = tmp_path_factory.mktemp(name)
-    url = f"sqlite:///{tmp / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    application = make_app(url, tmp)
-    with application.app_context():
-        reset_database(db)
-        world = build_world(db.session)
-        db.session.commit()
-    try:
-        yield application, application.test_client(), world
-    finally:
-        application.extensions["gridpatrol.runner"].wait(timeout=30)
+    from tests.conftest import reset_database, shared_app
+    from tests.support.apps import isolated
+    application = shared_app(request, backend)
+    instance = request.getfixturevalue("tmp_path_factory").mktemp(name) / "instance"
+    with isolated(application, instance, lambda: reset_database(db)):
         with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+            world = build_world(db.session)
+            db.session.commit()
+        yield application, application.test_client(), world

@@ -6,6 +6,7 @@ A dependency only the test extra brings in is a production crash; this is where 
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -28,17 +29,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Never copied into the wheel's build folder: what git ignores, and git itself. (setuptools builds in the source
+# tree's build/, which would keep modules a change deleted and let two builds trip over each other.)
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "instance",
+                                    "test-artifacts", "__pycache__", "*.pyc", ".pytest_cache", ".hypothesis",
+                                    ".ruff_cache", "results")
+
+
 def build_plain_venv(where: Path) -> Path:
-    """Build the wheel and pip-install it (no extras) into a new venv; returns the venv's bin folder."""
-    wheels = where / "wheel"
+    """Build the wheel from a clean copy of this checkout and pip-install it (no extras) into a new venv;
+    returns the venv's bin folder."""
+    wheels, source = where / "wheel", where / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
-                    "-w", str(wheels), str(ROOT)], check=True, timeout=600, cwd=where)
+                    "-w", str(wheels), str(source)], check=True, timeout=600, cwd=where)
     [wheel] = list(wheels.glob("gridpatrol-*.whl"))
     venv = where / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    str(wheel)], check=True, timeout=900)
+    # The suite's pip installs into the new venv (`pip --python`), which saves seeding a pip of its own. What
+    # gets installed, the wheel and its declared dependencies, byte-compiled, is what an office's `pip install`
+    # gives. (Not compiling would cost more than it saves: with PYTHONDONTWRITEBYTECODE set, as on the CI
+    # machine, every process would compile everything it imports at each start.)
+    options = ["install", "--quiet", "--disable-pip-version-check", str(wheel)]
+    if _pip_version() >= (22, 3):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), *options],
+                       check=True, timeout=900)
+    else:  # an older pip has no --python: the venv brings its own
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", *options], check=True, timeout=900)
     return venv / "bin"
+
+
+def _pip_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+    return tuple(int(part) for part in version("pip").split(".")[:2] if part.isdigit())
 
 
 def fresh_postgres_database(base_url: str, name: str) -> str:
@@ -111,12 +135,25 @@ def wait_for_http(url: str, timeout: float = 60) -> bytes:
 
 @pytest.fixture(scope="session")
 def plain_bin(tmp_path_factory) -> Path:
-    """One fresh plain install per test session (about a minute, most of it pip)."""
-    where = tmp_path_factory.mktemp("plain-install")
-    try:
-        return build_plain_venv(where)
-    except subprocess.CalledProcessError as exc:
-        pytest.fail(f"the wheel does not install without extras: {exc}", pytrace=False)
+    """One fresh plain install per test run (a few tens of seconds, most of it pip), shared by the xdist
+    workers: the first to ask builds it under a file lock in the run's temporary folder, the others wait."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # pytest-<n>/ is this run's
+    where = shared / "plain-install"
+    with open(shared / "plain-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (where / "failed.txt").exists():
+            pytest.fail((where / "failed.txt").read_text(), pytrace=False)
+        if not (where / "built").exists():
+            shutil.rmtree(where, ignore_errors=True)
+            where.mkdir()
+            try:
+                build_plain_venv(where)
+            except subprocess.CalledProcessError as exc:
+                (where / "failed.txt").write_text(f"the wheel does not install without extras: {exc}")
+                pytest.fail((where / "failed.txt").read_text(), pytrace=False)
+            (where / "built").touch()
+    return where / "venv" / "bin"
 
 
 def production_env(bin_dir: Path, database_url: str, redis_url: str, instance: Path, **extra) -> dict:

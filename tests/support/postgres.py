@@ -20,3 +20,10 @@ def fresh_postgres_schema(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+def without_commit_flush(conn, url: str) -> None:
+    """A test database needs no crash safety: its commits need not wait for the WAL to reach the disk (what
+    other sessions see, and when, is unchanged). Applies to the database's connections opened from now on."""
+    name = url.rpartition("/")[2].split("?")[0]
+    conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')

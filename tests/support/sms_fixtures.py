@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_app, reset_database
+from tests.conftest import make_app, reset_database, shared_app
 from tests.support.factories import build_world
 from sms.providers.twilio.standin import TwilioStandIn, twilio_config
 
 __all__ = ["stand_in", "twilio_app", "console_app", "build_sms_app", "sms_world"]
 
 
+SMS_APP_CONFIG = {"JOBS_INPROCESS_TIMERS": False, "SMS_DUPLICATE_WINDOW_SECONDS": 600}
+
+
 def build_sms_app(db_url, tmp_path, **overrides):
     from core.db import db
-    config = {"JOBS_INPROCESS_TIMERS": False, "SMS_DUPLICATE_WINDOW_SECONDS": 600}
+    config = dict(SMS_APP_CONFIG)
     config.update(overrides)
     app = make_app(db_url, tmp_path, **config)
     with app.app_context():
@@ -44,12 +47,16 @@ def twilio_app(db_url, tmp_path, stand_in):
 
 
 @pytest.fixture
-def console_app(db_url, tmp_path):
+def console_app(backend, request, tmp_path):
+    """The console provider with Twilio's signing secrets (the webhook checks signatures): one app per database
+    per process, put back after each test like `app` (tests/support/apps.py)."""
+    from core.db import db
+    from tests.support.apps import isolated
     from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
-    app = build_sms_app(db_url, tmp_path, SMS_BACKEND="console", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-                        TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
-    yield app
-    _close(app)
+    app = shared_app(request, backend, **SMS_APP_CONFIG, SMS_BACKEND="console", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+                     TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
+    with isolated(app, tmp_path / "instance", lambda: reset_database(db)):
+        yield app
 
 
 def sms_world(app):

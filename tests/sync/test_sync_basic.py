@@ -1,8 +1,12 @@
 """The sync endpoint end to end: create, pull, merge, conflicts, idempotency, permissions, scope."""
 import json
 import time
+import pytest
 
 from tests.support.sync_helpers import change, hlc, new_id, ok, patrol_fields, pull_all, sync
+
+# Both databases: pushes are written by COPY on PostgreSQL, multi-row INSERT on SQLite; pulls differ too.
+pytestmark = pytest.mark.both_databases
 
 
 def test_push_new_patrol_then_other_device_in_scope_pulls_it(client, world):

@@ -4,8 +4,11 @@ import json
 from datetime import timedelta
 
 from click.testing import CliRunner
+import pytest
 
 from sync.device.client import DeviceClient, FlaskTransport, TransportError
+
+pytestmark = pytest.mark.both_databases  # the device client against both servers' push and pull paths
 
 
 class Recording(FlaskTransport):

@@ -9,9 +9,12 @@ machine beats clocks (tests/sync/test_sync_basic.py covers that rule).
 """
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.support.sync_helpers import new_id, ok, sync
+
+pytestmark = pytest.mark.both_databases  # convergence under concurrency, whose guards differ per database
 
 DEVICES = ("patroller", "g11_leader", "c1_leader")
 EDITABLE = {

@@ -2,12 +2,14 @@
 import gzip
 import json
 from datetime import timedelta
-
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.conftest import bearer
 from tests.support.sync_helpers import change, new_id, ok, patrol_fields, pull_all, sync
+
+# Both databases: the push and pull paths differ per database (COPY, row locks, the visibility horizon).
+pytestmark = pytest.mark.both_databases
 
 
 def _move_patroller(app, world, to_area):

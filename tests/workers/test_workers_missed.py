@@ -1,11 +1,14 @@
 """Missed-patrol scan on SQLite and PostgreSQL: who is told, once; what stops reminders; escalation to the
 community; quiet hours; heightened nights. Times are Beijing wall-clock (helpers.local)."""
 import time_machine
+import pytest
 
 from core.domain.alerts import acknowledge_alert, release_held
 from core.domain.patrol_windows import plan_windows
 from core.domain.missed_patrols import scan_missed_patrols
 from tests.support.workers_helpers import add_patrol, add_schedule, alerts, local, windows
+
+pytestmark = pytest.mark.both_databases  # the scan's SQL differs per database (interval maths, SKIP LOCKED, upserts)
 
 
 def _plan_and_scan(session, *moments):

@@ -2,12 +2,15 @@
 at the sub-district; acknowledgement and resolution stop it; quiet hours hold, urgent categories do not."""
 import time_machine
 from sqlalchemy import select
+import pytest
 
 from core.domain.incidents import create_incident, handle
 from core.models import Incident, IncidentEvent
 from core.domain.alerts import acknowledge_alert, release_held
 from core.domain.overdue import scan_overdue, send_daily_digest
 from tests.support.workers_helpers import alerts, category, local, tracks
+
+pytestmark = pytest.mark.both_databases  # ON CONFLICT upserts and SKIP LOCKED claims, per dialect
 
 
 def _incident(session, w, code="dust", handling="immediate", at=None):

@@ -3,12 +3,15 @@ downloads with access rules, and the leaders' one-or-two-segment SMS summaries."
 import io
 
 import time_machine
+import pytest
 
 from core.domain.incidents import create_incident, escalate, handle
 from core.domain.patrol_windows import plan_windows
 from core.domain.weekly_reports import run_weekly_reports, score, store_report
 from core.domain.missed_patrols import scan_missed_patrols
 from tests.support.workers_helpers import add_patrol, add_schedule, alerts, call, category, day, local
+
+pytestmark = pytest.mark.both_databases  # report figures come from per-dialect SQL (id lists as arrays or IN)
 
 
 def _week_of_work(session, w):

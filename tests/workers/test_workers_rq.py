@@ -24,6 +24,7 @@ from tests.support.workers_helpers import add_schedule, load_world, local
 from core.models.alerts import PatrolWindow, PeriodicRun, WorkerAlert
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow_start  # RQ worker processes, killed and started again
 
 
 @pytest.fixture
