@@ -34,6 +34,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 12, 15, tzinfo=SHANGHAI).astimezone(timezone.utc)  # Monday 12:15 local
 TODAY = date(2026, 11, 23)
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def _copy(cursor, table: str, columns: list[str], rows) -> int:
     n = 0
@@ -191,15 +194,15 @@ def run(url: str, sizes: list[int]) -> list[dict]:
     import psycopg
     os.environ.setdefault("GRIDPATROL_INSTANCE", str(ROOT / "instance-bench"))
     from server import create_app
-    from server.domain.catalogue import seed_categories
-    from server.extensions import db
-    from server.jobs.context import job_session
-    from workers.overdue import scan_overdue
-    from workers.planning import plan_windows
-    from workers.scans import scan_missed_patrols
+    from core.domain.catalogue import seed_categories
+    from core.db import db
+    from core.jobs.context import job_session
+    from core.domain.overdue import scan_overdue
+    from core.domain.patrol_windows import plan_windows
+    from core.domain.missed_patrols import scan_missed_patrols
     import logging
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "TESTING": True, "LOG_LEVEL": "WARNING"})
-    from server.jobs.runner import JobRunner
+    from core.jobs.runner import JobRunner
 
     class Collecting(JobRunner):
         """Jobs (deliver, SMS sends) are counted, not run: the bench times each step itself."""
@@ -211,7 +214,7 @@ def run(url: str, sizes: list[int]) -> list[dict]:
         def enqueue(self, func, *args, **kwargs):
             self.jobs.append(func)
     app.extensions["gridpatrol.runner"] = Collecting()
-    from workers.alerts import deliver_pending
+    from workers.jobs import deliver_pending
     logging.getLogger().setLevel(logging.WARNING)
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     results = []

@@ -18,6 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def measure() -> list[tuple[str, int, int]]:
     """(url, bytes served to a gzip-accepting browser, bytes uncompressed) for the worker and the shell."""

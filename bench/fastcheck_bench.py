@@ -18,6 +18,9 @@ SITE = {"area_id": 5, "address": "映月路1号", "latitude": 22.5, "longitude":
 INCIDENT = {"category_id": 1, "area_id": 5, "description": "工地扬尘", "handling_class": "immediate",
             "latitude": 22.5, "longitude": 113.9, "reported_at": "2026-11-20T01:00:00+08:00"}
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,4 +1,4 @@
-"""Field benchmark: the patrol app in real Chromium on an emulated 2G link (issue 11).
+"""Field benchmark: the patrol app in real Chromium on an emulated 2G link.
 
     .venv/bin/python bench/field_bench.py [--records 50] [--database-url sqlite:///…|postgresql://…/gp_issue_11_bench]
 
@@ -33,16 +33,19 @@ from tests.support.tcp_proxy import TcpProxy  # noqa: E402  (the suite's proxy, 
 LINK = {"offline": False, "latency": 300, "downloadThroughput": 64000 / 8, "uploadThroughput": 64000 / 8}
 CHROMIUM = os.environ.get("GRIDPATROL_TEST_CHROMIUM", "/usr/bin/chromium")
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def build_server(database_url: str | None):
     from werkzeug.serving import make_server
 
     from server import create_app
-    from server.domain.areas import create_area
-    from server.domain.catalogue import seed_categories
-    from server.domain.pairing import issue_pairing_code
-    from server.extensions import db
-    from server.models import Assignment, Member
+    from core.domain.areas import create_area
+    from core.domain.catalogue import seed_categories
+    from core.domain.pairing import issue_pairing_code
+    from core.db import db
+    from core.models import Assignment, Member
 
     scratch = Path(tempfile.mkdtemp(prefix="gp-field-bench-"))
     url = database_url or f"sqlite:///{scratch / 'bench.db'}"
@@ -165,8 +168,8 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from server.extensions import db
-    from server.models import Incident, IncidentEvent, Patrol
+    from core.db import db
+    from core.models import Incident, IncidentEvent, Patrol
 
     app, server, codes, grid_id = build_server(args.database_url)
     relay = TcpProxy("127.0.0.1", server.server_port)  # counts the bytes each way
@@ -177,8 +180,8 @@ def main() -> None:
         try:
             load = first_load(browser, base, codes[0], relay)
             with app.app_context():  # the first-load code was used; issue a fresh one per phone
-                from server.domain.pairing import issue_pairing_code
-                from server.models import Member
+                from core.domain.pairing import issue_pairing_code
+                from core.models import Member
                 fresh = [issue_pairing_code(db.session, db.session.get(Member, m), actor_label="bench").code
                          for m in (1, 2)]
                 db.session.commit()

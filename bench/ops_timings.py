@@ -15,6 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def roster_rows():
     rows, n = [], 0
@@ -38,9 +41,9 @@ def main() -> None:
             conn.execute("CREATE SCHEMA public")
     from server import create_app
     from server.demo import load_demo
-    from server.domain.roster import import_roster, resolve_parent
-    from server.domain.roster_files import read_roster
-    from server.extensions import db
+    from core.domain.roster import import_roster, resolve_parent
+    from core.domain.roster_files import read_roster
+    from core.db import db
     from server.migrate import upgrade_database
     from tests.support.roster_helpers import xlsx_bytes
 

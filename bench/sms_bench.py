@@ -30,23 +30,15 @@ os.environ.setdefault("GRIDPATROL_WORKERS_EMBEDDED_TIMER", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.sms_providers_bench import bench_aliyun, bench_android  # noqa: E402
+from bench.sms_shared import process_cpu_seconds, seed  # noqa: E402
+
 TOKEN = "bench-auth-token-0123456789abcdef"
 BASE = "https://gridpatrol.bench.example"
 PATH = "/sms/twilio/inbound"
 
-
-def seed(database_url: str, instance: Path) -> None:
-    from server import create_app
-    from server.extensions import db
-    from tests.support.factories import build_world
-    app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
-                      "LOG_LEVEL": "WARNING"})
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        build_world(db.session)
-        db.session.commit()
-        db.engine.dispose()
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
 
 
 def wait_ready(port: int, timeout: float = 30.0) -> None:
@@ -160,7 +152,7 @@ def run_load(port: int, rate: float, seconds: float, rng: random.Random, sid_pre
 def count_inbound(database_url: str, instance: Path) -> int:
     from sqlalchemy import func, select
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from sms.models import InboundMessage
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": None,
                       "LOG_LEVEL": "WARNING"})
@@ -168,25 +160,6 @@ def count_inbound(database_url: str, instance: Path) -> int:
         count = db.session.scalar(select(func.count()).select_from(InboundMessage))
         db.engine.dispose()
     return count
-
-
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of one process, from /proc (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_seconds(master_pid: int) -> float:
-    """User+system CPU of gunicorn's workers (children of the master), from /proc: what a request
-    costs in CPU, whatever else the shared machine is doing."""
-    try:
-        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    except OSError:
-        return float("nan")
-    return sum(cpu_seconds(int(pid)) for pid in children)
 
 
 def access_log_options() -> list[str]:
@@ -213,7 +186,6 @@ def main() -> None:
                         help="android: run the jobs in an RQ worker on this Redis database (flushed; RQ keys only)")
     args = parser.parse_args()
     if args.provider != "twilio":
-        from bench.sms_providers_bench import bench_aliyun, bench_android
         if args.provider == "android":
             bench_android(args.rate, min(args.seconds, 120.0), args.database_url, args.workers, args.seed,
                           args.redis_url)

@@ -29,13 +29,16 @@ KINDS = {
 }
 SENDERS = {"patrol check-in": "+8617000000007"}
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def main() -> int:
     args = argparse.ArgumentParser()
     args.add_argument("--count", type=int, default=200)
     opts = args.parse_args()
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from sms.inbound import receive
     from tests.support.factories import build_world
     with tempfile.TemporaryDirectory() as tmp:

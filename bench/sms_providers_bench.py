@@ -1,7 +1,7 @@
 """Benchmarks for the China providers (run through bench/sms_bench.py --provider android|aliyun).
 
 android: signed `sms:received` webhooks to gridpatrol under gunicorn at a FIXED rate (open loop), the
-    office phone played by the local stand-in (tests/support/sms_standins.py) driven by the real
+    office phone played by the local stand-in (sms/providers/android/standin.py) driven by the real
     `android-sms-gateway` client inside gridpatrol. Reports the webhook's p50/p99 and the time from each
     text's arrival until its reply reaches the stand-in phone, and checks every text got exactly one reply.
     With --redis-url the jobs (filing each text, sending each reply) run where production runs them: in
@@ -26,9 +26,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.sms_shared import cpu_seconds, process_cpu_seconds, seed  # noqa: E402
 PATH = "/sms/android/webhook"
 NICE = ["nice", "-n", "10"]  # as the Procfile runs workers: the web answers first, jobs take the rest
 TEXTS = ["举报 烧煤 映月路12号", "楼下有人烧垃圾，烟很大", "帮助", "查询 100001", "隔壁在熏腊肉，满楼道都是烟", "你好"]
+
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
 
 
 def free_port() -> int:
@@ -73,8 +78,7 @@ def _own_redis(url: str):
 
 def bench_android(rate: float, seconds: float, database_url: str | None, workers: int, seed_value: int,
                   redis_url: str | None = None) -> None:
-    from bench.sms_bench import cpu_seconds, process_cpu_seconds, seed
-    from tests.support.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
+    from sms.providers.android.standin import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
     phone = AndroidPhoneStandIn().start()
     tmp = Path(tempfile.mkdtemp(prefix="sms-android-bench-"))
     database_url = database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -183,9 +187,9 @@ def bench_android(rate: float, seconds: float, database_url: str | None, workers
 
 def bench_aliyun(count: int, database_url: str | None, batch: int) -> None:
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from sms.outbox import queue_messages
-    from tests.support.sms_standins import AliyunStandIn, aliyun_config
+    from sms.providers.aliyun.standin import AliyunStandIn, aliyun_config
     aliyun = AliyunStandIn().start()
     tmp = Path(tempfile.mkdtemp(prefix="sms-aliyun-bench-"))
     database_url = database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -200,7 +204,7 @@ def bench_aliyun(count: int, database_url: str | None, batch: int) -> None:
              for i in range(count)]
     start = time.perf_counter()
     with app.app_context():
-        for offset in range(0, count, batch):  # as workers.alerts.deliver_pending hands them over
+        for offset in range(0, count, batch):  # as workers.jobs.deliver_pending hands them over
             queue_messages(db.session, items[offset:offset + batch])
             db.session.commit()
     queued = time.perf_counter() - start

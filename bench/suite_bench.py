@@ -36,11 +36,11 @@ def _median_ms(samples: list[float]) -> float:
 
 
 def bench_setup(postgres_url: str, rounds: int) -> dict:
+    # local: the benchmark's heavy imports load only for the sub-command that needs them
     import psycopg
     from sqlalchemy import text
-
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from tests.support.databases import empty_database
     from tests.support.factories import build_world
     from tests.support.postgres import fresh_postgres_schema, without_commit_flush

@@ -37,17 +37,20 @@ from tests.support.postgres import fresh_postgres_schema  # noqa: E402
 
 SCRATCH = tempfile.TemporaryDirectory(prefix="gp-sync-bench-")  # instance dirs; removed at exit
 
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
+
 
 def prepare_database(url: str, devices: int) -> dict:
     """Fresh schema, one community with a grid per device, a patroller and device per grid, and a
     sub-district leader device that pulls everything."""
     fresh_postgres_schema(url)
     from server import create_app
-    from server.domain.areas import create_area
-    from server.domain.catalogue import seed_categories
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Assignment, Member
+    from core.domain.areas import create_area
+    from core.domain.catalogue import seed_categories
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Assignment, Member
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(Path(SCRATCH.name) / "setup")})
     out = {"devices": []}
     with app.app_context():

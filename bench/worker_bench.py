@@ -7,7 +7,7 @@ sending its reply, for each way the worker can run them.
 
 Each variant starts the Procfile's worker command (`nice -n 10 gridpatrol worker`, plus `--fork` for the
 forking variant) in production mode against PostgreSQL and Redis, with the office phone played by the local
-stand-in (tests/support/sms_standins.py) through the real android-sms-gateway client. The worker is
+stand-in (sms/providers/android/standin.py) through the real android-sms-gateway client. The worker is
 suspended (`rq suspend`) while `--jobs` signed webhooks are accepted, so the queue holds that many filing
 jobs; then it is resumed and drains them. Every filing queues one reply, behind all the filings, so the
 sends drain next. Per-job latency = (last job's end − first job's start) / jobs, from RQ's own timestamps:
@@ -30,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TEXTS = ["楼下有人烧垃圾，烟很大", "举报 烧煤 映月路12号", "隔壁在熏腊肉，满楼道都是烟", "帮助", "查询 100001"]
+
+# Imports inside functions are deliberate: `--help` answers without loading the app, and each step loads
+# only what it measures.
 
 
 def _procfile_worker(checkout: Path) -> list[str]:
@@ -67,11 +70,11 @@ def run_variant(label: str, argv: list[str], cwd: Path, database_url: str, redis
     from rq.suspension import resume, suspend
     from sqlalchemy import func, select
     from server import create_app
-    from server.extensions import db
+    from core.db import db
     from sms.models import SmsWebhookEvent
     from tests.support.postgres import fresh_postgres_schema
     from tests.support.production_worker import app_config, build_patrol_world, production_env
-    from tests.support.sms_standins import AndroidPhoneStandIn, received_payload, signed_webhook
+    from sms.providers.android.standin import AndroidPhoneStandIn, received_payload, signed_webhook
     fresh_postgres_schema(database_url)
     connection = Redis.from_url(redis_url)
     connection.flushdb()

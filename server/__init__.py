@@ -1,7 +1,8 @@
-"""gridpatrol: offline-first sync server with an SMS fallback for air-pollution grid patrols.
+"""gridpatrol's application, the top layer: `create_app`, configuration, every command and HTTP adapter.
 
 `create_app` is the only way an app is built: by the dev server, gunicorn (`server:create_app()`),
-the CLI, RQ workers and tests.
+the CLI, RQ workers and tests. It assembles the foundation (core), the features (sync, sms), the
+workers' runtime and the pages (web); docs/architecture.md draws the layers.
 """
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from server.config import load_config
 
-# The imports inside create_app and its helpers are deliberate: this is the composition root, and
+# Imports inside create_app and its helpers are deliberate: this is the composition root, and
 # `import server` (which every server.* import runs first) must not load Flask, the features or the API.
 
-if TYPE_CHECKING:  # Flask loads with the app, not with every `server.domain` import
+if TYPE_CHECKING:  # Flask loads with the app, not with every `core.domain` import
     from flask import Flask
 
 
@@ -26,28 +27,31 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     _trust_proxies(app)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
-    from server.errors import install_log_masking
+    from core.domain.phones import install_log_masking
     install_log_masking()
 
-    from server.errors import ErrorSchema, register_error_handlers
-    from server.extensions import api, db, forget_pools_after_fork
+    from server.http.errors import ErrorSchema, register_error_handlers
+    from core.db import db, forget_pools_after_fork
+    from server.http.openapi import api
     api.ERROR_SCHEMA = ErrorSchema  # errors documented in our one shape
 
-    import server.models  # noqa: F401  (registers every table on the metadata)
+    import core.models  # noqa: F401  (registers every table on the metadata)
 
     db.init_app(app)
     forget_pools_after_fork(app)
     api.init_app(app)
     register_error_handlers(app)  # after Api so our shape wins over flask-smorest's
-    from server.auth import authenticate_first
+    from server.http.auth import authenticate_first
     app.before_request(authenticate_first)
-    from server.domain.access import authorize_request
-    app.before_request(authorize_request)  # the permission table's coarse gate (server/domain/access.py)
+    from server.http.access import authorize_request
+    app.before_request(authorize_request)  # the permission table's coarse gate (server/http/access.py)
     _register_blueprints(app, api)
 
-    from server.jobs.runner import init_runner
+    from core.jobs.runner import init_runner
     init_runner(app)
     _init_features(app)
+    from server.rq_console import init_rq_console
+    init_rq_console(app)
     from server.startup_checks import warn_at_startup
     warn_at_startup(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -85,7 +89,7 @@ def import_feature_models() -> None:
     from importlib import import_module
     from importlib.util import find_spec
 
-    import server.models  # noqa: F401
+    import core.models  # noqa: F401
     for package in FEATURE_PACKAGES:
         if find_spec(f"{package}.models") is not None:
             import_module(f"{package}.models")
@@ -116,13 +120,14 @@ FEATURE_BLUEPRINTS = [
     "server.api.incidents",
     "server.api.roster",
     "server.api.audit",
-    "sync.api",
-    "sms.providers.twilio.webhooks",
-    "sms.providers.android.webhooks",
-    "workers.api",
-    "workers.reports_api",
-    "sms.understanding.api",
-    "sms.understanding.lexicon_api",
+    "server.api.sync",
+    "server.api.messages",
+    "server.webhooks.twilio",
+    "server.webhooks.android",
+    "server.api.workers",
+    "server.api.reports",
+    "server.api.triage",
+    "server.api.lexicon",
     "web.patrol_app.views",
     "web.site",
     *[f"web.dashboard.{page}" for page in ("auth_pages", "overview", "problems", "patrols", "reports", "ledger",

@@ -10,11 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from server.domain.defaults import DEFAULT_TIMEZONE
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or malformed; the message names the environment variable."""
+from core.settings import DEFAULT_TIMEZONE, ConfigError
 
 
 def _env(name: str, default=None):
@@ -90,7 +86,7 @@ def load_config(overrides: dict | None = None) -> dict:
             "security": [{"bearerAuth": []}],
         },
         "STAFF_TOKEN_TTL_DAYS": _int_env("GRIDPATROL_STAFF_TOKEN_TTL_DAYS", 30),
-        # Patrol app (issue 11): the number phones text when they have no data (published to devices), and
+        # Patrol app: the number phones text when they have no data (published to devices), and
         # how long a record waits unsynced before the app offers to send it by SMS.
         "SMS_GATEWAY_NUMBER": _env("GRIDPATROL_SMS_GATEWAY_NUMBER"),
         "PATROL_APP_SMS_FALLBACK_MINUTES": _int_env("GRIDPATROL_APP_SMS_FALLBACK_MINUTES", 30),

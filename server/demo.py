@@ -18,8 +18,6 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
-from importlib import import_module
-from importlib.util import find_spec
 
 from lunardate import LunarDate
 from sqlalchemy import select
@@ -27,15 +25,15 @@ from sqlalchemy.orm import Session
 from flask import current_app, has_app_context
 from werkzeug.security import generate_password_hash
 
-from server.domain import audit
-from server.domain.areas import create_area
-from server.domain.catalogue import seed_categories
-from server.domain.defaults import DEFAULT_TIMEZONE
-from server.domain.incidents import acknowledge, create_incident, escalate, handle, transition
-from server.domain.tokens import issue_staff_token, register_device
-from server.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, Patrol, PatrolSchedule, Site,
+from core.domain import audit
+from core.domain.areas import create_area
+from core.domain.catalogue import seed_categories
+from core.settings import DEFAULT_TIMEZONE
+from core.domain.incidents import acknowledge, create_incident, escalate, handle, transition
+from core.domain.tokens import issue_staff_token, register_device
+from core.domain.weekly_reports import store_report
+from core.models import (DEFAULT_WINDOWS, Area, Assignment, Category, Member, Patrol, PatrolSchedule, Site,
                            SiteInspection, utcnow)
-from server import FEATURE_PACKAGES
 
 SEED = 20161125  # the day a winter campaign of the source plans began
 DEMO_DISTRICT = "CJ"
@@ -165,9 +163,7 @@ def load_demo(session: Session, *, channel: str = "cli", now: datetime | None = 
     _sites(session, rng, communities, grids, patrollers, now)
     out["incidents"] = _incidents(session, grids, patrollers, community_leaders, now)
     report_day = _past_fortnight(session, rng, communities, grids, patrollers, now)
-    demo_data = _feature_demo_data(session, {"district": district, "subdistrict": sub,
-                                             "report_day": report_day, "now": now})
-    out["weekly_reports"] = demo_data.get("weekly_reports", [])
+    out["weekly_reports"] = _weekly_reports(session, [sub, district], report_day, now)
     audit.record(session, "demo.load", channel=channel, actor_label="demo", entity="area", entity_id=sub.id,
                  summary={"areas": len(out["areas"]), "members": len(out["members"]),
                           "devices": len(out["devices"]), "incidents": len(out["incidents"])})
@@ -324,12 +320,12 @@ def _past_fortnight(session, rng, communities, grids, patrollers, now) -> date:
     return report_day
 
 
-def _feature_demo_data(session: Session, context: dict) -> dict:
-    """Features add their own demo data through an optional `<feature>.demo.load_demo_data(session, context)`
-    (workers: last Thursday's stored weekly report), found by name like their blueprints and models, so the
-    server core imports no feature. Returns the features' results merged."""
-    out: dict = {}
-    for package in FEATURE_PACKAGES:
-        if find_spec(f"{package}.demo") is not None:
-            out.update(import_module(f"{package}.demo").load_demo_data(session, context) or {})
-    return out
+def _weekly_reports(session: Session, areas: list[Area], report_day: date, now: datetime) -> list[dict]:
+    """Last Thursday's weekly report (周报) stored for the sub-district and its district, so an office opening
+    the demo sees one."""
+    stored = []
+    for area in areas:
+        report, _ = store_report(session, area, report_day, now)
+        stored.append({"id": report.id, "area": area.code, "week_start": report.week_start.isoformat(),
+                       "week_end": report.week_end.isoformat()})
+    return stored

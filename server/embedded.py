@@ -14,13 +14,12 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from server.migrate import current_revisions, seed_after_upgrade, upgrade_database
-from server.cli import record_migration
+from server.migrate import current_revisions, record_migration, seed_after_upgrade, upgrade_database
 from server.demo import DEMO_SUBDISTRICT, demo_admin, demo_is_loaded, load_demo
-from server.domain import audit
-from server.domain.tokens import issue_staff_token
-from server.extensions import db
-from server.models import Area, Member
+from core.domain import audit
+from core.domain.tokens import issue_staff_token
+from core.db import db
+from core.models import Area, Member
 
 CREDENTIALS_FILE = "demo-credentials.json"
 
@@ -30,7 +29,7 @@ def prepare_embedded(app: Flask, *, with_demo: bool, host: str, port: int) -> st
     before = current_revisions(app)
     heads = upgrade_database(app)  # UnversionedDatabase propagates: `serve` reports it and stops
     record_migration(app, "db.upgrade", before, heads)
-    seed_after_upgrade(app)  # the standard catalogue, as `gridpatrol db upgrade` does (issue 9)
+    seed_after_upgrade(app)  # the standard catalogue, as `gridpatrol db upgrade` does
     token, note = None, ""
     with app.app_context():
         session = db.session

@@ -16,8 +16,9 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect
 
-from server.domain.reference import seed_reference_data
-from server.extensions import db
+from core.domain import audit
+from core.domain.reference import seed_reference_data
+from core.db import db
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -88,8 +89,18 @@ def is_up_to_date(app: Flask) -> bool:
 
 def seed_after_upgrade(app: Flask) -> dict:
     """Reference data a working installation needs (the standard problem catalogue), seeded once into an
-    empty catalogue after the schema is current. Why not a data migration: server/domain/reference.py."""
+    empty catalogue after the schema is current. Why not a data migration: core/domain/reference.py."""
     with app.app_context():
         result = seed_reference_data(db.session)
         db.session.commit()
     return result
+
+
+def record_migration(app: Flask, action: str, before: list[str], after: list[str]) -> None:
+    """Schema changes go in the audit log too (only when something changed, so restarts add nothing)."""
+    if before == after:
+        return
+    with app.app_context():
+        audit.record(db.session, action, channel="cli", actor_label="cli", entity="database",
+                     summary={"from": before, "to": after})
+        db.session.commit()

@@ -1,4 +1,4 @@
-"""What an operator must hear about at startup in production (issue 9): an installation that looks up
+"""What an operator must hear about at startup in production: an installation that looks up
 but tells nobody anything. Logged loudly once per process and listed in GET /healthz as `warnings`.
 
 - SMS on the console backend: alerts and replies are printed to a log, never sent.
@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from server.extensions import db
-from server.models import Category
-from server.models.schedules import PatrolSchedule
+from core.db import db
+from core.models import Category
+from core.models.schedules import PatrolSchedule
 
 log = logging.getLogger("gridpatrol.startup")
 

@@ -1,7 +1,6 @@
 """SMS gateway: coded reports in, alerts out, nothing lost and nothing sent twice.
 
 Settings (environment variable → config key, default):
-  GRIDPATROL_SMS_BACKEND          SMS_BACKEND                  console | twilio
   GRIDPATROL_SMS_EXPIRE_AFTER     SMS_EXPIRE_AFTER_SECONDS     21600 (6 h; queued longer → expired)
   GRIDPATROL_SMS_MAX_ATTEMPTS     SMS_MAX_ATTEMPTS             5
   GRIDPATROL_SMS_RETRY_BASE       SMS_RETRY_BASE_SECONDS       30 (doubles per attempt)
@@ -31,6 +30,8 @@ See docs/sms.md.
 from __future__ import annotations
 
 import os
+
+from core.settings import ConfigError
 
 DEFAULTS = {
     "SMS_EXPIRE_AFTER_SECONDS": ("GRIDPATROL_SMS_EXPIRE_AFTER", 6 * 3600),
@@ -91,9 +92,9 @@ def warm_up_understanding(background: bool = True) -> None:
 def init_app(app) -> None:
     """Register the sms tables and fill the sms settings the foundation config does not know,
     environment first."""
+    # local: the tables load when an app is built, not with the package (sms.parser and the templates are
+    # plain functions a benchmark or the device client may use without a database)
     import sms.models  # noqa: F401  (the sms tables join the one metadata)
-    # local: a feature's parts load when an app is built, not with the package
-    from server.config import ConfigError
     for key, (variable, default) in DEFAULTS.items():
         if key in app.config:
             continue

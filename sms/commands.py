@@ -7,7 +7,6 @@ errors (not permitted, illegal transition, top level) become replies here; nothi
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,24 +15,25 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.domain import incidents as incident_rules
-from server.domain.access import Principal, can, can_act_on_incident, roles_for
-from server.domain.areas import area_by_code, effective_timezone
-from server.domain.settings import DomainSettings
-from server.domain.errors import Conflict, Forbidden, IllegalTransition
-from server.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
+from core.domain import incidents as incident_rules
+from core.domain.access import Principal, can, can_act_on_incident, roles_for
+from core.domain.areas import area_by_code, effective_timezone
+from core.settings import DomainSettings
+from core.domain.errors import Conflict, Forbidden, IllegalTransition
+from core.models import LEADER_ROLES, Area, Category, Incident, Member, Patrol
 from sms import BARE_ACK_HANDLERS
 from sms import templates as t
 from sms.outbox import opt_in, opt_out
 from sms.parser import STAFF_COMMANDS, ParsedCommand, guess_category
 from sms.pin import check_pin, needs_pin
-from server.domain.patrol_calendar import window_containing
-from server.domain.patrols import create_patrol
-from server.domain.schedules import effective_schedule
+from core.domain.patrol_calendar import window_containing
+from core.domain.patrols import create_patrol
+from core.domain.schedules import effective_schedule
+from sms.reference_cache import cached as _cached, clear_caches  # noqa: F401 (clear_caches: tests)
 from sms.understanding import store
 from sms.understanding.resolve import interpret
 
-PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (server/domain/access.py)
+PATROL_ROLES = set(roles_for("patrols", "create"))  # the permission table's row (core/domain/access.py)
 STAFF_ROLE_NAMES = {"patroller", *LEADER_ROLES, "supervisor", "admin"}
 
 
@@ -460,27 +460,6 @@ def read_text(session: Session, body: str, member: Member | None, config: dict) 
     return interpret(body, is_staff=is_staff, lexicon=store.lexicon(session), gazetteer=store.gazetteer(session),
                      catalogue=catalogue(session), threshold=float(config.get("SMS_CATEGORY_THRESHOLD") or 0.5),
                      model=store.model(session))
-
-
-_CACHE_SECONDS = 30.0
-_cache: dict = {}
-
-
-def _cached(session: Session, name: str, load):
-    """Reference data every text needs (catalogue, area names) changes rarely: keep it per process for
-    half a minute instead of querying it on every webhook."""
-    key = (name, str(session.get_bind().url))
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < _CACHE_SECONDS:
-        return hit[1]
-    value = load()
-    _cache[key] = (now, value)
-    return value
-
-
-def clear_caches() -> None:
-    _cache.clear()
 
 
 def catalogue(session: Session) -> list[tuple]:

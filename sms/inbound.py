@@ -15,19 +15,20 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from server.domain import ratelimit
-from server.domain.access import Principal
-from server.domain.phones import mask_phone, try_normalize_phone
-from server.domain.errors import DomainError
-from server.models import Assignment, Member, utcnow
-from server.models.base import UTCDateTime
+from core.domain import ratelimit
+from core.domain.access import Principal
+from core.domain.phones import mask_phone, try_normalize_phone
+from core.domain.errors import DomainError
+from core.models import Assignment, Member, utcnow
+from core.models.base import UTCDateTime
 from sms import templates as t
-from server.jobs.context import job_app, job_session
-from server.jobs.runner import enqueue_after_commit, get_runner
+from core.jobs.context import job_app, job_session
+from core.jobs.runner import enqueue_after_commit, get_runner
 from sms import routing
 from sms.commands import Context, Outcome, dispatch, read_text
 from sms.models import InboundMessage, SmsOptOut, SmsWebhookEvent
-from sms.outbox import apply_status_callback, queue_message
+from sms.delivery import apply_status_callback
+from sms.outbox import queue_message
 from sms.pin import mask_pin, seal, split_pin, unseal
 from sms.providers.base import InboundSms
 
@@ -101,7 +102,7 @@ def receive(session: Session, *, message_sid: str, sender: str, body: str, to: s
                          sender=phone or clean_text(sender, 32) or "unknown", to_number=clean_text(to, 32),
                          body=mask_pin(body), received_at=now, outcome="ok")  # the message log never keeps a PIN
     # One sender's texts are decided one after another (a row lock until commit), so 60 concurrent texts
-    # cannot all read "19 this hour" and all act: the rate limit is atomic (server/domain/ratelimit.py).
+    # cannot all read "19 this hour" and all act: the rate limit is atomic (core/domain/ratelimit.py).
     ratelimit.serialize(session, f"sms:{row.sender}", now)
     facts = preflight(session, row.message_sid, row.sender, now)
     if facts.seen_id is not None:
@@ -299,37 +300,3 @@ def file_unfiled_events(session: Session, now: datetime | None = None, grace_sec
     runner = get_runner()
     return sum(runner.enqueue_unless_pending(FILE_EVENT_JOB, event_row_id, queue="sms",
                                              job_id=file_job_id(event_row_id)) for event_row_id in ids)
-
-
-# ---------------------------------------------------------------- the database blinked (issue 9)
-def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, message_sid: str, sender: str,
-                  to: str = "", body: str = "", event_id: str | None = None, config=None) -> str:
-    """Called by a provider's webhook when `receive` could not reach the database: write the text to the
-    durable spool (sms/spool.py) and return the reply that acknowledges it. If even the spool cannot be
-    written, re-raise: the webhook answers 503 and the provider may retry."""
-    from server.errors import describe_unavailable
-    from sms import spool  # local: the spool's replay files texts through this module
-    try:
-        session.rollback()
-    except Exception:  # noqa: BLE001 - the connection is gone
-        pass
-    try:
-        spool.append(app.config["INSTANCE_PATH"], provider=provider, message_sid=message_sid, sender=sender,
-                     to=to, body=body, received_at=utcnow(), event_id=event_id, secret=app.config["SECRET_KEY"])
-    except OSError:
-        log.exception("sms spool write failed")
-        raise exc
-    log.warning("sms in %s from %s spooled, database unavailable: %s", clean_text(message_sid, 64),
-                mask_phone(try_normalize_phone(sender or "", app.config.get("GRIDPATROL_PHONE_REGION", "CN"))
-                           or ""), describe_unavailable(exc))
-    return t.render("system_error", app.config.get("GRIDPATROL_LOCALE", "zh"))
-
-
-def after_stored(app) -> None:
-    """After a text reached the database: if earlier ones wait in this host's spool, queue their replay."""
-    from sms import spool  # local: the spool's replay files texts through this module
-    if spool.has_pending(app.config["INSTANCE_PATH"]):
-        try:
-            get_runner(app).enqueue("sms.spool.replay_spool_job", queue="sms")
-        except Exception as exc:  # noqa: BLE001 - the periodic job replays it anyway
-            log.warning("could not queue the spool replay: %s", type(exc).__name__)

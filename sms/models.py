@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
-from server.models.base import BigIntKey, TimestampMixin, UTCDateTime, new_uuid, utcnow
+from core.db import db
+from core.models.base import BigIntKey, TimestampMixin, UTCDateTime, new_uuid, utcnow
 
 # queued → sending → sent → delivered / undelivered / failed; the rest are deliberate non-sends.
 OUTBOUND_STATES = ("queued", "sending", "sent", "delivered", "undelivered", "failed",

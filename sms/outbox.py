@@ -19,16 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.domain.phones import mask_phone, try_normalize_phone
-from server.jobs.context import job_app, job_session
-from server.jobs.runner import enqueue_many_after_commit, get_runner
-from server.models import utcnow
+from core.domain.phones import mask_phone, try_normalize_phone
+from core.jobs.context import job_app, job_session
+from core.jobs.runner import enqueue_many_after_commit, get_runner
+from core.models import utcnow
 from sms import routing
 from sms.models import OutboundMessage, PENDING_STATES, SmsOptOut
 from sms.providers import get_provider
 from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, RATE_LIMITED, RETRYABLE_KINDS, OutgoingSms,
                                 SendError)
-from sms.segments import count_segments
+from core.domain.segments import count_segments
 
 log = logging.getLogger(__name__)
 
@@ -215,12 +215,12 @@ def _locked(session: Session, message_id: int) -> OutboundMessage | None:
     return session.scalar(select(OutboundMessage).where(OutboundMessage.id == message_id).with_for_update())
 
 
-def _backoff_seconds(attempts: int) -> float:
+def backoff_seconds(attempts: int) -> float:
     base = float(_cfg("SMS_RETRY_BASE_SECONDS"))
     return min(base * (2 ** max(attempts - 1, 0)), float(_cfg("SMS_RETRY_MAX_SECONDS")))
 
 
-def _finish(message: OutboundMessage, state: str, now: datetime, **note) -> None:
+def finish_message(message: OutboundMessage, state: str, now: datetime, **note) -> None:
     message.state = state
     message.finished_at = now
     message.next_attempt_at = None
@@ -299,7 +299,10 @@ def _provider_for(session: Session, app, message: OutboundMessage, now: datetime
     if message.state not in PENDING_STATES:
         return get_provider(app, message.provider or routing.planned_provider(app.config, message.purpose,
                                                                               message.route))
-    return get_provider(app, routing.choose(session, app.config, message, now))
+    name, notices = routing.choose(session, app.config, message, now)
+    for notice in notices:
+        queue_message(session, **notice)
+    return get_provider(app, name)
 
 
 def _claim_peers(session: Session, message: OutboundMessage, provider, now: datetime,
@@ -336,15 +339,15 @@ def _claim(session: Session, message: OutboundMessage, provider, now: datetime,
         if _reconcile(session, message, provider, now) != "absent":
             return "skip"
     if message.created_at + timedelta(seconds=_cfg("SMS_EXPIRE_AFTER_SECONDS")) <= now:
-        _finish(message, "expired", now)
+        finish_message(message, "expired", now)
         return "skip"
     if opted_out is None and message.purpose != "reply":
         opted_out = is_opted_out(session, message.to_number)
     if message.purpose != "reply" and opted_out:
-        _finish(message, "opted_out", now)
+        finish_message(message, "opted_out", now)
         return "skip"
     if message.attempts >= _cfg("SMS_MAX_ATTEMPTS"):
-        _finish(message, "failed", now, reason="max attempts")
+        finish_message(message, "failed", now, reason="max attempts")
         return "skip"
     message.state = "sending"
     message.attempts += 1
@@ -366,7 +369,7 @@ def _reconcile(session: Session, message: OutboundMessage, provider, now: dateti
     try:
         found = provider.find(_outgoing(message), message.sending_at or message.created_at)
     except SendError as exc:
-        message.next_attempt_at = now + timedelta(seconds=_backoff_seconds(message.attempts))
+        message.next_attempt_at = now + timedelta(seconds=backoff_seconds(message.attempts))
         message.note("reconcile_failed", at=now, code=exc.code)
         _schedule_retry(message.id, message.next_attempt_at, now)
         return "unknown"
@@ -406,18 +409,18 @@ def _record_outcome(session, message, provider, sid, error: SendError | None, no
     routing.record_error(session, name, error, now, current_app.config)
     if error.kind == OPTED_OUT:
         opt_out(session, message.to_number, source="provider", now=now)
-        _finish(message, "opted_out", now, code=error.code)
+        finish_message(message, "opted_out", now, code=error.code)
     elif error.kind == INVALID_NUMBER:
-        _finish(message, "invalid_number", now, code=error.code)
+        finish_message(message, "invalid_number", now, code=error.code)
     elif error.kind not in RETRYABLE_KINDS:  # rejected_content: the same words will be refused again
-        _finish(message, "failed", now, code=error.code, kind=error.kind)
+        finish_message(message, "failed", now, code=error.code, kind=error.kind)
     elif message.attempts >= _cfg("SMS_MAX_ATTEMPTS"):
-        _finish(message, "failed", now, code=error.code, kind=error.kind, reason="max attempts")
+        finish_message(message, "failed", now, code=error.code, kind=error.kind, reason="max attempts")
     else:
         # The request may have reached the provider before the error (a dropped connection, a garbled
         # answer): stay `sending` so the retry asks the provider first. A refusal means plain queued.
         message.state = "sending" if error.maybe_sent else "queued"
-        delay = _backoff_seconds(message.attempts)
+        delay = backoff_seconds(message.attempts)
         if error.kind == RATE_LIMITED and error.retry_after:
             delay = max(delay, float(error.retry_after))
         message.next_attempt_at = now + timedelta(seconds=delay)
@@ -448,7 +451,7 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
     counts = {"expired": 0, "enqueued": 0}
     for message in session.scalars(select(OutboundMessage).where(
             OutboundMessage.state == "queued", OutboundMessage.created_at <= expire_before)):
-        _finish(message, "expired", now)
+        finish_message(message, "expired", now)
         counts["expired"] += 1
     due = session.scalars(select(OutboundMessage.id).where(
         ((OutboundMessage.state == "queued") & (OutboundMessage.created_at <= grace)
@@ -461,68 +464,4 @@ def sweep_outbox(session: Session, now: datetime | None = None) -> dict:
     for message_id in due:  # one sweeper job per row at a time: a backlog draining gets no copies
         counts["enqueued"] += runner.enqueue_unless_pending(SEND_JOB, message_id, queue="sms",
                                                             job_id=f"sms-sweep-send-{message_id}", now=now.isoformat())
-    from sms.delivery import reconcile_deliveries
-    counts.update(reconcile_deliveries(session, now))  # providers that report delivery only when asked
     return counts
-
-
-# ---------------------------------------------------------------- delivery callbacks
-
-STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
-PROVIDER_STATES = {"accepted": None, "scheduled": None, "queued": None, "sending": None, "sent": "sent",
-                   "delivered": "delivered", "read": "delivered", "undelivered": "undelivered",
-                   "failed": "failed", "canceled": "failed"}
-
-
-def apply_status_callback(session: Session, *, reference: str | None, sid: str | None, status: str,
-                          error_code: str | None = None, now: datetime | None = None,
-                          error_kind: str | None = None) -> OutboundMessage | None:
-    """A delivery report from the provider. Never moves a row backwards; a report about an earlier
-    attempt's SID is only noted. `error_kind` (the provider's mapping of its code to a SendError kind)
-    decides what a failure means: opted out, invalid number, or transient (tried again)."""
-    now = now or utcnow()
-    message = None
-    if reference:
-        message = session.scalar(select(OutboundMessage).where(OutboundMessage.reference == reference)
-                                 .with_for_update())
-    if message is None and sid:
-        message = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid)
-                                 .with_for_update())
-    if message is None:
-        log.info("status callback for unknown message ref=%s sid=%s", reference, sid)
-        return None
-    message.note("callback", at=now, status=status, sid=sid, code=error_code)
-    if sid and message.provider_sid and sid != message.provider_sid:
-        return message  # about an earlier attempt
-    if sid and not message.provider_sid:
-        message.provider_sid = sid  # also proves the provider has it, should our own commit never come
-    target = PROVIDER_STATES.get(status)
-    if target is None or STATUS_RANK.get(target, 0) < STATUS_RANK.get(message.state, 3):
-        return message
-    if message.state in ("delivered",) or (message.state not in STATUS_RANK):
-        return message  # delivered is final; so are deliberate non-sends
-    message.error_code = error_code or message.error_code
-    if target == "sent":
-        message.state, message.sent_at = "sent", message.sent_at or now
-    elif target == "delivered":
-        message.state, message.delivered_at = "delivered", now
-        message.finished_at = now
-    elif error_kind == OPTED_OUT:
-        opt_out(session, message.to_number, source="provider", now=now)
-        _finish(message, "opted_out", now, code=error_code)
-    elif error_kind == INVALID_NUMBER:
-        _finish(message, "invalid_number", now, code=error_code)
-    elif (target == "undelivered" and error_kind in RETRYABLE_KINDS
-          and message.attempts < current_app.config["SMS_MAX_ATTEMPTS"]):
-        message.note("undelivered", at=now, sid=message.provider_sid, code=error_code)
-        message.state = "queued"
-        message.next_attempt_at = now + timedelta(seconds=_backoff_seconds(message.attempts))
-        _schedule_retry_after_commit(session, message.id, message.next_attempt_at, now)
-    else:
-        _finish(message, target, now, code=error_code)
-    return message
-
-
-def _schedule_retry_after_commit(session: Session, message_id: int, due: datetime, now: datetime) -> None:
-    at = utcnow() + max(due - now, timedelta(0))  # `now` may be a simulated clock; the runner's is real
-    get_runner().enqueue_after_commit(session, SEND_JOB, message_id, queue="sms", at=at)

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from server.domain.catalogue import DEFAULT_CATEGORIES
+from core.domain.catalogue import DEFAULT_CATEGORIES
 
 # command → (Chinese words, Latin codes). Chinese lists include the typos and synonyms people send.
 COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

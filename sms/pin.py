@@ -1,7 +1,7 @@
 """The staff SMS PIN: how a text carries it, how it is masked wherever a text is kept, how it is checked.
 
 The caller id alone does not prove who is texting (numbers are spoofed, phones lent), so an office may give a
-member a PIN (server.domain.members.set_sms_pin keeps only its hash). Her texts must then end every command
+member a PIN (core.domain.members.set_sms_pin keeps only its hash). Her texts must then end every command
 that reads or changes something as her — work codes, ticket queries (查询), opting out (TD) or in — with
 ` *4821`; only what reads and changes nothing (help, chat) goes without. Wrong PINs are counted per member in
 the database (`rate_limits`, key `smspin:<member id>`, so every web and worker process sees one count):
@@ -25,10 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from server.domain import ratelimit
-from server.domain.audit import record as audit
-from server.domain.phones import mask_phone
-from server.models import Member, RateLimit
+from core.domain import ratelimit
+from core.domain.audit import record as audit
+from core.domain.phones import mask_phone
+from core.models import Member, RateLimit
 
 PIN_SUFFIX = re.compile(r"\s*\*\s*(\d{4,8})\s*$")
 MASK = " *****"

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.models import Assignment, Member, utcnow
+from core.models import Assignment, Member, utcnow
 from sms.models import PENDING_STATES, OutboundMessage, SmsProviderState
 from sms.providers import alerts_name, configured_names, get_provider, main_name, provider_class
 from sms.providers.base import PROVIDER_DOWN, SendError
@@ -72,22 +72,23 @@ def planned_provider(config, purpose: str, route: str | None) -> str:
     return alerts_name(config) if purpose in FAILOVER_PURPOSES else main_name(config)
 
 
-def choose(session: Session, config, message: OutboundMessage, now: datetime) -> str:
-    """The provider this attempt goes through. When every candidate is down the first is tried anyway:
+def choose(session: Session, config, message: OutboundMessage, now: datetime) -> tuple[str, list[dict]]:
+    """The provider this attempt goes through, and the texts telling the admins of a failover (the first of
+    a down period only; the outbox queues them). When every candidate is down the first is tried anyway:
     its error schedules a retry with backoff, and nothing is dropped."""
     candidates = chain(config, message)
     first = candidates[0]
     if len(candidates) == 1:
-        return first  # a reply, or nowhere else to go: no need to look at the state
+        return first, []  # a reply, or nowhere else to go: no need to look at the state
     first_down = down_reason(state_of(session, first), first, config, now)
     if not first_down:
-        return first
+        return first, []
     for name in candidates[1:]:
         if not down_reason(state_of(session, name), name, config, now):
-            _tell_admins_once(session, config, first, name, first_down, now)
+            notices = failover_notices(session, config, first, name, first_down, now)
             message.note("failover", at=now, **{"from": first, "to": name, "why": first_down})
-            return name
-    return first
+            return name, notices
+    return first, []
 
 
 def record_success(session: Session, name: str, now: datetime) -> None:
@@ -134,20 +135,21 @@ def admin_phones(session: Session, config) -> list[str]:
         Member.phone.is_not(None)).distinct()))
 
 
-def _tell_admins_once(session: Session, config, down: str, to: str, why: str, now: datetime) -> None:
+def failover_notices(session: Session, config, down: str, to: str, why: str, now: datetime) -> list[dict]:
+    """The texts (outbox items) telling the admins that alerts now leave through `to`, once per down period:
+    the outbox key makes "once" hold across workers."""
     state = state_of(session, down, create=True)
     since = state.down_since or (state.last_heartbeat_at or now)
     if state.admin_notified_at is not None and state.admin_notified_at >= since:
-        return
+        return []
     state.admin_notified_at = now
-    from sms.outbox import queue_message  # local: sms.outbox imports this module (routing)
     reason = "手机心跳超过10分钟未收到" if why == "heartbeat" else "连续发送失败"
     body = f"短信通道{down}不可用（{reason}），告警已改由{to}发送。请检查网关手机或服务商账户。"
     stamp = since.strftime("%Y%m%dT%H%M")
-    for phone in admin_phones(session, config):
-        queue_message(session, to=phone, body=body, key=f"failover:{down}:{stamp}:{phone}", purpose="system",
-                      route=to, params={"template": "provider_failover", "vars": {"down": down, "to": to}})
     log.error("sms provider %s down (%s): alerts fail over to %s", down, why, to)
+    return [{"to": phone, "body": body, "key": f"failover:{down}:{stamp}:{phone}", "purpose": "system",
+             "route": to, "params": {"template": "provider_failover", "vars": {"down": down, "to": to}}}
+            for phone in admin_phones(session, config)]
 
 
 def provider_states(session: Session, app, details: bool = True) -> list[dict]:

@@ -29,10 +29,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from server.errors import describe_unavailable, is_unavailable
-from server.extensions import db
-from server.jobs.context import job_app
+from core.outages import describe_unavailable, is_unavailable
+from core.db import db
+from core.jobs.context import job_app
+from core.domain.phones import mask_phone, try_normalize_phone
+from core.jobs.runner import get_runner
+from core.models import utcnow
+from sms import templates as t
 from sms.inbound import INSERT_EVENT, clean_text, find_inbound, receive, reply_key
 from sms.models import SmsWebhookEvent
 from sms.outbox import queue_message
@@ -44,6 +49,38 @@ log = logging.getLogger(__name__)
 SPOOL_DIR = "sms-spool"
 SPOOL_FILE = "inbound.jsonl"
 CLAIMED_PREFIX = "replaying-"
+
+
+# ---------------------------------------------------------------- the webhooks' side: spool when the database blinks
+
+def spool_inbound(app, session: Session, exc: BaseException, *, provider: str, message_sid: str, sender: str,
+                  to: str = "", body: str = "", event_id: str | None = None, config=None) -> str:
+    """Called by a provider's webhook when `receive` could not reach the database: write the text to the
+    durable spool and return the reply that acknowledges it. If even the spool cannot be
+    written, re-raise: the webhook answers 503 and the provider may retry."""
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone
+        pass
+    try:
+        append(app.config["INSTANCE_PATH"], provider=provider, message_sid=message_sid, sender=sender,
+               to=to, body=body, received_at=utcnow(), event_id=event_id, secret=app.config["SECRET_KEY"])
+    except OSError:
+        log.exception("sms spool write failed")
+        raise exc
+    log.warning("sms in %s from %s spooled, database unavailable: %s", clean_text(message_sid, 64),
+                mask_phone(try_normalize_phone(sender or "", app.config.get("GRIDPATROL_PHONE_REGION", "CN"))
+                           or ""), describe_unavailable(exc))
+    return t.render("system_error", app.config.get("GRIDPATROL_LOCALE", "zh"))
+
+
+def after_stored(app) -> None:
+    """After a text reached the database: if earlier ones wait in this host's spool, queue their replay."""
+    if has_pending(app.config["INSTANCE_PATH"]):
+        try:
+            get_runner(app).enqueue("sms.spool.replay_spool_job", queue="sms")
+        except Exception as exc:  # noqa: BLE001 - the periodic job replays it anyway
+            log.warning("could not queue the spool replay: %s", type(exc).__name__)
 
 
 def spool_dir(instance_path: str | os.PathLike) -> Path:

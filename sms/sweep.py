@@ -2,7 +2,8 @@
 
 Whatever a lost job, a dead worker or a Redis blink left behind is handed out again: outbox rows still
 queued or stuck in `sending` (sms.outbox.sweep_outbox), and texts the phone's webhook accepted that no job
-has filed yet (sms.inbound.file_unfiled_events). Every job it hands out is safe to run twice.
+has filed yet (sms.inbound.file_unfiled_events). Providers that report delivery only when asked are asked
+(sms.delivery.reconcile_deliveries). Every job it hands out is safe to run twice.
 """
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from server.jobs.context import job_session
-from server.models import utcnow
+from core.jobs.context import job_session
+from core.models import utcnow
+from sms.delivery import reconcile_deliveries
 from sms.inbound import file_unfiled_events
 from sms.outbox import sweep_outbox
 
 
 def sweep_sms(session: Session, now: datetime | None = None) -> dict:
-    """Both halves of the sweep; the caller commits. Counts: expired, enqueued (sends), texts_refiled."""
+    """Every part of the sweep; the caller commits. Counts: expired, enqueued (sends), checked and updated
+    (deliveries asked about), texts_refiled."""
     now = now or utcnow()
     counts = sweep_outbox(session, now)
+    counts.update(reconcile_deliveries(session, now))
     counts["texts_refiled"] = file_unfiled_events(session, now, current_app.config["SMS_SWEEP_GRACE_SECONDS"])
     return counts
 

@@ -1,4 +1,4 @@
-"""Every text the gateway sends: replies and alerts, Chinese and English.
+"""Every reply the gateway sends, Chinese and English (the alerts' wording is core/domain/alert_texts.py).
 
 Each template is written to fit ONE UCS-2 segment (70 characters) with realistic values (a 6-digit ticket,
 a grid code like HD03-1-1, a category name): one Chinese character makes the whole text UCS-2, and a second
@@ -7,7 +7,7 @@ every template with the SAMPLE values below and checks it.
 """
 from __future__ import annotations
 
-from sms.segments import count_segments
+from core.domain.segments import count_segments
 
 TEMPLATES: dict[str, dict[str, str]] = {
     # --- replies to residents

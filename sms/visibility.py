@@ -1,5 +1,5 @@
 """Who sees which SMS message (the outbox and the inbound log), for GET /api/v1/messages and the dashboard's
-短信 page alike: the permission table's messages/read row (server.domain.access). A message is visible when
+短信 page alike: the permission table's messages/read row (core.domain.access). A message is visible when
 it concerns an area in the reader's subtrees (`area_id`) or was sent to / received from a member assigned
 there; a global admin sees everything. The log holds residents' numbers, so a reader of nothing is refused.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sqlalchemy import exists, or_, select
 
-from server.domain.access import readable_scope, roles_for
-from server.errors import Forbidden
-from server.models import Area, Assignment
+from core.domain.access import readable_scope, roles_for
+from core.domain.errors import Forbidden
+from core.models import Area, Assignment
 
 
 def message_filter(principal, area_col, member_col):

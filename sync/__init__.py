@@ -1,4 +1,5 @@
-"""Offline-first sync: one conflict-resolving endpoint and the reference device client.
+"""Offline-first sync: the protocol's server side (one conflict-resolving round trip, sync.service) and,
+apart in sync/device/, the reference device client.
 
 `init_app` installs the versioning hook: every write of a synced record, from any channel, gets a
 version (and server-side field clocks), so devices hear about API, SMS and worker changes too.
@@ -6,7 +7,8 @@ version (and server-side field clocks), so devices hear about API, SMS and worke
 
 
 def init_app(app) -> None:
+    # local: the tables and the versioning hook load when an app is built, not with the package (the device
+    # client imports sync with no database at all)
     import sync.models  # noqa: F401  (the sync tables join the one metadata)
-    # local: a feature's parts load when an app is built, not with the package
     from sync.versioning import install
     install()

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from server.models import Incident, IncidentEvent, Patrol, Site, SiteInspection
+from core.models import Incident, IncidentEvent, Patrol, Site, SiteInspection
 from sync.models import SyncMeta, SyncOpResult, SyncTombstone
 from sync.pull import meta
 

@@ -1,4 +1,4 @@
-"""Writing a batch's new rows in as few statements as possible (tickets: server.domain.tickets)."""
+"""Writing a batch's new rows in as few statements as possible (tickets: core.domain.tickets)."""
 from __future__ import annotations
 
 from json import dumps

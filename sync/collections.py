@@ -8,7 +8,7 @@ from typing import Callable
 
 from sqlalchemy import any_, ARRAY, bindparam, false, literal, or_, select
 
-from server.models import (Area, Assignment, Category, Incident, IncidentEvent, Member, Patrol, PatrolSchedule,
+from core.models import (Area, Assignment, Category, Incident, IncidentEvent, Member, Patrol, PatrolSchedule,
                            Site)
 
 

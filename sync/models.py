@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
-from server.models.base import BigIntKey, UTCDateTime, utcnow
+from core.db import db
+from core.models.base import BigIntKey, UTCDateTime, utcnow
 
 
 class SyncMeta(db.Model):

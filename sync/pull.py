@@ -11,8 +11,8 @@ from sqlalchemy import String, cast, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from server.domain.errors import BadRequest
-from server.models import Member
+from core.domain.errors import BadRequest
+from core.models import Member
 from sync.collections import COLLECTIONS, change_entry, in_list, to_wire
 from sync.models import SyncMeta, SyncTombstone
 from sync.versioning import visible_horizon

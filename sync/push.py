@@ -16,18 +16,18 @@ from marshmallow import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from server.domain.access import Principal, can_act_on_incident, require, roles_for
-from server.domain.audit import record as audit_record
-from server.domain.incident_edits import HANDLING_FIELDS, check_handling_change, update_incident
-from server.domain.incidents import can_transition, transition
-from server.domain.errors import Conflict, DomainError, Forbidden, Invalid
-from server.models import Area, Category
+from core.domain.access import Principal, can_act_on_incident, require, roles_for
+from core.domain.audit import record as audit_record
+from core.domain.incident_edits import HANDLING_FIELDS, check_handling_change, update_incident
+from core.domain.incidents import can_transition, transition
+from core.domain.errors import Conflict, DomainError, Forbidden, Invalid
+from core.models import Area, Category
 from sync import hlc as hlc_module
 from sync.bulk import bulk_insert, bulk_update
 from sync.collections import COLLECTIONS, in_list, to_wire, wire_value
 from sync.merge import clock_of, last_writer_wins, same_value, updated_clocks
 from sync.models import SyncConflict, SyncOpResult, SyncTombstone
-from server.domain.access import SYNC_WRITE_ACTIONS
+from core.domain.access import SYNC_WRITE_ACTIONS
 from sync.push_create import INSERT_ORDER, STATUS_ACTION, WRITE_ROLES, Creates  # noqa: F401
 from sync.schemas import load_fields
 from sync.versioning import STAMPED, allocate_versions
@@ -231,7 +231,7 @@ class Push(Creates):
         self._may_update(name, obj)
         fixed = {}
         if name == "incidents" and "reported_at" in values and not same_value(values["reported_at"], obj.reported_at):
-            # reported_at is fixed at creation (server.domain.incident_edits). A device's other value — say the
+            # reported_at is fixed at creation (core.domain.incident_edits). A device's other value — say the
             # phone's own copy of a record that first arrived by coded SMS — loses like an older clock, and the
             # rest of its change still merges.
             values.pop("reported_at")

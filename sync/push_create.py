@@ -1,23 +1,23 @@
 """Creating records from pushed changes: new rows are buffered and written with one COPY (or multi-row
 INSERT) per table when the batch ends or a later change needs them; incidents are built by the same
-`server.domain.incidents.new_incident_row` as `create_incident` (responsible level, deadline, state, the
-"created" event), with tickets from `server.domain.tickets` allocated for the whole batch at once."""
+`core.domain.incidents.new_incident_row` as `create_incident` (responsible level, deadline, state, the
+"created" event), with tickets from `core.domain.tickets` allocated for the whole batch at once."""
 from __future__ import annotations
 
 from flask import current_app
 
-from server.domain.access import can_act_on_incident, require as require_permission, roles_for as roles_for_table
-from server.domain.incident_edits import check_promise, check_reported_at, local_today
-from server.domain.incidents import (can_transition, created_event_values, new_incident_row, placement,
+from core.domain.access import can_act_on_incident, require as require_permission, roles_for as roles_for_table
+from core.domain.incident_edits import check_promise, check_reported_at, local_today
+from core.domain.incidents import (can_transition, created_event_values, new_incident_row, placement,
                                      require_promised_date, require_usable_category)
-from server.domain.errors import Invalid
-from server.models import Category, new_uuid
-from server.domain.settings import DomainSettings
-from server.domain.tickets import allocate_tickets
+from core.domain.errors import Invalid
+from core.models import Category, new_uuid
+from core.settings import DomainSettings
+from core.domain.tickets import allocate_tickets
 from sync.bulk import RowRef, bulk_insert
 from sync.collections import COLLECTIONS
 from sync.versioning import allocate_versions
-from server.domain.access import ACT_ON_INCIDENT
+from core.domain.access import ACT_ON_INCIDENT
 
 WRITE_ROLES = set(roles_for_table("incidents", "create"))  # the permission table's writers
 STATUS_ACTION = {"resolved": "handle", "closed": "close", "rejected": "reject", "duplicate": "reject",

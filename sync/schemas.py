@@ -6,7 +6,7 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from server.models import HANDLING_CLASSES, PATROL_OUTCOMES, SITE_KINDS, SITE_STATUSES, STATUSES
+from core.models import HANDLING_CLASSES, PATROL_OUTCOMES, SITE_KINDS, SITE_STATUSES, STATUSES
 from sync import hlc as hlc_module
 from sync.collections import COLLECTIONS
 from sync.fastcheck import fast_load, finite_json, unstorable_text

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from server.domain.access import Principal, sync_scope
-from server.domain.errors import BadRequest, Forbidden, Invalid, PayloadTooLarge
+from core.domain.access import Principal, sync_scope
+from core.domain.errors import BadRequest, Forbidden, Invalid, PayloadTooLarge
 from sync import hlc as hlc_module
 from sync.models import SyncDeviceState
 from sync.pull import changes_since, decode_cursor, encode_cursor, meta, removed_between, scope_hash

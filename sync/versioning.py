@@ -23,8 +23,8 @@ from __future__ import annotations
 from sqlalchemy import event, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
-from server.models import Area, Assignment, Member
-from server.models.base import Versioned, utcnow
+from core.models import Area, Assignment, Member
+from core.models.base import Versioned, utcnow
 from sync.hlc import server_clock
 from sync.models import SyncMeta, SyncTombstone
 from sync.collections import BY_MODEL

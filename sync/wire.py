@@ -8,7 +8,7 @@ import zlib
 
 from flask import Response, request
 
-from server.domain.errors import BadRequest, DomainError, PayloadTooLarge
+from core.domain.errors import BadRequest, DomainError, PayloadTooLarge
 from sync.collections import Prebuilt
 
 MAX_DECOMPRESSED = 2 * 1024 * 1024

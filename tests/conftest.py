@@ -206,7 +206,7 @@ _shared: dict = {}
 def _shared_apps(tmp_path_factory):
     """The process's app per database, built on first use and closed at the end of the session."""
     yield _shared
-    from server.extensions import db
+    from core.db import db
     for application in _shared.values():
         application.extensions["gridpatrol.runner"].wait(timeout=30)
         with application.app_context():
@@ -229,7 +229,7 @@ def shared_app(request, backend: str, **overrides):
 def app(backend, request, tmp_path):
     """The process's app on the test's database, emptied, with the test's own instance folder; what the test
     changes in the app's config and extensions is put back after it (tests/support/apps.py)."""
-    from server.extensions import db
+    from core.db import db
     from tests.support.apps import isolated
     application = shared_app(request, backend)
     with isolated(application, tmp_path / "instance", lambda: reset_database(db)):
@@ -239,7 +239,7 @@ def app(backend, request, tmp_path):
 @pytest.fixture
 def session(app):
     """The app's SQLAlchemy session inside an app context, for domain-level tests."""
-    from server.extensions import db
+    from core.db import db
     with app.app_context():
         yield db.session
         db.session.rollback()
@@ -247,7 +247,7 @@ def session(app):
 
 @pytest.fixture
 def db(app):
-    """The Flask-SQLAlchemy handle (`server.extensions.db`, the very object the code imports) with an app
+    """The Flask-SQLAlchemy handle (`core.db.db`, the very object the code imports) with an app
     context pushed for the whole test, so the body reads `db.session...` with no `with app.app_context():`
     block. It yields the handle, not the session, so a converted test keeps its lines as they were; nothing is
     rolled back (the context's teardown removes the session). List it after fixtures that build data
@@ -256,7 +256,7 @@ def db(app):
     For tests that only touch the database. A test that also makes requests, runs the CLI or a job against the
     same app keeps its own scoped `with app.app_context():` blocks: a test-client request made while this
     context is pushed reuses it (Flask 3.1), sharing `g` and the session with the test."""
-    from server.extensions import db as handle
+    from core.db import db as handle
     with app.app_context():
         yield handle
 
@@ -276,7 +276,7 @@ def world(app):
 
 def plain_world(app) -> dict:
     """`build_world` in the app's database, committed, as plain values (ids and tokens)."""
-    from server.extensions import db
+    from core.db import db
     with app.app_context():
         built = build_world(db.session)
         db.session.commit()

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from server.cli import _add_feature_commands, main
-from server.extensions import db
-from server.models import Area, Assignment, AuditLog, Member
+from core.db import db
+from core.models import Area, Assignment, AuditLog, Member
 from tests.conftest import bearer
 from tests.support.roster_helpers import GOOD_ROWS, csv_bytes, xlsx_bytes
 
@@ -88,7 +88,7 @@ def test_device_register_prints_a_device_token(app, world, gridpatrol):
     result = gridpatrol("device", "register", "--phone", "17000000008", "--name", "备用机")
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
-    from server.domain.tokens import find_device
+    from core.domain.tokens import find_device
     with app.app_context():
         device = find_device(db.session, token)
         assert device.member.name == "郑巡查" and device.name == "备用机"
@@ -116,7 +116,7 @@ def test_demo_load_json_gives_working_credentials(app, client, gridpatrol):
         assert areas.status_code == 200
         assert {"CJ05", "CJ05-1"} <= {a["code"] for a in areas.get_json()["items"]}
     assert client.get("/healthz").get_json()["database"]["ok"] is True
-    from server.domain.tokens import find_device
+    from core.domain.tokens import find_device
     with app.app_context():
         device = find_device(db.session, data["devices"][0]["token"])
         assert device.member.phone == data["devices"][0]["phone"]
@@ -150,7 +150,7 @@ def test_db_upgrade_and_current_on_a_fresh_sqlite_file(tmp_path):
 
 
 def test_feature_packages_can_add_commands(monkeypatch, tmp_path):
-    import sms.cli
+    import server.cli.sms
 
     from flask import current_app
     from flask.cli import with_appcontext
@@ -161,7 +161,7 @@ def test_feature_packages_can_add_commands(monkeypatch, tmp_path):
         click.echo(current_app.config["SQLALCHEMY_DATABASE_URI"])
         click.echo(current_app.config["WORKERS_EMBEDDED_TIMER"])
 
-    monkeypatch.setattr(sms.cli, "commands", [selftest])
+    monkeypatch.setattr(server.cli.sms, "commands", [selftest])
     _add_feature_commands()
     try:
         env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'feature.db'}", "REDIS_URL": "", "GRIDPATROL_ENV": "development"}
@@ -188,7 +188,7 @@ def test_db_upgrade_refuses_a_create_all_database_until_stamped(tmp_path):
 
 
 def test_token_issue_for_leaders_only(app, world, gridpatrol):
-    from server.domain.tokens import find_staff_token
+    from core.domain.tokens import find_staff_token
     result = gridpatrol("token", "issue", "--phone", "17000000003", "--days", "30")
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -215,7 +215,7 @@ def test_no_tokens_for_removed_members(app, client, world, gridpatrol):
 
 
 def test_a_feature_group_named_like_a_core_group_extends_it(monkeypatch):
-    import sync.cli
+    import server.cli.sync
 
     @click.group("device")
     def feature_device():
@@ -225,7 +225,7 @@ def test_a_feature_group_named_like_a_core_group_extends_it(monkeypatch):
     def probe():
         click.echo("paired")
 
-    monkeypatch.setattr(sync.cli, "commands", [feature_device])
+    monkeypatch.setattr(server.cli.sync, "commands", [feature_device])
     _add_feature_commands()
     try:
         device_group = main.commands["device"]

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from server import create_app
 from server.demo import DemoAlreadyLoaded, DemoRefused, lunar_new_year_dates, load_demo, winter_season
-from server.domain.areas import leaders_of
-from server.extensions import db
-from server.models import Area, Incident, PatrolSchedule, Site
+from core.domain.areas import leaders_of
+from core.db import db
+from core.models import Area, Incident, PatrolSchedule, Site
 from tests.support.databases import data_set
 
 pytestmark = pytest.mark.both_databases  # the demo's figures must be the same on every backend
@@ -41,7 +41,7 @@ def test_structure_follows_a_subdistrict_plan(demo, db):
         assert [m.name for m in leaders_of(session, community)] and len(leaders_of(session, community)) == 2
         for grid in grids:
             assert len(leaders_of(session, grid)) == 2
-            from server.domain.areas import patrollers_of
+            from core.domain.areas import patrollers_of
             assert 3 <= len(patrollers_of(session, grid)) <= 5
     assert leaders_of(session, sub)
     roles = Counter(r["role"] for m in demo["members"] for r in m["roles"])
@@ -72,7 +72,7 @@ def test_last_thursdays_report_is_stored_with_the_same_figures_on_every_backend(
     """An office opening the demo sees last Thursday's 周报 for CJ05 (and the district CJ's, its one row CJ05),
     built from the seeded fortnight of patrols and problems: the same figures on SQLite and PostgreSQL."""
     from server.demo import last_report_day
-    from workers.models import WeeklyReport
+    from core.models.alerts import WeeklyReport
     assert last_report_day(date(2026, 12, 1)) == date(2026, 11, 26)  # a Tuesday → the Thursday before
     assert last_report_day(date(2026, 11, 26)) == date(2026, 11, 19)  # a Thursday → the one before (today's: the job)
     assert [(r["area"], r["week_end"]) for r in demo["weekly_reports"]] == [("CJ05", "2026-11-26"),
@@ -135,8 +135,8 @@ def test_lunar_new_year_dates():
 def test_the_documented_example_roster_imports_cleanly_into_the_demo(demo, db):
     from pathlib import Path
 
-    from server.domain.roster import import_roster
-    from server.domain.roster_files import read_roster
+    from core.domain.roster import import_roster
+    from core.domain.roster_files import read_roster
     example = Path(__file__).resolve().parent.parent / "docs" / "roster-example.csv"
     sub = db.session.scalar(select(Area).where(Area.code == "CJ05"))
     report = import_roster(db.session, read_roster(example.read_bytes()), sub, commit=True, channel="cli")

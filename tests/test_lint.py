@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = ["server", "sync", "sms", "workers", "web", "tests", "bench"]
+CHECKED = ["core", "server", "sync", "sms", "workers", "web", "tests", "bench"]
 ESLINT = ROOT / "node_modules" / "eslint" / "bin" / "eslint.js"  # package-lock.json pins it; scripts/test runs npm ci
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

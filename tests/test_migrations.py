@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from server import create_app
-from server.extensions import db
+from core.db import db
 from server.migrate import current_revisions, downgrade_database, head_revisions, upgrade_database
 from tests.conftest import POSTGRES_URL, unavailable
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from server.cli import main
-from server.extensions import db
-from server.models import Area, Category, Member
+from core.db import db
+from core.models import Area, Category, Member
 from tests.support.roster_helpers import GOOD_ROWS, csv_bytes
 
 import pytest
@@ -151,5 +151,5 @@ def test_device_cli_takes_area_codes_and_prints_rejected_changes_with_reasons(ap
     assert stats["conflicts"] == len(lines) - 1 >= 1
     assert lines[1].startswith("rejected incidents/") and ":" in lines[1] and "no reason given" not in lines[1]
     with app.app_context():
-        from server.models import Patrol
+        from core.models import Patrol
         assert db.session.scalar(select(func.count()).select_from(Patrol)) == 1

@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Incident
+from core.db import db
+from core.models import Incident
 from sms.models import InboundMessage, OutboundMessage
 from tests.conftest import bearer
 from tests.support.sms_fixtures import _close, build_sms_app, sms_world
-from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 from tests.support.tcp_proxy import TcpProxy
 
 INBOUND = "/sms/twilio/inbound"
@@ -98,7 +98,7 @@ def test_the_office_phones_texts_during_a_database_outage_are_spooled_and_answer
     resend it forever), a delivery report is 503 (the phone resends it); after the replay the text is
     filed once and its answer leaves through the phone."""
     from sms import spool
-    from tests.support.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
+    from sms.providers.android.standin import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
     phone = AndroidPhoneStandIn().start()
     app = build_sms_app(pg_proxy.url_for(postgres_url), tmp_path, **android_config(phone))
     try:
@@ -139,7 +139,7 @@ def test_redis_down_never_turns_a_committed_report_into_a_500(postgres_url, redi
     """Failure 9: POST /reports/weekly with send_sms committed, then answered 500 when Redis was down."""
     from tests.conftest import make_app, reset_database
     from tests.support.factories import build_world
-    from workers.models import WeeklyReport
+    from core.models.alerts import WeeklyReport
     parts = urlsplit(redis_url)
     proxy = TcpProxy(parts.hostname, parts.port or 6379)
     app = make_app(postgres_url, tmp_path, REDIS_URL=proxy.url_for(redis_url), WORKERS_RQ_DASHBOARD=False)
@@ -163,7 +163,7 @@ def test_redis_down_never_turns_a_committed_report_into_a_500(postgres_url, redi
 
 
 def test_error_logs_hide_parameters_and_mask_phones(caplog):
-    from server.errors import mask_phones_in
+    from core.domain.phones import mask_phones_in
     assert mask_phones_in("from +8613912345678 and 13912345678.") == "from +861****5678 and 139****5678."
     assert mask_phones_in("SM0000000000000000000000000000001f") == "SM0000000000000000000000000000001f"
     from server import create_app
@@ -177,7 +177,7 @@ def test_error_logs_hide_parameters_and_mask_phones(caplog):
 def test_production_warnings_in_log_and_healthz(tmp_path, caplog, monkeypatch):
     """Failure 5: production on the console backend, with no schedule, told nobody anything."""
     from server import create_app
-    from server.extensions import db as database
+    from core.db import db as database
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
     caplog.set_level(logging.WARNING)
     # Earlier tests in the same process may have configured logging (a logging fileConfig disables loggers
@@ -199,7 +199,7 @@ def test_production_warnings_in_log_and_healthz(tmp_path, caplog, monkeypatch):
     body = app.test_client().get("/healthz").get_json()
     assert [w.split(":")[0] for w in body["warnings"]] == ["sms_console", "no_schedule", "empty_catalogue"]
     with app.app_context():
-        from server.domain.catalogue import seed_categories
+        from core.domain.catalogue import seed_categories
         seed_categories(database.session)
         database.session.commit()
     body = app.test_client().get("/healthz").get_json()

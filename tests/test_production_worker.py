@@ -19,14 +19,14 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
+from core.db import db
 from sms.models import InboundMessage, OutboundMessage, SmsWebhookEvent
 from tests.conftest import POSTGRES_URL, flush_test_redis
 from tests.support.plain_install import Processes, fresh_postgres_database
 from tests.support.production_worker import (ROOT, app_config, build_patrol_world, failed_jobs, finished_functions,
                                              local, procfile_command, production_env, recent_days, wait_until)
-from tests.support.sms_standins import AndroidPhoneStandIn, received_payload, signed_webhook
-from workers.models import WorkerAlert
+from sms.providers.android.standin import AndroidPhoneStandIn, received_payload, signed_webhook
+from core.models.alerts import WorkerAlert
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow_start]  # RQ worker processes
 
@@ -48,7 +48,7 @@ def office(worker_database, redis_url, tmp_path):
     phone's webhooks and enqueues jobs on the same Redis; the world emptied and built afresh."""
     from redis import Redis
     from server import create_app
-    from server.domain.incidents import create_incident
+    from core.domain.incidents import create_incident
     from tests.conftest import reset_database
     from tests.support.workers_helpers import category
     flush_test_redis(redis_url)
@@ -227,10 +227,10 @@ def test_the_sweeper_adds_no_copies_of_filing_jobs_still_queued(db_url, redis_ur
     """Texts accepted while the worker is down (or behind): a sweep each minute hands each text out once,
     not once more per sweep (the worker once came back to 196 jobs for 74 texts)."""
     from rq import Queue
-    from server.models import utcnow
+    from core.models import utcnow
     from sms.sweep import sweep_sms
     from tests.support.sms_fixtures import _close, build_sms_app, sms_world
-    from tests.support.sms_standins import android_config
+    from sms.providers.android.standin import android_config
     flush_test_redis(redis_url)
     app = build_sms_app(db_url, tmp_path, REDIS_URL=redis_url, **android_config(None))
     try:

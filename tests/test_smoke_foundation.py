@@ -17,7 +17,7 @@ def test_unknown_path_uses_error_shape(client):
 
 
 def test_world_builds_and_tokens_resolve(world, db):
-    from server.domain.tokens import find_device, find_staff_token
+    from core.domain.tokens import find_device, find_staff_token
     assert find_staff_token(db.session, world.tokens["admin"]).member.name == "管理员"
     assert find_device(db.session, world.device_token).member.name == "吴巡查"
     assert find_device(db.session, "gpd_nope") is None

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from server import create_app
 from server.cli import main
 from server.config import ConfigError, load_config
-from server.extensions import db
+from core.db import db
 from tests.conftest import bearer
 
 
@@ -66,7 +66,7 @@ def test_embedded_run_migrates_loads_the_demo_and_prints_a_working_token(tmp_pat
     second = again.split("token to try (admin): ")[1].split()[0]
     assert second != token
     assert client.post("/api/v1/roster/import", headers=bearer(second), data=b"x").status_code != 401
-    from server.models import Area
+    from core.models import Area
     with app.app_context():
         assert len(db.session.scalars(select(Area).where(Area.code == "CJ05")).all()) == 1
         db.engine.dispose()

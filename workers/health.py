@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import func, select
 
-from server.extensions import db
-from workers.models import PeriodicRun, WorkerAlert
+from core.db import db
+from core.models.alerts import PeriodicRun, WorkerAlert
 from workers.periodic import PERIODIC, QUEUES, interval_of
 from sms.routing import provider_states
 

@@ -1,5 +1,5 @@
 """RQ job functions. Each takes an explicit `now` (datetime or ISO text; default: the clock) and ids,
-opens its own session with server.jobs.context.job_session, and is safe to run twice (every effect is keyed).
+opens its own session with core.jobs.context.job_session, and is safe to run twice (every effect is keyed).
 Each run is recorded in worker_periodic_runs for the health view, also when it fails.
 """
 from __future__ import annotations
@@ -8,20 +8,59 @@ import logging
 import traceback
 from datetime import datetime, timezone
 
-from server.domain import roster_uploads
-from server.models import utcnow
-from server.jobs.context import job_app, job_session
-from server.domain.patrol_calendar import local_date
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from core.models import utcnow
+from core.domain import roster_uploads
+from core.jobs.context import job_app, job_session
+from core.domain.patrol_calendar import local_date
+from sms import outbox
 from sms.sweep import sweep_sms_job
-from workers import settings
-from workers.alerts import deliver_pending, release_held
-from workers.models import PeriodicRun
-from workers.overdue import scan_overdue, send_daily_digest
-from workers.planning import plan_windows, roster_fingerprint
-from workers.reports import run_weekly_reports
-from workers.scans import scan_missed_patrols
+from core import settings
+from core.domain.alerts import release_held
+from core.models.alerts import PeriodicRun, WorkerAlert
+from core.domain.overdue import scan_overdue, send_daily_digest
+from core.domain.patrol_windows import plan_windows, roster_fingerprint
+from core.domain.weekly_reports import run_weekly_reports
+from core.domain.missed_patrols import scan_missed_patrols
 
 log = logging.getLogger(__name__)
+
+
+def deliver_pending(session: Session, now: datetime, *, batch: int | None = None, commit: bool = True) -> dict:
+    """Hand pending alerts to the SMS outbox, a batch per transaction: the outbox row (idempotent by the
+    same key) and `queued` are committed together, so a kill mid-batch redoes that batch and no key is
+    queued twice. Rows are claimed FOR UPDATE SKIP LOCKED: two deliverers split the work."""
+    batch = batch or settings.get("WORKERS_DELIVER_BATCH")
+    table = WorkerAlert.__table__
+    delivered = 0
+    while True:
+        # Plain rows, statuses written in one UPDATE per batch: ORM objects would be autoflushed by every
+        # outbox lookup, one extra round trip per alert.
+        alerts = session.execute(select(table.c.id, table.c.key, table.c.phone, table.c.body, table.c.member_id,
+                                        table.c.area_id, table.c.params).where(table.c.status == "pending")
+                                 .order_by(table.c.id).limit(batch).with_for_update(skip_locked=True)).all()
+        # outbox.queue_messages is looked up at each call, so a test job can swap it
+        # (tests/support/workers_rq_jobs.py)
+        messages = outbox.queue_messages(session, [
+            {"to": a.phone, "body": a.body, "key": a.key, "purpose": "alert", "member_id": a.member_id,
+             "area_id": a.area_id, "params": a.params} for a in alerts])
+        outbox_ids = {alert.id: str(message.id) for alert, message in zip(alerts, messages)}
+        if alerts:
+            session.execute(update(table).where(table.c.id.in_([a.id for a in alerts]))
+                            .values(status="queued", queued_at=now))
+            if outbox_ids:
+                session.execute(update(table).where(table.c.id == bindparam("alert_id"))
+                                .values(outbox_id=bindparam("outbox_id")),
+                                [{"alert_id": k, "outbox_id": v} for k, v in outbox_ids.items()])
+        delivered += len(alerts)
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+        if len(alerts) < batch:
+            return {"delivered": delivered}
 
 
 def parse_now(now: datetime | str | None) -> datetime:

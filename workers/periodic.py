@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import or_, update
 
-from server.models import utcnow
-from workers import settings
-from server.jobs.context import job_app, job_session
-from server.jobs.runner import get_runner
-from workers.models import PeriodicRun
+from core.models import utcnow
+from core import settings
+from core.jobs.context import job_app, job_session
+from core.jobs.runner import get_runner
+from core.models.alerts import PeriodicRun
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ from sqlalchemy import func, or_
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_from_ref, audit, documents_errors,
                                get_or_404, live, page_args_schema, page_schema, paginate)
 from server.api.schedules import EffectiveOnArgs, EffectiveScheduleSchema, effective_for
-from server.domain.scoping import require_admin_over_areas, require_in_scope
-from server.auth import staff_principal
-from server.domain.area_edits import delete_area, update_area
-from server.domain.settings import DomainSettings
-from server.domain.access import readable_scope
-from server.domain.areas import create_area, effective_timezone, leaders_of, move_area
-from server.extensions import db
-from server.models import AREA_KINDS, Area, LEADER_ROLES
+from core.domain.scoping import require_admin_over_areas, require_in_scope
+from server.http.auth import staff_principal
+from core.domain.area_edits import delete_area, update_area
+from core.settings import DomainSettings
+from core.domain.access import readable_scope
+from core.domain.areas import create_area, effective_timezone, leaders_of, move_area
+from core.db import db
+from core.models import AREA_KINDS, Area, LEADER_ROLES
 
 blp = Blueprint("areas", __name__, url_prefix="/api/v1/areas",
                 description="The area tree: district > sub-district > community > grid")

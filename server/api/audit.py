@@ -6,9 +6,9 @@ from marshmallow import Schema, fields
 
 from server.api.common import (QUERY, UTCDateTimeField, documents_errors, id_field, page_args_schema, page_schema,
                                paginate)
-from server.auth import staff_principal
-from server.extensions import db
-from server.models import AuditLog
+from server.http.auth import staff_principal
+from core.db import db
+from core.models import AuditLog
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Who changed what (admins)")
 

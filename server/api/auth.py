@@ -13,15 +13,15 @@ from sqlalchemy import select
 
 from server.api.common import (MAX_INT, QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema,
                                page_schema, paginate)
-from server.domain.scoping import require_authority_over_member
-from server.auth import staff_principal
-from server.domain.logins import log_in
-from server.domain.members import get_member
-from server.domain.audit import record as audit_record
-from server.domain.tokens import issue_staff_token
-from server.domain.errors import NotFound
-from server.extensions import db
-from server.models import StaffToken, utcnow
+from core.domain.scoping import require_authority_over_member
+from server.http.auth import staff_principal
+from core.domain.logins import log_in
+from core.domain.members import get_member
+from core.domain.audit import record as audit_record
+from core.domain.tokens import issue_staff_token
+from core.domain.errors import NotFound
+from core.db import db
+from core.models import StaffToken, utcnow
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, staff tokens, who am I")
 
@@ -99,7 +99,7 @@ def login(body):
     """Exchange a member's phone and password for a staff token (expires after STAFF_TOKEN_TTL_DAYS).
 
     Failed attempts are kept in the audit log; after 5 for one phone within 15 minutes the phone is refused
-    (429) until the window has passed, whatever the password (server.domain.logins, as the dashboard)."""
+    (429) until the window has passed, whatever the password (core.domain.logins, as the dashboard)."""
     member = log_in(db.session, body["phone"], body["password"], region=current_app.config["GRIDPATROL_PHONE_REGION"],
                     channel="api")
     record, token = _issue(member, body["name"], current_app.config["STAFF_TOKEN_TTL_DAYS"])

@@ -6,11 +6,11 @@ from marshmallow import Schema, fields, validate
 
 from server.api.common import (QUERY, StrictSchema, audit, documents_errors, live, page_args_schema, page_schema,
                                paginate)
-from server.domain.scoping import require_admin_over_areas
-from server.auth import staff_principal
-from server.domain.categories import create_category, get_category, retire_category, update_category
-from server.extensions import db
-from server.models import Category
+from core.domain.scoping import require_admin_over_areas
+from server.http.auth import staff_principal
+from core.domain.categories import create_category, get_category, retire_category, update_category
+from core.db import db
+from core.models import Category
 
 blp = Blueprint("categories", __name__, url_prefix="/api/v1/categories",
                 description="Problem categories; used ones are deactivated, never deleted")

@@ -7,12 +7,12 @@ from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.errors import ErrorSchema  # noqa: F401 (the one error shape; re-exported for the API modules)
-from server.auth import current_principal
-from server.domain.audit import record
-from server.domain.errors import Invalid, NotFound
-from server.models import Area
+from core.db import db
+from server.http.errors import ErrorSchema  # noqa: F401 (the one error shape; re-exported for the API modules)
+from server.http.auth import current_principal
+from core.domain.audit import record
+from core.domain.errors import Invalid, NotFound
+from core.models import Area
 
 
 MAX_INT = 2 ** 31 - 1  # ids are 32-bit integers in PostgreSQL
@@ -100,7 +100,7 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 # Roles that may read the records of their areas. Volunteers (红袖标志愿者) report problems but do not
 # browse the roster, phones or other people's reports.
-from server.domain.access import READERS  # noqa: E402
+from core.domain.access import READERS  # noqa: E402
 
 READ_ROLES = READERS  # the permission table's readers, under the name the views use
 QUERY = {"location": "query", "unknown": RAISE}  # a mistyped filter is an error, not "no filter"

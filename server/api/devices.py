@@ -11,13 +11,13 @@ from sqlalchemy.orm import contains_eager
 
 from server.api.common import (QUERY, StrictSchema, audit, documents_errors, id_field, page_args_schema, page_schema,
                                paginate)
-from server.domain.scoping import member_filter, require_authority_over_member, require_member_visible
-from server.auth import staff_principal
-from server.domain.members import get_member
-from server.domain.tokens import register_device
-from server.domain.errors import Conflict, NotFound
-from server.extensions import db
-from server.models import Device, Member, utcnow
+from core.domain.scoping import member_filter, require_authority_over_member, require_member_visible
+from server.http.auth import staff_principal
+from core.domain.members import get_member
+from core.domain.tokens import register_device
+from core.domain.errors import Conflict, NotFound
+from core.db import db
+from core.models import Device, Member, utcnow
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="Patrollers' devices and their tokens")
 

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
-from server.extensions import db
+from core.db import db
 from server.startup_checks import configuration_warnings, current_warnings
 
 blp = Blueprint("health", __name__, description="Service health")

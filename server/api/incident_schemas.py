@@ -5,11 +5,11 @@ from marshmallow import Schema, ValidationError, fields, validate
 from flask import g
 
 from server.api.common import ID_OR_TEXT, AreaRef, StrictSchema, UTCDateTimeField, page_args_schema
-from server.domain.incidents import TRANSITIONS
-from server.extensions import db
-from server.models import Area, HANDLING_CLASSES, SOURCES, STATUSES, utcnow
-from server.domain.access import may_see_phones
-from server.domain.phones import mask_phone
+from core.domain.incidents import TRANSITIONS
+from core.db import db
+from core.models import Area, HANDLING_CLASSES, SOURCES, STATUSES, utcnow
+from core.domain.access import may_see_phones
+from core.domain.phones import mask_phone
 
 
 class CategoryRef(fields.Field):

@@ -1,6 +1,6 @@
 """/api/v1/incidents — problems: list/filter, report, detail with history, and actions.
 
-Every action goes through server.domain.incidents (the state machine) and writes an IncidentEvent with
+Every action goes through core.domain.incidents (the state machine) and writes an IncidentEvent with
 channel "api" and the acting member, plus an audit entry, in one transaction. An incident is addressed by
 its UUID or by its ticket number, whichever the caller has.
 """
@@ -16,16 +16,16 @@ from server.api.common import (QUERY, READ_ROLES, area_from_ref, as_record_id, a
 from server.api.incident_schemas import (EscalateSchema, IncidentCreateSchema, IncidentDetailSchema, IncidentFilter,
                                          IncidentSchema, IncidentUpdateSchema, NoteOnlySchema, NoteRequiredSchema,
                                          ReassignSchema, RejectSchema)
-from server.domain.scoping import require_in_scope
-from server.auth import staff_principal
-from server.domain import incidents as rules
-from server.domain.access import ACT_ON_INCIDENT, can, can_act_on_incident, roles_for
-from server.domain.incident_edits import check_promise, local_today, update_incident
-from server.domain.phones import normalize_phone
-from server.domain.settings import DomainSettings
-from server.domain.errors import Invalid, NotFound
-from server.extensions import db
-from server.models import Area, Category, Incident, OPEN_STATUSES, utcnow
+from core.domain.scoping import require_in_scope
+from server.http.auth import staff_principal
+from core.domain import incidents as rules
+from core.domain.access import ACT_ON_INCIDENT, can, can_act_on_incident, roles_for
+from core.domain.incident_edits import check_promise, local_today, update_incident
+from core.domain.phones import normalize_phone
+from core.settings import DomainSettings
+from core.domain.errors import Invalid, NotFound
+from core.db import db
+from core.models import Area, Category, Incident, OPEN_STATUSES, utcnow
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents",
                 description="Problems (incidents): report, follow, handle, escalate, close")

@@ -9,17 +9,17 @@ from sqlalchemy.orm import selectinload
 
 from server.api.common import (QUERY, StrictSchema, area_from_ref, audit, documents_errors, id_field, live,
                                page_args_schema, page_schema, paginate)
-from server.domain.scoping import (member_filter, require_admin_over_member, require_authority_over_member,
+from core.domain.scoping import (member_filter, require_admin_over_member, require_authority_over_member,
                                    require_member_visible)
-from server.auth import staff_principal
-from server.domain.access import require_may_grant
-from server.domain.logins import confirm_password
-from server.domain.members import (create_member, deactivate_member, get_member,
+from server.http.auth import staff_principal
+from core.domain.access import require_may_grant
+from core.domain.logins import confirm_password
+from core.domain.members import (create_member, deactivate_member, get_member,
                                    removed_member_with_phone, set_password, update_member, validate_assignments)
-from server.domain.phones import normalize_phone
-from server.domain.errors import Invalid
-from server.extensions import db
-from server.models import ROLES, Area, Assignment, Member
+from core.domain.phones import normalize_phone
+from core.domain.errors import Invalid
+from core.db import db
+from core.models import ROLES, Area, Assignment, Member
 
 blp = Blueprint("members", __name__, url_prefix="/api/v1/members",
                 description="Patrollers, leaders, supervisors and admins, and their assignments")

@@ -8,17 +8,17 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                id_field, documents_errors, live, page_args_schema, page_schema, paginate)
-from server.domain.scoping import require_in_scope
-from server.auth import staff_principal
-from server.domain.members import get_member
-from server.domain.patrols import create_patrol, get_patrol
-from server.domain.errors import Forbidden
-from server.extensions import db
-from server.models import Area, PATROL_OUTCOMES, Patrol
+from core.domain.scoping import require_in_scope
+from server.http.auth import staff_principal
+from core.domain.members import get_member
+from core.domain.patrols import create_patrol, get_patrol
+from core.domain.errors import Forbidden
+from core.db import db
+from core.models import Area, PATROL_OUTCOMES, Patrol
 
 blp = Blueprint("patrols", __name__, url_prefix="/api/v1/patrols", description="Patrols (巡查)")
 
-from server.domain.access import roles_for  # noqa: E402  (the permission table decides)
+from core.domain.access import roles_for  # noqa: E402  (the permission table decides)
 
 RECORDERS_FOR_OTHERS = roles_for("patrols", "create_for_others")
 

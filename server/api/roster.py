@@ -10,11 +10,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from server.api.common import ErrorSchema, StrictSchema
-from server.auth import staff_principal
-from server.domain.roster import import_roster, resolve_parent
-from server.domain.roster_files import read_roster
-from server.domain.errors import BadRequest
-from server.extensions import db
+from server.http.auth import staff_principal
+from core.domain.roster import import_roster, resolve_parent
+from core.domain.roster_files import read_roster
+from core.domain.errors import BadRequest
+from core.db import db
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster",
                 description="Import the roster (communities, grids, people, roles) from CSV or XLSX")

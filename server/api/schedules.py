@@ -10,19 +10,19 @@ from sqlalchemy import func
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, area_from_ref, audit, documents_errors, live,
                                page_args_schema, page_schema, paginate)
-from server.domain.scoping import require_in_scope
-from server.auth import staff_principal
-from server.domain.settings import DomainSettings
-from server.domain.areas import effective_timezone
-from server.domain.patrol_calendar import LUNAR_KEYS, MAX_SPRING_FESTIVAL_DAYS, parse_hhmm, windows_on
-from server.domain.schedules import create_schedule, delete_schedule, effective_schedule, get_schedule, update_schedule
-from server.extensions import db
-from server.models import DEFAULT_WINDOWS, Area, PatrolSchedule
+from core.domain.scoping import require_in_scope
+from server.http.auth import staff_principal
+from core.settings import DomainSettings
+from core.domain.areas import effective_timezone
+from core.domain.patrol_calendar import LUNAR_KEYS, MAX_SPRING_FESTIVAL_DAYS, parse_hhmm, windows_on
+from core.domain.schedules import create_schedule, delete_schedule, effective_schedule, get_schedule, update_schedule
+from core.db import db
+from core.models import DEFAULT_WINDOWS, Area, PatrolSchedule
 
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1/schedules",
                 description="Patrol schedules (daily windows, seasons, heightened periods, key sites)")
 
-from server.domain.access import require  # noqa: E402  (the permission table decides: schedules/create|update|delete)
+from core.domain.access import require  # noqa: E402  (the permission table decides: schedules/create|update|delete)
 
 
 class WindowSchema(StrictSchema):

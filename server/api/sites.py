@@ -9,16 +9,16 @@ from sqlalchemy.orm import contains_eager
 
 from server.api.common import (QUERY, READ_ROLES, AreaRef, StrictSchema, UTCDateTimeField, area_from_ref, audit,
                                documents_errors, live, page_args_schema, page_schema, paginate)
-from server.domain.scoping import require_in_scope
-from server.auth import staff_principal
-from server.domain.sites import create_site, delete_site, get_site, inspect_site, update_site
-from server.extensions import db
-from server.models import Area, SITE_KINDS, SITE_STATUSES, Site
+from core.domain.scoping import require_in_scope
+from server.http.auth import staff_principal
+from core.domain.sites import create_site, delete_site, get_site, inspect_site, update_site
+from core.db import db
+from core.models import Area, SITE_KINDS, SITE_STATUSES, Site
 
 blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites",
                 description="The ledger (台账): pollution-source points and their inspections")
 
-from server.domain.access import roles_for  # noqa: E402  (the permission table decides)
+from core.domain.access import roles_for  # noqa: E402  (the permission table decides)
 
 LEDGER_KEEPERS = roles_for("sites", "update")
 LEDGER_CREATORS = roles_for("sites", "create")  # a patroller who finds a coal user adds it

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from server.extensions import db
+from core.db import db
 
 from server import import_feature_models
 

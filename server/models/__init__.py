@@ -1,16 +1,3 @@
-"""The foundation's tables. Feature packages (sync, sms, workers) keep their own tables in their own
-`models` module and import it from their `init_app`, so the foundation loads without its features;
-`server.import_feature_models()` loads them all for Alembic and `create_all` (one metadata)."""
-from server.models.base import utcnow, new_uuid  # noqa: F401
-from server.models.areas import Area, AREA_KINDS  # noqa: F401
-from server.models.members import (  # noqa: F401
-    Assignment, Device, Member, StaffToken, ROLES, LEADER_ROLES, LEADER_ROLE_FOR_KIND, STAFF_ROLES)
-from server.models.schedules import PatrolSchedule, DEFAULT_WINDOWS  # noqa: F401
-from server.models.patrols import Patrol, PATROL_OUTCOMES, PATROL_SOURCES  # noqa: F401
-from server.models.incidents import (  # noqa: F401
-    Category, Counter, Incident, IncidentEvent, HANDLING_CLASSES, STATUSES, OPEN_STATUSES, SOURCES,
-    EVENT_KINDS, CHANNELS)
-from server.models.sites import Site, SiteInspection, SITE_KINDS, SITE_STATUSES  # noqa: F401
-from server.models.audit import AuditLog  # noqa: F401
-from server.models.pairing import PairingCode  # noqa: F401,E402
-from server.models.security import RateLimit  # noqa: F401,E402
+"""A name the released migrations import. The tables live in core.models; the revisions in
+server/migrations/versions are frozen history and import `server.models.base.UTCDateTime` by the name it had
+when they were written, so that name stays here instead of the revisions being edited."""

@@ -19,11 +19,11 @@ from flask import Flask, current_app
 
 from sms.providers.base import (KINDS, OutgoingSms, Provider, ProviderMessage, SendError,  # noqa: F401
                                 StatusUpdate, InboundSms, WebhookEvent, WebhookRejected)
-from server.config import ConfigError
+from core.settings import ConfigError
 
 REGISTRY = {
-    "console": "sms.providers.console:ConsoleProvider",
-    "twilio": "sms.providers.twilio.backend:TwilioProvider",
+    "console": "sms.providers.console.provider:ConsoleProvider",
+    "twilio": "sms.providers.twilio.provider:TwilioProvider",
     "android": "sms.providers.android.provider:AndroidProvider",
     "aliyun": "sms.providers.aliyun.provider:AliyunProvider",
 }

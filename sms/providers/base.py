@@ -1,9 +1,15 @@
 """The one interface every SMS provider implements, and the one error it raises.
 
 A provider turns an outbox row into a provider call (`send`, `send_batch`), answers "do you already have
-this?" after a crash (`find`), turns its webhooks into provider-neutral values (`parse_inbound`,
-`parse_status`) and says how it is (`health`). It never touches the database: the outbox, the inbound
-layer and the router do, so the rules about retries, exactly-once and failover are written once.
+this?" after a crash (`find`) and says how it is (`health`); a provider that calls us verifies and reads
+its webhooks into provider-neutral values (`WebhookEvent`, `InboundSms`, `StatusUpdate`) in its folder's
+webhook.py. It never touches the database: the outbox, the inbound layer and the router do, so the rules
+about retries, exactly-once and failover are written once.
+
+Every provider is one folder, alike: `__init__.py` (what it is), `provider.py` (the Provider subclass),
+`webhook.py` when it calls us, `standin.py` when it has an API to stand in for (a local HTTP server the
+contract suite drives through the provider's real client library), and nothing else but what only that
+provider needs (Aliyun's approved `templates.py`).
 
 `SendError.kind` is the only thing the outbox branches on. Each provider maps its own error codes to a
 kind in its own folder; nothing outside that folder knows what 21610 or isv.BUSINESS_LIMIT_CONTROL mean.
@@ -168,12 +174,6 @@ class Provider:
     def query_status(self, sids: list[str], to: str, sent_on: datetime) -> list[StatusUpdate]:
         """Delivery results the provider only answers when asked (Aliyun's QuerySendDetails)."""
         return []
-
-    def parse_inbound(self, request) -> InboundSms | None:
-        raise NotImplementedError(f"{self.name} takes no inbound texts")
-
-    def parse_status(self, request) -> StatusUpdate | None:
-        raise NotImplementedError(f"{self.name} sends no delivery reports")
 
     def warm_up(self) -> None:
         """Load the client library now, connecting nowhere (a worker does this before its first job, so no

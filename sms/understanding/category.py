@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
 from sms.understanding.phonetic import PhoneticIndex
+from sms.understanding.lexicon_file import shipped_rows
 from sms.understanding.segment import is_common_word, teach
 
 OBJECT_ALONE = 0.3   # an object with no matching activity ("垃圾站臭" is not burning)
@@ -69,20 +69,6 @@ class Lexicon:
                         terms.setdefault(cue.category, set()).add(word)
             index = self.__dict__["_phonetic"] = PhoneticIndex(self.words(), terms, singles=self.activities)
         return index
-
-
-def read_lexicon_file(text: str) -> list[tuple[str, str, float, str]]:
-    rows = []
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        category, kind, weight, words = line.split("\t", 3)
-        rows.extend((category, kind, float(weight), word) for word in words.split())
-    return rows
-
-
-def shipped_rows() -> list[tuple[str, str, float, str]]:
-    return read_lexicon_file(resources.files("sms.understanding").joinpath("data/lexicon.tsv").read_text("utf-8"))
 
 
 def build_lexicon(extra: list[tuple[str, str, float, str]] = ()) -> Lexicon:

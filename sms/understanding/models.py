@@ -9,8 +9,8 @@ from sqlalchemy import (Boolean, Float, ForeignKey, Index, Integer, JSON, LargeB
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.extensions import db
-from server.models.base import UTCDateTime, utcnow
+from core.db import db
+from core.models.base import UTCDateTime, utcnow
 
 
 class LexiconWord(db.Model):

@@ -3,7 +3,7 @@ deepest area whose gazetteer entry the text names.
 
 The gazetteer is every area's name (also without its 社区/街道/网格/村 suffix) plus the aliases, roads and
 estates an office adds per area (`gridpatrol areas alias CJ05-1-3 映月路 东风小区`) — never a generic word
-like 楼下 or 小区 (server.domain.place_names, which also keeps names unique and unshadowed). The deepest matching
+like 楼下 or 小区 (core.domain.place_names, which also keeps names unique and unshadowed). The deepest matching
 area wins (a grid's road beats its community's name), then the longest name. No match: the caller's intake
 area.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from server.domain.place_names import routing_names
+from core.domain.place_names import routing_names
 
 CJK = r"\u3400-\u9fff"
 # A mention starts after the last of these: "门口有人在映月路" → "映月路".
@@ -43,7 +43,7 @@ class Gazetteer:
 
     def add_area(self, area_id: int, code: str, name: str, kind: str, depth: int, aliases=()) -> None:
         self.names[area_id] = (code, name, kind)
-        # server.domain.place_names decides what a name routes by (never a generic word such as 楼下)
+        # core.domain.place_names decides what a name routes by (never a generic word such as 楼下)
         for variant in routing_names(name):
             self.entries.append(Entry(variant, area_id, code, depth, "name"))
         for alias in aliases:

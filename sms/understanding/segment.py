@@ -20,6 +20,8 @@ import os
 import threading
 from importlib import resources
 
+from sms.understanding.lexicon_file import shipped_rows
+
 WORDS = "data/words.txt.gz"
 COMMON_WORD = 20  # jieba frequency above which a written span is a word of its own, not a slip
 KEEP_RARE = 3     # a rarer word holding a one-character cue is kept from this frequency
@@ -109,7 +111,6 @@ def build(path=None) -> int:
 
     import jieba
 
-    from sms.understanding.category import shipped_rows
     singles = {word for *_, word in shipped_rows() if len(word) == 1}
     kept = []
     with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as source:

@@ -1,8 +1,9 @@
 """The understanding feature over a database session: the office's lexicon, gazetteer and model, the intake
-area, what each report was understood as, the 待分类 list, recategorisation and retraining. Plain functions;
-the SMS commands, the CLI, the API and the dashboard are thin adapters over them.
+area, what each report was understood as, the 待分类 list, what a recategorisation teaches (the category
+change itself, and who may make it, are the domain's: core.domain.incident_edits) and retraining. Plain
+functions; the SMS commands, the CLI, the API and the dashboard are thin adapters over them.
 
-The lexicon, gazetteer and model are cached per process for 30 s like the catalogue (sms.commands._cached):
+The lexicon, gazetteer and model are cached per process for 30 s like the catalogue (sms.reference_cache):
 a word, an alias or a retrained model from another process is used within half a minute; in the same
 process at once.
 """
@@ -15,31 +16,22 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
-from server.domain.areas import area_by_code
-from server.domain.place_names import check_place_names
-from server.errors import Invalid, NotFound
-from server.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
+from core.domain.areas import area_by_code
+from core.domain.errors import Invalid, NotFound
+from core.domain.place_names import check_place_names
+from core.models import LEADER_ROLES, Area, Assignment, Category, Incident, Member, utcnow
+from sms.reference_cache import cached as _cached, clear_caches
 from sms.understanding import Gazetteer, Lexicon, build_lexicon, prepare
 from sms.understanding.segment import segment
 from sms.understanding.model import Model, shipped
 from sms.understanding.models import (AreaAlias, IncidentUnderstanding, LexiconWord, Recategorisation,
                                       UnderstandingModel)
 from sms.understanding.train import corrections_as_examples, shipped_corpus, train
-from server.domain import audit
-from server.domain.access import can_act_on_incident, require, scope_filter
-from server.domain.incident_edits import update_incident
+from core.domain import audit, incident_edits
+from core.domain.access import scope_filter
+from core.domain.categories import find_category
 
 KINDS = ("term", "context", "object:burn", "object:uncovered", "object:smoke", "object:setoff")
-
-
-def _cached(session: Session, name: str, load):
-    from sms.commands import _cached as cached  # local: sms.commands imports this module (store)
-    return cached(session, name, load)
-
-
-def clear_caches() -> None:
-    from sms.commands import clear_caches as clear  # local: sms.commands imports this module (store)
-    clear()
 
 
 # ---------------------------------------------------------------- lexicon
@@ -59,20 +51,6 @@ def lexicon(session: Session) -> Lexicon:
         prepare(built)
         return built
     return _cached(session, "understanding_lexicon", load)
-
-
-def find_category(session: Session, name: str) -> Category:
-    """A category by number, code, Chinese or English name (烟花爆竹, 6, fireworks)."""
-    name = (name or "").strip()
-    query = select(Category)
-    if name.isdigit():
-        category = session.scalar(query.where(Category.number == int(name)))
-    else:
-        category = session.scalar(query.where(Category.code == name.casefold())) or session.scalar(
-            query.where(Category.name_zh == name)) or session.scalar(query.where(Category.name_en == name))
-    if category is None:
-        raise NotFound(f"no category {name!r}", details={"category": [f"Unknown category {name!r}."]})
-    return category
 
 
 def add_words(session: Session, category_name: str, words: list[str], *, kind: str = "term",
@@ -160,7 +138,7 @@ def gazetteer(session: Session) -> Gazetteer:
 
 def add_aliases(session: Session, code: str, aliases: list[str], *, added_by: str = "",
                 within: list[str] | None = None) -> tuple[Area, list[str]]:
-    """Aliases are places texts are routed by: checked like area names (server.domain.place_names; `within`:
+    """Aliases are places texts are routed by: checked like area names (core.domain.place_names; `within`:
     the actor's admin subtrees, None = everywhere, the shell's operator)."""
     area = area_by_code(session, code)
     if area is None:
@@ -256,30 +234,21 @@ def pending_triage(session: Session, principal=None, limit: int = 200) -> list[t
     return [tuple(r) for r in session.execute(query).all()]
 
 
-def require_may_recategorise(principal, incident: Incident, learn: list[str] | None = None) -> None:
-    """Who may: the permission table's incidents/update row over where the report was found or who handles
-    it; teaching words (`learn`) also needs its lexicon/create row — the lexicon is one for the whole
-    installation, so only an installation-wide role (a global admin) changes it. The API and the dashboard
-    both ask this."""
-    can_act_on_incident(principal, incident, "update")
-    if learn:
-        require(principal, "create", "lexicon", what="teach the classifier words (one lexicon for every area)")
-
-
 def recategorise(session: Session, incident: Incident, category_name: str, *, actor: Member | None = None,
                  actor_label: str = "", channel: str = "api", learn: list[str] | None = None,
                  now: datetime | None = None) -> Recategorisation:
-    """One action: set the category, take the incident off the 待分类 list, record the change with the
-    text's words no cue knew (the office's to-do list for the lexicon), and optionally teach some of them."""
+    """One action: the domain's recategorisation (core.domain.incident_edits.recategorise; the adapters ask
+    require_may_recategorise first), then what the understanding learns from it: the incident leaves the
+    待分类 list, the change is recorded with the text's words no cue knew (the office's to-do list for the
+    lexicon), and optionally some of them are taught."""
     now = now or utcnow()
     category = find_category(session, category_name)
-    old = incident.category
     understanding = session.get(IncidentUnderstanding, incident.id)
     text = understanding.text if understanding else incident.description
     require_words_in_text(learn or [], text)
     known = lexicon(session)
     missed = unknown_words(text, known)
-    update_incident(session, incident, {"category": category}, channel=channel, actor=actor, now=now)
+    old = incident_edits.recategorise(session, incident, category, actor=actor, channel=channel, now=now)
     change = Recategorisation(incident_id=incident.id, from_category_id=old.id, to_category_id=category.id,
                               text=text, words=missed, actor_member_id=actor.id if actor else None,
                               actor_label=actor_label or (actor.name if actor else ""), channel=channel, at=now)

@@ -24,7 +24,7 @@ from importlib import resources
 from sms.parser import normalize
 from sms.understanding.category import Lexicon, build_lexicon
 from sms.understanding.features import features, read
-from sms.understanding.model import Model
+from sms.understanding.model import Model, shipped_path
 
 C = 4.0                # inverse regularisation strength, chosen by cross-validation on the training corpus
 CORRECTION_SHARE = 0.01   # one correction weighs this share of the shipped corpus
@@ -168,7 +168,6 @@ def train(examples: list[Example], lexicon: Lexicon | None = None, *, c: float =
 def main(argv=None) -> int:
     """Rebuild the shipped model from the shipped corpus: python -m sms.understanding.train [--out PATH]."""
     import argparse
-    from sms.understanding.model import shipped_path
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)

@@ -100,8 +100,8 @@ def shared(app, client):
 
 @pytest.mark.parametrize("method,path,body,status,code", CASES, ids=[f"{c[0]} {c[1]} {i}" for i, c in enumerate(CASES)])
 def test_bad_input_is_a_precise_4xx(shared, method, path, body, status, code):
-    from server.extensions import db
-    from server.models import AuditLog
+    from core.db import db
+    from core.models import AuditLog
     app, client, world, ticket = shared
     with app.app_context():
         before = db.session.scalar(db.select(db.func.count()).select_from(AuditLog))

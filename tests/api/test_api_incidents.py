@@ -156,8 +156,8 @@ def test_list_filters(app, client, world):
     assert tickets(responsible_level="subdistrict") == [b["ticket"]]
     assert tickets(since="2000-01-01T00:00:00Z", until="2001-01-01T00:00:00Z") == []
     assert tickets(overdue="true") == []
-    from server.extensions import db
-    from server.models import Incident, utcnow
+    from core.db import db
+    from core.models import Incident, utcnow
     with app.app_context():
         incident = db.session.get(Incident, a["id"])
         incident.deadline = utcnow() - timedelta(hours=1)

@@ -76,7 +76,7 @@ def test_schedule_scope(client, world):
 
 def test_schedule_domain_rules():
     from types import SimpleNamespace
-    from server.domain.patrol_calendar import is_active_on, lunar_date, window_minutes
+    from core.domain.patrol_calendar import is_active_on, lunar_date, window_minutes
     season = SimpleNamespace(active_from=date(2026, 11, 25), active_to=date(2026, 2, 28))
     assert is_active_on(season, date(2031, 12, 31)) and is_active_on(season, date(2031, 2, 28))
     assert not is_active_on(season, date(2031, 3, 1))

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Area
+from core.db import db
+from core.models import Area
 from tests.support.api_helpers import as_, assert_error
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 
 pytestmark = pytest.mark.both_databases  # each regression was a database error turned 500 on one backend or the other
 
@@ -68,7 +68,7 @@ def test_patrol_sms_with_a_non_decimal_digit_is_answered_not_500(console_app):
 
 
 def test_member_name_of_only_spaces_is_422_and_writes_nothing(app, client, world):
-    from server.models import Member
+    from core.models import Member
     admin = as_(client, world, "admin")
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Member))
@@ -95,7 +95,7 @@ def gridpatrol(app, tmp_path):
 
 @pytest.mark.parametrize("name", ["", "   ", "王" * 101])
 def test_cli_admin_create_with_a_blank_or_overlong_name_is_refused(app, gridpatrol, name):
-    from server.models import Member, StaffToken
+    from core.models import Member, StaffToken
     result = gridpatrol("admin", "create", "--name", name, "--phone", "17001000099")
     assert result.exit_code == 1, result.output
     assert "name" in result.stderr and "Traceback" not in result.output
@@ -106,7 +106,7 @@ def test_cli_admin_create_with_a_blank_or_overlong_name_is_refused(app, gridpatr
 
 
 def test_cli_device_register_with_an_overlong_name_is_refused(app, world, gridpatrol):
-    from server.models import Device
+    from core.models import Device
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Device))
     result = gridpatrol("device", "register", "--phone", "17000000008", "--name", "手机" * 60)
@@ -125,7 +125,7 @@ NUL_ROSTER = ("社区,网格,姓名,电话,角色\n白马社区,白马一网格,
 
 
 def test_roster_with_a_nul_cell_is_refused_by_line_and_writes_nothing(app, client, world):
-    from server.models import Member
+    from core.models import Member
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Member))
     for commit in ("false", "true"):
@@ -138,7 +138,7 @@ def test_roster_with_a_nul_cell_is_refused_by_line_and_writes_nothing(app, clien
 
 
 def test_cli_roster_import_of_a_broken_file_is_a_clear_refusal(app, world, gridpatrol, tmp_path):
-    from server.models import Member
+    from core.models import Member
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Member))
     nul, junk = tmp_path / "nul.csv", tmp_path / "junk.xlsx"

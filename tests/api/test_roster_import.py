@@ -5,10 +5,10 @@ import io
 
 from sqlalchemy import func, select
 
-from server.domain.roster import import_roster, plan_roster
-from server.domain.roster_files import read_roster
-from server.extensions import db
-from server.models import Area, Assignment, AuditLog, Member
+from core.domain.roster import import_roster, plan_roster
+from core.domain.roster_files import read_roster
+from core.db import db
+from core.models import Area, Assignment, AuditLog, Member
 from tests.conftest import bearer
 from tests.support.roster_helpers import GOOD_ROWS, HEADER_EN, csv_bytes, xlsx_bytes
 
@@ -83,7 +83,7 @@ def test_gb18030_csv_commit_creates_areas_members_and_ordered_leaders(app, clien
         assert grid.parent_id == xinhua.id and grid.path.startswith(xinhua.path)
         feng = session.scalar(select(Member).where(Member.phone == "+8617001000001"))
         assert sorted(a.area.code for a in feng.assignments) == ["HD03-1-1", "HD03-1-3"]
-        from server.domain.areas import leaders_of
+        from core.domain.areas import leaders_of
         assert [m.name for m in leaders_of(session, xinhua)] == ["何书记", "高主任"]
         ranks = {a.member.name: (a.role, a.rank) for a in session.scalars(
             select(Assignment).where(Assignment.area_id == xinhua.id))}
@@ -206,7 +206,7 @@ def test_title_rows_above_the_header_are_skipped_and_lines_stay_true(app, sessio
 
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from server.errors import Invalid  # noqa: E402
+from core.domain.errors import Invalid  # noqa: E402
 
 _cells = st.one_of(st.text(max_size=12), st.sampled_from(["映月社区", "映月一网格", "网格员", "组长", "副组长",
                                                           "社区书记", "17001000071", "+8617001000072", "", " "]))

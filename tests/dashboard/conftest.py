@@ -34,9 +34,9 @@ def build_patrolled_demo(app) -> dict:
     from datetime import timedelta
 
     from server.demo import load_demo
-    from server.extensions import db
-    from server.models import utcnow
-    from workers.planning import plan_windows
+    from core.db import db
+    from core.models import utcnow
+    from core.domain.patrol_windows import plan_windows
     with app.app_context():
         out = load_demo(db.session)
         plan_windows(db.session, utcnow() - timedelta(days=1))  # yesterday's windows too: a week has begun
@@ -54,11 +54,11 @@ def patrol_the_demo(session, config) -> None:
 
     from sqlalchemy import select
 
-    from server.domain.patrols import create_patrol
-    from server.models import Area, Assignment, utcnow
+    from core.domain.patrols import create_patrol
+    from core.models import Area, Assignment, utcnow
     from sms.inbound import receive
-    from workers.models import PatrolWindow
-    from workers.scans import scan_missed_patrols
+    from core.models.alerts import PatrolWindow
+    from core.domain.missed_patrols import scan_missed_patrols
 
     now = utcnow()
     grids = {a.id: a for a in session.scalars(select(Area).where(Area.kind == "grid").order_by(Area.id))}

@@ -24,8 +24,8 @@ def test_login_page_and_wrong_password(page, live_server, demo, screenshot):
 def _tickets_in(app, code: str) -> set[str]:
     from sqlalchemy.orm import aliased
 
-    from server.extensions import db
-    from server.models import Area, Incident
+    from core.db import db
+    from core.models import Area, Incident
     found, responsible = aliased(Area), aliased(Area)
     with app.app_context():
         root = db.session.scalar(select(Area).where(Area.code == code))
@@ -66,8 +66,8 @@ def test_write_without_csrf_token_is_refused(page, live_server, demo, app):
     forged = page.request.post(f"/dashboard/problems/{ticket}/act",
                                form={"action": "note", "note": "no token", "csrf_token": "forged"})
     assert forged.status == 403
-    from server.extensions import db
-    from server.models import IncidentEvent
+    from core.db import db
+    from core.models import IncidentEvent
     with app.app_context():
         assert db.session.scalar(select(IncidentEvent.id).where(IncidentEvent.note == "no token")) is None
     token = page.get_attribute("meta[name=csrf-token]", "content")

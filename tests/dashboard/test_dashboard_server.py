@@ -16,16 +16,16 @@ def _token(client, path="/dashboard/login") -> str:
 
 
 def _set_password(app, phone: str, password: str) -> None:
-    from server.domain.members import member_by_phone, set_password
-    from server.extensions import db
+    from core.domain.members import member_by_phone, set_password
+    from core.db import db
     with app.app_context():
         set_password(member_by_phone(db.session, phone), password)
         db.session.commit()
 
 
 def _leader_phone(app) -> str:
-    from server.extensions import db
-    from server.models import Assignment, Member
+    from core.db import db
+    from core.models import Assignment, Member
     with app.app_context():
         return db.session.scalar(select(Member.phone).join(Assignment).where(Assignment.role == "community_leader")
                                  .order_by(Member.id))
@@ -82,7 +82,7 @@ def test_password_set_command_and_sign_in(app, world, tmp_path):
 
 def test_demo_leaders_have_the_listed_password(db):
     from server.demo import load_demo
-    from server.domain.members import check_password, member_by_phone
+    from core.domain.members import check_password, member_by_phone
     out = load_demo(db.session)
     db.session.commit()
     entry = next(e for e in out["staff_tokens"] if e["role"] == "community_leader")
@@ -98,8 +98,8 @@ def test_pages_need_sign_in_and_keep_scope(app, client, world):
     phone = _leader_phone(app)
     _set_password(app, phone, "correct-horse")
     client.post("/dashboard/login", data={"phone": phone, "password": "correct-horse", "csrf_token": _token(client)})
-    from server.extensions import db
-    from server.models import Area
+    from core.db import db
+    from core.models import Area
     with app.app_context():
         codes = list(db.session.scalars(select(Area.code).where(Area.kind == "community").order_by(Area.code)))
     answers = {code: client.get(f"/dashboard/problems?area={code}").status_code for code in codes}

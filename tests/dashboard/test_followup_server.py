@@ -16,9 +16,9 @@ def _token(client, path="/dashboard/password") -> str:
 
 
 def signed_in(app, member_id: int):
-    from server.domain.members import set_password
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.members import set_password
+    from core.db import db
+    from core.models import Member
     with app.app_context():
         member = db.session.get(Member, member_id)
         set_password(member, PASSWORD)
@@ -32,8 +32,8 @@ def signed_in(app, member_id: int):
 
 
 def _codes(app) -> int:
-    from server.extensions import db
-    from server.models.pairing import PairingCode
+    from core.db import db
+    from core.models.pairing import PairingCode
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(PairingCode))
 
@@ -60,8 +60,8 @@ def test_pairing_needs_the_devices_pair_row_over_the_member_and_csrf(app, world)
 
 
 def test_pairing_a_deactivated_member_is_refused_with_a_message(app, world):
-    from server.extensions import db
-    from server.models import Member
+    from core.db import db
+    from core.models import Member
     with app.app_context():
         db.session.get(Member, world.ids["patroller"]).active = False
         db.session.commit()
@@ -76,8 +76,8 @@ def test_pairing_a_deactivated_member_is_refused_with_a_message(app, world):
 
 def _pending_ticket(app) -> str:
     """A resident's text no category is sure of, through the real inbound path: 待分类 at the intake area HD03."""
-    from server.extensions import db
-    from server.models import Incident
+    from core.db import db
+    from core.models import Incident
     from sms.inbound import receive
     with app.app_context():
         receive(db.session, message_sid="SMfollowup000001", sender="+8617009990201", body="楼下有人玩呲花，吓死人",
@@ -87,8 +87,8 @@ def _pending_ticket(app) -> str:
 
 
 def _still_pending(app, ticket: str) -> bool:
-    from server.extensions import db
-    from server.models import Incident
+    from core.db import db
+    from core.models import Incident
     from sms.understanding.models import IncidentUnderstanding
     with app.app_context():
         incident = db.session.scalar(select(Incident).where(Incident.ticket == ticket))
@@ -132,7 +132,7 @@ def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
     again = leader.post(f"/dashboard/triage/{ticket}", data={"category": "5", "csrf_token": _token(leader)},
                         follow_redirects=True)
     assert "已不在待分类列表中" in again.get_data(as_text=True)
-    from server.extensions import db
+    from core.db import db
     from sms.understanding.models import LexiconWord, Recategorisation
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Recategorisation)) == 1
@@ -151,12 +151,12 @@ def test_triage_is_scoped_and_bad_input_changes_nothing(app, world):
 
 
 def test_the_dashboard_asks_the_permission_table_instead_of_copying_it():
-    """No private helper of another feature and no role set of its own: pages ask server.domain.access (or a
+    """No private helper of another feature and no role set of its own: pages ask core.domain.access (or a
     public function the API shares), so a rule lives once."""
     import ast
     from pathlib import Path
 
-    from server.models import ROLES
+    from core.models import ROLES
     root = Path(__file__).resolve().parents[2] / "web" / "dashboard"
     found = []
     for path in sorted(root.glob("*.py")):
@@ -172,7 +172,7 @@ def test_the_dashboard_asks_the_permission_table_instead_of_copying_it():
 
 
 def test_the_new_rows_of_the_permission_table():
-    from server.domain.access import GLOBAL, STAFF, roles_for, rule
+    from core.domain.access import GLOBAL, STAFF, roles_for, rule
     assert roles_for("devices", "pair") == STAFF and roles_for("devices", "create") == {"admin"}
     assert roles_for("lexicon", "create") == {"admin"} and rule("lexicon", "create").scope == GLOBAL
     assert roles_for("lexicon", "read") == STAFF and roles_for("dashboard", "use") == STAFF

@@ -44,8 +44,8 @@ def test_leader_pairs_a_phone_for_a_patroller(page, live_server, demo, screensho
 
     page.goto("/dashboard/people?area=CJ05-1-2")
     assert "新手机" in page.locator("#members tbody tr", has_text=patroller["name"]).inner_text()
-    from server.extensions import db
-    from server.models import AuditLog, Member
+    from core.db import db
+    from core.models import AuditLog, Member
     with app.app_context():
         entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "device.pairing_code"))
         assert entry.channel == "web" and db.session.get(Member, entry.actor_member_id).phone == mine["phone"]

@@ -16,8 +16,8 @@ HINTED_TEXT = "对面平房院子里黑烟滚滚"
 
 def text_in(app, sid: str, body: str, sender: str) -> str:
     """A resident's text through the real inbound path; returns the ticket it was filed under."""
-    from server.extensions import db
-    from server.models import Incident
+    from core.db import db
+    from core.models import Incident
     from sms.inbound import receive
     with app.app_context():
         receive(db.session, message_sid=sid, sender=sender, body=body, config=app.config)
@@ -64,8 +64,8 @@ def test_recategorise_a_resident_text_from_the_triage_page(page, live_server, de
     assert "烟花爆竹" in page.inner_text("h1")
     screenshot(page, "dashboard-triage-history")
 
-    from server.extensions import db
-    from server.models import AuditLog, Incident
+    from core.db import db
+    from core.models import AuditLog, Incident
     from sms.understanding.models import Recategorisation
     with app.app_context():
         change_row = db.session.scalar(select(Recategorisation))

@@ -3,8 +3,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from server.domain import incidents as rules
-from server.domain.errors import Conflict, IllegalTransition, Invalid
+from core.domain import incidents as rules
+from core.domain.errors import Conflict, IllegalTransition, Invalid
 
 ALL = ("open", "in_progress", "resolved", "closed", "rejected", "duplicate")
 
@@ -35,14 +35,14 @@ def test_deadlines_by_handling_class():
 def w(session, world):
     """The world's records loaded into this test's session (the world fixture's session is closed)."""
     from types import SimpleNamespace
-    from server.models import Area, Member
+    from core.models import Area, Member
     return SimpleNamespace(**{k: session.get(Area, world.ids[k]) for k in ("g11", "c1")},
                            **{k: session.get(Member, world.ids[k]) for k in ("patroller", "c1_leader")})
 
 
 def _incident(session, w, **kw):
     from sqlalchemy import select
-    from server.models import Category
+    from core.models import Category
     category = session.scalar(select(Category).where(Category.code == "coal"))
     return rules.create_incident(session, category=category, area=w.g11, channel="api", source="staff", **kw)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from server.domain.patrol_calendar import (effective_schedule, heightened_applies, lunar_dates, season_active,
+from core.domain.patrol_calendar import (effective_schedule, heightened_applies, lunar_dates, season_active,
                                            window_containing, windows_for_date, windows_on)
 from tests.support.api_helpers import as_
 from tests.support.sms_fixtures import console_app  # noqa: F401 (fixture)
@@ -32,9 +32,9 @@ def _campaign(season: str, lunar: str) -> dict:
 
 
 def _planned_labels(app, grid_id: int, day: date) -> list[str]:
-    from server.extensions import db
-    from workers.models import PatrolWindow
-    from workers.planning import plan_windows
+    from core.db import db
+    from core.models.alerts import PatrolWindow
+    from core.domain.patrol_windows import plan_windows
     with app.app_context():
         plan_windows(db.session, local(day.year, day.month, day.day), days_ahead=0)
         db.session.commit()
@@ -72,8 +72,8 @@ def test_wrapping_season_is_planned_all_winter():
 
 def test_wrapping_season_alerts_missed_patrols(session, world):
     from tests.support.workers_helpers import add_schedule, load_world
-    from workers.planning import plan_windows
-    from workers.scans import scan_missed_patrols
+    from core.domain.patrol_windows import plan_windows
+    from core.domain.missed_patrols import scan_missed_patrols
     w = load_world(session, world)
     add_schedule(session, w.c1, active_from=date(2026, 11, 25), active_to=date(2026, 2, 28))
     plan_windows(session, local(2026, 12, 10, 7, 0))
@@ -121,8 +121,8 @@ def test_one_rule_for_several_active_schedules_on_one_area():
 def test_sms_check_in_outside_the_campaign_season_names_the_daily_window(console_app):  # noqa: F811
     """Was: the SMS reply asked for the effective schedule without a day, got the (inactive) winter
     campaign and told a patroller checking in at 09:35 in June that it was outside every window."""
-    from server.extensions import db
-    from server.models import PatrolSchedule
+    from core.db import db
+    from core.models import PatrolSchedule
     from sms.inbound import receive
     from tests.support.sms_fixtures import sms_world
     world = sms_world(console_app)

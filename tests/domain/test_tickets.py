@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from server.domain.tickets import FIRST_TICKET, allocate_tickets, next_ticket
+from core.domain.tickets import FIRST_TICKET, allocate_tickets, next_ticket
 
 pytestmark = pytest.mark.both_databases  # the ticket counter is an upsert per dialect; first tickets race
 
@@ -24,9 +24,9 @@ def test_tickets_are_consecutive_across_single_and_batch_allocation(session):
 def test_two_first_incidents_at_once_both_get_a_ticket(postgres_url, tmp_path):
     """Was: `incidents.next_ticket` INSERTed the counter row plainly; the second of two first incidents
     waited on the first's row lock and then failed with a unique violation."""
-    from server.domain.incidents import create_incident
-    from server.extensions import db
-    from server.models import Area, Category, Incident
+    from core.domain.incidents import create_incident
+    from core.db import db
+    from core.models import Area, Category, Incident
     from tests.conftest import make_app, reset_database
     from tests.support.factories import build_world
     app = make_app(postgres_url, tmp_path)
@@ -79,9 +79,9 @@ def test_two_first_incidents_at_once_both_get_a_ticket(postgres_url, tmp_path):
 def test_orm_and_sync_paths_build_the_same_incident(app, client, world):
     """`create_incident` (API, SMS) and a sync push (COPY) share `new_incident_row`: same responsible
     level, deadline, state and created event for the same report."""
-    from server.domain.incidents import create_incident
-    from server.extensions import db
-    from server.models import Area, Category, Incident, IncidentEvent
+    from core.domain.incidents import create_incident
+    from core.db import db
+    from core.models import Area, Category, Incident, IncidentEvent
     from tests.support.sync_helpers import change, new_id, ok, sync
     # The promised date must lie ahead of "today": the test runs on the day the report is made.
     with time_machine.travel(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc), tick=True):
@@ -112,8 +112,8 @@ def test_orm_and_sync_paths_build_the_same_incident(app, client, world):
 
 @pytest.mark.parametrize("handling", ["committed"])
 def test_committed_without_promised_date_is_refused_by_every_path(session, handling):
-    from server.domain.incidents import new_incident_row
-    from server.domain.errors import Invalid
+    from core.domain.incidents import new_incident_row
+    from core.domain.errors import Invalid
     with pytest.raises(Invalid) as refused:
         new_incident_row(category=None, area=None, responsible=None, tz="Asia/Shanghai", source="sms",
                          handling_class=handling, reported_at=datetime(2026, 11, 23, tzinfo=timezone.utc))

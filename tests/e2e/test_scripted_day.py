@@ -34,7 +34,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import POSTGRES_URL, flush_test_redis
-from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
+from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
 from tests.support.plain_install import (ROOT, Processes, free_port, fresh_postgres_database, production_env,
                                          wait_for_http)
 from tests.support.tcp_proxy import TcpProxy
@@ -113,7 +113,7 @@ def test_scripted_day_under_faults(plain_bin, postgres_url, redis_url, tmp_path)
     import psycopg
     from redis import Redis
     from rq import Queue
-    from sync.client import DeviceClient, HttpTransport
+    from sync.device.client import DeviceClient, HttpTransport
 
     database_url = fresh_postgres_database(postgres_url, POSTGRES_URL.rpartition("/")[2].split("?")[0] + "_e2e")
     flush_test_redis(redis_url)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from server.jobs.runner import InProcessRunner, JobRunner, RQRunner, after_commit
+from core.jobs.runner import InProcessRunner, JobRunner, RQRunner, after_commit
 from tests.conftest import flush_test_redis, make_app
 from tests.support.jobs_support import record
 
@@ -65,7 +65,7 @@ def test_enqueue_runs_by_dotted_path_and_by_callable(harness, tmp_path):
 
 
 def test_enqueue_after_commit_runs_after_commit_only(harness, tmp_path):
-    from server.extensions import db
+    from core.db import db
     out = tmp_path / "out.txt"
     with harness.app.app_context():
         db.session.execute(text("SELECT 1"))
@@ -106,7 +106,7 @@ def test_enqueue_in_and_enqueue_at_wait_until_due(harness, tmp_path):
 
 
 def test_after_commit_helper_forgets_on_rollback(harness):
-    from server.extensions import db
+    from core.db import db
     calls = []
     with harness.app.app_context():
         db.session.execute(text("SELECT 1"))
@@ -122,7 +122,7 @@ def test_after_commit_waits_for_the_transaction_not_a_savepoint(harness):
     """A SAVEPOINT released or rolled back inside the transaction (`begin_nested()`, as the outbox's insert) is
     not the end of it: the hook runs once, at the real commit. (SQLAlchemy sends after_commit for a SAVEPOINT
     too: acting on it ran a text's send job before its row was committed, and the text waited for the sweep.)"""
-    from server.extensions import db
+    from core.db import db
     calls = []
     with harness.app.app_context():
         db.session.execute(text("SELECT 1"))

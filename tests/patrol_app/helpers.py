@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from server.domain.pairing import issue_pairing_code
-from server.extensions import db
-from server.models import Member
+from core.domain.pairing import issue_pairing_code
+from core.db import db
+from core.models import Member
 
 
 def pairing_code(app, member_id: int) -> str:

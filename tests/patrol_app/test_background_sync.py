@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Incident
+from core.db import db
+from core.models import Incident
 from tests.patrol_app.helpers import PENDING, open_paired, report_problem, wait_until
 
 pytestmark = pytest.mark.browser

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from server.cli import main
-from server.domain.access import Principal
-from server.domain.pairing import (CODE_LENGTH, issue_pairing_code, normalize_code, pairing_qr_svg,
+from core.domain.access import Principal
+from core.domain.pairing import (CODE_LENGTH, issue_pairing_code, normalize_code, pairing_qr_svg,
                                    redeem_pairing_code)
-from server.errors import Conflict, Forbidden, NotFound
-from server.extensions import db
-from server.models import AuditLog, Device, Member, utcnow
+from core.domain.errors import Conflict, Forbidden, NotFound
+from core.db import db
+from core.models import AuditLog, Device, Member, utcnow
 from tests.conftest import bearer
 
 
@@ -146,7 +146,7 @@ def test_cli_prints_code_link_and_qr(app, world, tmp_path):
 
 
 def test_guessing_codes_is_cut_off(app, world, client):
-    from server.domain.pairing import WRONG_CODES_ALLOWED
+    from core.domain.pairing import WRONG_CODES_ALLOWED
     with app.app_context():
         code = issue_pairing_code(db.session, db.session.get(Member, world.ids["patroller"])).code
         db.session.commit()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Incident
+from core.db import db
+from core.models import Incident
 from tests.patrol_app.helpers import PENDING, open_paired, sync_now, wait_until
 
 pytestmark = pytest.mark.browser

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from server.domain import incidents as rules
-from server.domain.schedules import create_schedule
-from server.domain.sites import create_site
-from server.extensions import db
-from server.models import Area, Category, Member, utcnow
+from core.domain import incidents as rules
+from core.domain.schedules import create_schedule
+from core.domain.sites import create_site
+from core.db import db
+from core.models import Area, Category, Member, utcnow
 from tests.patrol_app.helpers import go, pairing_code, wait_until
 from web.patrol_app.views import SHELL_MODULES, STATIC
 

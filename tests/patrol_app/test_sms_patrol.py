@@ -6,10 +6,10 @@ import uuid
 
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Patrol
+from core.db import db
+from core.models import Patrol
 from tests.conftest import bearer
-from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 
 
 def test_patrol_by_sms_then_sync_is_one_patrol(app, world, client):

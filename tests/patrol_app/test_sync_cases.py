@@ -8,13 +8,13 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import Device, Incident, Patrol
+from core.db import db
+from core.models import Device, Incident, Patrol
 from sync.admin import new_epoch
 from tests.conftest import bearer
 from tests.patrol_app.helpers import (PENDING, go, open_paired, report_problem, start_and_end_patrol, sync_now,
                                       wait_until)
-from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,5 @@
 """One set of vectors (sync_vectors.json), two implementations: the patrol app's JavaScript (run here with
-`node --test`, so CI runs it) and the reference client sync/client.py with sync/hlc.py."""
+`node --test`, so CI runs it) and the reference client sync/device/client.py with sync/hlc.py."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.client import DeviceClient, RETRY_STATUSES, SyncError, _Shrink
+from sync.device.client import DeviceClient, RETRY_STATUSES, SyncError, _Shrink
 from sync.hlc import Clock, parse
 
 HERE = Path(__file__).parent
@@ -77,7 +77,7 @@ class _Scripted:
     def post(self, body):
         status = self.statuses.pop(0)
         if status is None:
-            from sync.client import TransportError
+            from sync.device.client import TransportError
             raise TransportError("timed out")
         return status, {"ok": True} if status == 200 else {"error": "x", "message": "x"}
 

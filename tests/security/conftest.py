@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.sms_fixtures import _close, build_sms_app
-from tests.support.sms_standins import AndroidPhoneStandIn, android_config
+from sms.providers.android.standin import AndroidPhoneStandIn, android_config
 
 
 @pytest.fixture

@@ -23,16 +23,16 @@ def area_admin(client, world, area: str = "HD03-1", phone: str = "+8617000000090
 
 
 def audit_entries(app, action: str) -> list[dict]:
-    from server.extensions import db
-    from server.models import AuditLog
+    from core.db import db
+    from core.models import AuditLog
     with app.app_context():
         return [a.summary for a in db.session.scalars(db.select(AuditLog).where(AuditLog.action == action)
                                                       .order_by(AuditLog.id))]
 
 
 def set_password(app, phone: str, password: str) -> None:
-    from server.domain.members import member_by_phone, set_password as set_it
-    from server.extensions import db
+    from core.domain.members import member_by_phone, set_password as set_it
+    from core.db import db
     with app.app_context():
         set_it(member_by_phone(db.session, phone), password)
         db.session.commit()

@@ -2,7 +2,7 @@
 name or alias it contains, so an area admin who named a new grid 白马社区 took the real 白马社区's reports
 (and read the reporters' phones), and one named 楼下网格 took every text with 楼下. Names and aliases must
 not shadow places outside the admin's subtree, must be unique where they route, and generic words are not
-place names — one domain rule (server.domain.place_names) for the API, the CLI and the roster import."""
+place names — one domain rule (core.domain.place_names) for the API, the CLI and the roster import."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -15,13 +15,13 @@ from tests.conftest import bearer
 from tests.security.helpers import area_admin
 from tests.support.api_helpers import as_, assert_error
 from tests.support.roster_helpers import csv_bytes
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 
 
 def _routed(app, text: str, sender: str = "+8613900005555") -> str:
     """The area code a resident's text is filed under, through the real SMS path."""
-    from server.extensions import db
-    from server.models import Incident
+    from core.db import db
+    from core.models import Incident
     response = signed_post(app.test_client(), "/sms/twilio/inbound", inbound_params(sender, text))
     assert response.status_code == 200 and ET.fromstring(response.data) is not None
     with app.app_context():
@@ -112,8 +112,8 @@ def test_the_roster_import_follows_the_same_rules(app, client, world):
 
 def test_an_old_generic_name_no_longer_routes_texts(console_app):
     """An area named before the rule (楼下网格, written straight to the database) takes no text with 楼下."""
-    from server.extensions import db
-    from server.models import Area
+    from core.db import db
+    from core.models import Area
     from tests.support.sms_fixtures import sms_world
     sms_world(console_app)
     with console_app.app_context():

@@ -70,7 +70,7 @@ def test_sms_pin_is_required_when_the_office_sets_one(app, client, world):
 
 
 def _text(app, sender: str, body: str, sid: str) -> str:
-    from server.extensions import db
+    from core.db import db
     from sms.inbound import receive
     with app.app_context():
         row = receive(db.session, message_sid=sid, sender=sender, body=body, config=dict(app.config))

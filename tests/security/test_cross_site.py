@@ -11,7 +11,7 @@ from tests.security.helpers import area_admin
 
 def test_rq_dashboard_refuses_cross_site_posts(tmp_path, db_url, redis_url):
     """Hole 10: Basic auth cached by the browser + no Origin check let any site POST to empty the queues."""
-    from server.extensions import db
+    from core.db import db
     from tests.conftest import make_app, reset_database
     from tests.support.factories import build_world
     app = make_app(db_url, tmp_path, REDIS_URL=redis_url)
@@ -37,8 +37,8 @@ def test_rq_dashboard_refuses_cross_site_posts(tmp_path, db_url, redis_url):
 
 def test_worker_health_shows_area_admins_no_tracebacks(app, client, world):
     """Hole 10: /api/v1/workers/health showed tracebacks with server paths to area admins."""
-    from server.extensions import db
-    from workers.models import PeriodicRun
+    from core.db import db
+    from core.models.alerts import PeriodicRun
     trace = ('Traceback (most recent call last):\n  File "/opt/gridpatrol/lib/python3.11/site-packages/workers/'
              'scans.py", line 12, in scan\nValueError: bad value in /srv/secret/config.py')
     with app.app_context():

@@ -61,9 +61,9 @@ def test_a_global_admin_is_still_created_by_a_global_admin(app, client, world):
 
 def test_escalated_member_cannot_act_by_sms(app, client, world):
     """The attack's payoff — acknowledging any incident by SMS — needs the global grant that is now refused."""
-    from server.domain.access import Principal
-    from server.extensions import db
-    from server.models import Area, Member
+    from core.domain.access import Principal
+    from core.db import db
+    from core.models import Area, Member
     own_id, me = area_admin(client, world)
     me.patch(f"/members/{own_id}", {"assignments": ESCALATE})
     with app.app_context():

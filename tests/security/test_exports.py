@@ -123,7 +123,7 @@ def test_every_export_route_is_scanned(app):
 
 
 def test_the_cell_writer_follows_the_owasp_rule():
-    from server.spreadsheets import safe_cell
+    from core.domain.spreadsheets import safe_cell
     for formula in HOSTILE:
         assert safe_cell(formula) == "'" + formula
     assert safe_cell("映月社区") == "映月社区" and safe_cell(3) == 3 and safe_cell(-1.5) == -1.5

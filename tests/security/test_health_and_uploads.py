@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.conftest import bearer
 from tests.support.roster_helpers import GOOD_ROWS, csv_bytes
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_standins import ANDROID_NUMBER
+from sms.providers.android.standin import ANDROID_NUMBER
 
 
 def test_public_health_names_no_provider_address_or_number(android_app):
@@ -37,8 +37,8 @@ def _token(client, path: str) -> str:
 
 
 def _signed_in_admin(app):
-    from server.domain.members import member_by_phone, set_password
-    from server.extensions import db
+    from core.domain.members import member_by_phone, set_password
+    from core.db import db
     with app.app_context():
         set_password(member_by_phone(db.session, "+8617000000001"), "admin-password-1")
         db.session.commit()
@@ -75,7 +75,7 @@ def test_roster_uploads_are_private_and_deleted_after_use_or_expiry(app, world):
     token = _dry_run(client)
     from workers.jobs import purge_roster_uploads_job
     with app.app_context():
-        from server.models import utcnow
+        from core.models import utcnow
         assert purge_roster_uploads_job(utcnow())["deleted"] == 0  # not yet expired
         assert purge_roster_uploads_job(utcnow() + timedelta(hours=2))["deleted"] >= 1
     assert list(folder.iterdir()) == []

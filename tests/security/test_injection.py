@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.api_helpers import as_
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 
 pytestmark = pytest.mark.both_databases  # SQL injection attempts meet each database's own parser
 

@@ -103,9 +103,9 @@ def test_device_cannot_rewrite_reported_at_or_handling(app, client, world):
 
 def test_leader_device_handling_change_writes_an_event_and_a_new_deadline(app, client, world):
     from datetime import date, timedelta
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Member
     with app.app_context():
         device, token = register_device(db.session, db.session.get(Member, world.ids["c1_leader"]), name="组长手机")
         db.session.commit()

@@ -1,6 +1,6 @@
 """Threat: a low-ranked leader taking over a higher account through a credential. Pairing a phone, setting a
 password and issuing a staff token all need authority over EVERY assignment the member holds (one rule,
-server.domain.scoping.authority_over_member): the global admin who also patrols a grid is not that grid
+core.domain.scoping.authority_over_member): the global admin who also patrols a grid is not that grid
 leader's to pair."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from tests.support.api_helpers import as_, assert_error
 
 
 def _admin_also_patrols(app, world, area_key: str = "g11") -> None:
-    from server.extensions import db
-    from server.models import Assignment, Member
+    from core.db import db
+    from core.models import Assignment, Member
     with app.app_context():
         admin = db.session.get(Member, world.ids["admin"])
         admin.assignments.append(Assignment(role="patroller", area_id=world.ids[area_key]))
@@ -26,8 +26,8 @@ def test_a_leader_cannot_pair_a_phone_for_the_global_admin_who_patrols_her_area(
     answer = client.post(f"/dashboard/people/members/{world.ids['admin']}/pair",
                          data={"csrf_token": csrf_of(client, "/dashboard/people")})
     assert answer.status_code == 302  # back to the list with the refusal, no code shown
-    from server.extensions import db
-    from server.models.pairing import PairingCode
+    from core.db import db
+    from core.models.pairing import PairingCode
     with app.app_context():
         assert db.session.query(PairingCode).count() == 0
     # her own patroller (every assignment inside her area) she may pair
@@ -37,11 +37,11 @@ def test_a_leader_cannot_pair_a_phone_for_the_global_admin_who_patrols_her_area(
 
 
 def test_the_pair_button_is_offered_only_where_the_rule_allows(app, world):
-    from server.domain.access import Principal
-    from server.domain.pairing import issue_pairing_code, may_pair
-    from server.errors import Forbidden
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.access import Principal
+    from core.domain.pairing import issue_pairing_code, may_pair
+    from core.domain.errors import Forbidden
+    from core.db import db
+    from core.models import Member
     _admin_also_patrols(app, world)
     with app.app_context():
         grid_leader = Principal.for_member(db.session.get(Member, world.ids["g11_leader"]))
@@ -61,10 +61,10 @@ def test_every_credential_follows_the_same_rule_for_a_member_in_two_communities(
     assert_error(scoped.put(f"/members/{both['id']}/password", {"password": "long-enough-1"}), 403)
     assert_error(scoped.post("/auth/tokens", {"member_id": both["id"]}), 403)
     assert_error(scoped.post("/devices", {"member_id": both["id"], "name": "x"}), 403)
-    from server.domain.access import Principal
-    from server.domain.pairing import may_pair
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.access import Principal
+    from core.domain.pairing import may_pair
+    from core.db import db
+    from core.models import Member
     with app.app_context():
         area_admin_member = db.session.scalar(db.select(Member).where(Member.phone == "+8617000000090"))
         assert not may_pair(Principal.for_member(area_admin_member), db.session.get(Member, both["id"]))
@@ -76,9 +76,9 @@ def test_every_credential_follows_the_same_rule_for_a_member_in_two_communities(
 # --- pairing codes: the wrong-code limit, proxies, deactivated members ------------------------------------
 
 def _code_for(app, member_id: int) -> str:
-    from server.domain.pairing import issue_pairing_code
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.pairing import issue_pairing_code
+    from core.db import db
+    from core.models import Member
     with app.app_context():
         code = issue_pairing_code(db.session, db.session.get(Member, member_id)).code
         db.session.commit()
@@ -100,7 +100,7 @@ def test_the_wrong_code_limit_holds_across_processes(app, world, tmp_path):
 @pytest.fixture
 def proxied(db_url, tmp_path):
     """The service behind one reverse proxy (GRIDPATROL_TRUSTED_PROXIES=1), with the usual world."""
-    from server.extensions import db
+    from core.db import db
     from tests.conftest import make_app, reset_database
     from tests.support.factories import build_world
     application = make_app(db_url, tmp_path, TRUSTED_PROXIES=1)
@@ -148,8 +148,8 @@ def test_a_code_issued_before_deactivation_is_void_after_reactivation(app, clien
 
 def test_a_deactivated_members_code_answers_like_a_wrong_code(app, client, world):
     code = _code_for(app, world.ids["patroller"])
-    from server.extensions import db
-    from server.models import Member
+    from core.db import db
+    from core.models import Member
     with app.app_context():  # deactivated without the API (a direct flip): the answer still names nobody
         db.session.get(Member, world.ids["patroller"]).active = False
         db.session.commit()

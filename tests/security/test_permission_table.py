@@ -1,13 +1,14 @@
-"""The ONE permission table (server/domain/access.py) covers every operation the server offers: a test
+"""The ONE permission table (core/domain/access.py) covers every operation the server offers: a test
 walks the OpenAPI document (and Flask's URL map, for the plain webhooks) and fails on any operation the
 table has no row for. Plus the table's small API as other features call it."""
 from __future__ import annotations
 
 import re
 
-from server.domain import access
-from server.domain.access import ENDPOINTS, PERMISSIONS, can, endpoint_rule, readable_scope, roles_for
-from server.models import ROLES
+from core.domain import access
+from core.domain.access import PERMISSIONS, can, readable_scope, roles_for
+from server.http.access import ENDPOINTS, endpoint_rule
+from core.models import ROLES
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -56,7 +57,7 @@ def test_legacy_names_read_the_table():
 
 
 def test_can_and_readable_scope_over_the_world(world, db):
-    from server.models import Area, Member
+    from core.models import Area, Member
     get = db.session.get
     leader = access.Principal.for_member(get(Member, world.ids["c1_leader"]))
     patroller = access.Principal.for_member(get(Member, world.ids["patroller"]))

@@ -9,7 +9,7 @@ RESIDENT = "+8613912345678"
 
 
 def _resident_report(app, text: str = "举报 烧煤 映月一网格 映月路12号") -> str:
-    from server.extensions import db
+    from core.db import db
     from sms.inbound import receive
     with app.app_context():
         row = receive(db.session, message_sid="SMprivacy1", sender=RESIDENT, body=text, config=dict(app.config))

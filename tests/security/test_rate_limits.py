@@ -1,5 +1,5 @@
 """Threat: floods that outrun the limits by arriving at once (hole 11): concurrent texts from one number,
-concurrent logins for one phone. Both limits are atomic now (server/domain/ratelimit.py)."""
+concurrent logins for one phone. Both limits are atomic now (core/domain/ratelimit.py)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +13,7 @@ SENDER = "+8613900001111"
 
 
 def _text(app, i: int) -> str:
-    from server.extensions import db
+    from core.db import db
     from sms.inbound import receive
     with app.app_context():
         try:

@@ -1,5 +1,5 @@
 """Threat: reading or acting outside one's areas, through the API or device sync. The permission table
-(server/domain/access.py) decides both; a device pulls what its member's roles may read (hole 2)."""
+(core/domain/access.py) decides both; a device pulls what its member's roles may read (hole 2)."""
 from __future__ import annotations
 
 import pytest
@@ -10,9 +10,9 @@ from tests.support.sync_helpers import change, new_id, ok, patrol_fields, pull_a
 
 
 def _device_for(app, member_id: int):
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Member
     with app.app_context():
         device, token = register_device(db.session, db.session.get(Member, member_id), name="phone")
         db.session.commit()
@@ -40,7 +40,7 @@ def test_patroller_device_pulls_only_her_grid(app, client, world):
 
 def test_sync_reads_with_the_api_reading_rule():
     """One definition: every synced collection is read by the table's readers; volunteers read nothing."""
-    from server.domain.access import READERS, SYNCED_COLLECTIONS, rule
+    from core.domain.access import READERS, SYNCED_COLLECTIONS, rule
     for collection in SYNCED_COLLECTIONS:
         assert rule(collection, "read").roles == READERS
         assert "volunteer" not in rule(collection, "read").roles
@@ -83,7 +83,7 @@ def test_roster_dry_run_neither_names_nor_attaches_members_of_other_districts(ap
 
 def test_resident_text_with_another_incidents_id_gets_a_new_ticket(app, client, world):
     """Hole 10: a resident text carrying another incident's #<uuid> was answered with that incident's ticket."""
-    from server.extensions import db
+    from core.db import db
     from sms.inbound import receive
     admin = as_(client, world, "admin")
     secret = admin.post("/incidents", {"category": "coal", "area": "HD03-2-1"}).get_json()
@@ -183,7 +183,7 @@ def test_every_endpoint_family_with_each_roles_token(app, client, world, role):
 
 def test_sms_query_follows_the_reading_rule(app, client, world):
     """SMS commands ask the same table: a volunteer reads nobody else's tickets by SMS either."""
-    from server.extensions import db
+    from core.db import db
     from sms.inbound import receive
     new_member(client, world, "红袖标", "+8617000000071", [{"role": "volunteer", "area_code": "HD03-1"}])
     created = as_(client, world, "admin").post("/incidents", {"category": "coal", "area": "HD03-1-1"})

@@ -1,7 +1,7 @@
 """Threat: guessing a leader's password through the dashboard, and sign-ins that outlive 退出.
 
 The dashboard's sign-in and its 修改密码 page check passwords through the same function as
-POST /api/v1/auth/login (server.domain.logins): one per-phone lock, one count of failures, so concurrent
+POST /api/v1/auth/login (core.domain.logins): one per-phone lock, one count of failures, so concurrent
 attempts get at most the limit of password checks on either surface or both together. Signing out ends
 the sign-in on the server: a cookie saved before 退出 opens nothing afterwards."""
 from __future__ import annotations

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import AuditLog, Incident, Patrol, RateLimit
+from core.db import db
+from core.models import AuditLog, Incident, Patrol, RateLimit
 from sms.models import InboundMessage, OutboundMessage, SmsOptOut, SmsWebhookEvent
 from tests.conftest import make_app
 from tests.support.api_helpers import as_
 from tests.support.sms_fixtures import _close, build_sms_app, sms_world
-from tests.support.sms_standins import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
+from sms.providers.android.standin import AndroidPhoneStandIn, android_config, received_payload, signed_webhook
 
 PATROLLER = "+8617000000007"  # the test world's patroller (HD03-1-1)
 PIN = "4821"
@@ -38,8 +38,8 @@ def _text(app, body: str, sid: str, sender: str = PATROLLER):
 
 
 def _ticket(app, world) -> str:
-    from server.domain.incidents import create_incident
-    from server.models import Area, Category
+    from core.domain.incidents import create_incident
+    from core.models import Area, Category
     with app.app_context():
         dust = db.session.scalar(select(Category).where(Category.code == "dust"))
         incident = create_incident(db.session, category=dust, area=db.session.get(Area, world.ids["g11"]),

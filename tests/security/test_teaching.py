@@ -11,7 +11,7 @@ from sqlalchemy import select
 from server.cli import main
 from tests.conftest import bearer
 from tests.security.helpers import audit_entries
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 
 RESIDENT = "+8613900002222"
 ATTACK = ["鞭炮", "放鞭炮", "散煤", "烧散煤", "烟很大"]
@@ -25,15 +25,15 @@ def say(app, sender: str, body: str) -> str:
 
 
 def _category_of(app, text: str) -> str:
-    from server.extensions import db
+    from core.db import db
     from sms.understanding import categorise, store
     with app.app_context():
         return categorise(text, store.lexicon(db.session)).category
 
 
 def _pending(app, text: str, sid: str = "SMteach000000001") -> str:
-    from server.extensions import db
-    from server.models import Incident
+    from core.db import db
+    from core.models import Incident
     from sms.inbound import receive
     with app.app_context():
         receive(db.session, message_sid=sid, sender=RESIDENT, body=text, config=app.config)
@@ -90,8 +90,8 @@ def test_taught_words_are_listed_removed_and_audited(console_app, tmp_path):
     added, removed = audit_entries(console_app, "catalogue.words.add"), audit_entries(console_app,
                                                                                       "catalogue.words.remove")
     assert [a["words"] for a in added] == [["呲花"]] and [r["words"] for r in removed] == [["呲花"]]
-    from server.extensions import db
-    from server.models import AuditLog
+    from core.db import db
+    from core.models import AuditLog
     with console_app.app_context():
         actors = set(db.session.scalars(select(AuditLog.actor_member_id).where(AuditLog.action.like("catalogue.%"))))
         assert actors == {world.ids["admin"]}

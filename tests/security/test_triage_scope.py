@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import Area, Category, utcnow
+from core.db import db
+from core.models import Area, Category, utcnow
 from tests.conftest import bearer
 
 
 def _pending(session, area: Area, count: int, start, text: str) -> None:
-    from server.domain.incidents import create_incident
+    from core.domain.incidents import create_incident
     from sms.understanding.models import IncidentUnderstanding
     other = session.scalar(select(Category).where(Category.code == "other"))
     for n in range(count):
@@ -36,8 +36,8 @@ def test_a_big_backlog_elsewhere_does_not_hide_a_leaders_own_items(app, client, 
     everything = client.get("/api/v1/triage", headers=bearer(world.tokens["admin"])).get_json()["items"]
     assert len(everything) == 200 and {i["area"] for i in everything} == {"HD03-2-1"}  # oldest first, capped
     with app.app_context():
-        from server.domain.access import Principal
-        from server.models import Member
+        from core.domain.access import Principal
+        from core.models import Member
         from sms.understanding.store import pending_triage
         leader = Principal.for_member(db.session.get(Member, world.ids["c2_leader"]))
         assert len(pending_triage(db.session, leader)) == 200  # her own backlog, still capped

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.sms_standins import AliyunStandIn, AndroidPhoneStandIn
+from sms.providers.aliyun.standin import AliyunStandIn
+from sms.providers.android.standin import AndroidPhoneStandIn
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import xml.etree.ElementTree as ET
 import time_machine
 from sqlalchemy import select
 
-from server.extensions import db
+from core.db import db
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 from tests.support.workers_helpers import add_schedule, load_world, local
-from workers.models import PatrolWindow, WorkerAlert
-from workers.planning import plan_windows
-from workers.scans import scan_missed_patrols
+from core.models.alerts import PatrolWindow, WorkerAlert
+from core.domain.patrol_windows import plan_windows
+from core.domain.missed_patrols import scan_missed_patrols
 
 GRID_LEADER = "+8617000000005"  # 李网格, 组长 of HD03-1-1
 

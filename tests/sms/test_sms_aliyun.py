@@ -8,14 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from server.config import ConfigError
-from server.extensions import db
-from server.models import utcnow
+from core.settings import ConfigError
+from core.db import db
+from core.models import utcnow
 from sms.models import OutboundMessage, SmsProviderState
-from sms.outbox import queue_message, queue_messages, send_message_job, sweep_outbox
+from sms.outbox import queue_message, queue_messages, send_message_job
+from sms.sweep import sweep_sms
 from tests.conftest import make_app
 from tests.support.sms_fixtures import _close, build_sms_app
-from tests.support.sms_standins import ALIYUN_TEMPLATES, aliyun_config
+from sms.providers.aliyun.standin import ALIYUN_TEMPLATES, aliyun_config
 
 LEADER = "+8613800000001"
 
@@ -152,12 +153,12 @@ def test_the_sweeper_reconciles_delivery_with_query_send_details(aliyun_app, ali
     _queue(aliyun_app, "d1", missed())
     aliyun.next_status = 1  # the carrier has not answered yet
     with aliyun_app.app_context():
-        counts = sweep_outbox(db.session, utcnow() + timedelta(minutes=2))
+        counts = sweep_sms(db.session, utcnow() + timedelta(minutes=2))
         db.session.commit()
     assert counts["checked"] == 1 and counts["updated"] == 0 and _row(aliyun_app, "d1").state == "sent"
     aliyun.next_status = 3
     with aliyun_app.app_context():
-        counts = sweep_outbox(db.session, utcnow() + timedelta(minutes=4))
+        counts = sweep_sms(db.session, utcnow() + timedelta(minutes=4))
         db.session.commit()
     assert counts["updated"] == 1 and _row(aliyun_app, "d1").state == "delivered"
 

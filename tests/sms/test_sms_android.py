@@ -8,16 +8,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
-from server.models import utcnow
+from core.db import db
+from core.models import utcnow
 from sms.models import InboundMessage, OutboundMessage, SmsProviderState, SmsWebhookEvent
 from sms.inbound import file_event_job
 from sms.outbox import queue_message
 from sms.sweep import sweep_sms
 from tests.support.sms_fixtures import _close, build_sms_app, sms_world
-from tests.support.sms_standins import (ANDROID_NUMBER, android_config, received_payload,
+from sms.providers.android.standin import (ANDROID_NUMBER, android_config, received_payload,
                                 signed_webhook)
-from server.jobs.runner import JobRunner
+from core.jobs.runner import JobRunner
 
 RESIDENT = "+8613912345678"
 HOOK = "/sms/android/webhook"
@@ -165,7 +165,7 @@ def test_system_ping_records_the_heartbeat_shown_by_health_and_the_cli(android_a
         from sms.routing import provider_states
         detail = next(p for p in provider_states(db.session, android_app) if p["name"] == "android")
     assert detail["provider"]["number"] == ANDROID_NUMBER
-    from sms.cli import sms_group
+    from server.cli.sms import sms_group
     result = android_app.test_cli_runner().invoke(sms_group, ["status", "--probe"])
     assert result.exit_code == 0 and "android" in result.output and "probe pass" in result.output
 

@@ -16,11 +16,11 @@ from urllib.request import Request, urlopen
 import pytest
 from sqlalchemy import func, select
 
-from server.extensions import db
+from core.db import db
 from sms.models import InboundMessage, OutboundMessage, SmsWebhookEvent
 from tests.support.plain_install import free_port
 from tests.support.sms_fixtures import _close, build_sms_app, sms_world
-from tests.support.sms_standins import android_config, received_payload, signed_webhook
+from sms.providers.android.standin import android_config, received_payload, signed_webhook
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow_start  # gunicorn and an RQ worker, started and stopped

@@ -4,8 +4,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from server.extensions import db
-from sms.cli import sms_group
+from core.db import db
+from server.cli.sms import sms_group
 from sms.models import InboundMessage, OutboundMessage
 from tests.support.sms_fixtures import build_sms_app, sms_world
 

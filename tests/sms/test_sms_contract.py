@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from server.models import utcnow
+from core.models import utcnow
 from sms.providers import REGISTRY, provider_class
 from sms.providers.base import KINDS, RETRYABLE_KINDS, OutgoingSms, Provider, SendError
-from sms.segments import count_segments
-from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
-from tests.support.sms_standins import AliyunStandIn, AndroidPhoneStandIn, aliyun_config, android_config
+from core.domain.segments import count_segments
+from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL, TwilioStandIn
+from sms.providers.aliyun.standin import AliyunStandIn, aliyun_config
+from sms.providers.android.standin import AndroidPhoneStandIn, android_config
 
 PROVIDERS = ["console", "twilio", "android", "aliyun"]
 
@@ -125,7 +126,7 @@ def test_every_error_kind_is_known_and_health_is_a_dict(harness):
 
 
 def test_the_provider_is_built_from_configuration_and_refuses_missing_settings(harness):
-    from server.config import ConfigError
+    from core.settings import ConfigError
     if harness.name == "console":
         return
     with pytest.raises(ConfigError) as info:

@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import Incident, IncidentEvent, Patrol
+from core.db import db
+from core.models import Incident, IncidentEvent, Patrol
 from sms.models import InboundMessage, OutboundMessage
 from sms.outbox import queue_message
-from workers import texts
+from core.domain import alert_texts as texts
 from tests.conftest import bearer
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import FROM_NUMBER, inbound_params, signed_post
+from sms.providers.twilio.standin import FROM_NUMBER, inbound_params, signed_post
 
 RESIDENT = "+8613912345678"
 PATROLLER = "+8617000000007"      # 吴巡查, patroller of HD03-1-1

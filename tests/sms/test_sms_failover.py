@@ -8,13 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import utcnow
+from core.db import db
+from core.models import utcnow
 from sms import routing
 from sms.models import OutboundMessage, SmsProviderState
 from sms.outbox import queue_message, send_message_job
 from tests.support.sms_fixtures import _close, build_sms_app
-from tests.support.sms_standins import aliyun_config, android_config
+from sms.providers.aliyun.standin import aliyun_config
+from sms.providers.android.standin import android_config
 
 ADMIN = "+8613700000001"
 LEADER = "+8613800000009"

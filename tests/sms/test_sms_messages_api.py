@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server.extensions import db
-from server.models import utcnow
+from core.db import db
+from core.models import utcnow
 from sms.models import InboundMessage, OutboundMessage
 from tests.conftest import bearer
 from tests.support.sms_fixtures import sms_world

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from server.extensions import db
-from server.models import utcnow
+from core.db import db
+from core.models import utcnow
 from sms.models import OutboundMessage, SmsOptOut
 from sms.outbox import queue_message, send_message_job, sweep_outbox
-from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL
+from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC_BASE_URL
 
 pytestmark = pytest.mark.both_databases  # the outbox claims rows with FOR UPDATE / SKIP LOCKED (a no-op on SQLite)
 
@@ -215,7 +215,7 @@ def test_crash_before_the_provider_saw_it_sends_after_the_lease(twilio_app, stan
 
 def test_messaging_service_instead_of_a_from_number(db_url, tmp_path, stand_in):
     from tests.support.sms_fixtures import _close, build_sms_app
-    from tests.support.sms_helpers import twilio_config
+    from sms.providers.twilio.standin import twilio_config
     config = dict(twilio_config(stand_in), TWILIO_FROM_NUMBER=None, PUBLIC_BASE_URL=None,
                   TWILIO_MESSAGING_SERVICE_SID="MG" + "1" * 32)
     app = build_sms_app(db_url, tmp_path, **config)

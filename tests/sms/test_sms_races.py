@@ -8,14 +8,15 @@ from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
 import pytest
 
-from server.extensions import db
-from server.models import Incident, utcnow
+from core.db import db
+from core.models import Incident, utcnow
 from sms import inbound as inbound_module
 from sms.models import InboundMessage, OutboundMessage
-from sms.outbox import apply_status_callback, queue_message, send_message_job
+from sms.delivery import apply_status_callback
+from sms.outbox import queue_message, send_message_job
 from sms.parser import parse
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 
 pytestmark = pytest.mark.both_databases  # races: concurrency behaves differently per database
 

@@ -5,8 +5,8 @@ import string
 
 import pytest
 
-from server.domain.catalogue import DEFAULT_CATEGORIES
-from sms.segments import count_segments
+from core.domain.catalogue import DEFAULT_CATEGORIES
+from core.domain.segments import count_segments
 from sms.templates import FORMS, SAMPLE, SHORT_EN, TEMPLATES, WORDS, render
 
 SAMPLE_EN = dict(SAMPLE, category="rubbish fire", status="in progress", level="sub-district",
@@ -45,10 +45,10 @@ def test_forms_and_words_exist_in_both_languages():
 
 
 def test_worker_alert_texts_fit_one_segment_in_the_common_case():
-    """Alerts are written by workers/texts.py; with the longest category and a long grid code each is one
+    """Alerts are written by core/domain/alert_texts.py; with the longest category and a long grid code each is one
     segment (Chinese: 70 UCS-2 units; English stays GSM-7, so it must not quote 收到)."""
     from datetime import datetime, timezone
-    from workers import texts
+    from core.domain import alert_texts as texts
     deadline = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
     longest_zh = max((zh for _, _, zh, *_ in DEFAULT_CATEGORIES), key=len)
     for lang, category in (("zh", longest_zh), ("en", "coal")):

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from server.extensions import db
-from server.models import Incident, utcnow
+from core.db import db
+from core.models import Incident, utcnow
 from sms.models import InboundMessage, OutboundMessage
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
+from sms.providers.twilio.standin import AUTH_TOKEN, PUBLIC_BASE_URL, inbound_params, signed_post
 
 RESIDENT = "+8613912345678"
 INBOUND = "/sms/twilio/inbound"
@@ -216,7 +216,7 @@ def test_fuzz_webhook_never_500_always_twiml(console_app, body, sender):
 
 def test_patrol_reply_names_the_schedule_window(console_app):
     from datetime import datetime, timezone
-    from server.models import Patrol, PatrolSchedule
+    from core.models import Patrol, PatrolSchedule
     from sms.inbound import receive
     world = sms_world(console_app)
     with console_app.app_context():

@@ -21,8 +21,8 @@ SIMILAR = "又有人弄艾蒿堆了，乌烟瘴气的"
 
 
 def text_in(app, sid: str, sender: str, body: str):
-    from server.extensions import db
-    from server.models import Incident
+    from core.db import db
+    from core.models import Incident
     from sms.inbound import receive
     from sms.understanding.models import IncidentUnderstanding
     with app.app_context():
@@ -34,8 +34,8 @@ def text_in(app, sid: str, sender: str, body: str):
 
 
 def test_a_recategorisation_on_the_triage_page_teaches_the_model_after_retrain(app, world, tmp_path):
-    from server.extensions import db
-    from server.models import AuditLog
+    from core.db import db
+    from core.models import AuditLog
     from sms.understanding.models import LexiconWord, UnderstandingModel
     ticket, category, pending = text_in(app, "SMretrain0000001", "+8617009990301", UNKNOWN)
     assert (category, pending) == ("other", True)

@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from server.cli import main
-from server.extensions import db
-from server.models import AuditLog, Incident
+from core.db import db
+from core.models import AuditLog, Incident
 from sms.models import InboundMessage, SmsOptOut
 from sms.understanding import store
 from sms.understanding.models import IncidentUnderstanding, Recategorisation
 from tests.support.sms_fixtures import sms_world
-from tests.support.sms_helpers import inbound_params, signed_post
+from sms.providers.twilio.standin import inbound_params, signed_post
 
 RESIDENT = "+8613900000001"
 NEIGHBOUR = "+8613900000002"
@@ -75,7 +75,7 @@ def test_a_place_above_the_intake_area_goes_to_the_intake_area(console_app):
 
 def test_configured_intake_area_wins(db_url, tmp_path):
     from tests.support.sms_fixtures import _close, build_sms_app
-    from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+    from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
     app = build_sms_app(db_url, tmp_path, SMS_BACKEND="console", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                         TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL, SMS_INTAKE_AREA_CODE="HD03-2")
     try:
@@ -134,8 +134,8 @@ def test_triage_list_and_one_action_recategorisation_is_recorded(console_app, tm
     world = sms_world(console_app)
     assert "（其他）" in say(console_app, RESIDENT, "楼下有人玩呲花，吓死人")
     with console_app.app_context():
-        from server.domain.access import Principal
-        from server.models import Member
+        from core.domain.access import Principal
+        from core.models import Member
         leader = db.session.get(Member, world.ids["sub_leader"])
         pending = store.pending_triage(db.session, Principal.for_member(leader))
         assert [i.ticket for i, _ in pending] == ["100001"]

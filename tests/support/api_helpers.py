@@ -48,8 +48,8 @@ def assert_error(response, status: int, code: str | None = None):
 
 
 def audit_actions(app) -> list[str]:
-    from server.extensions import db
-    from server.models import AuditLog
+    from core.db import db
+    from core.models import AuditLog
     with app.app_context():
         return [a.action for a in db.session.scalars(db.select(AuditLog).order_by(AuditLog.id))]
 
@@ -60,7 +60,7 @@ def module_world(request, backend: str, name: str):
     fixture that takes the `backend` fixture. The database is emptied first; the app is put back after.
     Only in a module whose every database test uses it: under xdist's work stealing a module's tests may run
     in another order, and a test taking `app` empties the database under the module's world."""
-    from server.extensions import db
+    from core.db import db
     from tests.conftest import reset_database, shared_app
     from tests.support.apps import isolated
     application = shared_app(request, backend)

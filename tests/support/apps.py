@@ -28,7 +28,7 @@ def _runner(app):
 def isolated(app, instance: Path, empty):
     """Run one test on a shared app: an emptied database (`empty()`), its own instance folder, and the app
     as it was found once the test is over."""
-    from server.extensions import db
+    from core.db import db
     config = copy.deepcopy(dict(app.config))
     extensions = {k: v for k, v in app.extensions.items() if k != PROVIDERS_SLOT}
     attributes = set(vars(app))

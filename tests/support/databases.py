@@ -199,7 +199,7 @@ def data_set(app, name: str, build):
     """The data set `name` in the app's (emptied) database: `build()` the first time in this process, and again
     when the copy is outdated; otherwise the rows are written back from memory. Returns what `build()`
     returned (a fresh copy each time)."""
-    from server.extensions import db
+    from core.db import db
     with app.app_context():
         key = (name, str(db.engine.url))
         snapshot = _data_sets.get(key)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from server.domain.areas import create_area
-from server.domain.catalogue import seed_categories
-from server.domain.tokens import issue_staff_token, register_device
-from server.models import Assignment, Member
+from core.domain.areas import create_area
+from core.domain.catalogue import seed_categories
+from core.domain.tokens import issue_staff_token, register_device
+from core.models import Assignment, Member
 
 
 def add_member(session, name: str, phone: str, *roles_at: tuple, locale: str = "zh") -> Member:

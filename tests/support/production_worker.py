@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.support.sms_standins import android_config
+from sms.providers.android.standin import android_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -64,8 +64,8 @@ def recent_days(count: int) -> list[date]:
 def build_patrol_world(session, extra_grids: int = 6):
     """The suite's small world (tests/support/factories.py) plus `extra_grids` grids with a patroller each,
     all on the default two daily windows: every scan has several missed windows to alert about."""
-    from server.domain.areas import create_area
-    from server.models import PatrolSchedule
+    from core.domain.areas import create_area
+    from core.models import PatrolSchedule
     from tests.support.factories import add_member, build_world
     world = build_world(session)
     for n in range(extra_grids):

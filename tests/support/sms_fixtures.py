@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import make_app, reset_database, shared_app
 from tests.support.factories import build_world
-from tests.support.sms_helpers import TwilioStandIn, twilio_config
+from sms.providers.twilio.standin import TwilioStandIn, twilio_config
 
 __all__ = ["stand_in", "twilio_app", "console_app", "build_sms_app", "sms_world"]
 
@@ -15,7 +15,7 @@ SMS_APP_CONFIG = {"JOBS_INPROCESS_TIMERS": False, "SMS_DUPLICATE_WINDOW_SECONDS"
 
 
 def build_sms_app(db_url, tmp_path, **overrides):
-    from server.extensions import db
+    from core.db import db
     config = dict(SMS_APP_CONFIG)
     config.update(overrides)
     app = make_app(db_url, tmp_path, **config)
@@ -25,7 +25,7 @@ def build_sms_app(db_url, tmp_path, **overrides):
 
 
 def _close(app):
-    from server.extensions import db
+    from core.db import db
     app.extensions["gridpatrol.runner"].wait(timeout=30)
     with app.app_context():
         db.session.remove()
@@ -50,9 +50,9 @@ def twilio_app(db_url, tmp_path, stand_in):
 def console_app(backend, request, tmp_path):
     """The console provider with Twilio's signing secrets (the webhook checks signatures): one app per database
     per process, put back after each test like `app` (tests/support/apps.py)."""
-    from server.extensions import db
+    from core.db import db
     from tests.support.apps import isolated
-    from tests.support.sms_helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
+    from sms.providers.twilio.standin import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
     app = shared_app(request, backend, **SMS_APP_CONFIG, SMS_BACKEND="console", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                      TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL)
     with isolated(app, tmp_path / "instance", lambda: reset_database(db)):
@@ -60,7 +60,7 @@ def console_app(backend, request, tmp_path):
 
 
 def sms_world(app):
-    from server.extensions import db
+    from core.db import db
     with app.app_context():
         world = build_world(db.session)
         db.session.commit()

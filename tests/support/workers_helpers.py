@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from server.models import Category, Patrol, PatrolSchedule
-from workers.models import OverdueTrack, PatrolWindow, WorkerAlert
+from core.models import Category, Patrol, PatrolSchedule
+from core.models.alerts import OverdueTrack, PatrolWindow, WorkerAlert
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAILY = [{"start": "08:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"}]
@@ -71,7 +71,7 @@ def day(y, m, d) -> date:
 def load_world(session, world):
     """The world's areas and members, attached to this session (the fixture's own session is closed)."""
     from types import SimpleNamespace
-    from server.models import Area, Member
+    from core.models import Area, Member
     loaded = SimpleNamespace(ids=world.ids)
     for key, value in world.ids.items():
         if key in ("district", "subdistrict", "c1", "c2", "g11", "g12", "g21"):

@@ -25,7 +25,7 @@ def _hanging(real, marker: str, hang_on_call: int):
 def missed_scan_that_hangs(now: str, marker: str, hang_on_call: int = 3) -> dict:
     """The real missed-patrol job; the `hang_on_call`-th batch's alerts are recorded, then it hangs before
     that batch commits — a kill mid-scan."""
-    import workers.scans as scans
+    import core.domain.missed_patrols as scans
     from workers.jobs import missed_patrols_job
     real = scans.raise_alerts
     scans.raise_alerts = _hanging(real, marker, hang_on_call)

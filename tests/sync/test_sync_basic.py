@@ -31,7 +31,7 @@ def _incident(world, **extra):
 
 
 def test_field_level_last_writer_wins_and_lost_fields_are_logged(app, client, world):
-    from server.extensions import db
+    from core.db import db
     from sync.models import SyncConflict
     pid = new_id()
     ok(sync(client, world.device_token, world.ids["device"],
@@ -51,8 +51,8 @@ def test_field_level_last_writer_wins_and_lost_fields_are_logged(app, client, wo
 
 
 def test_replayed_op_returns_original_result_and_changes_nothing(app, client, world):
-    from server.extensions import db
-    from server.models import Patrol
+    from core.db import db
+    from core.models import Patrol
     pid = new_id()
     first = change("patrols", pid, patrol_fields(world.ids["g11"], notes="x"))
     r1 = ok(sync(client, world.device_token, world.ids["device"], [first]))
@@ -81,8 +81,8 @@ def test_one_bad_change_is_rejected_and_the_rest_applies(client, world):
 
 
 def test_incident_created_offline_and_resolved_on_the_spot_writes_device_events(app, client, world):
-    from server.extensions import db
-    from server.models import Incident
+    from core.db import db
+    from core.models import Incident
     iid = new_id()
     body = ok(sync(client, world.device_token, world.ids["device"],
                    [change("incidents", iid, _incident(world, status="resolved"))]))
@@ -97,9 +97,9 @@ def test_incident_created_offline_and_resolved_on_the_spot_writes_device_events(
 
 
 def test_stale_device_cannot_reopen_a_closed_incident(app, client, world):
-    from server.domain.incidents import transition
-    from server.extensions import db
-    from server.models import Incident, Member
+    from core.domain.incidents import transition
+    from core.db import db
+    from core.models import Incident, Member
     iid = new_id()
     ok(sync(client, world.device_token, world.ids["device"], [change("incidents", iid, _incident(world))]))
     with app.app_context():
@@ -139,9 +139,9 @@ def test_append_only_events_duplicate_and_conflict(client, world):
 
 
 def test_record_that_arrived_first_by_sms_merges_with_the_device_copy(app, client, world):
-    from server.domain.incidents import create_incident
-    from server.extensions import db
-    from server.models import Area, Category, Incident, Member
+    from core.domain.incidents import create_incident
+    from core.db import db
+    from core.models import Area, Category, Incident, Member
     iid = new_id()
     with app.app_context():
         create_incident(db.session, category=db.session.get(Category, 5), area=db.session.get(Area, world.ids["g11"]),
@@ -160,9 +160,9 @@ def test_record_that_arrived_first_by_sms_merges_with_the_device_copy(app, clien
 
 
 def test_patroller_may_not_delete_incidents_but_leader_device_may(app, client, world):
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Incident, Member
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Incident, Member
     iid = new_id()
     ok(sync(client, world.device_token, world.ids["device"], [change("incidents", iid, _incident(world))]))
     denied = ok(sync(client, world.device_token, world.ids["device"], [change("incidents", iid, op="delete")]))
@@ -195,8 +195,8 @@ def test_delete_before_the_server_saw_the_record_blocks_a_late_put(client, world
 
 
 def test_server_side_writes_get_versions_and_reach_devices(app, client, world):
-    from server.extensions import db
-    from server.models import Site
+    from core.db import db
+    from core.models import Site
     _, cursor = pull_all(client, world.device_token, world.ids["device"])
     with app.app_context():
         site = Site(id=new_id(), area_id=world.ids["g11"], address="映月路1号")
@@ -221,8 +221,8 @@ def test_server_side_writes_get_versions_and_reach_devices(app, client, world):
 
 
 def test_clock_far_ahead_is_clamped_and_server_hlc_lets_devices_catch_up(app, client, world):
-    from server.extensions import db
-    from server.models import Patrol
+    from core.db import db
+    from core.models import Patrol
     from sync.hlc import parse
     pid = new_id()
     future_ms = int(time.time() * 1000) + 3600_000
@@ -247,8 +247,8 @@ def test_members_reach_devices_without_phones_or_secrets(client, world):
 
 def test_patrol_reported_first_by_sms_merges_and_then_is_append_only(app, client, world):
     from datetime import datetime, timezone
-    from server.extensions import db
-    from server.models import Patrol
+    from core.db import db
+    from core.models import Patrol
     pid = new_id()
     with app.app_context():
         db.session.add(Patrol(id=pid, member_id=world.ids["patroller"], area_id=world.ids["g11"], source="sms",
@@ -280,8 +280,8 @@ def test_incident_edit_pointing_at_unknown_rows_is_rejected_not_409(client, worl
 
 def test_plain_edits_and_deletes_persist_with_new_versions(app, client, world):
     """On PostgreSQL plain edits go out as one UPDATE per table; check they really land, with versions."""
-    from server.extensions import db
-    from server.models import Incident, Patrol, Site
+    from core.db import db
+    from core.models import Incident, Patrol, Site
     iid, pid, sid, gone = new_id(), new_id(), new_id(), new_id()
     ok(sync(client, world.device_token, world.ids["device"], [
         change("incidents", iid, _incident(world)), change("patrols", pid, patrol_fields(world.ids["g11"])),

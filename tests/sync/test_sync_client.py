@@ -6,7 +6,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 import pytest
 
-from sync.client import DeviceClient, FlaskTransport, TransportError
+from sync.device.client import DeviceClient, FlaskTransport, TransportError
 
 pytestmark = pytest.mark.both_databases  # the device client against both servers' push and pull paths
 
@@ -35,8 +35,8 @@ def _device(client, world, **kw):
 
 
 def test_lost_responses_resume_without_duplicates(app, client, world):
-    from server.extensions import db
-    from server.models import Patrol
+    from core.db import db
+    from core.models import Patrol
     device, transport = _device(client, world, lose=2)
     ids = [device.put("patrols", area_id=world.ids["g11"], started_at="2026-11-20T01:00:00Z", notes=str(n))
            for n in range(5)]
@@ -63,8 +63,8 @@ def test_client_shrinks_batches_on_413_and_applies_conflicts(app, client, world)
 
 
 def test_client_applies_removed_and_reset(app, client, world):
-    from server.extensions import db
-    from server.models import Assignment, utcnow
+    from core.db import db
+    from core.models import Assignment, utcnow
     from sync.admin import purge_tombstones
     device, _ = _device(client, world)
     device.sync()
@@ -109,9 +109,9 @@ def test_device_cli_queues_offline_and_sync_admin_commands(app, tmp_path, monkey
 
 
 def test_deleted_incident_takes_its_history_out_of_the_replica(app, client, world):
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Member
     device, _ = _device(client, world)
     incident = device.put("incidents", area_id=world.ids["g11"], category_id=5, description="烧煤")
     device.put("incident_events", incident_id=incident, kind="note", note="已劝导")

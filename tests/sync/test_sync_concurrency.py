@@ -17,9 +17,9 @@ from tests.support.sync_helpers import change, new_id, ok, patrol_fields, sync
 
 @pytest.fixture
 def pg(postgres_url, tmp_path):
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Member
     app = make_app(postgres_url, tmp_path, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 10})
     with app.app_context():
         reset_database(db)
@@ -38,8 +38,8 @@ def pg(postgres_url, tmp_path):
 def _slow_site(app, area_id, opened: threading.Event, release: threading.Event, out: dict):
     """Writes a site, so its transaction holds a low version, then waits before committing."""
     from sqlalchemy.orm import Session
-    from server.extensions import db
-    from server.models import Site
+    from core.db import db
+    from core.models import Site
     with app.app_context():
         with Session(db.engine) as session:
             site = Site(id=new_id(), area_id=area_id, address="慢写入")
@@ -141,8 +141,8 @@ def test_concurrent_writers_and_pullers_see_every_change_exactly_once(pg):
 
 def test_same_new_record_pushed_concurrently_never_duplicates_or_500s(pg):
     app, world, devices = pg
-    from server.extensions import db
-    from server.models import Site
+    from core.db import db
+    from core.models import Site
     record = new_id()
     statuses, barrier = [], threading.Barrier(3)
 

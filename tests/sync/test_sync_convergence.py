@@ -73,7 +73,7 @@ def _op(ids, edit, index, copy):
 
 
 def _state(app, ids):
-    from server.extensions import db
+    from core.db import db
     from sync.collections import COLLECTIONS, to_wire
     out = {}
     with app.app_context():
@@ -95,7 +95,7 @@ def _state(app, ids):
 
 
 def _versions(app, ids):
-    from server.extensions import db
+    from core.db import db
     from sync.collections import COLLECTIONS
     with app.app_context():
         found = {key: getattr(db.session.get(COLLECTIONS[key[0]].model, rid), "version", None)
@@ -139,7 +139,7 @@ def test_any_order_duplication_and_batching_converges(conv, edits, data):
 def test_devices_converge_with_flaky_network(conv):
     """Three reference clients edit the same records offline; responses get lost; all end equal."""
     import random
-    from sync.client import DeviceClient, FlaskTransport, TransportError
+    from sync.device.client import DeviceClient, FlaskTransport, TransportError
     app, client, world, tokens = conv
 
     class Flaky(FlaskTransport):
@@ -171,8 +171,8 @@ def test_devices_converge_with_flaky_network(conv):
     for _ in range(2):
         for device in devices.values():
             device.sync()
-    from server.extensions import db
-    from server.models import Patrol, Site
+    from core.db import db
+    from core.models import Patrol, Site
     from sync.collections import COLLECTIONS, to_wire
     with app.app_context():
         server_site = to_wire(COLLECTIONS["sites"], db.session.get(Site, site))
@@ -188,9 +188,9 @@ import pytest  # noqa: E402
 
 @pytest.fixture
 def conv(app, client, world):
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Member
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Member
     tokens = {}
     with app.app_context():
         for name in DEVICES:

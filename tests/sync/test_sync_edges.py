@@ -13,8 +13,8 @@ pytestmark = pytest.mark.both_databases
 
 
 def _move_patroller(app, world, to_area):
-    from server.extensions import db
-    from server.models import Assignment
+    from core.db import db
+    from core.models import Assignment
     with app.app_context():
         assignment = db.session.query(Assignment).filter_by(member_id=world.ids["patroller"]).one()
         assignment.area_id = world.ids[to_area]
@@ -43,8 +43,8 @@ def test_member_moved_to_another_grid_gets_removed_and_new_records(app, client, 
 
 
 def test_cursor_from_another_epoch_or_before_purge_requires_reset(app, client, world):
-    from server.extensions import db
-    from server.models import utcnow
+    from core.db import db
+    from core.models import utcnow
     from sync.admin import new_epoch, purge_tombstones
     pid = new_id()
     body = ok(sync(client, world.device_token, world.ids["device"], [change("patrols", pid,
@@ -96,8 +96,8 @@ def test_errors_use_the_json_shape(client, world):
 
 
 def test_revoked_device_token_is_refused(app, client, world):
-    from server.extensions import db
-    from server.models import Device, utcnow
+    from core.db import db
+    from core.models import Device, utcnow
     with app.app_context():
         db.session.get(Device, world.ids["device"]).revoked_at = utcnow()
         db.session.commit()
@@ -123,9 +123,9 @@ def test_gzip_both_ways_and_pagination(client, world):
             [change("sites", i, {"area_id": world.ids["g11"], "address": f"映月路{n}号"}) for n, i in enumerate(ids)],
             gzip_request=True))
     # a community leader's device sees the whole community, page by page
-    from server.extensions import db
-    from server.domain.tokens import register_device
-    from server.models import Member
+    from core.db import db
+    from core.domain.tokens import register_device
+    from core.models import Member
     with client.application.app_context():
         leader_device, leader_token = register_device(db.session, db.session.get(Member, world.ids["c1_leader"]))
         leader_id = leader_device.id
@@ -203,9 +203,9 @@ def test_values_the_database_cannot_hold_are_rejected_not_500(client, world):
 def test_pulled_records_read_exactly_like_results_records(app, client, world):
     """PostgreSQL builds pulled JSON in SQL; it must match what the Python side sends in results."""
     from datetime import date, datetime, timezone
-    from server.domain.tokens import register_device
-    from server.extensions import db
-    from server.models import Incident, IncidentEvent, Member, Patrol, Site
+    from core.domain.tokens import register_device
+    from core.db import db
+    from core.models import Incident, IncidentEvent, Member, Patrol, Site
     from sync.collections import COLLECTIONS, to_wire
     ids = {}
     with app.app_context():

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 
-from server.domain.areas import create_area
-from server.domain.incidents import create_incident
-from workers.reports import build_report, run_weekly_reports
+from core.domain.areas import create_area
+from core.domain.incidents import create_incident
+from core.domain.weekly_reports import build_report, run_weekly_reports
 from tests.support.workers_helpers import add_patrol, add_schedule, call, category, day, load_world, local
 
 REPORT_DAY = day(2026, 11, 19)  # a Thursday
@@ -79,7 +79,7 @@ def test_api_and_exports_take_a_district_code(session, two, world, client):
 def test_the_thursday_job_and_cli_store_the_district_report_too(app, session, two, tmp_path):
     from click.testing import CliRunner
     from server.cli import main
-    from workers.models import WeeklyReport
+    from core.models.alerts import WeeklyReport
     from sqlalchemy import select
     result = run_weekly_reports(session, NOW)
     session.commit()

@@ -8,9 +8,9 @@ import io
 import time_machine
 from openpyxl import load_workbook
 
-from server.domain.areas import create_area
-from server.domain.incidents import create_incident
-from workers.reports import assign_ranks, natural_key, store_report
+from core.domain.areas import create_area
+from core.domain.incidents import create_incident
+from core.domain.weekly_reports import assign_ranks, natural_key, store_report
 from tests.support.workers_helpers import add_patrol, add_schedule, call, category, day, local
 
 

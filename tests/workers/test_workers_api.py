@@ -5,9 +5,9 @@ import base64
 import pytest
 from click.testing import CliRunner
 
-from workers.alerts import acknowledge_alert
-from workers.planning import plan_windows
-from workers.scans import scan_missed_patrols
+from core.domain.alerts import acknowledge_alert
+from core.domain.patrol_windows import plan_windows
+from core.domain.missed_patrols import scan_missed_patrols
 from tests.support.workers_helpers import add_schedule, alerts, call, local, windows
 
 
@@ -68,7 +68,7 @@ def test_acknowledge_alert_domain_function_for_the_sms_reply(session, missed):
 
 
 def test_rq_dashboard_is_admin_only(tmp_path, db_url, redis_url):
-    from server.extensions import db
+    from core.db import db
     from tests.conftest import make_app, reset_database
     from tests.support.factories import build_world
     app = make_app(db_url, tmp_path, REDIS_URL=redis_url)
@@ -90,7 +90,7 @@ def test_rq_dashboard_is_admin_only(tmp_path, db_url, redis_url):
 
 
 def test_cli_alerts_run_for_a_moment_twice(app, session, missed):
-    from workers.cli import alerts_group
+    from server.cli.workers import alerts_group
     runner = CliRunner()
     moment = "2026-11-23T13:30:00+08:00"
     first = runner.invoke(alerts_group, ["run", "--now", moment], catch_exceptions=False)

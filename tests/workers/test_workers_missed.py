@@ -3,9 +3,9 @@ community; quiet hours; heightened nights. Times are Beijing wall-clock (helpers
 import time_machine
 import pytest
 
-from workers.alerts import acknowledge_alert, release_held
-from workers.planning import plan_windows
-from workers.scans import scan_missed_patrols
+from core.domain.alerts import acknowledge_alert, release_held
+from core.domain.patrol_windows import plan_windows
+from core.domain.missed_patrols import scan_missed_patrols
 from tests.support.workers_helpers import add_patrol, add_schedule, alerts, local, windows
 
 pytestmark = pytest.mark.both_databases  # the scan's SQL differs per database (interval maths, SKIP LOCKED, upserts)

@@ -4,10 +4,10 @@ import time_machine
 from sqlalchemy import select
 import pytest
 
-from server.domain.incidents import create_incident, handle
-from server.models import Incident, IncidentEvent
-from workers.alerts import acknowledge_alert, release_held
-from workers.overdue import scan_overdue, send_daily_digest
+from core.domain.incidents import create_incident, handle
+from core.models import Incident, IncidentEvent
+from core.domain.alerts import acknowledge_alert, release_held
+from core.domain.overdue import scan_overdue, send_daily_digest
 from tests.support.workers_helpers import alerts, category, local, tracks
 
 pytestmark = pytest.mark.both_databases  # ON CONFLICT upserts and SKIP LOCKED claims, per dialect

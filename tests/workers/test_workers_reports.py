@@ -5,10 +5,10 @@ import io
 import time_machine
 import pytest
 
-from server.domain.incidents import create_incident, escalate, handle
-from workers.planning import plan_windows
-from workers.reports import run_weekly_reports, score, store_report
-from workers.scans import scan_missed_patrols
+from core.domain.incidents import create_incident, escalate, handle
+from core.domain.patrol_windows import plan_windows
+from core.domain.weekly_reports import run_weekly_reports, score, store_report
+from core.domain.missed_patrols import scan_missed_patrols
 from tests.support.workers_helpers import add_patrol, add_schedule, alerts, call, category, day, local
 
 pytestmark = pytest.mark.both_databases  # report figures come from per-dialect SQL (id lists as arrays or IN)
@@ -70,7 +70,7 @@ def test_report_runs_on_thursday_once_and_texts_each_leader(session, w):
     assert first == {"reports": 2, "sms": 3} and second == {"reports": 0, "sms": 0}
     texts = alerts(session, rule="weekly")
     assert sorted(a.member_id for a in texts) == sorted([w.c1_leader.id, w.c2_leader.id, w.sub_leader.id])
-    from sms.segments import count_segments
+    from core.domain.segments import count_segments
     assert all(count_segments(a.body).segments <= 2 for a in texts)  # one or two segments each
     c1_text = next(a.body for a in texts if a.member_id == w.c1_leader.id)
     assert c1_text.startswith("【周报11/12-11/19】映月社区") and "排名1/1" in c1_text
@@ -110,7 +110,7 @@ def test_report_downloads_as_json_csv_and_xlsx(app, session, w, world, client):
 
 def test_cli_reports_weekly_makes_the_report_any_day(app, session, w):
     from click.testing import CliRunner
-    from workers.cli import reports_group
+    from server.cli.workers import reports_group
     _week_of_work(session, w)
     made = CliRunner().invoke(reports_group, ["weekly", "--now", "2026-11-18T10:00:00+08:00", "--area", "HD03"])
     assert made.exit_code == 0, made.output
@@ -120,8 +120,9 @@ def test_cli_reports_weekly_makes_the_report_any_day(app, session, w):
 
 
 def test_summary_fits_two_segments_even_with_a_long_name():
-    from sms.segments import count_segments
-    from workers.reports import _empty, summary_text
+    from core.domain.segments import count_segments
+    from core.domain.weekly_reports import _empty
+    from core.domain.alert_texts import weekly_summary as summary_text
     week = {"start": "2026-11-12", "end": "2026-11-19"}
     long_name = "非常非常长的社区名称" * 6
     text = summary_text("zh", long_name, week, _empty(), _empty(), "得分99.0 排名1/30")

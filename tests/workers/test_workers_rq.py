@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from tests.conftest import flush_test_redis, make_app, reset_database
 from tests.support.factories import build_world
 from tests.support.workers_helpers import add_schedule, load_world, local
-from workers.models import PatrolWindow, PeriodicRun, WorkerAlert
+from core.models.alerts import PatrolWindow, PeriodicRun, WorkerAlert
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow_start  # RQ worker processes, killed and started again
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow_start  # RQ worker processes, killed and started a
 
 @pytest.fixture
 def rq_app(postgres_url, redis_url, tmp_path):
-    from server.extensions import db
+    from core.db import db
     flush_test_redis(redis_url)
     app = make_app(postgres_url, tmp_path, REDIS_URL=redis_url)
     with app.app_context():
@@ -45,8 +45,8 @@ def rq_app(postgres_url, redis_url, tmp_path):
 @pytest.fixture
 def planned(rq_app):
     """HD03 on the default windows; nobody patrolled on 2026-11-23, so at 12:15 three grids missed."""
-    from server.extensions import db
-    from workers.planning import plan_windows
+    from core.db import db
+    from core.domain.patrol_windows import plan_windows
     w = load_world(db.session, rq_app.world)
     add_schedule(db.session, w.subdistrict)
     plan_windows(db.session, local(2026, 11, 23, 7, 0))
@@ -108,7 +108,7 @@ def _expected_missed_keys(w) -> int:
 
 def test_two_cron_schedulers_enqueue_each_periodic_job_once(rq_app, redis_url):
     from rq.cron import CronScheduler
-    from server.extensions import db
+    from core.db import db
     connection = Redis.from_url(redis_url)
     start = local(2026, 11, 23, 12, 14)
     with time_machine.travel(start, tick=False):
@@ -132,7 +132,7 @@ def test_two_cron_schedulers_enqueue_each_periodic_job_once(rq_app, redis_url):
 
 
 def test_duplicate_firings_and_two_worker_processes_send_one_alert_per_key(rq_app, planned):
-    from server.extensions import db
+    from core.db import db
     queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
     now = local(2026, 11, 23, 12, 15).isoformat()
     for _ in range(4):  # retries and duplicate cron firings of the same scan
@@ -155,7 +155,7 @@ def test_duplicate_firings_and_two_worker_processes_send_one_alert_per_key(rq_ap
 
 
 def test_worker_killed_mid_scan_then_rerun_sends_each_alert_once(rq_app, planned, tmp_path):
-    from server.extensions import db
+    from core.db import db
     queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
     marker = tmp_path / "hanging"
     now = local(2026, 11, 23, 12, 15).isoformat()
@@ -179,8 +179,8 @@ def test_worker_killed_mid_scan_then_rerun_sends_each_alert_once(rq_app, planned
 
 
 def test_worker_killed_mid_send_then_rerun_hands_each_alert_over_once(rq_app, planned, tmp_path):
-    from server.extensions import db
-    from workers.scans import scan_missed_patrols
+    from core.db import db
+    from core.domain.missed_patrols import scan_missed_patrols
     queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
     scan_missed_patrols(db.session, local(2026, 11, 23, 12, 15))  # three alerts pending
     queue.empty()  # drop the deliver job that commit enqueued: the hanging one below takes its place
@@ -212,7 +212,7 @@ def test_gridpatrol_worker_command_runs_the_queues(rq_app, planned):
     """`gridpatrol worker --burst` (the documented wrapper) works the alerts queue like `rq worker`."""
     from click.testing import CliRunner
     from server.cli import main
-    from server.extensions import db
+    from core.db import db
     queue = Queue("alerts", connection=Redis.from_url(rq_app.config["REDIS_URL"]))
     queue.enqueue("workers.jobs.missed_patrols_job", now=local(2026, 11, 23, 12, 15).isoformat())
     env = {"DATABASE_URL": rq_app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": rq_app.config["REDIS_URL"],
@@ -230,8 +230,8 @@ def test_gridpatrol_worker_command_runs_the_queues(rq_app, planned):
 def test_overdue_incident_texts_once_through_outbox_and_sms_queue(rq_app):
     """Deadline passed: duplicate overdue firings on two worker processes (alerts + sms queues) → one
     outbox row for the responsible leader, sent once by the console backend."""
-    from server.domain.incidents import create_incident
-    from server.extensions import db
+    from core.domain.incidents import create_incident
+    from core.db import db
     from sms.models import OutboundMessage
     from tests.support.workers_helpers import category
     w = load_world(db.session, rq_app.world)

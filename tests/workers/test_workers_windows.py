@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 
-from server.domain.patrol_calendar import (effective_schedule, heightened_applies, in_quiet_hours, lunar_dates,
+from core.domain.patrol_calendar import (effective_schedule, heightened_applies, in_quiet_hours, lunar_dates,
                                            local_date, windows_for_date)
 
 UTC = timezone.utc

@@ -1,7 +1,7 @@
-"""The leaders' dashboard (/dashboard): server-rendered pages over server.domain, one blueprint per page family.
+"""The leaders' dashboard (/dashboard): server-rendered pages over core.domain, one blueprint per page family.
 
-Pages read and write only through server/domain (and workers.reports for the weekly report); scope comes
-from server.domain.access.Principal, as in the JSON API. Charts are SVG drawn on the server (charts.py), and
+Pages read and write only through core/domain (and core.domain.weekly_reports for the weekly report); scope comes
+from core.domain.access.Principal, as in the JSON API. Charts are SVG drawn on the server (charts.py), and
 the few scripts and the stylesheet ship in static/, so no request leaves the gridpatrol server.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ def init_app(app) -> None:
     """Jinja helpers and the static files; the page blueprints are registered through
     server.FEATURE_BLUEPRINTS, the session cookie's flags are in server/config.py."""
     # local: a feature's parts load when an app is built, not with the package
-    from server.domain.phones import mask_phone
+    from core.domain.phones import mask_phone
     from web.dashboard import common
 
     static = Blueprint("dashboard_static", __name__, static_folder="static",

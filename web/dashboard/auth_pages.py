@@ -1,5 +1,5 @@
 """登录 / 退出 / 修改密码 / 语言: the dashboard's sign-in through the same function as POST /api/v1/auth/login
-(server.domain.logins: the password check under the per-phone throttle, audit entries); signing out ends
+(core.domain.logins: the password check under the per-phone throttle, audit entries); signing out ends
 the sign-in on the server; the current password on 修改密码 is checked under the same throttle."""
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from urllib.parse import urlparse
 
 from flask import current_app, flash, redirect, request, session, url_for
 
-from server.domain.audit import record as audit_record
-from server.domain.logins import FAILURE_WINDOW, TooManyFailures, confirm_password, log_in
-from server.domain.members import set_password
-from server.errors import Invalid, Unauthorized
-from server.extensions import db
+from core.domain.audit import record as audit_record
+from core.domain.logins import FAILURE_WINDOW, TooManyFailures, confirm_password, log_in
+from core.domain.members import set_password
+from core.domain.errors import Invalid, Unauthorized
+from core.db import db
 from web.dashboard.common import CHANNEL, current_leader, leader, make_blueprint, page, sign_in, sign_out, t
 
 bp = make_blueprint("dashboard_auth", __name__, public=("login", "language"))

@@ -3,7 +3,7 @@ the language switch, the focus area and local times.
 
 The cookie holds the key of a sign-in kept on the server (web.dashboard.sessions: signing out ends it for
 every copy of the cookie), the member id and a fingerprint of her password hash, so changing a password
-signs out every other browser. Scope is never decided here: pages ask `server.domain.access.Principal`, exactly as
+signs out every other browser. Scope is never decided here: pages ask `core.domain.access.Principal`, exactly as
 the JSON API does.
 """
 from __future__ import annotations
@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from server.domain.access import Principal, roles_for
-from server.errors import DomainError, Forbidden, NotFound
-from server.extensions import db
-from server.models import Area, Member
+from core.domain.access import Principal, roles_for
+from core.domain.errors import DomainError, Forbidden, NotFound
+from core.db import db
+from core.models import Area, Member
 from web.dashboard.i18n import translate
 from web.dashboard.sessions import end_session, member_of, open_session
 

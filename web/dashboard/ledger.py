@@ -1,9 +1,9 @@
 """台账: the ledger of pollution-source points (loose-coal users and others), their stove counts and status,
 each point's inspection history, recording an inspection, and the XLSX export (every cell through
-server.spreadsheets, the one writer that keeps synced text from becoming a formula).
+core.domain.spreadsheets, the one writer that keeps synced text from becoming a formula).
 
-Statuses and kinds are the ledger's own (server.models.SITE_STATUSES / SITE_KINDS); an inspection goes
-through server.domain.sites.inspect_site, allowed by the permission table's sites/inspect row (as the API).
+Statuses and kinds are the ledger's own (core.models.SITE_STATUSES / SITE_KINDS); an inspection goes
+through core.domain.sites.inspect_site, allowed by the permission table's sites/inspect row (as the API).
 """
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from flask import Response, flash, redirect, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from server.domain.access import can, require, scope_filter
-from server.domain.audit import record as audit_record
-from server.domain.sites import get_site, inspect_site
-from server.errors import DomainError
-from server.extensions import db
-from server.spreadsheets import append_row
-from server.models import SITE_KINDS, SITE_STATUSES, Area, Site, SiteInspection
+from core.domain.access import can, require, scope_filter
+from core.domain.audit import record as audit_record
+from core.domain.sites import get_site, inspect_site
+from core.domain.errors import DomainError
+from core.db import db
+from core.domain.spreadsheets import append_row
+from core.models import SITE_KINDS, SITE_STATUSES, Area, Site, SiteInspection
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, local,
                                   make_blueprint, page, t)
 

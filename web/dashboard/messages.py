@@ -1,15 +1,15 @@
 """短信: the outbox and the inbound log. Scope is the messages API's (sms.visibility.message_filter); phone
 numbers are masked unless the permission table lets the leader read reporters' phones in the area shown
-(server.domain.access.may_see_phones, the API's rule too)."""
+(core.domain.access.may_see_phones, the API's rule too)."""
 from __future__ import annotations
 
 from flask import request
 from sqlalchemy import select
 
-from server.domain.access import may_see_phones
-from server.domain.phones import mask_phone
-from server.extensions import db
-from server.models import Area
+from core.domain.access import may_see_phones
+from core.domain.phones import mask_phone
+from core.db import db
+from core.models import Area
 from sms.models import InboundMessage, OutboundMessage
 from sms.visibility import message_filter
 from web.dashboard.common import breadcrumb, children_of, focus_area, leader, make_blueprint, page

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.extensions import db
-from server.models.base import UTCDateTime, utcnow
+from core.db import db
+from core.models.base import UTCDateTime, utcnow
 
 
 class DashboardSession(db.Model):

@@ -11,13 +11,13 @@ from datetime import datetime, timezone
 from flask import request, url_for
 from sqlalchemy import and_, case, func, select
 
-from server.domain.access import scope_filter
-from server.models import Area, Incident, OPEN_STATUSES
-from server.extensions import db
+from core.domain.access import scope_filter
+from core.models import Area, Incident, OPEN_STATUSES
+from core.db import db
 from sms.models import InboundMessage
 from web.dashboard.common import (breadcrumb, children_of, focus_area, leader, local_midnight_utc, local_today,
                                   make_blueprint, page)
-from workers.models import PatrolWindow, WorkerAlert
+from core.models.alerts import PatrolWindow, WorkerAlert
 
 bp = make_blueprint("dashboard_overview", __name__)
 

@@ -1,6 +1,6 @@
 """巡查: each grid's coverage per day for a chosen week, the missed windows, and who patrolled.
 
-Coverage is read from the windows the workers materialise and judge (workers.models.PatrolWindow), so this
+Coverage is read from the windows the workers materialise and judge (core.models.alerts.PatrolWindow), so this
 page shows exactly what the missed-patrol alerts and the weekly report count.
 """
 from __future__ import annotations
@@ -10,13 +10,13 @@ from datetime import date, datetime, timedelta, timezone
 from flask import request, url_for
 from sqlalchemy import func, select
 
-from server.errors import Invalid
-from server.extensions import db
-from server.models import Area, Member, Patrol
+from core.domain.errors import Invalid
+from core.db import db
+from core.models import Area, Member, Patrol
 from web.dashboard.common import (breadcrumb, children_of, focus_area, leader, local_midnight_utc, local_today,
                                   make_blueprint, page)
 from web.dashboard.overview import window_class
-from workers.models import PatrolWindow
+from core.models.alerts import PatrolWindow
 
 bp = make_blueprint("dashboard_patrols", __name__, "/patrols")
 MAX_GRIDS = 200

@@ -1,9 +1,9 @@
 """人员与网格: the area tree, members and their roles, devices, pairing a new phone (a one-time code, its link
-and QR, through server.domain.pairing), setting a member's password (admins), and the roster import (dry run
+and QR, through core.domain.pairing), setting a member's password (admins), and the roster import (dry run
 shown row by row with errors by line, then commit).
 
-Member visibility and admin rights are the domain's (server.domain.scoping, as for the API); the import is
-server.domain.roster.import_roster, the same function the CLI and POST /api/v1/roster/import call.
+Member visibility and admin rights are the domain's (core.domain.scoping, as for the API); the import is
+core.domain.roster.import_roster, the same function the CLI and POST /api/v1/roster/import call.
 """
 from __future__ import annotations
 
@@ -13,18 +13,18 @@ from markupsafe import Markup
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from server.domain.scoping import require_authority_over_member
-from server.domain.access import scope_filter
-from server.domain.audit import record as audit_record
-from server.domain.members import get_member, set_password
-from server.domain.pairing import issue_pairing_code, may_pair, pairing_qr_svg
-from server.domain.phones import mask_phone
-from server.domain import roster_uploads
-from server.domain.roster import import_roster, resolve_parent
-from server.domain.roster_files import read_roster
-from server.errors import DomainError, Invalid
-from server.extensions import db
-from server.models import Area, Assignment, Member
+from core.domain.scoping import require_authority_over_member
+from core.domain.access import scope_filter
+from core.domain.audit import record as audit_record
+from core.domain.members import get_member, set_password
+from core.domain.pairing import issue_pairing_code, may_pair, pairing_qr_svg
+from core.domain.phones import mask_phone
+from core.domain import roster_uploads
+from core.domain.roster import import_roster, resolve_parent
+from core.domain.roster_files import read_roster
+from core.domain.errors import DomainError, Invalid
+from core.db import db
+from core.models import Area, Assignment, Member
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, make_blueprint,
                                   page, t)
 
@@ -115,7 +115,7 @@ def pair_phone(member_id):
 @bp.route("/roster", methods=["GET", "POST"])
 def roster():
     """GET: the upload form. POST: a dry run of the uploaded sheet; the file is kept (privately, for a while:
-    server.domain.roster_uploads) so the commit step imports exactly the rows that were checked."""
+    core.domain.roster_uploads) so the commit step imports exactly the rows that were checked."""
     principal = leader()
     parent_code = (request.values.get("parent") or "").strip()[:32]
     if request.method == "GET":

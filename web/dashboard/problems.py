@@ -1,7 +1,7 @@
 """问题: the problem list (filters, keyset pages), the detail with its history, and the leader's actions.
 
-Every action calls the same server.domain.incidents function as the JSON API, after the same permission
-check (server.domain.access.can_act_on_incident); the event is written with channel "web". The list pages by
+Every action calls the same core.domain.incidents function as the JSON API, after the same permission
+check (core.domain.access.can_act_on_incident); the event is written with channel "web". The list pages by
 keyset (reported_at, id) so page 2,000 costs what page 1 does on 100,000 incidents.
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ from flask import current_app, flash, redirect, request, url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from server.domain import incidents as rules
-from server.domain.access import can, can_act_on_incident
-from server.domain.audit import record as audit_record
-from server.errors import DomainError, Forbidden, Invalid, NotFound
-from server.extensions import db
-from server.models import HANDLING_CLASSES, OPEN_STATUSES, STATUSES, Area, Category, Incident, IncidentEvent
+from core.domain import incidents as rules
+from core.domain.access import can, can_act_on_incident
+from core.domain.audit import record as audit_record
+from core.domain.errors import DomainError, Forbidden, Invalid, NotFound
+from core.db import db
+from core.models import HANDLING_CLASSES, OPEN_STATUSES, STATUSES, Area, Category, Incident, IncidentEvent
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, lang, leader,
                                   local_midnight_utc, make_blueprint, page, t)
 

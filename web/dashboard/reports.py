@@ -1,9 +1,9 @@
 """周报: a sub-district's week — problems by category, the 8-week trend, coverage by community, the ranking
 with scores — with CSV/XLSX downloads and "生成本周周报".
 
-Every figure comes from workers.reports (build_report / store_report, the stored WeeklyReport rows) and the
-files from workers.export: this page draws, it never recounts. Who may read and produce a report is decided
-as in the reports API, by workers.reports.may_read_report / require_may_generate (the permission table's
+Every figure comes from core.domain.weekly_reports (build_report / store_report, the stored WeeklyReport rows) and the
+files from core.domain.report_files: this page draws, it never recounts. Who may read and produce a report is decided
+as in the reports API, by core.domain.weekly_reports.may_read_report / require_may_generate (the permission table's
 reports rows).
 """
 from __future__ import annotations
@@ -15,17 +15,17 @@ from flask import Response, flash, redirect, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
-from server.domain.access import can
-from server.domain.areas import ancestor_of_kind
-from server.domain.audit import record as audit_record
-from server.errors import Forbidden, Invalid, NotFound
-from server.extensions import db
-from server.models import Area, Category
+from core.domain.access import can
+from core.domain.areas import ancestor_of_kind
+from core.domain.audit import record as audit_record
+from core.domain.errors import Forbidden, Invalid, NotFound
+from core.db import db
+from core.models import Area, Category
 from web.dashboard.charts import bar_chart, line_chart
 from web.dashboard.common import CHANNEL, lang, leader, local_today, make_blueprint, page, roots_of, t
-from workers.models import WeeklyReport
-from workers.reports import build_report, may_read_report, require_may_generate, store_report
-from workers.export import to_csv, to_xlsx
+from core.models.alerts import WeeklyReport
+from core.domain.weekly_reports import build_report, may_read_report, require_may_generate, store_report
+from core.domain.report_files import to_csv, to_xlsx
 
 bp = make_blueprint("dashboard_reports", __name__, "/reports")
 TREND_WEEKS = 8
@@ -70,7 +70,7 @@ _built: dict[tuple[int, str], tuple[float, dict]] = {}
 
 
 def _build_cached(area: Area, day: date) -> dict:
-    """workers.reports.build_report for a week not stored yet, kept a few minutes per process: the page, the
+    """core.domain.weekly_reports.build_report for a week not stored yet, kept a few minutes per process: the page, the
     trend and the downloads of one visit ask for the same weeks, and each build reads a fortnight of windows."""
     key = (area.id, day.isoformat())
     hit = _built.get(key)
@@ -157,7 +157,7 @@ def download():
 
 @bp.route("/generate", methods=["POST"])
 def generate():
-    """生成本周周报: store (or rebuild) this week's report through workers.reports.store_report."""
+    """生成本周周报: store (or rebuild) this week's report through core.domain.weekly_reports.store_report."""
     principal = leader()
     area, _ = _subdistrict(principal, request.form.get("area"))
     require_may_generate(principal, area)

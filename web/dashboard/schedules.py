@@ -1,8 +1,8 @@
 """排班: the schedules of an area and its ancestors (daily windows, campaign range, heightened dates such as
 除夕/春节), editing them, and the effective schedule of any grid on any date.
 
-Edits are validated by the API's ScheduleUpdateSchema and written by server.domain.schedules; the effective
-schedule is server.domain.schedules.effective_schedule + windows_on, the rule the workers plan from.
+Edits are validated by the API's ScheduleUpdateSchema and written by core.domain.schedules; the effective
+schedule is core.domain.schedules.effective_schedule + windows_on, the rule the workers plan from.
 """
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from server.api.schedules import ScheduleUpdateSchema
-from server.domain.access import can, require
-from server.domain.areas import ancestor_ids
-from server.domain.audit import record as audit_record
-from server.domain.patrol_calendar import LUNAR_KEYS, heightened_dates, windows_on
-from server.domain.schedules import create_schedule, effective_schedule, get_schedule, update_schedule
-from server.errors import DomainError, Invalid
-from server.extensions import db
-from server.models import Area, PatrolSchedule
+from core.domain.access import can, require
+from core.domain.areas import ancestor_ids
+from core.domain.audit import record as audit_record
+from core.domain.patrol_calendar import LUNAR_KEYS, heightened_dates, windows_on
+from core.domain.schedules import create_schedule, effective_schedule, get_schedule, update_schedule
+from core.domain.errors import DomainError, Invalid
+from core.db import db
+from core.models import Area, PatrolSchedule
 from web.dashboard.common import (CHANNEL, breadcrumb, children_of, flash_error, focus_area, leader, local_today,
                                   make_blueprint, page, t)
 

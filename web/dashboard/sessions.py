@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
-from server.models import Member, utcnow
+from core.models import Member, utcnow
 from web.dashboard.models import DashboardSession
 
 

@@ -2,10 +2,11 @@
 place and the cues that were weighed, and a one-action recategorisation (a category, and optionally words
 of the text to teach the lexicon).
 
-A thin adapter over sms.understanding.store — pending_triage, require_may_recategorise (the permission
-table's incidents/update row, and lexicon/create for teaching: one lexicon for the whole installation, so a
-global admin's) and recategorise — exactly what /api/v1/triage calls. Below the list, the words the
-classifier was taught, each removable by those who may (lexicon/delete), as /api/v1/lexicon.
+A thin adapter over core.domain.incident_edits.require_may_recategorise (the permission table's
+incidents/update row, and lexicon/create for teaching: one lexicon for the whole installation, so a global
+admin's) and sms.understanding.store (pending_triage, recategorise) — exactly what /api/v1/triage calls.
+Below the list, the words the classifier was taught, each removable by those who may (lexicon/delete), as
+/api/v1/lexicon.
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import re
 from flask import flash, redirect, request, url_for
 from sqlalchemy import select
 
-from server.domain.access import can, holds_any, require
-from server.domain.audit import record as audit_record
-from server.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from server.extensions import db
-from server.models import Category
+from core.domain.access import can, holds_any, require
+from core.domain.audit import record as audit_record
+from core.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from core.domain.incident_edits import require_may_recategorise
+from core.db import db
+from core.models import Category
 from sms.understanding import store
 from sms.understanding.models import IncidentUnderstanding, LexiconWord
 from web.dashboard.common import CHANNEL, flash_error, lang, leader, make_blueprint, page, t
@@ -43,7 +45,7 @@ def category_name(category: Category) -> str:
 
 def _may(principal, incident, learn: bool) -> bool:
     try:
-        store.require_may_recategorise(principal, incident, ["?"] if learn else None)
+        require_may_recategorise(principal, incident, teach=learn)
     except Forbidden:
         return False
     return True
@@ -87,7 +89,7 @@ def recategorise(ref):
         if understanding is None or not understanding.needs_triage:
             raise Conflict(t("问题 {ticket} 已不在待分类列表中", ticket=incident.ticket), code="not_pending")
         learn = words_to_learn(request.form)
-        store.require_may_recategorise(principal, incident, learn)
+        require_may_recategorise(principal, incident, teach=bool(learn))
         try:
             change = store.recategorise(db.session, incident, (request.form.get("category") or "")[:50],
                                         actor=principal.member, channel=CHANNEL, learn=learn)

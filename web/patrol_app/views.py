@@ -15,13 +15,13 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from server.auth import device_principal
-from server.domain import incidents as rules
-from server.domain.access import can_act_on_incident
-from server.domain.pairing import redeem_pairing_code
-from server.errors import BadRequest, Invalid, NotFound
-from server.extensions import db
-from server.models import Incident
+from server.http.auth import device_principal
+from core.domain import incidents as rules
+from core.domain.access import can_act_on_incident
+from core.domain.pairing import redeem_pairing_code
+from core.domain.errors import BadRequest, Invalid, NotFound
+from core.db import db
+from core.models import Incident
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -134,7 +134,7 @@ def settings_payload() -> dict:
 @bp.post("/api/pair")
 def pair():
     """Exchange a one-time pairing code for a device token (shown once, kept on the phone). Wrong codes are
-    limited per client address in the database (server.domain.pairing); behind a reverse proxy the address
+    limited per client address in the database (core.domain.pairing); behind a reverse proxy the address
     is the one GRIDPATROL_TRUSTED_PROXIES lets through."""
     body = _json_object()
     code, name = body.get("code"), body.get("device_name", "")

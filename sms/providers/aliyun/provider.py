@@ -17,11 +17,11 @@ import threading
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from server.domain.phones import mask_phone
+from core.domain.phones import mask_phone
 from sms.providers.aliyun.templates import TemplateError, parse_codes, variables_for
 from sms.providers.base import (INVALID_NUMBER, OPTED_OUT, PROVIDER_DOWN, RATE_LIMITED, REJECTED_CONTENT,
                                 TRANSIENT, OutgoingSms, Provider, ProviderMessage, SendError, StatusUpdate)
-from server.config import ConfigError
+from core.settings import ConfigError
 
 log = logging.getLogger(__name__)
 

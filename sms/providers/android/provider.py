@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from server.domain.phones import mask_phone
+from core.domain.phones import mask_phone
+from core.settings import ConfigError
 from sms.providers.base import (INVALID_NUMBER, PROVIDER_DOWN, RATE_LIMITED, REJECTED_CONTENT, TRANSIENT,
                                 OutgoingSms, Provider, ProviderMessage, SendError)
 from sms.providers.android.webhook import parse_event
@@ -37,7 +38,6 @@ class AndroidProvider(Provider):
 
     @classmethod
     def from_config(cls, config: dict) -> "AndroidProvider":
-        from server.config import ConfigError
         for variable in ("ANDROID_SMS_URL", "ANDROID_SMS_PASSWORD", "ANDROID_SMS_SIGNING_KEY"):
             if not config.get(variable):
                 raise ConfigError(f"the android SMS provider needs {variable}")
@@ -102,14 +102,6 @@ class AndroidProvider(Provider):
 
     def parse_event(self, raw: bytes, headers, now=None):
         return parse_event(raw, headers, signing_key=self.signing_key, now=now)
-
-    def parse_inbound(self, request):
-        event = self.parse_event(request.get_data(cache=True), request.headers)
-        return event.inbound
-
-    def parse_status(self, request):
-        event = self.parse_event(request.get_data(cache=True), request.headers)
-        return event.status
 
     def health(self) -> dict:
         return {"configured": True, "url": self.url, "number": self.phone_number}

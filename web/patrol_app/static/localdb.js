@@ -1,5 +1,5 @@
 // The phone's IndexedDB database, `gridpatrol-app` (the part Workbox calls QueueDb): a thin promise wrapper
-// (requests, one function per transaction), the schema — the same model as sync/client.py's SQLite file — and
+// (requests, one function per transaction), the schema — the same model as sync/device/client.py's SQLite file — and
 // small values by key. The modules above (outbox.js, replica.js) name object stores inside tx(); none opens
 // the database. A transaction that fails or aborts rejects with StoreError, flagged `quota` when the phone is
 // out of space, so the app can say so in red instead of losing an edit silently.

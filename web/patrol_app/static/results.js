@@ -1,5 +1,5 @@
-// What one push result does to the local replica: the same rules as sync/client.py `_apply_result`.
-// Pure (no IndexedDB), so node --test checks it against the vectors sync/client.py also passes.
+// What one push result does to the local replica: the same rules as sync/device/client.py `_apply_result`.
+// Pure (no IndexedDB), so node --test checks it against the vectors sync/device/client.py also passes.
 //   replica: the server state we hold for the record (fields object) or null
 //   op/pushed: the outbox op ("put" | "delete") and the fields it sent
 // Returns {record: fields | null (drop it) | undefined (leave as is), version, conflict: null |
@@ -23,14 +23,14 @@ export function applyResult(replica, op, pushed, result) {
 }
 
 // The app's view of a record: the replica with pending outbox edits laid on top, in order
-// (sync/client.py `get`). null = deleted or unknown.
+// (sync/device/client.py `get`). null = deleted or unknown.
 export function overlay(replica, ops) {
   let fields = replica ? { ...replica } : null;
   for (const o of ops) fields = o.op === 'delete' ? null : { ...(fields || {}), ...o.fields };
   return fields;
 }
 
-// Retry policy of one request (sync/client.py `_request`): which answers are retried with the same body,
+// Retry policy of one request (sync/device/client.py `_request`): which answers are retried with the same body,
 // and when to halve the batch.
 export const RETRY_STATUSES = new Set([409, 429, 500, 502, 503, 504]);
 export function decide(status, batchLength) {
